@@ -1,0 +1,78 @@
+"""URL helpers: origins, extra query parameters, redirect targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from ..errors import RedirectError
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port."""
+    return origin(a) == origin(b)
+
+
+def add_query(url: str, params: Mapping[str, str]) -> str:
+    """Append ``params`` to ``url``'s query, replacing none of the parameters already there."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    existing = {p.split("=", 1)[0] for p in parts.query.split("&") if p}
+    extra = urlencode([(k, v) for k, v in params.items() if k not in existing])
+    if not extra:
+        return url
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def redirect_target(current: str, location: str | None, visited: list[str], limit: int) -> str:
+    """The absolute URL a redirect leads to; :class:`RedirectError` where not to follow it.
+
+    ``visited`` holds every URL of the chain so far, ``current`` last.
+    """
+    if not location:
+        raise RedirectError("redirect without a Location header", url=current)
+    target = urljoin(current, location.strip())
+    scheme = urlsplit(target).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise RedirectError(f"redirect to a non-HTTP scheme {scheme!r} refused", url=current)
+    if origin(current)[0] == "https" and scheme == "http":
+        raise RedirectError("redirect from HTTPS to plain HTTP refused", url=current)
+    if target in visited:
+        raise RedirectError("redirect loop", url=current)
+    if len(visited) > limit:
+        raise RedirectError(f"more than {limit} redirects", url=current)
+    return target
+
+
+def redirect_method(status: int, method: str) -> str:
+    """The method to use after a redirect (303 and a POST under 301/302 become GET)."""
+    if status == 303 and method != "HEAD":
+        return "GET"
+    if status in (301, 302) and method == "POST":
+        return "GET"
+    return method
+
+
+_WIRE_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
+
+
+def wire_url(url: str) -> str:
+    """``url`` with only the characters that may not appear on the wire percent-encoded.
+
+    Existing escapes and reserved characters are kept byte for byte, so signed URLs and
+    links that must be sent back unchanged (continuation tokens) stay valid.
+    """
+    return quote(url, safe=_WIRE_SAFE)

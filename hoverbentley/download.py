@@ -1,0 +1,289 @@
+"""Stream one file to disk: ``.part`` file, sha256 while streaming, resume, atomic rename."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiofiles
+import anyio
+import msgspec
+
+from ._transport import BodyStream, Transport
+from .errors import APIConnectionError, APIStatusError, IntegrityError
+
+logger = logging.getLogger("hoverbentley")
+
+CHUNK_SIZE = 1024 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A file that is complete at ``path``.
+
+    ``received`` counts the body bytes transferred by this call (less than ``size`` when a
+    partial file was resumed); ``resumed_from`` is the offset a resume started at.
+    """
+
+    path: Path
+    size: int
+    sha256: str
+    etag: str | None
+    received: int
+    resumed_from: int
+
+
+class _PartState(msgspec.Struct):
+    url: str
+    etag: str
+
+
+def part_path(dest: Path) -> Path:
+    """Where the partial download of ``dest`` is kept."""
+    return dest.with_name(dest.name + ".part")
+
+
+def _state_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part.json")
+
+
+def _strong(etag: str | None) -> str | None:
+    return etag if etag and not etag.startswith("W/") else None
+
+
+class _Restart(Exception):
+    """The partial file cannot be continued; start from the first byte."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_whole(part: Path, dest: Path, data: bytes) -> None:
+    with open(part, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(part, dest)
+    _fsync_dir(dest.parent)
+
+
+def _hash_file(path: Path) -> tuple[int, hashlib._Hash]:
+    hasher = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK_SIZE):
+            hasher.update(block)
+            size += len(block)
+    return size, hasher
+
+
+def _clear(*paths: Path) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+async def download_file(
+    transport: Transport,
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    authenticated: bool = True,
+    resume: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+) -> DownloadResult:
+    """Download ``url`` to ``dest`` without holding the body in memory.
+
+    The body goes to ``dest.part`` in writes of at least ``chunk_size`` bytes, hashed as it
+    arrives, checked against the announced length, fsynced and renamed onto ``dest``; ``dest``
+    therefore only ever holds a complete file. A broken transfer is resumed with a Range
+    request guarded by ``If-Range`` (the ETag), and started over when the server ignores the
+    range or the file changed. Body failures are retried with the client's retry policy.
+    """
+    final = Path(dest)
+    part = part_path(final)
+    state = _state_path(final)
+    await anyio.to_thread.run_sync(lambda: final.parent.mkdir(parents=True, exist_ok=True))
+    offset, etag, hasher = 0, None, hashlib.sha256()
+    if resume and await anyio.Path(part).exists():
+        offset, etag, hasher = await anyio.to_thread.run_sync(_resume_point, part, state, url)
+    resumed_from = offset
+    policy = transport.config.retry_policy()
+    rng = random.Random()
+    received = 0
+    failures = 0
+    while True:
+        headers = {"Accept-Encoding": "identity"}
+        if offset and etag:
+            headers["Range"] = f"bytes={offset}-"
+            headers["If-Range"] = etag
+        try:
+            async with transport.stream(url, headers=headers, authenticated=authenticated) as body:
+                offset, hasher, total = _position(body, offset, hasher)
+                if offset == 0 and total is not None and total <= chunk_size:
+                    data = await _read_all(body, chunk_size)
+                    received += len(data)
+                    _check_length(len(data), total, url)
+                    await anyio.to_thread.run_sync(_write_whole, part, final, data)
+                    await anyio.to_thread.run_sync(_clear, state)
+                    return DownloadResult(
+                        final,
+                        len(data),
+                        hashlib.sha256(data).hexdigest(),
+                        body.headers.get("ETag"),
+                        received,
+                        resumed_from,
+                    )
+                new_etag = _strong(body.headers.get("ETag"))
+                if new_etag != etag or offset == 0:
+                    etag = new_etag
+                    await anyio.to_thread.run_sync(_save_state, state, url, etag)
+                before = offset
+                try:
+                    offset = await _stream_to(body, part, offset, hasher, chunk_size)
+                finally:
+                    received += offset - before if offset >= before else 0
+                _check_length(offset, total, url)
+        except _Restart:
+            offset, etag, hasher = 0, None, hashlib.sha256()
+            continue
+        except _PartialBody as exc:
+            offset = exc.offset
+            received += exc.received
+            failures += 1
+            if not policy.can_retry(failures - 1):
+                raise exc.error from None
+            if not etag:
+                offset, hasher = 0, hashlib.sha256()
+            delay = policy.backoff(failures - 1, rng)
+            logger.info(
+                "resuming %s at byte %d in %.2f s: %s", final.name, offset, delay, exc.error
+            )
+            await anyio.sleep(delay)
+            continue
+        except APIStatusError as exc:
+            if exc.status == 416 and offset:
+                # The partial file may already be whole (a crash before the rename).
+                if _range_total(exc) == offset:
+                    break
+                offset, etag, hasher = 0, None, hashlib.sha256()
+                continue
+            raise
+        break
+    await anyio.to_thread.run_sync(_finish, part, final, state)
+    return DownloadResult(final, offset, hasher.hexdigest(), etag, received, resumed_from)
+
+
+class _PartialBody(Exception):
+    def __init__(self, error: APIConnectionError, offset: int, received: int) -> None:
+        self.error = error
+        self.offset = offset
+        self.received = received
+
+
+def _range_total(exc: APIStatusError) -> int | None:
+    header = exc.headers.get("Content-Range", "")
+    if m := _UNSATISFIED_RANGE.match(header):
+        return int(m.group(1))
+    return None
+
+
+def _resume_point(part: Path, state: Path, url: str) -> tuple[int, str | None, hashlib._Hash]:
+    try:
+        saved = msgspec.json.decode(state.read_bytes(), type=_PartState)
+    except (OSError, msgspec.MsgspecError):
+        saved = None
+    if saved is None or saved.url != url or not saved.etag:
+        _clear(part, state)
+        return 0, None, hashlib.sha256()
+    size, hasher = _hash_file(part)
+    return size, saved.etag, hasher
+
+
+def _save_state(state: Path, url: str, etag: str | None) -> None:
+    if etag is None:
+        _clear(state)
+        return
+    state.write_bytes(msgspec.json.encode(_PartState(url=url, etag=etag)))
+
+
+def _position(
+    body: BodyStream, offset: int, hasher: hashlib._Hash
+) -> tuple[int, hashlib._Hash, int | None]:
+    """Where this response's body starts in the file, and the file's total size."""
+    if body.status == 206:
+        match = _CONTENT_RANGE.match(body.headers.get("Content-Range", ""))
+        if not match or int(match.group(1)) != offset:
+            raise _Restart()
+        total = None if match.group(3) == "*" else int(match.group(3))
+        return offset, hasher, total
+    # 200: the whole file (the server ignored the range, or the file changed).
+    return 0, (hasher if offset == 0 else hashlib.sha256()), body.content_length
+
+
+async def _read_all(body: BodyStream, limit: int) -> bytes:
+    parts: list[bytes] = []
+    try:
+        async for chunk in body.chunks(limit):
+            parts.append(chunk)
+    except APIConnectionError as exc:
+        raise _PartialBody(exc, 0, sum(map(len, parts))) from None
+    return b"".join(parts)
+
+
+async def _stream_to(
+    body: BodyStream, part: Path, offset: int, hasher: hashlib._Hash, chunk_size: int
+) -> int:
+    buffer = bytearray()
+    await anyio.to_thread.run_sync(_truncate, part, offset)
+    async with aiofiles.open(part, "ab") as fh:
+        written = offset
+        try:
+            async for chunk in body.chunks(chunk_size):
+                buffer += chunk
+                if len(buffer) >= chunk_size:
+                    await fh.write(bytes(buffer))
+                    hasher.update(buffer)
+                    written += len(buffer)
+                    buffer.clear()
+        except APIConnectionError as exc:
+            if buffer:
+                await fh.write(bytes(buffer))
+                hasher.update(buffer)
+                written += len(buffer)
+            await fh.flush()
+            raise _PartialBody(exc, written, written - offset) from None
+        if buffer:
+            await fh.write(bytes(buffer))
+            hasher.update(buffer)
+            written += len(buffer)
+        await fh.flush()
+        await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+    return written
+
+
+def _truncate(part: Path, size: int) -> None:
+    with open(part, "ab") as fh:
+        fh.truncate(size)
+
+
+def _check_length(got: int, total: int | None, url: str) -> None:
+    if total is not None and got != total:
+        raise IntegrityError(f"received {got} bytes where {total} were announced", url=url)
+
+
+def _finish(part: Path, final: Path, state: Path) -> None:
+    os.replace(part, final)
+    _clear(state)
+    _fsync_dir(final.parent)

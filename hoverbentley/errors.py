@@ -1,0 +1,154 @@
+"""The exceptions raised by hoverbentley, all under :class:`HoverBentleyError`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .redact import redact_url
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One entry of an API error's ``details`` list."""
+
+    code: str | None
+    message: str | None
+    target: str | None = None
+
+
+_PRIVATE_HEADERS = frozenset({"set-cookie", "authorization", "www-authenticate"})
+
+
+class HoverBentleyError(Exception):
+    """Base class of every error raised by this package."""
+
+
+class ConfigurationError(HoverBentleyError, ValueError):
+    """The caller's arguments or settings are invalid; nothing was sent."""
+
+
+class APIError(HoverBentleyError):
+    """An error tied to one request URL (always redacted)."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = redact_url(url) if url else None
+        self.message = message
+        super().__init__(f"{message} [{self.url}]" if self.url else message)
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status after any retries."""
+
+    status: int = 0
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        url: str,
+        code: str | None = None,
+        message: str | None = None,
+        details: Sequence[ErrorDetail] = (),
+        body_excerpt: str = "",
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.headers: Mapping[str, str] = {
+            k: v for k, v in (headers or {}).items() if k.lower() not in _PRIVATE_HEADERS
+        }
+        self.code = code
+        self.details = tuple(details)
+        self.body_excerpt = body_excerpt
+        self.method = method
+        text = f"HTTP {status}"
+        if code:
+            text += f" {code}"
+        if message:
+            text += f": {message}"
+        elif body_excerpt:
+            text += f": {body_excerpt}"
+        super().__init__(f"{method} {text}", url=url)
+        self.api_message = message
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the credentials are missing, wrong or expired."""
+
+
+class ReauthorizationRequired(AuthenticationError):
+    """The refresh token was refused: a person must authorize the application again."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: the request was understood but refused (bad parameter, missing current user)."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429 after every retry was spent."""
+
+
+class ServerError(APIStatusError):
+    """HTTP 5xx after every retry was spent."""
+
+
+class APIConnectionError(APIError):
+    """The connection failed, was reset, or the body arrived incomplete."""
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting or reading timed out."""
+
+
+class RedirectError(APIError):
+    """A redirect could not be followed (loop, too many hops, missing or non-HTTP location)."""
+
+
+class DecodeError(APIError):
+    """A response body is not the documented shape.
+
+    ``path`` is the JSON path of the offending value (``$.models[0].id``) when known.
+    """
+
+    def __init__(self, message: str, *, url: str | None, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, url=url)
+
+
+class IntegrityError(APIError):
+    """A downloaded file does not match its expected size or checksum."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, APIStatusError)

@@ -1,0 +1,46 @@
+"""Hover (hover.to): jobs, models, measurement reports, CAD exports and photos."""
+
+from .auth import HoverOAuth
+from .client import HoverClient, JobPayload, JobResult
+from .files import JobFile, JobFiles, SkippedModel, job_files
+from .models import (
+    Address,
+    Artifacts,
+    CadExports,
+    Capture,
+    Customer,
+    Image,
+    Job,
+    JobListPage,
+    JobSummary,
+    Measurements,
+    Model,
+    Pagination,
+    ThreeDExperience,
+    parse_timestamp,
+)
+
+__all__ = [
+    "Address",
+    "Artifacts",
+    "CadExports",
+    "Capture",
+    "Customer",
+    "HoverClient",
+    "HoverOAuth",
+    "Image",
+    "Job",
+    "JobFile",
+    "JobFiles",
+    "JobListPage",
+    "JobPayload",
+    "JobResult",
+    "JobSummary",
+    "Measurements",
+    "Model",
+    "Pagination",
+    "SkippedModel",
+    "ThreeDExperience",
+    "job_files",
+    "parse_timestamp",
+]

@@ -1,0 +1,238 @@
+"""The async Hover API client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import anyio
+import msgspec
+
+from .._core.decode import decode_json
+from .._transport import ApiScope, Auth, Transport
+from ..auth import StaticToken, TokenStore
+from ..config import HttpConfig
+from ..download import DownloadResult, download_file
+from ..errors import ConfigurationError, HoverBentleyError
+from .auth import HoverOAuth
+from .files import JobFiles, job_files
+from .models import Job, JobListPage, JobSummary
+from .paging import list_params, next_page
+
+DEFAULT_BASE_URL = "https://hover.to"
+#: Hover allows 120 requests a minute per integration; stay below it by default.
+DEFAULT_REQUESTS_PER_MINUTE = 100.0
+
+_JOB = msgspec.json.Decoder(Job)
+_PAGE = msgspec.json.Decoder(JobListPage)
+_ANY = msgspec.json.Decoder()
+
+
+@dataclass(frozen=True)
+class JobPayload:
+    """A job decoded into Structs, with the raw JSON it came from."""
+
+    job: Job
+    raw: bytes
+
+    def files(self, *, all_models: bool = False) -> JobFiles:
+        """Every downloadable file of the job (see :func:`hoverbentley.hover.files.job_files`)."""
+        return job_files(self.job, _ANY.decode(self.raw), all_models=all_models)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The outcome of fetching one job: ``payload`` or ``error``."""
+
+    job_id: int
+    payload: JobPayload | None = None
+    error: HoverBentleyError | None = None
+
+    @property
+    def job(self) -> Job | None:
+        return self.payload.job if self.payload else None
+
+
+class HoverClient:
+    """Async client of Hover's REST API (v3 jobs, artifacts and images).
+
+    Give either ``token`` (a bearer token) or ``client_id``, ``client_secret`` and
+    ``refresh_token`` (OAuth refresh; the rotating refresh token is kept in ``token_store``).
+    ``current_user_email`` or ``current_user_id`` names the Hover user the requests act for;
+    it is added to every request to Hover and never to another host. Use as
+    ``async with HoverClient(...) as hover:``.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        token_store: TokenStore | None = None,
+        current_user_email: str | None = None,
+        current_user_id: str | int | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        http: HttpConfig | None = None,
+        session: aiohttp.ClientSession | None = None,
+        page_size: int = 100,
+        page_size_param: str = "per",
+    ) -> None:
+        auth: Auth
+        if token and (client_id or client_secret or refresh_token):
+            raise ConfigurationError("give either a token or the OAuth credentials, not both")
+        if token:
+            auth = StaticToken(token)
+        elif client_id or client_secret:
+            auth = HoverOAuth(
+                client_id or "", client_secret or "", refresh_token, store=token_store
+            )
+        else:
+            raise ConfigurationError(
+                "Hover credentials missing: give token, or client_id, client_secret and"
+                " refresh_token"
+            )
+        if not current_user_email and current_user_id in (None, ""):
+            raise ConfigurationError("Hover's v3 API needs current_user_email or current_user_id")
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"base_url must be an http(s) URL, not {base_url!r}")
+        if not 1 <= page_size <= 100:
+            raise ConfigurationError("page_size must be between 1 and 100")
+        user = (
+            {"current_user_email": current_user_email}
+            if current_user_email
+            else {"current_user_id": str(current_user_id)}
+        )
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+        self.page_size_param = page_size_param
+        self.http = http or HttpConfig(requests_per_minute=DEFAULT_REQUESTS_PER_MINUTE)
+        self.transport = Transport(
+            self.http, ApiScope(self.base_url, auth=auth, params=user), session=session
+        )
+
+    def __repr__(self) -> str:
+        return f"HoverClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> HoverClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (idempotent)."""
+        await self.transport.aclose()
+
+    async def get_job_payload(self, job_id: int) -> JobPayload:
+        """``GET /api/v3/jobs/{job_id}``: the job as Structs and as raw JSON."""
+        response = await self.transport.request("GET", f"/api/v3/jobs/{int(job_id)}")
+        return JobPayload(decode_json(_JOB, response.body, response.url), response.body)
+
+    async def get_job(self, job_id: int) -> Job:
+        """``GET /api/v3/jobs/{job_id}`` decoded into a :class:`Job`."""
+        return (await self.get_job_payload(job_id)).job
+
+    async def list_jobs_page(
+        self,
+        page: int = 1,
+        *,
+        updated_since: datetime | float | None = None,
+        archived: bool | None = None,
+        search: str | None = None,
+        states: Sequence[str] | None = None,
+    ) -> JobListPage:
+        """One page of ``GET /api/v3/jobs``."""
+        params = list_params(
+            page,
+            page_size=self.page_size,
+            page_size_param=self.page_size_param,
+            updated_since=updated_since,
+            archived=archived,
+            search=search,
+            states=states,
+        )
+        url = f"/api/v3/jobs?{urlencode(params)}"
+        response = await self.transport.request("GET", url)
+        return decode_json(_PAGE, response.body, response.url)
+
+    async def iter_jobs(
+        self,
+        *,
+        updated_since: datetime | float | None = None,
+        archived: bool | None = None,
+        search: str | None = None,
+        states: Sequence[str] | None = None,
+    ) -> AsyncIterator[JobSummary]:
+        """Every job of the list, page after page; the next page is fetched while you consume.
+
+        ``archived=True`` includes archived jobs; ``updated_since`` (a datetime or epoch
+        seconds) limits the list to jobs changed since then.
+        """
+        if search is not None and len(search) < 3:
+            raise ConfigurationError("search needs at least 3 characters")
+        filters: dict[str, Any] = {
+            "updated_since": updated_since,
+            "archived": archived,
+            "search": search,
+            "states": states,
+        }
+        number = 1
+        pending: asyncio.Task[JobListPage] | None = asyncio.ensure_future(
+            self.list_jobs_page(number, **filters)
+        )
+        try:
+            while pending is not None:
+                page = await pending
+                pending = None
+                following = next_page(page, number, self.page_size)
+                if following is not None:
+                    number = following
+                    pending = asyncio.ensure_future(self.list_jobs_page(number, **filters))
+                for summary in page.items:
+                    yield summary
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+
+    async def get_jobs(self, job_ids: Iterable[int], *, concurrency: int = 8) -> list[JobResult]:
+        """Fetch many jobs at once, at most ``concurrency`` in flight.
+
+        A failing id does not stop the others: each result holds its payload or its error,
+        in the order of ``job_ids``.
+        """
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be >= 1")
+        ids = list(job_ids)
+        results: list[JobResult | None] = [None] * len(ids)
+        limiter = anyio.CapacityLimiter(concurrency)
+
+        async def fetch(index: int, job_id: int) -> None:
+            async with limiter:
+                try:
+                    results[index] = JobResult(job_id, payload=await self.get_job_payload(job_id))
+                except HoverBentleyError as exc:
+                    results[index] = JobResult(job_id, error=exc)
+
+        async with anyio.create_task_group() as group:
+            for index, job_id in enumerate(ids):
+                group.start_soon(fetch, index, job_id)
+        return [r for r in results if r is not None]
+
+    async def download(
+        self, url: str, dest: str | os.PathLike[str], *, resume: bool = True
+    ) -> DownloadResult:
+        """Stream an artifact or image URL (from a job payload) to ``dest``.
+
+        Hover's redirect to file storage is followed without the bearer token or the current
+        user parameter; the file appears at ``dest`` only once complete.
+        """
+        return await download_file(self.transport, url, dest, resume=resume)

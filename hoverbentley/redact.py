@@ -1,0 +1,74 @@
+"""Keep secrets out of messages: redact credentials in URLs and free text."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "REDACTED"
+
+# Query parameters that carry credentials: OAuth, S3 presigned URLs, Azure SAS tokens.
+SECRET_PARAMS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "token",
+        "code",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "awsaccesskeyid",
+        "x-goog-signature",
+        "x-goog-credential",
+        "key",
+        "api_key",
+        "apikey",
+        "password",
+    }
+)
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/=]+")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with credential query values and user-info passwords replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in SECRET_PARAMS for k, _ in pairs):
+            query = urlencode(
+                [(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in pairs],
+                safe="$@:/ ",
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class SecretScrubber:
+    """Replaces known secret values (tokens, client secrets) in text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        """Remember ``secret`` so that :meth:`scrub` removes it (short values are ignored)."""
+        if secret and len(secret) >= 6:
+            self._secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` without any remembered secret or bearer credential."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return _BEARER.sub(rf"\g<1>{REDACTED}", text)
