@@ -1,0 +1,98 @@
+"""Hover as an archive source: jobs from the job list or from ids, files from each payload."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+from ..download import DownloadResult
+from ..hover.client import HoverClient
+from ..hover.models import Address
+from .plan import JobPlan, PlannedFile, SkippedPart
+from .select import selected
+
+
+def _address(address: Address | None) -> str:
+    if address is None:
+        return ""
+    parts = [
+        address.location_line_1,
+        address.location_line_2,
+        address.city,
+        address.region,
+        address.postal_code,
+        address.country,
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+class HoverSource:
+    """Archive the jobs given by id, or every listed job (optionally since a date, archived too)."""
+
+    provider = "hover"
+
+    def __init__(
+        self,
+        client: HoverClient,
+        *,
+        job_ids: Sequence[int] | None = None,
+        updated_since: datetime | float | None = None,
+        archived: bool = False,
+        include: frozenset[str] | None = None,
+    ) -> None:
+        self.client = client
+        self._ids = list(job_ids) if job_ids is not None else None
+        self._since = updated_since
+        self._archived = archived
+        self._include = include
+
+    async def job_ids(self) -> AsyncIterator[str]:
+        if self._ids is not None:
+            for job_id in self._ids:
+                yield str(job_id)
+            return
+        async for summary in self.client.iter_jobs(
+            updated_since=self._since, archived=True if self._archived else None
+        ):
+            yield str(summary.id)
+
+    async def plan(self, job_id: str) -> JobPlan:
+        payload = await self.client.get_job_payload(int(job_id))
+        job = payload.job
+        listing = payload.files()
+        files = [
+            PlannedFile(
+                url=f.url,
+                path=f"hover/{job.id}/{f.relpath}",
+                job_id=str(job.id),
+                model_id=str(f.model_id),
+                kind=f.kind,
+                format=f.format,
+                key=f.key,
+            )
+            for f in listing.files
+            if selected(self._include, kind=f.kind, format=f.format, key=f.key)
+        ]
+        skipped = [
+            SkippedPart(str(s.job_id), str(s.model_id), s.state, s.failure_reason)
+            for s in listing.skipped
+        ]
+        index = {
+            "name": job.name or "",
+            "address": _address(job.address),
+            "state": job.reconstruction_state or "",
+            "updated_at": job.updated_at or "",
+        }
+        return JobPlan(
+            provider=self.provider,
+            job_id=str(job.id),
+            record=payload.raw,
+            record_url=self.client.transport.api_url(f"/api/v3/jobs/{job.id}"),
+            files=files,
+            skipped=skipped,
+            index=index,
+        )
+
+    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
+        return await self.client.download(file.url, dest)

@@ -1,0 +1,43 @@
+"""``OUT/index.csv``: the jobs of an archive with their names and addresses, for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+INDEX_NAME = "index.csv"
+COLUMNS = ("provider", "job_id", "name", "address", "state", "updated_at", "directory")
+
+
+def update_index(root: Path, rows: list[dict[str, str]]) -> None:
+    """Merge ``rows`` into the index (keyed by provider and job id) and rewrite it atomically."""
+    path = root / INDEX_NAME
+    merged: dict[tuple[str, str], dict[str, str]] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                merged[(row.get("provider", ""), row.get("job_id", ""))] = row
+    except FileNotFoundError:
+        pass
+    for row in rows:
+        merged[(row["provider"], row["job_id"])] = row
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for key in sorted(merged, key=lambda k: (k[0], _numeric(k[1]))):
+        writer.writerow({c: _cell(merged[key].get(c, "")) for c in COLUMNS})
+    tmp = path.with_name(INDEX_NAME + ".tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _numeric(job_id: str) -> tuple[int, str]:
+    return (int(job_id), "") if job_id.isdigit() else (0, job_id)
+
+
+def _cell(value: str) -> str:
+    # Names come from users: keep spreadsheet formulas from running when the file is opened.
+    value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

@@ -1,0 +1,88 @@
+"""``OUT/manifest.jsonl``: one line per file, appended as each file completes or fails."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+MANIFEST_NAME = "manifest.jsonl"
+
+
+class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A file's record: where it is (relative to OUT), where it came from, and its checksum."""
+
+    path: str
+    url: str
+    size: int | None = None
+    sha256: str | None = None
+    etag: str | None = None
+    job_id: str
+    model_id: str | None = None
+    kind: str
+    format: str | None = None
+    status: str  # "ok" or "failed"
+    error: str | None = None
+    completed_at: float | None = None
+
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(ManifestEntry)
+
+
+class Manifest:
+    """The manifest of one archive directory.
+
+    The newest line for a path wins. A torn last line (a crash mid-write) is ignored.
+    Each entry is written with a single ``write`` so a killed process leaves whole lines.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / MANIFEST_NAME
+        self.entries: dict[str, ManifestEntry] = {}
+        self._fd: int | None = None
+
+    def load(self) -> None:
+        """Read the existing manifest, if any."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            try:
+                entry = _DECODER.decode(line)
+            except msgspec.MsgspecError:
+                continue
+            self.entries[entry.path] = entry
+
+    def completed(self, path: str) -> ManifestEntry | None:
+        """The entry of ``path`` if it was completed."""
+        entry = self.entries.get(path)
+        return entry if entry is not None and entry.status == "ok" else None
+
+    def append(self, entry: ManifestEntry) -> None:
+        """Record ``entry`` now (one ``write`` of one whole line)."""
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            size = os.fstat(self._fd).st_size
+            if size and not _ends_with_newline(self.path, size):
+                os.write(self._fd, b"\n")
+        os.write(self._fd, _ENCODER.encode(entry) + b"\n")
+        self.entries[entry.path] = entry
+
+    def close(self) -> None:
+        """Flush the manifest to disk and close it."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _ends_with_newline(path: Path, size: int) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1) == b"\n"

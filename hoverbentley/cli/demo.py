@@ -1,0 +1,132 @@
+"""``hoverbentley demo`` and ``hoverbentley emulator``: the embedded emulator at work."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import anyio
+
+from ..archive import ArchiveOptions, ArchiveSummary, archive
+from ..archive.hover_source import HoverSource
+from ..config import HttpConfig
+from ..hover.client import HoverClient
+from .common import positive_int
+from .hover import report_summary
+from .progress import make_reporter
+
+DEFAULT_DEMO_DIR = "hoverbentley-demo"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from ..emulator import Emulator, EmulatorConfig
+
+    out = Path(args.out)
+    config = EmulatorConfig(jobs=args.jobs)
+    async with Emulator(config) as emu:
+        user = sorted(config.user_emails)[0]
+        if not args.json:
+            print(f"emulator: Hover API at {emu.hover_url}, file storage at {emu.storage_url}")
+        async with HoverClient(
+            token=config.token,
+            current_user_email=user,
+            base_url=emu.hover_url,
+            # The emulator is local: no need to stay under Hover's 120 requests a minute.
+            http=HttpConfig(requests_per_minute=None),
+        ) as client:
+            source = HoverSource(client, archived=True)
+            reporter = None if args.quiet or args.json else make_reporter()
+            summary = await archive(
+                source, out, ArchiveOptions(concurrency=args.concurrency), reporter=reporter
+            )
+        mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
+    status = report_summary(args, summary)
+    if not args.json:
+        if mismatched:
+            print(f"checksum mismatch against the emulator: {', '.join(mismatched[:5])}")
+        else:
+            print("every archived file matches the emulator's sha256")
+        print(
+            f"look in {out}/: index.csv lists the jobs, manifest.jsonl every file with its"
+            f" sha256, hover/<job id>/ holds job.json and each model's files"
+        )
+    return 1 if mismatched else status
+
+
+def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
+    from ..archive.manifest import Manifest
+    from ..emulator import Emulator
+
+    assert isinstance(emu, Emulator)
+    manifest = Manifest(out)
+    manifest.load()
+    expected = {f.url: f.sha256 for f in emu.expected_files()}
+    bad: list[str] = []
+    for entry in manifest.entries.values():
+        if entry.status != "ok" or entry.kind == "job":
+            continue
+        path = out / entry.path
+        if entry.url not in expected or not path.exists() or _sha256(path) != expected[entry.url]:
+            bad.append(entry.path)
+    return bad
+
+
+async def cmd_emulator(args: argparse.Namespace) -> int:
+    from ..emulator import EmulatorConfig, serve
+
+    await anyio.to_thread.run_sync(
+        lambda: serve(
+            EmulatorConfig(jobs=args.jobs),
+            host=args.host,
+            port=args.port,
+            storage_port=args.storage_port,
+        )
+    )
+    return 0
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Register ``demo`` and ``emulator``."""
+    demo = subparsers.add_parser(
+        "demo",
+        parents=[common],
+        help="archive the embedded emulator's jobs into OUT and verify them",
+        description="Start the embedded Hover emulator on loopback, archive all of its jobs"
+        " into OUT, verify every file against the emulator's checksums and print the summary.",
+    )
+    demo.add_argument(
+        "out",
+        nargs="?",
+        default=DEFAULT_DEMO_DIR,
+        metavar="OUT",
+        help=f"archive directory (default ./{DEFAULT_DEMO_DIR})",
+    )
+    demo.add_argument("--jobs", type=positive_int, default=20, help="generated jobs (default 20)")
+    demo.add_argument("--concurrency", type=positive_int, default=8, help="downloads at once")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.set_defaults(handler=cmd_demo)
+
+    emulator = subparsers.add_parser(
+        "emulator",
+        parents=[common],
+        help="run the offline Hover emulator until Ctrl-C",
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    emulator.add_argument("--port", type=int, default=8080, help="Hover API port (default 8080)")
+    emulator.add_argument(
+        "--storage-port", type=int, default=0, help="file storage port (default: any free port)"
+    )
+    emulator.add_argument("--jobs", type=positive_int, default=20, help="generated jobs")
+    emulator.set_defaults(handler=cmd_emulator)

@@ -1,0 +1,108 @@
+"""Progress display and the human summary of an archive run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TextIO
+
+import anyio
+
+from ..archive.summary import ArchiveSummary, Progress
+
+
+def human_bytes(n: float) -> str:
+    """``1.5 MB`` style sizes (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def progress_line(p: Progress) -> str:
+    """One line: jobs, files, bytes, rate and ETA."""
+    jobs = f"{p.jobs_planned}/{p.jobs}" + ("" if p.listing_done else "+")
+    rate = p.bytes / p.elapsed if p.elapsed > 0 else 0.0
+    eta = p.eta()
+    line = (
+        f"jobs {jobs} | files {p.finished_files}/{p.files}"
+        f" ({p.downloaded} new, {p.skipped} skipped, {p.failed} failed)"
+        f" | {human_bytes(p.bytes)} at {human_bytes(rate)}/s"
+    )
+    if eta is not None:
+        line += f" | ETA {_duration(eta)}"
+    return line
+
+
+def make_reporter(
+    stream: TextIO | None = None, interval: float | None = None
+) -> Callable[[Progress], Coroutine[Any, Any, None]]:
+    """A coroutine function that shows progress until cancelled.
+
+    On a terminal one line is redrawn twice a second; elsewhere a plain line is logged every
+    ten seconds.
+    """
+    out = stream or sys.stderr
+    tty = out.isatty()
+    every = interval if interval is not None else (0.5 if tty else 10.0)
+
+    async def report(progress: Progress) -> None:
+        try:
+            while True:
+                await anyio.sleep(every)
+                if tty:
+                    out.write("\r\x1b[2K" + progress_line(progress))
+                else:
+                    out.write(progress_line(progress) + "\n")
+                out.flush()
+        finally:
+            if tty:
+                out.write("\r\x1b[2K")
+                out.flush()
+
+    return report
+
+
+def summary_text(s: ArchiveSummary) -> str:
+    """The human summary printed at the end of a run."""
+    lines: list[str] = []
+    if s.dry_run:
+        size = human_bytes(s.planned_bytes) if s.planned_bytes is not None else "size unknown"
+        formats = ", ".join(f"{k} {v}" for k, v in s.formats.items()) or "none"
+        lines.append(f"dry run: {s.jobs} jobs, {s.files} files ({size}); nothing downloaded")
+        lines.append(f"by format: {formats}")
+    else:
+        lines.append(
+            f"{s.jobs} jobs, {s.files} files: {s.downloaded} downloaded"
+            f" ({human_bytes(s.bytes)}), {s.skipped} already complete, {s.failed} failed"
+            f" in {s.elapsed:.1f} s ({human_bytes(s.bytes_per_second)}/s,"
+            f" {s.files_per_second:.1f} files/s)"
+        )
+    if s.skipped_parts:
+        lines.append(f"not archived, not complete ({len(s.skipped_parts)}):")
+        for part in s.skipped_parts[:20]:
+            reason = f" ({part.reason})" if part.reason else ""
+            lines.append(f"  job {part.job_id} model {part.part_id}: {part.state}{reason}")
+        if len(s.skipped_parts) > 20:
+            lines.append(f"  ... and {len(s.skipped_parts) - 20} more")
+    for failure in s.job_failures[:20]:
+        lines.append(f"job {failure.job_id} failed: {failure.error}")
+    if s.failures:
+        lines.append(f"failed files ({len(s.failures)}):")
+        for f in s.failures[:20]:
+            lines.append(f"  {f.path}: {f.error}")
+        if len(s.failures) > 20:
+            lines.append(f"  ... and {len(s.failures) - 20} more (see manifest.jsonl)")
+    if s.interrupted:
+        lines.append("interrupted: run the same command again to resume")
+    return "\n".join(lines)

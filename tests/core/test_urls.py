@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from hoverbentley._core.urls import (
+    add_query,
+    redirect_method,
+    redirect_target,
+    same_origin,
+    wire_url,
+)
+from hoverbentley.errors import RedirectError
+
+
+def test_same_origin_uses_default_ports() -> None:
+    assert same_origin("https://hover.to/a", "https://HOVER.to:443/b")
+    assert not same_origin("https://hover.to", "http://hover.to")
+    assert not same_origin("http://127.0.0.1:8000/", "http://127.0.0.1:8001/")
+
+
+def test_add_query_keeps_existing_parameters() -> None:
+    url = "https://hover.to/x/measurements.json?version=full_json"
+    assert (
+        add_query(url, {"current_user_email": "a@b.c"})
+        == "https://hover.to/x/measurements.json?version=full_json&current_user_email=a%40b.c"
+    )
+    assert add_query("https://h/x?current_user_email=z", {"current_user_email": "a"}) == (
+        "https://h/x?current_user_email=z"
+    )
+    assert add_query("https://h/x", {}) == "https://h/x"
+
+
+def test_wire_url_keeps_escapes_and_encodes_spaces() -> None:
+    href = "https://api/jobs?$filter=iTwinId eq 5&continuationToken=MzY3%2Fab=="
+    assert (
+        wire_url(href) == "https://api/jobs?$filter=iTwinId%20eq%205&continuationToken=MzY3%2Fab=="
+    )
+
+
+def test_redirect_target_resolves_relative_locations() -> None:
+    assert redirect_target("https://a/x/y", "/z?q=1", ["https://a/x/y"], 5) == "https://a/z?q=1"
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        (None, "without a Location"),
+        ("file:///etc/passwd", "non-HTTP scheme 'file'"),
+        ("ftp://example/x", "non-HTTP scheme 'ftp'"),
+        ("http://a/plain", "HTTPS to plain HTTP"),
+        ("https://a/x/y", "loop"),
+    ],
+)
+def test_redirect_target_refuses(location: str | None, message: str) -> None:
+    with pytest.raises(RedirectError, match=message):
+        redirect_target("https://a/x/y", location, ["https://a/x/y"], 5)
+
+
+def test_redirect_target_limits_hops() -> None:
+    chain = [f"https://a/{i}" for i in range(4)]
+    with pytest.raises(RedirectError, match="more than 3 redirects"):
+        redirect_target(chain[-1], "https://a/next", chain, 3)
+
+
+def test_redirect_method() -> None:
+    assert redirect_method(303, "POST") == "GET"
+    assert redirect_method(302, "POST") == "GET"
+    assert redirect_method(307, "POST") == "POST"
+    assert redirect_method(302, "GET") == "GET"

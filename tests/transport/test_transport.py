@@ -1,0 +1,290 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from hoverbentley._transport import ApiScope, Transport
+from hoverbentley.auth import StaticToken
+from hoverbentley.config import HttpConfig
+from hoverbentley.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    HoverBentleyError,
+    RateLimitError,
+    RedirectError,
+    ServerError,
+)
+from tests.support import free_port, serve
+
+pytestmark = pytest.mark.anyio
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FAST = HttpConfig(max_retries=3, backoff_base=0.01, backoff_max=0.02, read_timeout=2)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: list[web.Request] = []
+        self.headers: list[dict[str, str]] = []
+
+    def add(self, request: web.Request) -> None:
+        self.requests.append(request)
+        self.headers.append(dict(request.headers))
+
+
+async def _server(routes: dict[str, Handler]) -> tuple[web.Application, Recorder]:
+    rec = Recorder()
+    app = web.Application()
+    for path, handler in routes.items():
+
+        async def wrapped(request: web.Request, handler: Handler = handler) -> web.StreamResponse:
+            rec.add(request)
+            return await handler(request)
+
+        app.router.add_route("*", path, wrapped)
+    return app, rec
+
+
+def _transport(base: str, config: HttpConfig = FAST, **scope: object) -> Transport:
+    return Transport(config, ApiScope(base, **scope))  # type: ignore[arg-type]
+
+
+async def test_retries_5xx_then_succeeds() -> None:
+    calls = iter([500, 503, 200])
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True}, status=next(calls))
+
+    app, rec = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t:
+        response = await t.request("GET", "/x")
+    assert response.status == 200
+    assert len(rec.requests) == 3
+
+
+async def test_retry_exhaustion_raises_the_last_status() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"error": "boom"}, status=502)
+
+    app, rec = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t:
+        with pytest.raises(ServerError, match="HTTP 502 boom") as info:
+            await t.request("GET", "/x")
+    assert info.value.status == 502
+    assert len(rec.requests) == FAST.max_retries + 1
+
+
+async def test_post_is_not_retried_on_5xx_but_is_on_429() -> None:
+    statuses = iter([429, 500])
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({}, status=next(statuses), headers={"Retry-After": "0"})
+
+    app, rec = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t:
+        with pytest.raises(ServerError):
+            await t.request("POST", "/x", json={"a": 1})
+    assert len(rec.requests) == 2
+
+
+async def test_429_honours_retry_after() -> None:
+    statuses = iter([429, 200])
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({}, status=next(statuses), headers={"Retry-After": "1"})
+
+    app, rec = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t:
+        start = time.monotonic()
+        await t.request("GET", "/x")
+        waited = time.monotonic() - start
+    assert waited >= 0.95  # the server's Retry-After, not the 10 ms back-off
+    assert len(rec.requests) == 2
+
+
+async def test_429_exhaustion_is_a_rate_limit_error() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"message": "Rate Limit Exceeded"}, status=429)
+
+    app, _ = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t:
+        with pytest.raises(RateLimitError, match="Rate Limit Exceeded"):
+            await t.request("GET", "/x")
+
+
+async def test_connection_refused_is_retried_then_raised() -> None:
+    base = f"http://127.0.0.1:{free_port()}"
+    async with _transport(base) as t:
+        with pytest.raises(APIConnectionError, match="connection failed"):
+            await t.request("GET", "/x")
+
+
+async def test_server_that_never_answers_times_out() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await asyncio.sleep(30)
+        return web.Response()
+
+    app, rec = await _server({"/x": handler})
+    config = HttpConfig(max_retries=1, backoff_base=0.01, read_timeout=0.3)
+    async with serve(app) as base, _transport(base, config) as t:
+        start = time.monotonic()
+        with pytest.raises(APITimeoutError, match="timed out"):
+            await t.request("GET", "/x")
+        assert time.monotonic() - start < 5
+    assert len(rec.requests) == 2
+
+
+async def test_auth_and_scope_params_go_to_the_api_host_only() -> None:
+    async def storage(request: web.Request) -> web.Response:
+        return web.Response(body=b"file")
+
+    storage_app, storage_rec = await _server({"/blob": storage})
+    async with serve(storage_app) as storage_base:
+
+        async def api(request: web.Request) -> web.Response:
+            raise web.HTTPFound(f"{storage_base}/blob?sig=abc")
+
+        api_app, api_rec = await _server({"/file": api})
+        async with (
+            serve(api_app) as base,
+            _transport(
+                base, auth=StaticToken("sekrit-token"), params={"current_user_email": "a@b.c"}
+            ) as t,
+        ):
+            response = await t.request("GET", "/file?version=v2")
+    assert response.body == b"file"
+    assert api_rec.headers[0]["Authorization"] == "Bearer sekrit-token"
+    assert api_rec.requests[0].query["current_user_email"] == "a@b.c"
+    assert api_rec.requests[0].query["version"] == "v2"
+    assert "Authorization" not in storage_rec.headers[0]
+    assert "current_user_email" not in storage_rec.requests[0].query
+    assert storage_rec.requests[0].query["sig"] == "abc"
+
+
+async def test_same_origin_redirect_keeps_credentials() -> None:
+    async def first(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/second")
+
+    async def second(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app, rec = await _server({"/first": first, "/second": second})
+    async with (
+        serve(app) as base,
+        _transport(base, auth=StaticToken("tok-123456"), params={"current_user_id": "9"}) as t,
+    ):
+        await t.request("GET", "/first")
+    assert rec.headers[1]["Authorization"] == "Bearer tok-123456"
+    assert rec.requests[1].query["current_user_id"] == "9"
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("/loop", "redirect loop"),
+        ("ftp://127.0.0.1/x", "non-HTTP scheme"),
+        ("", "without a Location"),
+    ],
+)
+async def test_bad_redirects_are_refused(location: str, message: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": location})
+
+    app, _ = await _server({"/loop": handler})
+    async with serve(app) as base, _transport(base) as t:
+        with pytest.raises((RedirectError, APIError), match=message):
+            await t.request("GET", "/loop")
+
+
+async def test_401_renews_credentials_once() -> None:
+    class Rotating:
+        def __init__(self) -> None:
+            self.value = "Bearer old-token-1"
+            self.refreshes = 0
+
+        async def authorization(self, transport: Transport) -> str:
+            return self.value
+
+        async def refresh(self, transport: Transport, rejected: str) -> bool:
+            self.refreshes += 1
+            self.value = "Bearer new-token-2"
+            return True
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.headers["Authorization"] != "Bearer new-token-2":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"ok": 1})
+
+    auth = Rotating()
+    app, rec = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base, auth=auth) as t:
+        assert (await t.request("GET", "/x")).status == 200
+    assert auth.refreshes == 1
+    assert len(rec.requests) == 2
+
+
+async def test_401_with_static_token_is_final_and_redacted() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        # A server that echoes the credential back must not leak it into the message.
+        return web.json_response({"error": f"bad {request.headers['Authorization']}"}, status=401)
+
+    app, rec = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base, auth=StaticToken("leaky-secret-77")) as t:
+        with pytest.raises(AuthenticationError) as info:
+            await t.request("GET", "/x")
+    assert len(rec.requests) == 1
+    assert "leaky-secret-77" not in str(info.value)
+    assert "leaky-secret-77" not in repr(info.value.args)
+
+
+async def test_oversized_body_is_refused() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 100_000)
+
+    app, _ = await _server({"/x": handler})
+    config = HttpConfig(max_body_bytes=10_000)
+    async with serve(app) as base, _transport(base, config) as t:
+        with pytest.raises(APIError, match="larger than the limit of 10000 bytes"):
+            await t.request("GET", "/x")
+
+
+async def test_truncated_body_is_retried() -> None:
+    calls = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            response = web.StreamResponse(headers={"Content-Length": "100"})
+            await response.prepare(request)
+            await response.write(b"{" * 10)
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        return web.json_response({"ok": True})
+
+    app, _ = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t:
+        response = await t.request("GET", "/x")
+    assert response.body == b'{"ok": true}'
+    assert calls == 2
+
+
+async def test_close_is_idempotent_and_callers_session_stays_open() -> None:
+    async with aiohttp.ClientSession() as session:
+        t = Transport(FAST, ApiScope("http://127.0.0.1:9"), session=session)
+        await t.aclose()
+        await t.aclose()
+        assert not session.closed
+        with pytest.raises(HoverBentleyError, match="closed"):
+            await t.request("GET", "/x")
+    own = _transport("http://127.0.0.1:9")
+    await own.aclose()
+    await own.aclose()
