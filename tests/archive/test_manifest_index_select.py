@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from hoverbentley.archive.index import update_index
+from hoverbentley.archive.manifest import Manifest, ManifestEntry
+from hoverbentley.archive.select import parse_include, selected
+from hoverbentley.errors import ConfigurationError
+
+
+def _entry(path: str, status: str = "ok", sha: str = "aa") -> ManifestEntry:
+    return ManifestEntry(path=path, url=f"https://h/{path}", size=3, sha256=sha, job_id="1",
+                         kind="artifact", status=status)
+
+
+def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) -> None:
+    m = Manifest(tmp_path)
+    m.append(_entry("a", "failed"))
+    m.append(_entry("a", "ok", "bb"))
+    m.append(_entry("b"))
+    m.close()
+    with open(tmp_path / "manifest.jsonl", "ab") as fh:
+        fh.write(b'{"path": "c", "url": "x", "sta')  # a crash mid-line
+    again = Manifest(tmp_path)
+    again.load()
+    assert again.completed("a") is not None
+    assert again.completed("a").sha256 == "bb"  # type: ignore[union-attr]
+    assert again.completed("c") is None
+    again.append(_entry("d"))
+    again.close()
+    lines = (tmp_path / "manifest.jsonl").read_bytes().splitlines()
+    assert lines[-1].startswith(b'{"path":"d"')  # the torn line was ended, not glued to
+    final = Manifest(tmp_path)
+    final.load()
+    assert set(final.entries) == {"a", "b", "d"}
+
+
+def test_index_merges_rows_and_defuses_formulas(tmp_path: Path) -> None:
+    update_index(tmp_path, [{"provider": "hover", "job_id": "10", "name": "=HYPERLINK(1)",
+                             "address": "1 Main St", "directory": "hover/10"}])
+    update_index(tmp_path, [{"provider": "hover", "job_id": "9", "name": "Garage\x07",
+                             "directory": "hover/9"}])
+    with open(tmp_path / "index.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["job_id"] for r in rows] == ["9", "10"]
+    assert rows[1]["name"] == "'=HYPERLINK(1)"
+    assert rows[0]["name"] == "Garage "
+
+
+@pytest.mark.parametrize(
+    ("include", "kind", "fmt", "key", "wanted"),
+    [
+        ("pdf,images", "artifact", "pdf", "measurements.pdf", True),
+        ("pdf,images", "image", "jpg", "images.1", True),
+        ("pdf", "image", "jpg", "images.1", False),
+        ("xml_v2", "artifact", "xml", "cad_exports.xml_v2", True),
+        ("xml_v2", "artifact", "xml", "cad_exports.xml", False),
+        ("cad_exports", "artifact", "dwg", "cad_exports.dwg", True),
+        (" .JSON ", "artifact", "json", "measurements.full_json", True),
+    ],
+)
+def test_include_selection(include: str, kind: str, fmt: str, key: str, wanted: bool) -> None:
+    assert selected(parse_include(include), kind=kind, format=fmt, key=key) is wanted
+
+
+def test_include_everything_by_default_and_empty_is_an_error() -> None:
+    assert selected(None, kind="image", format="jpg", key="images.1")
+    with pytest.raises(ConfigurationError, match="at least one"):
+        parse_include(" , ")

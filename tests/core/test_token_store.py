@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from hoverbentley.auth import JsonFileTokenStore, StaticToken, StoredTokens
+from hoverbentley.errors import ConfigurationError
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_json_file_store_round_trip_with_owner_only_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "cfg" / "tokens.json"
+    store = JsonFileTokenStore(path)
+    assert await store.load() is None
+    await store.save(StoredTokens(refresh_token="r-1", access_token="a-1", expires_at=5.0))
+    await store.save(StoredTokens(refresh_token="r-2", access_token="a-2", expires_at=9.0))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = await store.load()
+    assert loaded == StoredTokens(refresh_token="r-2", access_token="a-2", expires_at=9.0)
+    assert [p.name for p in path.parent.iterdir()] == ["tokens.json"]  # no temp files left
+
+
+async def test_json_file_store_keeps_0600_under_a_permissive_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        store = JsonFileTokenStore(tmp_path / "t.json")
+        await store.save(StoredTokens(refresh_token="r"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "t.json").stat().st_mode) == 0o600
+
+
+async def test_corrupt_token_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigurationError, match="token file .* is not valid"):
+        await JsonFileTokenStore(path).load()
+
+
+def test_reprs_hide_tokens() -> None:
+    assert "sekrit" not in repr(StaticToken("sekrit-value"))
+    tokens = StoredTokens(refresh_token="sekrit-refresh", access_token="sekrit-access")
+    assert "sekrit" not in repr(tokens)
+
+
+def test_empty_token_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="empty"):
+        StaticToken("  ")
