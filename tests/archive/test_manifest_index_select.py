@@ -12,8 +12,15 @@ from hoverbentley.errors import ConfigurationError
 
 
 def _entry(path: str, status: str = "ok", sha: str = "aa") -> ManifestEntry:
-    return ManifestEntry(path=path, url=f"https://h/{path}", size=3, sha256=sha, job_id="1",
-                         kind="artifact", status=status)
+    return ManifestEntry(
+        path=path,
+        url=f"https://h/{path}",
+        size=3,
+        sha256=sha,
+        job_id="1",
+        kind="artifact",
+        status=status,
+    )
 
 
 def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) -> None:
@@ -39,10 +46,22 @@ def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) ->
 
 
 def test_index_merges_rows_and_defuses_formulas(tmp_path: Path) -> None:
-    update_index(tmp_path, [{"provider": "hover", "job_id": "10", "name": "=HYPERLINK(1)",
-                             "address": "1 Main St", "directory": "hover/10"}])
-    update_index(tmp_path, [{"provider": "hover", "job_id": "9", "name": "Garage\x07",
-                             "directory": "hover/9"}])
+    update_index(
+        tmp_path,
+        [
+            {
+                "provider": "hover",
+                "job_id": "10",
+                "name": "=HYPERLINK(1)",
+                "address": "1 Main St",
+                "directory": "hover/10",
+            }
+        ],
+    )
+    update_index(
+        tmp_path,
+        [{"provider": "hover", "job_id": "9", "name": "Garage\x07", "directory": "hover/9"}],
+    )
     with open(tmp_path / "index.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["job_id"] for r in rows] == ["9", "10"]

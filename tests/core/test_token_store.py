@@ -37,7 +37,7 @@ async def test_json_file_store_keeps_0600_under_a_permissive_umask(tmp_path: Pat
 async def test_corrupt_token_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     path.write_text("{not json")
-    with pytest.raises(ConfigurationError, match="token file .* is not valid"):
+    with pytest.raises(ConfigurationError, match=r"token file .* is not valid"):
         await JsonFileTokenStore(path).load()
 
 
