@@ -43,12 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.add_commands(commands, common)
     hover.add_commands(commands, common)
-    try:
-        from ..bentley.cli import add_commands as add_bentley
-    except ImportError:  # pragma: no cover - while the Bentley commands are not installed
-        pass
-    else:
-        add_bentley(commands)
     return parser
 
 

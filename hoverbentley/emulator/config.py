@@ -1,0 +1,82 @@
+"""Settings of the emulator: accounts, generated jobs, file sizes and injected faults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+KiB = 1024
+MiB = 1024 * KiB
+
+#: Size ranges (bytes, inclusive) of generated files, by category.
+DEFAULT_SIZES: Mapping[str, tuple[int, int]] = {
+    "image": (16 * KiB, 96 * KiB),
+    "measurements": (4 * KiB, 192 * KiB),
+    "cad_exports": (64 * KiB, 1 * MiB),
+}
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Random faults, each a probability per request (0..1), drawn from a seeded generator.
+
+    ``targets`` chooses which host they hit: the file ``storage`` host (default), the ``api``
+    hosts, or ``all``.
+    """
+
+    error_500: float = 0.0
+    error_503: float = 0.0
+    rate_limit: float = 0.0
+    #: Share of 429 answers that carry ``Retry-After``.
+    retry_after_share: float = 0.5
+    retry_after_seconds: float = 1.0
+    reset: float = 0.0
+    truncate: float = 0.0
+    slow: float = 0.0
+    slow_delay: float = 0.05
+    latency: tuple[float, float] = (0.0, 0.0)
+    targets: Literal["storage", "api", "all"] = "storage"
+    seed: int = 7
+
+    @property
+    def any(self) -> bool:
+        """Whether any fault or latency is configured."""
+        rates = (self.error_500, self.error_503, self.rate_limit, self.reset, self.truncate)
+        return any(rates) or self.slow > 0 or self.latency[1] > 0
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """What the emulator serves and whom it lets in."""
+
+    #: Generated Hover jobs, besides the two seed jobs.
+    jobs: int = 20
+    include_seed_jobs: bool = True
+    seed: int = 2024
+    #: A static bearer token that is always valid.
+    token: str = "emu-static-token"  # noqa: S105 - a fixed credential of the offline emulator
+    user_emails: frozenset[str] = frozenset({"ops@example.com"})
+    user_ids: frozenset[int] = frozenset({1001})
+    client_id: str = "emu-client"
+    client_secret: str = "emu-client-secret"  # noqa: S105 - offline emulator credential
+    #: The refresh token that is valid at start; each refresh replaces it (single use).
+    refresh_token: str = "emu-refresh-0"  # noqa: S105 - offline emulator credential
+    access_token_ttl: int = 7200
+    #: Largest page size the job list grants; ``per`` (or ``per_page``/``page_size``) above it
+    #: is clamped.
+    max_page_size: int = 100
+    default_page_size: int = 25
+    list_envelope: Literal["v3", "v2"] = "v3"
+    sizes: Mapping[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_SIZES))
+    #: Exact sizes for particular files, by URL path and query (``/api/v2/images/1/image.jpg``).
+    size_overrides: Mapping[str, int] = field(default_factory=dict)
+    #: Artifacts and images answer 302 to the storage host (as Hover does); else served directly.
+    redirect_files: bool = True
+    storage_etags: bool = True
+    storage_ranges: bool = True
+    #: Lifetime of a signed storage URL, in seconds.
+    signed_url_ttl: int = 3600
+    #: Fixed latency of every API answer, in seconds.
+    api_latency: float = 0.0
+    faults: FaultConfig = field(default_factory=FaultConfig)

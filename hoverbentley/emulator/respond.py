@@ -1,0 +1,107 @@
+"""Answers shared by the emulated hosts: JSON, errors, and bodies streamed with faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from .faults import Fault
+from .recording import record_of
+
+#: Faults that replace the whole answer; the others damage the body.
+ANSWER_FAULTS = frozenset(
+    {"500", "503", "429", "429-no-retry-after", "hang", "html200", "junk", "empty"}
+)
+JUNK_SIZE = 10 * 1024 * 1024
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A compact JSON answer."""
+    return web.Response(
+        body=json.dumps(data, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def note_fault(request: web.Request, fault: Fault) -> None:
+    """Record which fault was injected into ``request``."""
+    entry = record_of(request)
+    if entry is not None:
+        entry.fault = fault
+
+
+async def fault_answer(
+    request: web.Request, fault: Fault, retry_after: float, error_body: Any
+) -> web.StreamResponse:
+    """The answer that replaces a normal one for an :data:`ANSWER_FAULTS` fault."""
+    note_fault(request, fault)
+    if fault == "hang":
+        await asyncio.sleep(3600)
+    if fault in ("500", "503"):
+        return json_response(error_body(int(fault)), status=int(fault))
+    if fault == "429":
+        seconds = max(0, round(retry_after))
+        return json_response(error_body(429), status=429, headers={"Retry-After": str(seconds)})
+    if fault == "429-no-retry-after":
+        return json_response(error_body(429), status=429)
+    if fault == "html200":
+        html = b"<!DOCTYPE html><html><body><h1>Maintenance</h1></body></html>"
+        return web.Response(body=html, content_type="text/html")
+    if fault == "junk":
+        return web.Response(body=b"\x00junk" * (JUNK_SIZE // 5), content_type="application/json")
+    return web.Response(body=b"", content_type="application/json")
+
+
+async def stream_body(
+    request: web.Request,
+    response: web.StreamResponse,
+    chunks: Iterable[memoryview | bytes],
+    length: int,
+    fault: Fault | None,
+    slow_delay: float = 0.05,
+) -> web.StreamResponse:
+    """Send ``chunks`` (``length`` bytes in all), damaged as ``fault`` says.
+
+    ``reset`` aborts the connection half-way (an RST); ``truncate`` closes it cleanly
+    half-way, short of the declared Content-Length; ``slow`` pauses between small pieces.
+    """
+    response.content_length = length
+    await response.prepare(request)
+    if fault in ("reset", "truncate"):
+        note_fault(request, fault)
+        cut = length // 2
+        sent = 0
+        for chunk in chunks:
+            piece = chunk[: max(0, cut - sent)]
+            if piece:
+                await response.write(piece)
+                sent += len(piece)
+            if sent >= cut:
+                break
+        transport = request.transport
+        if transport is not None:
+            if fault == "reset":
+                transport.abort()
+            else:
+                transport.close()
+        raise asyncio.CancelledError  # the connection is gone: nothing more to send
+    if fault == "slow":
+        note_fault(request, fault)
+        for chunk in chunks:
+            view = memoryview(chunk)
+            for start in range(0, len(view), 64 * 1024):
+                await response.write(view[start : start + 64 * 1024])
+                await asyncio.sleep(slow_delay)
+    else:
+        for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response

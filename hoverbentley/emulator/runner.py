@@ -1,0 +1,213 @@
+"""Run the emulator: in-process (``async with Emulator()``), in a thread, or as a command."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .catalog import CANONICAL_HOST, HoverCatalog, file_key
+from .config import EmulatorConfig
+from .faults import Fault, FaultPlan
+from .hover import HoverAccounts, HoverState, hover_app
+from .recording import RecordedRequest
+from .storage import Signer, storage_app
+
+
+@dataclass(frozen=True)
+class ExpectedFile:
+    """A file the emulator serves, as a complete archive must hold it."""
+
+    url: str
+    size: int
+    sha256: str
+    etag: str
+    job_id: int
+    model_id: int
+    kind: str
+
+
+class Emulator:
+    """The Hover API and its file storage on two loopback ports.
+
+    >>> async with Emulator(EmulatorConfig(jobs=5)) as emu:
+    ...     emu.hover_url, emu.storage_url
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        storage_port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.host = host
+        self._ports = (port, storage_port)
+        self._ssl = ssl_context
+        #: Every request seen, in arrival order.
+        self.requests: list[RecordedRequest] = []
+        self.faults = FaultPlan(self.config.faults)
+        self.catalog = HoverCatalog(self.config)
+        self.accounts = HoverAccounts(self.config)
+        self._state = HoverState(
+            self.config,
+            self.catalog,
+            self.accounts,
+            Signer(secrets.token_bytes(16), self.config.signed_url_ttl),
+            self.faults,
+        )
+        self._runners: list[web.AppRunner] = []
+        self.hover_url = ""
+        self.storage_url = ""
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Bind both ports and start answering."""
+        scheme = "https" if self._ssl else "http"
+        apps = (
+            hover_app(self._state, self.requests),
+            storage_app(self.config, self.catalog, self._state.signer, self.faults, self.requests),
+        )
+        urls = []
+        for app, port in zip(apps, self._ports, strict=True):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            self._runners.append(runner)
+            site = web.TCPSite(runner, self.host, port, ssl_context=self._ssl, backlog=1024)
+            await site.start()
+            bound = runner.addresses[0][1]
+            urls.append(f"{scheme}://{self.host}:{bound}")
+        self.hover_url, self.storage_url = urls
+        self._state.storage_url = self.storage_url
+
+    async def stop(self) -> None:
+        """Close both ports (idempotent)."""
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+
+    # -- what tests ask -------------------------------------------------------------------
+
+    def job_ids(self, *, archived: bool = True) -> list[int]:
+        """Ids of every job, archived ones included unless ``archived=False``."""
+        return sorted(j.id for j in self.catalog.jobs.values() if archived or not j.archived)
+
+    def job_payload(self, job_id: int) -> dict[str, Any]:
+        """The v3 payload of a job as served (URLs on this emulator)."""
+        import json
+
+        payload: dict[str, Any] = json.loads(self.catalog.jobs[job_id].render(self.hover_url))
+        return payload
+
+    def expected_files(self, job_id: int | None = None) -> list[ExpectedFile]:
+        """Every file of complete models (of one job, or all), with size and sha256."""
+        out = []
+        for owner, model_id, entry in self.catalog.files_of(job_id):
+            content = entry.content()
+            out.append(
+                ExpectedFile(
+                    url=entry.url.replace(CANONICAL_HOST, self.hover_url),
+                    size=entry.size,
+                    sha256=content.sha256,
+                    etag=content.etag,
+                    job_id=owner,
+                    model_id=model_id,
+                    kind=entry.category,
+                )
+            )
+        return out
+
+    def expected_file(self, url: str) -> ExpectedFile:
+        """The expected file at ``url`` (as the payload names it)."""
+        for item in self.expected_files():
+            if item.url == url:
+                return item
+        raise KeyError(url)
+
+    def content_of(self, url: str) -> bytes:
+        """The current body of the file at ``url`` (tests of small files only)."""
+        return self.catalog.files[file_key(url)].content().read()
+
+    def change_file(self, url: str) -> None:
+        """Give the file at ``url`` new content (and a new ETag), as if re-exported."""
+        self.catalog.files[file_key(url)].version += 1
+
+    def expire_access_tokens(self) -> None:
+        """Invalidate every access token issued by ``/oauth/token``."""
+        self.accounts.expire_all()
+
+    @property
+    def refresh_token(self) -> str:
+        """The refresh token that is valid now."""
+        return self.accounts.refresh_token
+
+    def script(self, fragment: str, *faults: Fault) -> None:
+        """Answer the next requests whose path contains ``fragment`` with ``faults``."""
+        self.faults.script(fragment, *faults)
+
+    def requests_to(self, target: str, fragment: str = "") -> list[RecordedRequest]:
+        """Requests seen by one host (``hover`` or ``storage``) whose path contains ``fragment``."""
+        return [r for r in self.requests if r.target == target and fragment in r.path_qs]
+
+    @classmethod
+    @contextmanager
+    def threaded(cls, config: EmulatorConfig | None = None, **kwargs: Any) -> Iterator[Emulator]:
+        """Run an emulator on its own event loop in a background thread."""
+        emulator = cls(config, **kwargs)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(emulator.start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(emulator.stop())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="hoverbentley-emulator", daemon=True)
+        thread.start()
+        ready.wait()
+        try:
+            yield emulator
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+
+
+def serve(
+    config: EmulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    storage_port: int = 0,
+) -> None:
+    """Run the emulator in the foreground until interrupted."""
+
+    async def main() -> None:
+        async with Emulator(config, host=host, port=port, storage_port=storage_port) as emu:
+            cfg = emu.config
+            user = sorted(cfg.user_emails)[0]
+            print(f"Hover API    {emu.hover_url}  (token {cfg.token!r}, current_user_email={user})")
+            print(f"File storage {emu.storage_url}")
+            print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
+            await asyncio.Event().wait()
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(main())

@@ -1,0 +1,155 @@
+"""The file storage host: signed URLs, no Authorization header, Range and If-Range with ETags."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import time
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from .catalog import HoverCatalog
+from .config import EmulatorConfig
+from .faults import FaultPlan
+from .recording import RecordedRequest, recording_middleware
+from .respond import ANSWER_FAULTS, fault_answer, stream_body
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class Signer:
+    """HMAC signatures for storage URLs that expire."""
+
+    def __init__(self, secret: bytes, ttl: int) -> None:
+        self._secret = secret
+        self.ttl = ttl
+
+    def signature(self, file_id: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{file_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, base_url: str, file_id: str, name: str) -> str:
+        """A signed URL of ``file_id`` on the storage host at ``base_url``."""
+        expires = int(time.time()) + self.ttl
+        sig = self.signature(file_id, expires)
+        return f"{base_url}/files/{file_id}/{quote(name)}?X-Expires={expires}&X-Signature={sig}"
+
+    def valid(self, file_id: str, expires: str, sig: str) -> bool:
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self.signature(file_id, int(expires)), sig)
+
+
+def _s3_error(status: int, code: str, message: str) -> web.Response:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error>"
+    )
+    return web.Response(text=body, status=status, content_type="application/xml")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) of a single-range ``Range`` header; ``None`` if invalid.
+
+    Raises ``ValueError`` when the range cannot be satisfied (answer 416).
+    """
+    match = _RANGE.match(header.strip())
+    if not match or match.group(0) == "bytes=-":
+        return None
+    first, last = match.groups()
+    if not first:
+        start, end = max(0, size - int(last)), size
+    else:
+        start = int(first)
+        end = min(size, int(last) + 1) if last else size
+    if start >= size or start >= end:
+        raise ValueError("unsatisfiable")
+    return start, end
+
+
+def storage_app(
+    config: EmulatorConfig,
+    catalog: HoverCatalog,
+    signer: Signer,
+    faults: FaultPlan,
+    log: list[RecordedRequest],
+) -> web.Application:
+    """The aiohttp application of the storage host."""
+
+    async def get_file(request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        if "Authorization" in request.headers:
+            return _s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Signature query parameter"
+                " should be specified",
+            )
+        if not signer.valid(
+            file_id, request.query.get("X-Expires", ""), request.query.get("X-Signature", "")
+        ):
+            return _s3_error(403, "AccessDenied", "Request has expired or the signature is wrong")
+        entry = catalog.by_id.get(file_id)
+        if entry is None or not entry.available:
+            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return await serve_content(request, entry.content(), entry.content_type, config, faults)
+
+    app = web.Application(middlewares=[recording_middleware("storage", log)])
+    app.router.add_get("/files/{file_id}/{name}", get_file)
+    return app
+
+
+async def serve_content(
+    request: web.Request,
+    content: Any,
+    content_type: str,
+    config: EmulatorConfig,
+    faults: FaultPlan,
+    target: str = "storage",
+) -> web.StreamResponse:
+    """Answer a GET of ``content`` (a :class:`~.content.Content`), honouring Range/If-Range."""
+    fault = faults.pick(target, request.path_qs)
+    delay = faults.latency(target)
+    if delay:
+        await asyncio.sleep(delay)
+    if fault in ANSWER_FAULTS:
+        assert fault is not None
+        return await fault_answer(
+            request,
+            fault,
+            faults.config.retry_after_seconds,
+            lambda status: {"error": f"injected {status}"},
+        )
+    size = content.size
+    headers = {"Content-Type": content_type}
+    if config.storage_etags:
+        headers["ETag"] = content.etag
+    if config.storage_ranges:
+        headers["Accept-Ranges"] = "bytes"
+    start, end, status = 0, size, 200
+    header = request.headers.get("Range")
+    if header and config.storage_ranges:
+        if_range = request.headers.get("If-Range")
+        if if_range is None or (config.storage_etags and if_range == content.etag):
+            try:
+                span = parse_range(header, size)
+            except ValueError:
+                return web.Response(
+                    status=416, headers={"Content-Range": f"bytes */{size}", **headers}
+                )
+            if span is not None:
+                start, end = span
+                status = 206
+                headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response = web.StreamResponse(status=status, headers=headers)
+    return await stream_body(
+        request,
+        response,
+        content.chunks(start, end),
+        end - start,
+        fault,
+        faults.config.slow_delay,
+    )
