@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import anyio
 
 from .. import __version__
+from ..bentley.cli import add_commands as add_bentley
 from ..errors import ConfigurationError, HoverBentleyError
 from . import demo, hover
 from .common import print_err
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.add_commands(commands, common)
     hover.add_commands(commands, common)
+    add_bentley(commands, common)
     return parser
 
 

@@ -80,3 +80,24 @@ class EmulatorConfig:
     #: Fixed latency of every API answer, in seconds.
     api_latency: float = 0.0
     faults: FaultConfig = field(default_factory=FaultConfig)
+    bentley: BentleyConfig = field(default_factory=lambda: BentleyConfig())
+
+
+@dataclass(frozen=True)
+class BentleyConfig:
+    """The emulated Bentley iTwin platform: IMS tokens and Reality Modeling v1 jobs."""
+
+    itwins: int = 3
+    jobs_per_itwin: int = 40
+    include_seed_job: bool = True
+    seed: int = 99
+    token: str = "emu-bentley-token"  # noqa: S105 - a fixed credential of the offline emulator
+    client_id: str = "emu-service-client"
+    client_secret: str = "emu-service-secret"  # noqa: S105 - offline emulator credential
+    #: The user the tokens act for: a filter without iTwinId lists this user's jobs.
+    email: str = "john.smith@example.com"
+    access_token_ttl: int = 3600
+    default_top: int = 100
+    max_top: int = 1000
+    #: Percentage a submitted job advances per progress poll.
+    progress_step: int = 34

@@ -41,6 +41,9 @@ class RecordedRequest:
         return self.headers.get("Authorization")
 
 
+RECORD_KEY = web.RequestKey("hoverbentley_record", RecordedRequest)
+
+
 def recording_middleware(target: str, log: list[RecordedRequest]) -> Middleware:
     """A middleware that appends every request to ``log`` with its final status."""
 
@@ -55,7 +58,7 @@ def recording_middleware(target: str, log: list[RecordedRequest]) -> Middleware:
             headers=dict(request.headers),
         )
         log.append(entry)
-        request["record"] = entry
+        request[RECORD_KEY] = entry
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -72,5 +75,5 @@ def recording_middleware(target: str, log: list[RecordedRequest]) -> Middleware:
 
 def record_of(request: web.Request) -> RecordedRequest | None:
     """The log entry of ``request``."""
-    entry = request.get("record")
+    entry = request.get(RECORD_KEY)
     return entry if isinstance(entry, RecordedRequest) else None

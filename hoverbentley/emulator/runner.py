@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .bentley import API_PREFIX, TOKEN_PATH, BentleyState, bentley_app
+from .bentley_catalog import BentleyCatalog
 from .catalog import CANONICAL_HOST, HoverCatalog, file_key
 from .config import EmulatorConfig
 from .faults import Fault, FaultPlan
@@ -35,7 +37,7 @@ class ExpectedFile:
 
 
 class Emulator:
-    """The Hover API and its file storage on two loopback ports.
+    """The Hover API, its file storage and the Bentley iTwin APIs on three loopback ports.
 
     >>> async with Emulator(EmulatorConfig(jobs=5)) as emu:
     ...     emu.hover_url, emu.storage_url
@@ -48,11 +50,12 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         storage_port: int = 0,
+        bentley_port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
         self.host = host
-        self._ports = (port, storage_port)
+        self._ports = (port, storage_port, bentley_port)
         self._ssl = ssl_context
         #: Every request seen, in arrival order.
         self.requests: list[RecordedRequest] = []
@@ -66,9 +69,14 @@ class Emulator:
             Signer(secrets.token_bytes(16), self.config.signed_url_ttl),
             self.faults,
         )
+        self.bentley = BentleyState(
+            self.config.bentley, BentleyCatalog(self.config.bentley), self.faults
+        )
         self._runners: list[web.AppRunner] = []
         self.hover_url = ""
         self.storage_url = ""
+        #: Origin of the Bentley host; Reality Modeling lives under ``/contextcapture``.
+        self.bentley_url = ""
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -83,6 +91,7 @@ class Emulator:
         apps = (
             hover_app(self._state, self.requests),
             storage_app(self.config, self.catalog, self._state.signer, self.faults, self.requests),
+            bentley_app(self.bentley, self.requests),
         )
         urls = []
         for app, port in zip(apps, self._ports, strict=True):
@@ -93,7 +102,7 @@ class Emulator:
             await site.start()
             bound = runner.addresses[0][1]
             urls.append(f"{scheme}://{self.host}:{bound}")
-        self.hover_url, self.storage_url = urls
+        self.hover_url, self.storage_url, self.bentley_url = urls
         self._state.storage_url = self.storage_url
 
     async def stop(self) -> None:
@@ -149,8 +158,28 @@ class Emulator:
         self.catalog.files[file_key(url)].version += 1
 
     def expire_access_tokens(self) -> None:
-        """Invalidate every access token issued by ``/oauth/token``."""
+        """Invalidate every access token issued by Hover's ``/oauth/token`` and Bentley's IMS."""
         self.accounts.expire_all()
+        self.bentley.issued.clear()
+
+    @property
+    def reality_modeling_url(self) -> str:
+        """Base URL of Reality Modeling v1 (as ``https://api.bentley.com/contextcapture``)."""
+        return self.bentley_url + API_PREFIX
+
+    @property
+    def ims_token_url(self) -> str:
+        """The IMS token endpoint (client credentials)."""
+        return self.bentley_url + TOKEN_PATH
+
+    @property
+    def itwin_ids(self) -> list[str]:
+        """The iTwins that hold Reality Modeling jobs."""
+        return list(self.bentley.catalog.itwins)
+
+    def bentley_jobs(self) -> list[dict[str, Any]]:
+        """Every Reality Modeling job, in wire form, in listing order."""
+        return list(self.bentley.catalog.jobs.values())
 
     @property
     def refresh_token(self) -> str:
@@ -197,15 +226,22 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     storage_port: int = 0,
+    bentley_port: int = 0,
 ) -> None:
     """Run the emulator in the foreground until interrupted."""
 
     async def main() -> None:
-        async with Emulator(config, host=host, port=port, storage_port=storage_port) as emu:
+        async with Emulator(
+            config, host=host, port=port, storage_port=storage_port, bentley_port=bentley_port
+        ) as emu:
             cfg = emu.config
             user = sorted(cfg.user_emails)[0]
             print(f"Hover API    {emu.hover_url}  (token {cfg.token!r}, current_user_email={user})")
             print(f"File storage {emu.storage_url}")
+            print(
+                f"Bentley      {emu.reality_modeling_url}  (token {cfg.bentley.token!r},"
+                f" IMS {emu.ims_token_url})"
+            )
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
             await asyncio.Event().wait()
 

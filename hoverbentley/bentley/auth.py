@@ -1,0 +1,81 @@
+"""OAuth2 client credentials against Bentley's IMS, for service applications."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from .._core.decode import decode_json
+from ..auth import AccessToken, RenewingAuth
+from ..errors import AuthenticationError, BadRequestError, ConfigurationError
+
+if TYPE_CHECKING:
+    from .._transport import Transport
+
+IMS_TOKEN_URL = "https://ims.bentley.com/connect/token"  # noqa: S105 - a URL, not a secret
+DEFAULT_SCOPE = "itwin-platform"
+
+
+class _Grant(msgspec.Struct):
+    access_token: str
+    expires_in: float = 3600
+
+
+_GRANT = msgspec.json.Decoder(_Grant)
+
+
+class ClientCredentials(RenewingAuth):
+    """Access tokens from the client-credentials grant, renewed before ``expires_in`` runs out.
+
+    A refused grant raises :class:`~hoverbentley.errors.AuthenticationError` naming the client id.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str = DEFAULT_SCOPE,
+        token_url: str = IMS_TOKEN_URL,
+    ) -> None:
+        super().__init__()
+        if not client_id or not client_secret:
+            raise ConfigurationError("client credentials need both client_id and client_secret")
+        if not token_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"token_url must be an http(s) URL, not {token_url!r}")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scope = scope
+        self._token_url = token_url
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials(client_id={self._client_id!r}, <secret redacted>)"
+
+    async def _renew(self, transport: Transport) -> AccessToken:
+        transport.scrubber.add(self._client_secret)
+        try:
+            response = await transport.request(
+                "POST",
+                self._token_url,
+                form={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                    "scope": self._scope,
+                },
+                authenticated=False,
+            )
+        except (BadRequestError, AuthenticationError) as exc:
+            raise AuthenticationError(
+                exc.status,
+                url=exc.url or self._token_url,
+                code=exc.code,
+                message=f"the token service refused client {self._client_id!r}"
+                f" ({exc.code or exc.api_message or 'no reason given'})",
+                method="POST",
+            ) from None
+        grant = decode_json(_GRANT, response.body, response.url)
+        transport.scrubber.add(grant.access_token)
+        return AccessToken(grant.access_token, time.time() + grant.expires_in)
