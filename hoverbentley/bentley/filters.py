@@ -226,10 +226,7 @@ class Field:
             found: list[Any] = []
             for node in nodes:
                 item = node.get(key) if isinstance(node, Mapping) else None
-                if isinstance(item, list):
-                    found.extend(item)
-                elif item is not None:
-                    found.append(item)
+                found.extend(item if isinstance(item, list) else [item])
             nodes = found
         if self.kind == "guid":
             return [str(v).lower() if v is not None else None for v in nodes]
