@@ -29,8 +29,12 @@ def update_index(root: Path, rows: list[dict[str, str]]) -> None:
     for key in sorted(merged, key=lambda k: (k[0], _numeric(k[1]))):
         writer.writerow({c: _cell(merged[key].get(c, "")) for c in COLUMNS})
     tmp = path.with_name(INDEX_NAME + ".tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _numeric(job_id: str) -> tuple[int, str]:

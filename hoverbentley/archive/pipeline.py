@@ -23,7 +23,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
-from .index import update_index
+from .index import INDEX_NAME, update_index
 from .manifest import Manifest, ManifestEntry
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress, SkippedItem
@@ -285,7 +285,12 @@ async def archive(
         with anyio.CancelScope(shield=True):
             run.manifest.close()
             if run.index_rows:
-                await anyio.to_thread.run_sync(update_index, root, run.index_rows)
+                try:
+                    await anyio.to_thread.run_sync(update_index, root, run.index_rows)
+                except OSError as exc:
+                    # The manifest already holds every completed file; the index is rebuilt
+                    # by the next run.
+                    run.fatal = run.fatal or _write_error(exc, INDEX_NAME)
     if run.fatal is not None:
         raise run.fatal
     return run.progress.summary(str(root), dry_run=options.dry_run)

@@ -73,6 +73,21 @@ async def stream_body(
     ``reset`` aborts the connection half-way (an RST); ``truncate`` closes it cleanly
     half-way, short of the declared Content-Length; ``slow`` pauses between small pieces.
     """
+    try:
+        return await _send(request, response, chunks, length, fault, slow_delay)
+    except ConnectionError:
+        # The client went away mid-answer: nothing left to do, and nothing worth logging.
+        raise asyncio.CancelledError from None
+
+
+async def _send(
+    request: web.Request,
+    response: web.StreamResponse,
+    chunks: Iterable[memoryview | bytes],
+    length: int,
+    fault: Fault | None,
+    slow_delay: float,
+) -> web.StreamResponse:
     response.content_length = length
     await response.prepare(request)
     if fault in ("reset", "truncate"):
