@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests lint typecheck bench demo``."""
+"""Developer sessions: ``nox -s tests lint typecheck soak bench demo``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ def tests(session: nox.Session) -> None:
     """The test suite (slow soak and crash tests included)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The fault soak with bigger numbers (``HOVERBENTLEY_SOAK_JOBS``, default 1500)."""
+    session.install("-e", ".[test]")
+    env = {"HOVERBENTLEY_SOAK_JOBS": session.env.get("HOVERBENTLEY_SOAK_JOBS", "1500")}
+    session.run("pytest", "-s", "tests/reliability/test_soak.py", *session.posargs, env=env)
 
 
 @nox.session
