@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,17 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _manifest(out: Path) -> list[dict[str, Any]]:
+    """The manifest's whole lines (a line cut short by the full disk is skipped, as on load)."""
+    entries = []
+    for line in (out / "manifest.jsonl").read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
 
 
 def _archive(emu: Emulator, out: Path) -> subprocess.CompletedProcess[str]:
@@ -81,7 +93,7 @@ def test_disk_full_then_rerun_with_space(small_disk: Path) -> None:
         assert first.returncode == 1
         assert "no space left" in first.stderr.lower()
         assert "Traceback" not in first.stderr
-        kept = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines() if x]
+        kept = _manifest(out)
         for entry in kept:
             if entry["status"] == "ok" and entry["kind"] != "job":
                 data = (out / entry["path"]).read_bytes()
@@ -95,7 +107,7 @@ def test_disk_full_then_rerun_with_space(small_disk: Path) -> None:
 
     summary = json.loads(second.stdout)
     assert summary["failed"] == 0
-    entries = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines() if x]
+    entries = _manifest(out)
     latest = {e["path"]: e for e in entries}
     got = {e["url"]: e for e in latest.values() if e["kind"] != "job" and e["status"] == "ok"}
     assert set(got) == set(expected)
