@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -79,8 +80,31 @@ def _write_whole(part: Path, dest: Path, data: bytes) -> None:
     _fsync_dir(dest.parent)
 
 
-def _hash_file(path: Path) -> tuple[int, hashlib._Hash]:
-    hasher = hashlib.sha256()
+class _Digest:
+    """sha256 of a body, and its MD5 too when the server announced one to check against."""
+
+    def __init__(self, md5: bool = False, data: bytes = b"") -> None:
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        if data:
+            self.update(data)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._sha256.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
+
+    def fresh(self) -> _Digest:
+        return _Digest(self._md5 is not None)
+
+    def hexdigest(self) -> str:
+        return self._sha256.hexdigest()
+
+    def md5_base64(self) -> str | None:
+        return base64.b64encode(self._md5.digest()).decode() if self._md5 is not None else None
+
+
+def _hash_file(path: Path, hasher: _Digest) -> tuple[int, _Digest]:
     size = 0
     with open(path, "rb") as fh:
         while block := fh.read(CHUNK_SIZE):
@@ -102,6 +126,8 @@ async def download_file(
     authenticated: bool = True,
     resume: bool = True,
     chunk_size: int = CHUNK_SIZE,
+    identity: str | None = None,
+    md5: str | None = None,
 ) -> DownloadResult:
     """Download ``url`` to ``dest`` without holding the body in memory.
 
@@ -110,14 +136,21 @@ async def download_file(
     therefore only ever holds a complete file. A broken transfer is resumed with a Range
     request guarded by ``If-Range`` (the ETag), and started over when the server ignores the
     range or the file changed. Body failures are retried with the client's retry policy.
+
+    ``identity`` names the file for resuming when ``url`` changes between attempts (a
+    re-signed storage URL); ``md5`` (base64, as in ``Content-MD5``) is checked before the rename.
     """
     final = Path(dest)
     part = part_path(final)
     state = _state_path(final)
     await anyio.to_thread.run_sync(lambda: final.parent.mkdir(parents=True, exist_ok=True))
-    offset, etag, hasher = 0, None, hashlib.sha256()
+    key = identity or url
+    empty = _Digest(md5 is not None)
+    offset, etag, hasher = 0, None, empty.fresh()
     if resume and await anyio.Path(part).exists():
-        offset, etag, hasher = await anyio.to_thread.run_sync(_resume_point, part, state, url)
+        offset, etag, hasher = await anyio.to_thread.run_sync(
+            _resume_point, part, state, key, empty
+        )
     resumed_from = offset
     policy = transport.config.retry_policy()
     rng = random.Random()
@@ -135,12 +168,14 @@ async def download_file(
                     data = await _read_all(body, chunk_size)
                     received += len(data)
                     _check_length(len(data), total, url)
+                    whole = _Digest(md5 is not None, data)
+                    _check_md5(whole, md5, url)
                     await anyio.to_thread.run_sync(_write_whole, part, final, data)
                     await anyio.to_thread.run_sync(_clear, state)
                     return DownloadResult(
                         final,
                         len(data),
-                        hashlib.sha256(data).hexdigest(),
+                        whole.hexdigest(),
                         body.headers.get("ETag"),
                         received,
                         resumed_from,
@@ -148,7 +183,7 @@ async def download_file(
                 new_etag = _strong(body.headers.get("ETag"))
                 if new_etag != etag or offset == 0:
                     etag = new_etag
-                    await anyio.to_thread.run_sync(_save_state, state, url, etag)
+                    await anyio.to_thread.run_sync(_save_state, state, key, etag)
                 before = offset
                 try:
                     offset = await _stream_to(body, part, offset, hasher, chunk_size)
@@ -156,7 +191,7 @@ async def download_file(
                     received += offset - before if offset >= before else 0
                 _check_length(offset, total, url)
         except _Restart:
-            offset, etag, hasher = 0, None, hashlib.sha256()
+            offset, etag, hasher = 0, None, empty.fresh()
             continue
         except _PartialBody as exc:
             offset = exc.offset
@@ -165,7 +200,7 @@ async def download_file(
             if not policy.can_retry(failures - 1):
                 raise exc.error from None
             if not etag:
-                offset, hasher = 0, hashlib.sha256()
+                offset, hasher = 0, empty.fresh()
             delay = policy.backoff(failures - 1, rng)
             logger.info(
                 "resuming %s at byte %d in %.2f s: %s", final.name, offset, delay, exc.error
@@ -177,10 +212,15 @@ async def download_file(
                 # The partial file may already be whole (a crash before the rename).
                 if _range_total(exc) == offset:
                     break
-                offset, etag, hasher = 0, None, hashlib.sha256()
+                offset, etag, hasher = 0, None, empty.fresh()
                 continue
             raise
         break
+    try:
+        _check_md5(hasher, md5, url)
+    except IntegrityError:
+        await anyio.to_thread.run_sync(_clear, part, state)
+        raise
     await anyio.to_thread.run_sync(_finish, part, final, state)
     return DownloadResult(final, offset, hasher.hexdigest(), etag, received, resumed_from)
 
@@ -199,15 +239,26 @@ def _range_total(exc: APIStatusError) -> int | None:
     return None
 
 
-def _resume_point(part: Path, state: Path, url: str) -> tuple[int, str | None, hashlib._Hash]:
+def _check_md5(digest: _Digest, expected: str | None, url: str) -> None:
+    if expected is not None and digest.md5_base64() != expected:
+        raise IntegrityError(
+            f"Content-MD5 mismatch: the server announced {expected}, the bytes hash to"
+            f" {digest.md5_base64()}",
+            url=url,
+        )
+
+
+def _resume_point(
+    part: Path, state: Path, url: str, empty: _Digest
+) -> tuple[int, str | None, _Digest]:
     try:
         saved = msgspec.json.decode(state.read_bytes(), type=_PartState)
     except (OSError, msgspec.MsgspecError):
         saved = None
     if saved is None or saved.url != url or not saved.etag:
         _clear(part, state)
-        return 0, None, hashlib.sha256()
-    size, hasher = _hash_file(part)
+        return 0, None, empty.fresh()
+    size, hasher = _hash_file(part, empty.fresh())
     return size, saved.etag, hasher
 
 
@@ -218,9 +269,7 @@ def _save_state(state: Path, url: str, etag: str | None) -> None:
     state.write_bytes(msgspec.json.encode(_PartState(url=url, etag=etag)))
 
 
-def _position(
-    body: BodyStream, offset: int, hasher: hashlib._Hash
-) -> tuple[int, hashlib._Hash, int | None]:
+def _position(body: BodyStream, offset: int, hasher: _Digest) -> tuple[int, _Digest, int | None]:
     """Where this response's body starts in the file, and the file's total size."""
     if body.status == 206:
         match = _CONTENT_RANGE.match(body.headers.get("Content-Range", ""))
@@ -229,7 +278,7 @@ def _position(
         total = None if match.group(3) == "*" else int(match.group(3))
         return offset, hasher, total
     # 200: the whole file (the server ignored the range, or the file changed).
-    return 0, (hasher if offset == 0 else hashlib.sha256()), body.content_length
+    return 0, (hasher if offset == 0 else hasher.fresh()), body.content_length
 
 
 async def _read_all(body: BodyStream, limit: int) -> bytes:
@@ -243,7 +292,7 @@ async def _read_all(body: BodyStream, limit: int) -> bytes:
 
 
 async def _stream_to(
-    body: BodyStream, part: Path, offset: int, hasher: hashlib._Hash, chunk_size: int
+    body: BodyStream, part: Path, offset: int, hasher: _Digest, chunk_size: int
 ) -> int:
     buffer = bytearray()
     await anyio.to_thread.run_sync(_truncate, part, offset)
