@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
 import anyio
 import msgspec
 
 from .._core.decode import decode_json
 from .._paging import prefetch_pages
-from .._transport import ApiScope, Auth, Transport
-from ..auth import StaticToken
-from ..config import HttpConfig
 from ..errors import APITimeoutError, ConfigurationError
 from . import models as m
-from .auth import DEFAULT_SCOPE, IMS_TOKEN_URL, ClientCredentials
+from .base import BentleyApi
 from .filters import FilterLike, render_filter, validate_top
 
 DEFAULT_BASE_URL = "https://api.bentley.com/contextcapture"
-ACCEPT_V1 = "application/vnd.bentley.itwin-platform.v1+json"
 #: Seconds between progress polls, as the service asks; restarts when the percentage moves.
 POLL_BACKOFF: tuple[float, ...] = (15, 30, 60, 120)
 FINAL_STATES = frozenset({"success", "failed", "cancelled"})
 
-T = TypeVar("T")
 _JOBS = msgspec.json.Decoder(m.JobsPage)
 _JOB = msgspec.json.Decoder(m.JobResponse)
 _PROGRESS = msgspec.json.Decoder(m.JobProgressResponse)
@@ -35,7 +29,7 @@ _WORKSPACE = msgspec.json.Decoder(m.WorkspaceResponse)
 _ENGINES = msgspec.json.Decoder(m.EnginesLimitResponse)
 
 
-class RealityModelingClient:
+class RealityModelingClient(BentleyApi):
     """Jobs, progress and workspaces of Reality Modeling v1.
 
     Give ``token`` (a bearer token) or ``client_id`` and ``client_secret`` (client credentials
@@ -44,65 +38,14 @@ class RealityModelingClient:
     for one. Use as ``async with RealityModelingClient(...)``.
     """
 
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        scope: str = DEFAULT_SCOPE,
-        token_url: str = IMS_TOKEN_URL,
-        base_url: str = DEFAULT_BASE_URL,
-        http: HttpConfig | None = None,
-        session: aiohttp.ClientSession | None = None,
-        accept: str = ACCEPT_V1,
-        subscription_key: str | None = None,
-    ) -> None:
-        auth: Auth
-        if token and (client_id or client_secret):
-            raise ConfigurationError("give either a token or client credentials, not both")
-        if token:
-            auth = StaticToken(token)
-        elif client_id or client_secret:
-            auth = ClientCredentials(
-                client_id or "", client_secret or "", scope=scope, token_url=token_url
-            )
-        else:
-            raise ConfigurationError(
-                "Bentley credentials missing: give token, or client_id and client_secret"
-            )
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigurationError(f"base_url must be an http(s) URL, not {base_url!r}")
-        self.base_url = base_url.rstrip("/")
-        self.http = http or HttpConfig()
-        headers = {"Accept": accept}
-        if subscription_key:
-            headers["X-Api-Subscription-Key"] = subscription_key
-        self.transport = Transport(
-            self.http, ApiScope(self.base_url, auth=auth, headers=headers), session=session
-        )
-        if subscription_key:
-            self.transport.scrubber.add(subscription_key)
-
-    def __repr__(self) -> str:
-        return f"RealityModelingClient(base_url={self.base_url!r})"
+    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
+        super().__init__(base_url=base_url, **options)
 
     async def __aenter__(self) -> RealityModelingClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP session (idempotent)."""
-        await self.transport.aclose()
-
-    async def _call(
-        self, decoder: msgspec.json.Decoder[T], method: str, path: str, body: Any = None
-    ) -> T:
-        json_body = msgspec.to_builtins(body) if body is not None else None
-        response = await self.transport.request(method, path, json=json_body)
-        return decode_json(decoder, response.body, response.url)
 
     # -- jobs -------------------------------------------------------------------------------
 

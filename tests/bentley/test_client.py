@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from hoverbentley.bentley import filters as f
-from hoverbentley.bentley.client import ACCEPT_V1, RealityModelingClient
+from hoverbentley.bentley.base import ACCEPT_V1
+from hoverbentley.bentley.client import RealityModelingClient
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from hoverbentley.errors import (

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from hoverbentley.bentley.client import ACCEPT_V1, RealityModelingClient
+from hoverbentley.bentley.base import ACCEPT_V1
+from hoverbentley.bentley.client import RealityModelingClient
 from hoverbentley.config import HttpConfig
 from hoverbentley.errors import NotFoundError, RateLimitError, UnprocessableEntityError
 from tests.services import ROOT, find_tool, free_port, missing, running
