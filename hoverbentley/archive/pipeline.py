@@ -21,6 +21,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .._core.names import safe_segment
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
 from .index import INDEX_NAME, update_index
@@ -140,7 +141,7 @@ class _Run:
             )
         if self.options.dry_run:
             return
-        record_path = f"{plan.provider}/{plan.job_id}/job.json"
+        record_path = f"{plan.provider}/{safe_segment(plan.job_id)}/job.json"
         digest = hashlib.sha256(plan.record).hexdigest()
         previous = self.manifest.completed(record_path)
         try:

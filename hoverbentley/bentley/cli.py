@@ -13,9 +13,12 @@ from ..archive.bentley_source import BentleySource
 from ..cli.common import add_http_options, env, http_config, positive_int
 from ..cli.hover import report_summary
 from ..cli.progress import make_reporter
+from ..errors import ConfigurationError
 from .auth import IMS_TOKEN_URL
 from .client import DEFAULT_BASE_URL, RealityModelingClient
 from .filters import raw
+from .reality import DEFAULT_BASE_URL as REALITY_BASE_URL
+from .reality import RealityManagementClient
 
 #: Bentley's Community tier allows 500 requests a minute; stay below it by default.
 DEFAULT_REQUESTS_PER_MINUTE = 450.0
@@ -46,6 +49,12 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
         "--base-url",
         default=env("BENTLEY_BASE_URL") or DEFAULT_BASE_URL,
         help=f"Reality Modeling base URL (BENTLEY_BASE_URL, default {DEFAULT_BASE_URL})",
+    )
+    group.add_argument(
+        "--reality-url",
+        default=env("BENTLEY_REALITY_URL") or REALITY_BASE_URL,
+        help="Reality Management base URL, where job outputs are stored"
+        f" (BENTLEY_REALITY_URL, default {REALITY_BASE_URL})",
     )
 
 
@@ -98,11 +107,32 @@ async def cmd_archive(args: argparse.Namespace) -> int:
         detail_concurrency=args.detail_concurrency,
         dry_run=args.dry_run,
     )
-    async with client_from_args(args) as client:
-        source = BentleySource(client, raw(args.filter), top=args.top)
+    outputs = _formats(args.outputs)
+    async with (
+        client_from_args(args) as client,
+        RealityManagementClient(
+            base_url=args.reality_url, auth=client.auth, http=client.http
+        ) as reality,
+    ):
+        source = BentleySource(
+            client,
+            raw(args.filter),
+            top=args.top,
+            reality=None if args.records_only else reality,
+            outputs=outputs,
+        )
         reporter = None if args.quiet or args.json else make_reporter()
         summary = await archive(source, Path(args.out), options, reporter=reporter)
     return report_summary(args, summary)
+
+
+def _formats(text: str | None) -> frozenset[str] | None:
+    if text is None or text.strip().lower() == "all":
+        return None
+    formats = frozenset(f.strip() for f in text.split(",") if f.strip())
+    if not formats:
+        raise ConfigurationError("--outputs needs at least one format, or 'all'")
+    return formats
 
 
 def add_commands(
@@ -133,14 +163,25 @@ def add_commands(
     arc = commands.add_parser(
         "archive",
         parents=[common],
-        help="save the record of every job a filter selects into OUT",
-        description="Save each selected job's record as OUT/bentley/<job id>/job.json, with"
+        help="archive the records and output files of every job a filter selects into OUT",
+        description="Save each selected job's record as OUT/bentley/<job id>/job.json and"
+        " every file of its outputs (from reality data storage) under"
+        " OUT/bentley/<job id>/outputs/<reality data id>/, verified and resumable, with"
         " manifest.jsonl and index.csv as for Hover. Exit status: 0 when nothing failed,"
-        " 1 when a job failed, 2 for usage errors, 130 when interrupted.",
+        " 1 when a file or job failed, 2 for usage errors, 130 when interrupted.",
     )
     arc.add_argument("out", metavar="OUT", help="archive directory")
     arc.add_argument("--filter", required=True, metavar="EXPR", help=filter_help)
     arc.add_argument("--top", type=int, metavar="N", help="jobs per listing page, 1..1000")
+    arc.add_argument(
+        "--outputs",
+        metavar="FORMATS",
+        help="output formats to download, comma-separated as the service names them"
+        " (e.g. 'Cesium 3D Tiles,OBJ,LAS'); default: all",
+    )
+    arc.add_argument(
+        "--records-only", action="store_true", help="save the job records, no output files"
+    )
     arc.add_argument(
         "--concurrency", type=positive_int, default=8, metavar="N", help="downloads at once"
     )

@@ -21,6 +21,7 @@ from .bentley_catalog import BentleyCatalog, now_timestamp
 from .config import BentleyConfig
 from .faults import FaultPlan
 from .odata import FilterSyntaxError, compile_filter
+from .reality import add_reality_routes
 from .recording import RecordedRequest, recording_middleware
 from .respond import ANSWER_FAULTS, fault_answer, json_response
 
@@ -71,6 +72,13 @@ class BentleyState:
     issued: dict[str, float] = field(default_factory=dict)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     tokens_issued: int = 0
+    #: Where ``readaccess`` points, and for how long its SAS lives (tests may change both).
+    blob_account_url: str | None = None
+    sas_ttl: float = 3600.0
+
+    def __post_init__(self) -> None:
+        self.blob_account_url = self.config.blob_account_url
+        self.sas_ttl = float(self.config.sas_ttl)
 
     def valid(self, token: str) -> bool:
         if token == self.config.token:
@@ -396,6 +404,16 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response({"enginesLimit": {"maxEngines": 10}})
 
     app = web.Application(middlewares=[recording_middleware("bentley", log)])
+    add_reality_routes(
+        app,
+        jobs=lambda: list(catalog.jobs.values()),
+        guard=guard,
+        error=lambda status, code, message: bentley_error(status, code, message),
+        blob_account_url=lambda: state.blob_account_url,
+        account=config.blob_account_name,
+        key=config.blob_account_key,
+        sas_ttl=lambda: state.sas_ttl,
+    )
     app.router.add_post(TOKEN_PATH, token)
     app.router.add_get(f"{API_PREFIX}/jobs", list_jobs)
     app.router.add_post(f"{API_PREFIX}/jobs", create_job)

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 KiB = 1024
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 MiB = 1024 * KiB
 
 #: Size ranges (bytes, inclusive) of generated files, by category.
@@ -101,3 +104,11 @@ class BentleyConfig:
     max_top: int = 1000
     #: Percentage a submitted job advances per progress poll.
     progress_step: int = 34
+    #: Blob service that holds reality data containers (for instance Azurite's
+    #: ``http://127.0.0.1:10000/devstoreaccount1``); ``readaccess`` signs SAS URLs for it.
+    blob_account_url: str | None = None
+    blob_account_name: str = "devstoreaccount1"
+    #: Azurite's published development key (not a secret).
+    blob_account_key: str = AZURITE_KEY
+    #: Lifetime of the container SAS URLs ``readaccess`` hands out, in seconds.
+    sas_ttl: int = 3600

@@ -19,6 +19,7 @@ from .catalog import CANONICAL_HOST, HoverCatalog, file_key
 from .config import EmulatorConfig
 from .faults import Fault, FaultPlan
 from .hover import HoverAccounts, HoverState, hover_app
+from .reality import PREFIX as REALITY_PREFIX
 from .recording import RecordedRequest
 from .storage import Signer, storage_app
 
@@ -176,6 +177,11 @@ class Emulator:
     def itwin_ids(self) -> list[str]:
         """The iTwins that hold Reality Modeling jobs."""
         return list(self.bentley.catalog.itwins)
+
+    @property
+    def reality_management_url(self) -> str:
+        """Base URL of Reality Management (as ``https://api.bentley.com/reality-management/reality-data``)."""
+        return self.bentley_url + REALITY_PREFIX
 
     def bentley_jobs(self) -> list[dict[str, Any]]:
         """Every Reality Modeling job, in wire form, in listing order."""

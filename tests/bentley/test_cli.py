@@ -65,7 +65,16 @@ def test_job_json_is_the_body_the_service_sent(emu: Emulator) -> None:
 def test_archive_saves_each_job_record(emu: Emulator, tmp_path: Path) -> None:
     itwin = emu.itwin_ids[0]
     out = tmp_path / "out"
-    result = run(emu, "bentley", "archive", str(out), "--filter", f"iTwinId eq {itwin}", "--json")
+    result = run(
+        emu,
+        "bentley",
+        "archive",
+        str(out),
+        "--filter",
+        f"iTwinId eq {itwin}",
+        "--records-only",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     expected = [j for j in emu.bentley_jobs() if j["iTwinId"] == itwin]

@@ -1,0 +1,159 @@
+"""Reality Management: reality data metadata, listing, and read access to its container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import msgspec
+
+from .._core.azure import sas_expiry
+from .._core.decode import decode_json
+from .._paging import prefetch_pages
+from ..errors import DecodeError
+from .base import BentleyApi
+from .filters import validate_top
+from .models import NextPageLink, _Model
+from .storage import SasContainer
+
+DEFAULT_BASE_URL = "https://api.bentley.com/reality-management/reality-data"
+
+
+class RealityData(_Model):
+    """Metadata of one reality data (a job output, a capture, a model...)."""
+
+    id: str
+    display_name: str | None = None
+    dataset: str | None = None
+    group: str | None = None
+    description: str | None = None
+    root_document: str | None = None
+    #: Size in KB, as the service reports it.
+    size: int | None = None
+    classification: str | None = None
+    type: str | None = None
+    data_center_location: str | None = None
+    created_date_time: str | None = None
+    modified_date_time: str | None = None
+    last_accessed_date_time: str | None = None
+    owner_id: str | None = None
+    authoring: bool | None = None
+    tags: list[str] | None = None
+
+
+class RealityDataResponse(_Model):
+    reality_data: RealityData
+
+
+class RealityDataPage(_Model):
+    """One page of ``GET /reality-data``."""
+
+    reality_data: list[RealityData] = msgspec.field(default_factory=list)
+    links: NextPageLink | None = msgspec.field(default=None, name="_links")
+
+    @property
+    def next_link(self) -> str | None:
+        if self.links is None or self.links.next is None:
+            return None
+        return self.links.next.href or None
+
+
+class _Href(_Model):
+    href: str | None = None
+
+
+class _ContainerLinks(_Model):
+    container_url: _Href | None = None
+
+
+class ContainerAccess(_Model):
+    """``readaccess``: a container URL with a SAS (``type`` ``AzureBlobSasUrl``)."""
+
+    type: str | None = None
+    access: str | None = None
+    links: _ContainerLinks | None = msgspec.field(default=None, name="_links")
+
+    @property
+    def url(self) -> str | None:
+        """The container SAS URL."""
+        if self.links is None or self.links.container_url is None:
+            return None
+        return self.links.container_url.href
+
+    @property
+    def expires_at(self) -> float | None:
+        """When the SAS expires (epoch seconds, from ``se=``)."""
+        return sas_expiry(self.url) if self.url else None
+
+    def __repr__(self) -> str:
+        return f"ContainerAccess(type={self.type!r}, <SAS redacted>)"
+
+
+_ONE = msgspec.json.Decoder(RealityDataResponse)
+_PAGE = msgspec.json.Decoder(RealityDataPage)
+_ACCESS = msgspec.json.Decoder(ContainerAccess)
+
+
+class RealityManagementClient(BentleyApi):
+    """Reality data of an iTwin and read access to the files they hold.
+
+    Takes the same credentials as :class:`~hoverbentley.bentley.RealityModelingClient`
+    (``auth=other.auth`` shares them, and their token).
+    """
+
+    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
+        super().__init__(base_url=base_url, **options)
+
+    async def __aenter__(self) -> RealityManagementClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @staticmethod
+    def _itwin(itwin_id: str | None) -> str:
+        return f"?{urlencode({'iTwinId': itwin_id})}" if itwin_id else ""
+
+    async def get_reality_data(
+        self, reality_data_id: str, itwin_id: str | None = None
+    ) -> RealityData:
+        """``GET /reality-data/{id}``."""
+        path = f"/{quote(reality_data_id, safe='')}{self._itwin(itwin_id)}"
+        return (await self._call(_ONE, "GET", path)).reality_data
+
+    async def iter_reality_data(
+        self, itwin_id: str, *, top: int | None = None
+    ) -> AsyncIterator[RealityData]:
+        """Every reality data of an iTwin, following next links one page ahead."""
+        validate_top(top)
+        params = {"iTwinId": itwin_id}
+        if top is not None:
+            params["$top"] = str(top)
+        first = f"{self.base_url}/?{urlencode(params, quote_via=quote, safe='$')}"
+
+        async def fetch(url: str) -> RealityDataPage:
+            response = await self.transport.request("GET", url)
+            return decode_json(_PAGE, response.body, response.url)
+
+        async for page in prefetch_pages(fetch, first, lambda page, _url: page.next_link):
+            for item in page.reality_data:
+                yield item
+
+    async def read_access(self, reality_data_id: str, itwin_id: str | None = None) -> str:
+        """A container URL with a read+list SAS for the reality data's files."""
+        path = f"/{quote(reality_data_id, safe='')}/readaccess{self._itwin(itwin_id)}"
+        response = await self.transport.request("GET", path)
+        access = decode_json(_ACCESS, response.body, response.url)
+        if not access.url:
+            raise DecodeError(
+                "readaccess answered without _links.containerUrl.href", url=response.url
+            )
+        for key, value in parse_qsl(urlsplit(access.url).query):
+            if key == "sig":
+                self.transport.scrubber.add(value)
+        return access.url
+
+    def container(self, reality_data_id: str, itwin_id: str | None = None) -> SasContainer:
+        """The reality data's container, its SAS renewed as needed."""
+        return SasContainer(lambda: self.read_access(reality_data_id, itwin_id))
