@@ -51,10 +51,12 @@ def blob_url(container_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
-def list_url(container_url: str, prefix: str = "", marker: str | None = None) -> str:
+def list_url(
+    container_url: str, prefix: str = "", marker: str | None = None, page_size: int = MAX_RESULTS
+) -> str:
     """The List Blobs URL of one page (``restype=container&comp=list``)."""
     parts = urlsplit(container_url)
-    params = [("restype", "container"), ("comp", "list"), ("maxresults", str(MAX_RESULTS))]
+    params = [("restype", "container"), ("comp", "list"), ("maxresults", str(page_size))]
     if prefix:
         params.append(("prefix", prefix))
     if marker:

@@ -22,6 +22,8 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     model_id: str | None = None
     kind: str
     format: str | None = None
+    #: The artifact key (``measurements.full_json``) or blob name the file came from.
+    key: str | None = None
     status: str  # "ok" or "failed"
     error: str | None = None
     completed_at: float | None = None

@@ -222,6 +222,7 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
         model_id=file.model_id,
         kind=file.kind,
         format=file.format,
+        key=file.key,
         status=status,
         completed_at=time.time(),
         **fields,

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 
-from .._core.azure import BlobItem, blob_url, list_url, parse_blob_list, sas_expiry, strip_query
+from .._core.azure import (
+    MAX_RESULTS,
+    BlobItem,
+    blob_url,
+    list_url,
+    parse_blob_list,
+    sas_expiry,
+    strip_query,
+)
 from .._transport import Transport
 from ..download import DownloadResult, download_file
 from ..errors import PermissionDeniedError
@@ -72,7 +80,7 @@ class SasContainer:
 
 
 async def list_blobs(
-    transport: Transport, container: SasContainer, prefix: str = ""
+    transport: Transport, container: SasContainer, prefix: str = "", *, page_size: int = MAX_RESULTS
 ) -> AsyncIterator[BlobItem]:
     """Every blob under ``prefix``, page by page (List Blobs, up to 5,000 per page)."""
     marker: str | None = None
@@ -80,12 +88,12 @@ async def list_blobs(
         signed = await container.url()
         try:
             response = await transport.request(
-                "GET", list_url(signed, prefix, marker), authenticated=False
+                "GET", list_url(signed, prefix, marker, page_size), authenticated=False
             )
         except PermissionDeniedError:
             signed = await container.renew(signed)
             response = await transport.request(
-                "GET", list_url(signed, prefix, marker), authenticated=False
+                "GET", list_url(signed, prefix, marker, page_size), authenticated=False
             )
         items, marker = parse_blob_list(response.body, strip_query(response.url))
         for item in items:
