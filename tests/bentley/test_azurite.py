@@ -9,7 +9,10 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -309,3 +312,55 @@ async def test_faults_and_a_corrupt_blob(world: World, tmp_path: Path) -> None:
         assert "Content-MD5" in summary.failures[0].error
         assert not any(p.name == bad.rsplit("/", 1)[-1] for p in (tmp_path / "out").rglob("*.b3dm"))
     assert summary.downloaded == sum(len(b) for b in world.content.values()) - summary.failed
+
+
+def test_cli_archives_selected_output_formats(azurite: str, tmp_path: Path) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=0)) as emu:
+        emu.bentley.blob_account_url = azurite
+        itwin = emu.itwin_ids[2]
+        job = next(
+            j for j in emu.bentley_jobs() if j["iTwinId"] == itwin and j["state"] == "success"
+        )
+        rng = random.Random(1)
+        content = {o["id"]: (o["format"], _blobs(rng, 12)) for o in job["jobSettings"]["outputs"]}
+        for output_id, (_, blobs) in content.items():
+            asyncio.run(upload(azurite, output_id, blobs, md5=True))
+        wanted_id, (wanted, wanted_blobs) = next(iter(content.items()))
+        out = tmp_path / "out"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BENTLEY_")}
+        env.update(
+            BENTLEY_TOKEN=emu.config.bentley.token,
+            BENTLEY_BASE_URL=emu.reality_modeling_url,
+            BENTLEY_REALITY_URL=emu.reality_management_url,
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "hoverbentley",
+            "bentley",
+            "archive",
+            str(out),
+            "--filter",
+            f"iTwinId eq {itwin} and id eq {job['id']}",
+            "--outputs",
+            wanted.upper(),
+            "--json",
+        ]
+        dry = subprocess.run(
+            [*command, "--dry-run"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert dry.returncode == 0, dry.stderr
+        assert json.loads(dry.stdout)["files"] == len(wanted_blobs) and not out.exists()
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["downloaded"] == len(wanted_blobs)
+    base = out / "bentley" / job["id"] / "outputs" / wanted_id
+    for name, data in wanted_blobs.items():
+        assert (base / name).read_bytes() == data
+    others = [i for i in content if i != wanted_id]
+    assert not any((out / "bentley" / job["id"] / "outputs" / i).exists() for i in others)
+    assert (
+        json.loads((out / "bentley" / job["id"] / "job.json").read_bytes())["job"]["id"]
+        == job["id"]
+    )
