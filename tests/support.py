@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -62,3 +63,12 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
+
+
+def cli_env(**values: str) -> dict[str, str]:
+    """An environment for a CLI process: this one without any ``HOVER_``, ``BENTLEY_`` or
+    ``HOVERBENTLEY_`` settings, plus ``values``."""
+    prefixes = ("HOVER_", "BENTLEY_", "HOVERBENTLEY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(values)
+    return env

@@ -235,10 +235,9 @@ class NextPageLink(_Model):
     next: Link | None = None
 
 
-class JobsPage(_Model):
-    """One page of ``GET /jobs``."""
+class Paged(_Model):
+    """A page of a list: ``_links.next.href`` leads to the next one."""
 
-    jobs: list[Job] = msgspec.field(default_factory=list)
     links: NextPageLink | None = msgspec.field(default=None, name="_links")
 
     @property
@@ -247,6 +246,12 @@ class JobsPage(_Model):
         if self.links is None or self.links.next is None:
             return None
         return self.links.next.href or None
+
+
+class JobsPage(Paged):
+    """One page of ``GET /jobs``."""
+
+    jobs: list[Job] = msgspec.field(default_factory=list)
 
 
 class ErrorDetail(_Model):

@@ -14,7 +14,7 @@ from .._paging import prefetch_pages
 from ..errors import DecodeError
 from .base import BentleyApi
 from .filters import validate_top
-from .models import NextPageLink, _Model
+from .models import Paged, _Model
 from .storage import SasContainer
 
 DEFAULT_BASE_URL = "https://api.bentley.com/reality-management/reality-data"
@@ -46,17 +46,10 @@ class RealityDataResponse(_Model):
     reality_data: RealityData
 
 
-class RealityDataPage(_Model):
+class RealityDataPage(Paged):
     """One page of ``GET /reality-data``."""
 
     reality_data: list[RealityData] = msgspec.field(default_factory=list)
-    links: NextPageLink | None = msgspec.field(default=None, name="_links")
-
-    @property
-    def next_link(self) -> str | None:
-        if self.links is None or self.links.next is None:
-            return None
-        return self.links.next.href or None
 
 
 class _Href(_Model):

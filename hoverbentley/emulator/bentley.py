@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import hashlib
@@ -17,13 +16,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from . import respond
 from .bentley_catalog import BentleyCatalog, now_timestamp
 from .config import BentleyConfig
 from .faults import FaultPlan
 from .odata import FilterSyntaxError, compile_filter
 from .reality import add_reality_routes
 from .recording import RecordedRequest, recording_middleware
-from .respond import ANSWER_FAULTS, fault_answer, json_response
+from .respond import guarded, json_response
 
 API_PREFIX = "/contextcapture"
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path
@@ -104,21 +104,14 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
     """The aiohttp application of the Bentley host (IMS token endpoint and Reality Modeling)."""
     config, catalog, faults = state.config, state.catalog, state.faults
 
+    def error_body(status: int) -> Any:
+        if status == 429:
+            return RATE_LIMITED
+        return {"error": {"code": "InternalServerError", "message": "Internal error"}}
+
     async def misbehave(request: web.Request) -> web.StreamResponse | None:
-        delay = faults.latency("api")
-        if delay:
-            await asyncio.sleep(delay)
-        fault = faults.pick("api", request.path_qs)
-        if fault in ANSWER_FAULTS:
-            assert fault is not None
-
-            def body(status: int) -> Any:
-                if status == 429:
-                    return RATE_LIMITED
-                return {"error": {"code": "InternalServerError", "message": "Internal error"}}
-
-            return await fault_answer(request, fault, faults.config.retry_after_seconds, body)
-        return None
+        answer, _ = await respond.misbehave(request, faults, "api", error_body)
+        return answer
 
     async def guard(request: web.Request) -> web.StreamResponse | None:
         early = await misbehave(request)
@@ -167,9 +160,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         )
 
     async def list_jobs(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         query = request.query
         filter_text = query.get("$filter")
         if not filter_text:
@@ -223,16 +213,10 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response(body)
 
     async def get_job(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         job = find_job(request.match_info["job_id"])
         return job if isinstance(job, web.Response) else json_response({"job": job})
 
     async def create_job(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -281,9 +265,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response({"job": job}, status=201)
 
     async def patch_job(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         job = find_job(request.match_info["job_id"])
         if isinstance(job, web.Response):
             return job
@@ -322,9 +303,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response({"job": job})
 
     async def delete_job(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         job = find_job(request.match_info["job_id"])
         if isinstance(job, web.Response):
             return job
@@ -334,9 +312,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return web.Response(status=204)
 
     async def progress(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         job = find_job(request.match_info["job_id"])
         if isinstance(job, web.Response):
             return job
@@ -363,9 +338,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response({"jobProgress": info})
 
     async def create_workspace(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -383,9 +355,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response({"workspace": workspace}, status=201)
 
     async def get_workspace(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         workspace = catalog.workspaces.get(request.match_info["workspace_id"])
         if workspace is None:
             return bentley_error(404, "WorkspaceNotFound", "Requested workspace is not available.")
@@ -395,9 +364,6 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         return json_response({"workspace": copy.deepcopy(workspace)})
 
     async def engines(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         itwin = request.query.get("iTwinId", "")
         if itwin.lower() not in catalog.itwins:
             return bentley_error(404, "iTwinNotFound", "Requested iTwin is not available.")
@@ -415,14 +381,16 @@ def bentley_app(state: BentleyState, log: list[RecordedRequest]) -> web.Applicat
         sas_ttl=lambda: state.sas_ttl,
     )
     app.router.add_post(TOKEN_PATH, token)
-    app.router.add_get(f"{API_PREFIX}/jobs", list_jobs)
-    app.router.add_post(f"{API_PREFIX}/jobs", create_job)
-    app.router.add_get(f"{API_PREFIX}/jobs/{{job_id}}", get_job)
-    app.router.add_patch(f"{API_PREFIX}/jobs/{{job_id}}", patch_job)
-    app.router.add_delete(f"{API_PREFIX}/jobs/{{job_id}}", delete_job)
-    app.router.add_get(f"{API_PREFIX}/jobs/{{job_id}}/progress", progress)
-    app.router.add_post(f"{API_PREFIX}/workspaces", create_workspace)
-    app.router.add_get(f"{API_PREFIX}/workspaces/{{workspace_id}}", get_workspace)
-    app.router.add_delete(f"{API_PREFIX}/workspaces/{{workspace_id}}", get_workspace)
-    app.router.add_get(f"{API_PREFIX}/limits/engines", engines)
+    app.router.add_get(f"{API_PREFIX}/jobs", guarded(guard, list_jobs))
+    app.router.add_post(f"{API_PREFIX}/jobs", guarded(guard, create_job))
+    app.router.add_get(f"{API_PREFIX}/jobs/{{job_id}}", guarded(guard, get_job))
+    app.router.add_patch(f"{API_PREFIX}/jobs/{{job_id}}", guarded(guard, patch_job))
+    app.router.add_delete(f"{API_PREFIX}/jobs/{{job_id}}", guarded(guard, delete_job))
+    app.router.add_get(f"{API_PREFIX}/jobs/{{job_id}}/progress", guarded(guard, progress))
+    app.router.add_post(f"{API_PREFIX}/workspaces", guarded(guard, create_workspace))
+    app.router.add_get(f"{API_PREFIX}/workspaces/{{workspace_id}}", guarded(guard, get_workspace))
+    app.router.add_delete(
+        f"{API_PREFIX}/workspaces/{{workspace_id}}", guarded(guard, get_workspace)
+    )
+    app.router.add_get(f"{API_PREFIX}/limits/engines", guarded(guard, engines))
     return app

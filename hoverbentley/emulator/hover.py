@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
@@ -11,11 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
+from . import respond
 from .catalog import CANONICAL_HOST, USER_PARAMS, HoverCatalog, file_key
 from .config import EmulatorConfig
 from .faults import FaultPlan
 from .recording import RecordedRequest, recording_middleware
-from .respond import ANSWER_FAULTS, fault_answer, json_response
+from .respond import guarded, json_response
 from .storage import Signer, serve_content
 
 
@@ -92,19 +92,14 @@ def hover_app(state: HoverState, log: list[RecordedRequest]) -> web.Application:
     config, catalog, faults = state.config, state.catalog, state.faults
 
     async def misbehave(request: web.Request) -> web.StreamResponse | None:
-        delay = config.api_latency + faults.latency("api")
-        if delay:
-            await asyncio.sleep(delay)
-        fault = faults.pick("api", request.path_qs)
-        if fault in ANSWER_FAULTS:
-            assert fault is not None
-            return await fault_answer(
-                request,
-                fault,
-                faults.config.retry_after_seconds,
-                lambda status: {"error": "Rate Limit Exceeded" if status == 429 else "Error"},
-            )
-        return None
+        answer, _ = await respond.misbehave(
+            request,
+            faults,
+            "api",
+            lambda status: {"error": "Rate Limit Exceeded" if status == 429 else "Error"},
+            config.api_latency,
+        )
+        return answer
 
     def authorize(request: web.Request) -> web.Response | None:
         header = request.headers.get("Authorization", "")
@@ -155,9 +150,6 @@ def hover_app(state: HoverState, log: list[RecordedRequest]) -> web.Application:
         return json_response(state.accounts.rotate())
 
     async def list_jobs(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         query = request.query
         page = max(1, _int(query.get("page"), 1, "page"))
         size_text = query.get("per") or query.get("per_page") or query.get("page_size")
@@ -190,9 +182,6 @@ def hover_app(state: HoverState, log: list[RecordedRequest]) -> web.Application:
         )
 
     async def get_job(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         job_id = request.match_info["job_id"]
         job = catalog.jobs.get(int(job_id)) if job_id.isdigit() else None
         if job is None:
@@ -201,9 +190,6 @@ def hover_app(state: HoverState, log: list[RecordedRequest]) -> web.Application:
         return web.Response(body=job.render(origin), content_type="application/json")
 
     async def get_file(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         entry = catalog.files.get(file_key(request.path_qs))
         if entry is None or not entry.available:
             return _error(404, "Not Found")
@@ -232,9 +218,9 @@ def hover_app(state: HoverState, log: list[RecordedRequest]) -> web.Application:
 
     app = web.Application(middlewares=[recording_middleware("hover", log)])
     app.router.add_post("/oauth/token", token)
-    app.router.add_get("/api/v3/jobs", list_jobs)
-    app.router.add_get("/api/v3/jobs/{job_id}", get_job)
-    app.router.add_get("/api/v3/models/{model_id}/artifacts/{name}", get_file)
-    app.router.add_get("/api/v2/images/{image_id}/{name}", get_file)
+    app.router.add_get("/api/v3/jobs", guarded(guard, list_jobs))
+    app.router.add_get("/api/v3/jobs/{job_id}", guarded(guard, get_job))
+    app.router.add_get("/api/v3/models/{model_id}/artifacts/{name}", guarded(guard, get_file))
+    app.router.add_get("/api/v2/images/{image_id}/{name}", guarded(guard, get_file))
     app.router.add_get("/_emulator/files", files)
     return app

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .respond import json_response
+from .respond import Guard, guarded, json_response
 from .sas import container_sas
 
 PREFIX = "/reality-management/reality-data"
@@ -21,7 +21,6 @@ OUTPUT_TYPES = {
     "Orthophoto/DSM": "Orthophoto",
     "ESRI i3s": "SLPK",
 }
-Guard = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 ErrorFactory = Callable[[int, str, str], web.Response]
 
 
@@ -73,18 +72,12 @@ def add_reality_routes(
         return {k: v for k, v in item.items() if k != "iTwinId"}
 
     async def get_one(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         item = find(request)
         return (
             item if isinstance(item, web.Response) else json_response({"realityData": public(item)})
         )
 
     async def list_all(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         itwin = (request.query.get("iTwinId") or "").lower()
         top = int(request.query.get("$top") or 100)
         items = [
@@ -103,9 +96,6 @@ def add_reality_routes(
         return json_response(body)
 
     async def read_access(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        if early is not None:
-            return early
         item = find(request)
         if isinstance(item, web.Response):
             return item
@@ -117,6 +107,6 @@ def add_reality_routes(
             {"type": "AzureBlobSasUrl", "access": "Read", "_links": {"containerUrl": {"href": url}}}
         )
 
-    app.router.add_get(f"{PREFIX}/", list_all)
-    app.router.add_get(f"{PREFIX}/{{rd_id}}", get_one)
-    app.router.add_get(f"{PREFIX}/{{rd_id}}/readaccess", read_access)
+    app.router.add_get(f"{PREFIX}/", guarded(guard, list_all))
+    app.router.add_get(f"{PREFIX}/{{rd_id}}", guarded(guard, get_one))
+    app.router.add_get(f"{PREFIX}/{{rd_id}}/readaccess", guarded(guard, read_access))

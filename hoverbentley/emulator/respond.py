@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 
-from .faults import Fault
+from .faults import Fault, FaultPlan
 from .recording import record_of
 
 #: Faults that replace the whole answer; the others damage the body.
@@ -17,6 +17,8 @@ ANSWER_FAULTS = frozenset(
     {"500", "503", "429", "429-no-retry-after", "hang", "html200", "junk", "empty"}
 )
 JUNK_SIZE = 10 * 1024 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Guard = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
 
 def json_response(
@@ -58,6 +60,38 @@ async def fault_answer(
     if fault == "junk":
         return web.Response(body=b"\x00junk" * (JUNK_SIZE // 5), content_type="application/json")
     return web.Response(body=b"", content_type="application/json")
+
+
+async def misbehave(
+    request: web.Request,
+    faults: FaultPlan,
+    target: str,
+    error_body: Callable[[int], Any],
+    extra_delay: float = 0.0,
+) -> tuple[web.StreamResponse | None, Fault | None]:
+    """Wait any injected latency, then pick this request's fault.
+
+    Returns the answer that replaces the normal one, or the fault to apply to the body.
+    """
+    delay = extra_delay + faults.latency(target)
+    if delay:
+        await asyncio.sleep(delay)
+    fault = faults.pick(target, request.path_qs)
+    if fault in ANSWER_FAULTS:
+        assert fault is not None
+        answer = await fault_answer(request, fault, faults.config.retry_after_seconds, error_body)
+        return answer, None
+    return None, fault
+
+
+def guarded(guard: Guard, handler: Handler) -> Handler:
+    """``handler`` behind ``guard``: a non-``None`` answer from the guard is final."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        early = await guard(request)
+        return early if early is not None else await handler(request)
+
+    return wrapper
 
 
 async def stream_body(

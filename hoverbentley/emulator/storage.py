@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
@@ -16,7 +15,7 @@ from .catalog import HoverCatalog
 from .config import EmulatorConfig
 from .faults import FaultPlan
 from .recording import RecordedRequest, recording_middleware
-from .respond import ANSWER_FAULTS, fault_answer, stream_body
+from .respond import misbehave, stream_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -111,18 +110,11 @@ async def serve_content(
     target: str = "storage",
 ) -> web.StreamResponse:
     """Answer a GET of ``content`` (a :class:`~.content.Content`), honouring Range/If-Range."""
-    fault = faults.pick(target, request.path_qs)
-    delay = faults.latency(target)
-    if delay:
-        await asyncio.sleep(delay)
-    if fault in ANSWER_FAULTS:
-        assert fault is not None
-        return await fault_answer(
-            request,
-            fault,
-            faults.config.retry_after_seconds,
-            lambda status: {"error": f"injected {status}"},
-        )
+    answer, fault = await misbehave(
+        request, faults, target, lambda status: {"error": f"injected {status}"}
+    )
+    if answer is not None:
+        return answer
     size = content.size
     headers = {"Content-Type": content_type}
     if config.storage_etags:

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import random
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.emulator.config import AZURITE_KEY
 from hoverbentley.emulator.sas import account_sas
 from tests.services import find_tool, free_port, missing, running
-from tests.support import serve
+from tests.support import cli_env, serve
 
 pytestmark = pytest.mark.anyio
 ACCOUNT = "devstoreaccount1"
@@ -327,8 +326,7 @@ def test_cli_archives_selected_output_formats(azurite: str, tmp_path: Path) -> N
             asyncio.run(upload(azurite, output_id, blobs, md5=True))
         wanted_id, (wanted, wanted_blobs) = next(iter(content.items()))
         out = tmp_path / "out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BENTLEY_")}
-        env.update(
+        env = cli_env(
             BENTLEY_TOKEN=emu.config.bentley.token,
             BENTLEY_BASE_URL=emu.reality_modeling_url,
             BENTLEY_REALITY_URL=emu.reality_management_url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import urllib.request
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
+from tests.support import cli_env
 
 SEED_JOB = "cc3d35cc-416a-4262-9714-b359da70b419"
 
@@ -26,12 +26,8 @@ def emu() -> Iterator[Emulator]:
 def run(
     emu: Emulator, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BENTLEY_", "HOVER_"))}
-    environ.update(
-        {
-            "BENTLEY_TOKEN": emu.config.bentley.token,
-            "BENTLEY_BASE_URL": emu.reality_modeling_url,
-        }
+    environ = cli_env(
+        BENTLEY_TOKEN=emu.config.bentley.token, BENTLEY_BASE_URL=emu.reality_modeling_url
     )
     environ.update(env or {})
     return subprocess.run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -13,9 +12,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.support import serve_in_thread
+from tests.support import cli_env, serve_in_thread
 
 TOKEN = "tok-DISTINCT-31337"
+USER = "u@example.com"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -78,8 +78,9 @@ def test_cli_reports_bad_answers_in_one_line(name: str, handler: Handler, fragme
     app = web.Application()
     app.router.add_get("/api/v3/jobs/{id}", handler)
     with serve_in_thread(app) as base:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOVER_")}
-        env.update(HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL="u@example.com", HOVER_BASE_URL=base)
+        env = cli_env(
+            HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL="u@example.com", HOVER_BASE_URL=base
+        )
         started = time.monotonic()
         result = subprocess.run(
             [
@@ -143,8 +144,9 @@ def test_short_body_is_never_left_at_the_final_path(tmp_path: Path) -> None:
     app.router.add_get("/f/m.pdf", short)
     out = tmp_path / "out"
     with serve_in_thread(app) as base:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOVER_")}
-        env.update(HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL="u@example.com", HOVER_BASE_URL=base)
+        env = cli_env(
+            HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL="u@example.com", HOVER_BASE_URL=base
+        )
         result = subprocess.run(
             [
                 sys.executable,

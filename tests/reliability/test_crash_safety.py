@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import signal
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from tests.support import cli_env
 
 pytestmark = pytest.mark.slow
 KiB = 1024
@@ -23,8 +23,7 @@ MiB = 1024 * KiB
 
 
 def _command(emu: Emulator, out: Path) -> tuple[list[str], dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOVER_")}
-    env.update(
+    env = cli_env(
         HOVER_TOKEN=emu.config.token,
         HOVER_CURRENT_USER_EMAIL=sorted(emu.config.user_emails)[0],
         HOVER_BASE_URL=emu.hover_url,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from tests.services import REQUIRE
+from tests.support import cli_env
 
 KiB = 1024
 
@@ -52,8 +52,7 @@ def _manifest(out: Path) -> list[dict[str, Any]]:
 
 
 def _archive(emu: Emulator, out: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOVER_")}
-    env.update(
+    env = cli_env(
         HOVER_TOKEN=emu.config.token,
         HOVER_CURRENT_USER_EMAIL=sorted(emu.config.user_emails)[0],
         HOVER_BASE_URL=emu.hover_url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
+from tests.support import cli_env
 
 SECRET = "cs-SECRET-9f8e7d6c5b4a"
 REFRESH = "rt-SECRET-0a1b2c3d4e5f"
@@ -32,8 +32,7 @@ def test_cli_archive_with_oauth_leaks_no_secret(tmp_path: Path) -> None:
     with Emulator.threaded(config) as emu:
         emu.script("/files/", "429", "500", "reset")
         emu.script("/api/v3/jobs/", "503")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOVER_")}
-        env.update(
+        env = cli_env(
             HOVER_CLIENT_ID=config.client_id,
             HOVER_CLIENT_SECRET=SECRET,
             HOVER_TOKEN_FILE=str(token_file),

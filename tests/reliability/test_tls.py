@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import ssl
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import APIConnectionError
 from hoverbentley.hover.client import HoverClient
+from tests.support import cli_env
 
 pytestmark = pytest.mark.anyio
 FAST = HttpConfig(requests_per_minute=None, max_retries=1, backoff_base=0.01, backoff_max=0.02)
@@ -83,8 +83,7 @@ def test_no_setting_turns_verification_off() -> None:
 def test_cli_ca_file_from_the_environment(
     tls_emulator: Emulator, ca_file: str, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOVER_", "HOVERBENTLEY_"))}
-    env.update(
+    env = cli_env(
         HOVER_TOKEN=tls_emulator.config.token,
         HOVER_CURRENT_USER_EMAIL=sorted(tls_emulator.config.user_emails)[0],
         HOVER_BASE_URL=tls_emulator.hover_url,
