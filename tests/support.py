@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -63,6 +64,10 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
+
+
+#: The command line that runs this package's CLI.
+HB = [sys.executable, "-m", "hoverbentley"]
 
 
 def cli_env(**values: str) -> dict[str, str]:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import random
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.emulator.config import AZURITE_KEY
 from hoverbentley.emulator.sas import account_sas
 from tests.services import find_tool, free_port, missing, running
-from tests.support import cli_env, serve
+from tests.support import HB, cli_env, serve
 
 pytestmark = pytest.mark.anyio
 ACCOUNT = "devstoreaccount1"
@@ -332,9 +331,7 @@ def test_cli_archives_selected_output_formats(azurite: str, tmp_path: Path) -> N
             BENTLEY_REALITY_URL=emu.reality_management_url,
         )
         command = [
-            sys.executable,
-            "-m",
-            "hoverbentley",
+            *HB,
             "bentley",
             "archive",
             str(out),

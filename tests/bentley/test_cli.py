@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.support import cli_env
+from tests.support import HB, cli_env
 
 SEED_JOB = "cc3d35cc-416a-4262-9714-b359da70b419"
 
@@ -31,7 +30,7 @@ def run(
     )
     environ.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "hoverbentley", *args],
+        [*HB, *args],
         capture_output=True,
         text=True,
         env=environ,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.support import cli_env, serve_in_thread
+from tests.support import HB, cli_env, serve_in_thread
 
 TOKEN = "tok-DISTINCT-31337"
 USER = "u@example.com"
@@ -84,9 +83,7 @@ def test_cli_reports_bad_answers_in_one_line(name: str, handler: Handler, fragme
         started = time.monotonic()
         result = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "hoverbentley",
+                *HB,
                 "hover",
                 "job",
                 "42",
@@ -149,9 +146,7 @@ def test_short_body_is_never_left_at_the_final_path(tmp_path: Path) -> None:
         )
         result = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "hoverbentley",
+                *HB,
                 "hover",
                 "archive",
                 str(out),

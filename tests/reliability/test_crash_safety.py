@@ -7,7 +7,6 @@ import json
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.support import cli_env
+from tests.support import HB, cli_env
 
 pytestmark = pytest.mark.slow
 KiB = 1024
@@ -29,9 +28,7 @@ def _command(emu: Emulator, out: Path) -> tuple[list[str], dict[str, str]]:
         HOVER_BASE_URL=emu.hover_url,
     )
     command = [
-        sys.executable,
-        "-m",
-        "hoverbentley",
+        *HB,
         "hover",
         "archive",
         str(out),

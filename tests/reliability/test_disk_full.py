@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from tests.services import REQUIRE
-from tests.support import cli_env
+from tests.support import HB, cli_env
 
 KiB = 1024
 
@@ -59,9 +58,7 @@ def _archive(emu: Emulator, out: Path) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "hoverbentley",
+            *HB,
             "hover",
             "archive",
             str(out),

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.support import cli_env
+from tests.support import HB, cli_env
 
 SECRET = "cs-SECRET-9f8e7d6c5b4a"
 REFRESH = "rt-SECRET-0a1b2c3d4e5f"
@@ -41,9 +40,7 @@ def test_cli_archive_with_oauth_leaks_no_secret(tmp_path: Path) -> None:
         )
         result = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "hoverbentley",
+                *HB,
                 "hover",
                 "archive",
                 str(out),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import APIConnectionError
 from hoverbentley.hover.client import HoverClient
-from tests.support import cli_env
+from tests.support import HB, cli_env
 
 pytestmark = pytest.mark.anyio
 FAST = HttpConfig(requests_per_minute=None, max_retries=1, backoff_base=0.01, backoff_max=0.02)
@@ -72,7 +71,7 @@ def test_no_setting_turns_verification_off() -> None:
     names = {f.name for f in dataclasses.fields(HttpConfig)}
     assert not {n for n in names if "verify" in n or "insecure" in n}
     help_text = subprocess.run(
-        [sys.executable, "-m", "hoverbentley", "hover", "archive", "--help"],
+        [*HB, "hover", "archive", "--help"],
         capture_output=True,
         text=True,
         check=True,
@@ -89,9 +88,7 @@ def test_cli_ca_file_from_the_environment(
         HOVER_BASE_URL=tls_emulator.hover_url,
     )
     command = [
-        sys.executable,
-        "-m",
-        "hoverbentley",
+        *HB,
         "hover",
         "job",
         "15084303",
