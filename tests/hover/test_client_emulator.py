@@ -1,0 +1,172 @@
+"""HoverClient against the emulator: paging, fan-out, OAuth, the current-user rule, retries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from hoverbentley._transport import ApiScope, Transport
+from hoverbentley.auth import JsonFileTokenStore, StaticToken
+from hoverbentley.config import HttpConfig
+from hoverbentley.emulator import Emulator, EmulatorConfig
+from hoverbentley.errors import (
+    NotFoundError,
+    ReauthorizationRequired,
+    ServerError,
+    UnprocessableEntityError,
+)
+from hoverbentley.hover.client import HoverClient
+
+pytestmark = pytest.mark.anyio
+FAST = HttpConfig(requests_per_minute=None, max_retries=2, backoff_base=0.01, backoff_max=0.02)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(EmulatorConfig(jobs=23)) as emulator:
+        yield emulator
+
+
+def client(emu: Emulator, **kwargs: object) -> HoverClient:
+    options: dict[str, object] = {
+        "current_user_email": sorted(emu.config.user_emails)[0],
+        "base_url": emu.hover_url,
+        "http": FAST,
+    }
+    if "client_id" not in kwargs:
+        options["token"] = emu.config.token
+    options.update(kwargs)
+    return HoverClient(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("envelope", ["v3", "v2"])
+async def test_iter_jobs_pages_through_both_envelopes(envelope: str) -> None:
+    async with Emulator(EmulatorConfig(jobs=23, list_envelope=envelope)) as emu:  # type: ignore[arg-type]
+        async with client(emu, page_size=4) as hover:
+            visible = [j.id async for j in hover.iter_jobs()]
+            everything = [j.id async for j in hover.iter_jobs(archived=True)]
+        pages = emu.requests_to("hover", "/api/v3/jobs?")
+    assert visible == emu.job_ids(archived=False)
+    assert everything == emu.job_ids() and len(everything) > len(visible)
+    assert all(r.query["per"] == "4" for r in pages)
+    assert len(pages) == -(-len(visible) // 4) + -(-len(everything) // 4)
+
+
+async def test_seed_payloads_are_served_exactly(emu: Emulator) -> None:
+    for job_id in (15084303, 15254733):
+        seed = (FIXTURES / f"hover_job_{job_id}.json").read_text()
+        assert emu.job_payload(job_id) == json.loads(
+            seed.replace("https://hover.to", emu.hover_url)
+        )
+    async with client(emu) as hover:
+        job = await hover.get_job(15254733)
+    assert [m.id for m in job.models] == [15252194, 15252133]
+
+
+async def test_get_jobs_reports_errors_per_id(emu: Emulator) -> None:
+    ids = [15084303, 999, 15254733, 998]
+    async with client(emu) as hover:
+        results = await hover.get_jobs(ids, concurrency=3)
+    assert [r.job_id for r in results] == ids
+    assert [r.payload is not None for r in results] == [True, False, True, False]
+    assert all(isinstance(r.error, NotFoundError) for r in results if r.payload is None)
+
+
+async def test_the_current_user_rule(emu: Emulator) -> None:
+    url = f"{emu.hover_url}/api/v3/jobs/15084303"
+    headers = {"Authorization": f"Bearer {emu.config.token}"}
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
+        assert resp.status == 422
+    # Through the transport with no current user configured: a typed 422 that says why.
+    async with Transport(FAST, ApiScope(emu.hover_url, auth=StaticToken(emu.config.token))) as bare:
+        with pytest.raises(UnprocessableEntityError, match="current_user"):
+            await bare.request("GET", "/api/v3/jobs/15084303")
+    async with client(emu) as hover:
+        await hover.get_job(15084303)
+    sent = emu.requests_to("hover", "/api/v3/jobs/15084303")[-1]
+    assert sent.query["current_user_email"] == sorted(emu.config.user_emails)[0]
+
+
+async def test_expired_access_token_is_renewed_once_and_rotation_persisted(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    store = JsonFileTokenStore(tmp_path / "t.json")
+    cfg = emu.config
+    async with client(
+        emu,
+        client_id=cfg.client_id,
+        client_secret=cfg.client_secret,
+        refresh_token=cfg.refresh_token,
+        token_store=store,
+    ) as hover:
+        await hover.get_job(15084303)
+        emu.expire_access_tokens()
+        await hover.get_job(15084303)
+    grants = emu.requests_to("hover", "/oauth/token")
+    assert len(grants) == 2
+    assert [r.status for r in emu.requests_to("hover", "/api/v3/jobs/")] == [200, 401, 200]
+    saved = await store.load()
+    assert saved is not None and saved.refresh_token == emu.refresh_token != cfg.refresh_token
+    # A second process starts from the store alone: the used refresh token is never sent again.
+    async with client(
+        emu, client_id=cfg.client_id, client_secret=cfg.client_secret, token_store=store
+    ) as hover:
+        emu.expire_access_tokens()
+        await hover.get_job(15254733)
+    assert (await store.load()).refresh_token == emu.refresh_token  # type: ignore[union-attr]
+
+
+async def test_refused_refresh_token_means_reauthorize(emu: Emulator) -> None:
+    cfg = emu.config
+    async with client(
+        emu, client_id=cfg.client_id, client_secret=cfg.client_secret, refresh_token="already-used"
+    ) as hover:
+        with pytest.raises(ReauthorizationRequired, match="authorize"):
+            await hover.get_job(15084303)
+
+
+async def test_retries_then_exhaustion(emu: Emulator) -> None:
+    emu.script("/api/v3/jobs/15084303", "503", "429-no-retry-after")
+    async with client(emu) as hover:
+        await hover.get_job(15084303)
+        assert len(emu.requests_to("hover", "/api/v3/jobs/15084303")) == 3
+        emu.script("/api/v3/jobs/15254733", "500", "500", "500", "500")
+        with pytest.raises(ServerError) as info:
+            await hover.get_job(15254733)
+    assert info.value.status == 500
+    assert len(emu.requests_to("hover", "/api/v3/jobs/15254733")) == FAST.max_retries + 1
+
+
+async def test_download_resumes_after_a_reset_and_restarts_after_a_change(
+    tmp_path: Path,
+) -> None:
+    big = "/api/v3/models/15081683/artifacts/cad_export.dwg"
+    async with Emulator(EmulatorConfig(jobs=0, size_overrides={big: 6 * 1024 * 1024})) as emu:
+        url = emu.hover_url + big
+        async with client(emu) as hover:
+            emu.script("/files/", "reset")
+            result = await hover.download(url, tmp_path / "a.dwg")
+            assert result.sha256 == emu.expected_file(url).sha256
+            storage = emu.requests_to("storage")
+            assert storage[0].fault == "reset" and storage[1].range is not None
+            assert result.received < 1.6 * result.size and result.resumed_from == 0
+
+            # A partial file whose source changed is started over (If-Range no longer matches).
+            part = tmp_path / "b.dwg.part"
+            emu.script("/files/", "reset")
+            with pytest.raises(Exception):  # noqa: B017, PT011 - retries disabled below
+                async with client(
+                    emu, http=HttpConfig(requests_per_minute=None, max_retries=0)
+                ) as once:
+                    await once.download(url, tmp_path / "b.dwg")
+            assert part.exists() and part.stat().st_size > 0
+            emu.change_file(url)
+            result = await hover.download(url, tmp_path / "b.dwg")
+        assert result.sha256 == emu.expected_file(url).sha256
+        assert emu.requests_to("storage")[-1].status == 200  # the whole new file
+        assert not part.exists()
