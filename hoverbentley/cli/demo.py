@@ -89,6 +89,7 @@ async def cmd_emulator(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             storage_port=args.storage_port,
+            bentley_port=args.bentley_port,
         )
     )
     return 0
@@ -121,12 +122,15 @@ def add_commands(
     emulator = subparsers.add_parser(
         "emulator",
         parents=[common],
-        help="run the offline Hover emulator until Ctrl-C",
+        help="run the offline Hover and Bentley emulator until Ctrl-C",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     emulator.add_argument("--port", type=int, default=8080, help="Hover API port (default 8080)")
     emulator.add_argument(
         "--storage-port", type=int, default=0, help="file storage port (default: any free port)"
     )
-    emulator.add_argument("--jobs", type=positive_int, default=20, help="generated jobs")
+    emulator.add_argument(
+        "--bentley-port", type=int, default=0, help="Bentley APIs port (default: any free port)"
+    )
+    emulator.add_argument("--jobs", type=positive_int, default=20, help="generated Hover jobs")
     emulator.set_defaults(handler=cmd_emulator)
