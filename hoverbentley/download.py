@@ -14,6 +14,7 @@ from pathlib import Path
 import aiofiles
 import anyio
 import msgspec
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from ._transport import BodyStream, Transport
 from .errors import APIConnectionError, APIStatusError, IntegrityError
@@ -294,31 +295,49 @@ async def _read_all(body: BodyStream, limit: int) -> bytes:
 async def _stream_to(
     body: BodyStream, part: Path, offset: int, hasher: _Digest, chunk_size: int
 ) -> int:
-    buffer = bytearray()
     await anyio.to_thread.run_sync(_truncate, part, offset)
-    async with aiofiles.open(part, "ab") as fh:
-        written = offset
-        try:
-            async for chunk in body.chunks(chunk_size):
-                buffer += chunk
-                if len(buffer) >= chunk_size:
-                    await fh.write(bytes(buffer))
-                    hasher.update(buffer)
-                    written += len(buffer)
-                    buffer.clear()
-        except APIConnectionError as exc:
-            if buffer:
+    # Opening and closing are shielded: a cancellation (Ctrl-C) arriving meanwhile would
+    # otherwise leave an open file to the garbage collector.
+    with anyio.CancelScope(shield=True):
+        fh = await aiofiles.open(part, "ab")
+    try:
+        return await _append(body, fh, offset, hasher, chunk_size)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await fh.close()
+
+
+async def _append(
+    body: BodyStream,
+    fh: AsyncBufferedIOBase,
+    offset: int,
+    hasher: _Digest,
+    chunk_size: int,
+) -> int:
+    """Write the body to ``fh`` in pieces of at least ``chunk_size``; fsync; the new length."""
+    buffer = bytearray()
+    written = offset
+    try:
+        async for chunk in body.chunks(chunk_size):
+            buffer += chunk
+            if len(buffer) >= chunk_size:
                 await fh.write(bytes(buffer))
                 hasher.update(buffer)
                 written += len(buffer)
-            await fh.flush()
-            raise _PartialBody(exc, written, written - offset) from None
+                buffer.clear()
+    except APIConnectionError as exc:
         if buffer:
             await fh.write(bytes(buffer))
             hasher.update(buffer)
             written += len(buffer)
         await fh.flush()
-        await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+        raise _PartialBody(exc, written, written - offset) from None
+    if buffer:
+        await fh.write(bytes(buffer))
+        hasher.update(buffer)
+        written += len(buffer)
+    await fh.flush()
+    await anyio.to_thread.run_sync(os.fsync, fh.fileno())
     return written
 
 

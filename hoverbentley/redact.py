@@ -33,6 +33,12 @@ SECRET_PARAMS = frozenset(
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/=]+")
 
 
+def _secret_param(name: str) -> bool:
+    """A known secret parameter, or any that names a signature (``X-Signature``, ``X-Goog-...``)."""
+    lowered = name.lower()
+    return lowered in SECRET_PARAMS or lowered.endswith(("signature", "credential", "token"))
+
+
 def redact_url(url: str) -> str:
     """Return ``url`` with credential query values and user-info passwords replaced."""
     try:
@@ -47,9 +53,9 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in SECRET_PARAMS for k, _ in pairs):
+        if any(_secret_param(k) for k, _ in pairs):
             query = urlencode(
-                [(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in pairs],
+                [(k, REDACTED if _secret_param(k) else v) for k, v in pairs],
                 safe="$@:/ ",
             )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

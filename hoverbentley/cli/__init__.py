@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn, cast
 
 import anyio
 
@@ -16,8 +17,15 @@ from . import demo, hover
 from .common import print_err
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "-v",
         "--verbose",
@@ -34,14 +42,17 @@ def _common_options() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hoverbentley",
         description="Get data out of Hover and Bentley iTwin Reality Modeling: list jobs,"
         " fetch them, and archive every file, fast, verified and resumable.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"hoverbentley {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
+    )
     demo.add_commands(commands, common)
     hover.add_commands(commands, common)
     add_bentley(commands, common)

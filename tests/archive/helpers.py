@@ -56,11 +56,22 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_manifest(out: Path) -> list[dict[str, Any]]:
-    """Every line of the manifest, each of which must be whole JSON."""
+def read_manifest(out: Path, *, strict: bool = True) -> list[dict[str, Any]]:
+    """Every line of the manifest, each of which must be whole JSON.
+
+    Not ``strict``: skip torn lines, as the archive does (after a SIGKILL).
+    """
     text = (out / "manifest.jsonl").read_text(encoding="utf-8")
-    assert text == "" or text.endswith("\n"), "the manifest ends in a torn line"
-    return [json.loads(line) for line in text.splitlines()]
+    if strict:
+        assert text == "" or text.endswith("\n"), "the manifest ends in a torn line"
+        return [json.loads(line) for line in text.splitlines()]
+    entries = []
+    for line in text.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
 
 
 def disk_files(out: Path) -> dict[str, str]:
@@ -72,6 +83,26 @@ def disk_files(out: Path) -> dict[str, str]:
         for p in out.rglob("*")
         if p.is_file() and p.relative_to(out).as_posix() not in META
     }
+
+
+def live_progress(out: Path) -> tuple[int, int, list[str]]:
+    """While a run writes ``out``: files and bytes recorded complete, and the non-empty .part
+    files of streamed downloads (those with a ``.part.json``; a small file's ``.part`` only
+    lives for a moment, written whole and renamed).
+
+    Safe against files renamed or created while it looks.
+    """
+    if not (out / "manifest.jsonl").exists():
+        return 0, 0, []
+    done = [e for e in read_manifest(out, strict=False) if e["kind"] != "job"]
+    parts = []
+    for p in out.rglob("*.part"):
+        try:
+            if p.stat().st_size > 0 and p.with_name(p.name + ".json").exists():
+                parts.append(p.relative_to(out).as_posix())
+        except FileNotFoundError:
+            continue  # renamed in the meantime
+    return len(done), sum(e["size"] for e in done if e["status"] == "ok"), parts
 
 
 def partial_files(out: Path) -> list[str]:
@@ -108,15 +139,17 @@ def assert_complete(
     *,
     expected: list[ExpectedFile] | None = None,
     unique: bool = True,
+    strict: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """``out`` holds every expected file exactly once with the emulator's sha256; return the
     newest manifest entry of each path.
 
-    ``unique``: no path was completed twice (one ``ok`` manifest line per path).
+    ``unique``: no path was completed twice (one ``ok`` manifest line per path); ``strict``:
+    every manifest line is whole.
     """
     expected = emu.expected_files() if expected is None else expected
     job_ids = sorted(job_ids)
-    lines = read_manifest(out)
+    lines = read_manifest(out, strict=strict)
     ok = [e for e in lines if e["status"] == "ok"]
     if unique:
         twice = [p for p, n in Counter(e["path"] for e in ok).items() if n > 1]

@@ -1,0 +1,347 @@
+"""``hoverbentley hover archive`` and ``hoverbentley demo`` as processes, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from hoverbentley.emulator.catalog import file_key
+from tests.support import HB, cli_env
+
+from .helpers import (
+    SMALL_SIZES,
+    KiB,
+    MiB,
+    assert_complete,
+    assert_no_credentials_to_storage,
+    disk_files,
+    expected_by_key,
+    failed_models,
+    live_progress,
+    main_model_pdf,
+    partial_files,
+    read_manifest,
+    storage_fragment,
+    storage_requests,
+)
+
+FAST = ["-q", "--requests-per-minute", "0"]
+#: Big enough to stream through ``.part`` files, slow enough to be caught mid-run.
+CRASH_SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
+CRASH_FAULTS = FaultConfig(slow=1.0, slow_delay=0.01)
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator.threaded(EmulatorConfig(jobs=10, sizes=SMALL_SIZES)) as emulator:
+        yield emulator
+
+
+def env_for(emu: Emulator | None, **overrides: str) -> dict[str, str]:
+    values = {
+        "HOVER_TOKEN": emu.config.token if emu else "emu-static-token",
+        "HOVER_CURRENT_USER_EMAIL": sorted(emu.config.user_emails)[0] if emu else "a@b.example",
+        # Nothing listens on the discard port: a usage error must stop before any request.
+        "HOVER_BASE_URL": emu.hover_url if emu else "http://127.0.0.1:9",
+    }
+    values.update(overrides)
+    return cli_env(**{k: v for k, v in values.items() if v})
+
+
+def archive_command(out: Path, *args: str) -> list[str]:
+    return [*HB, "hover", "archive", str(out), *args]
+
+
+def hb(
+    emu: Emulator | None, out: Path, *args: str, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        archive_command(out, *args),
+        env=env_for(emu, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def summary_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    summary: dict[str, Any] = json.loads(lines[0])
+    return summary
+
+
+def assert_clean_stderr(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_archive_all_json_summary(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = hb(emu, out, "--all", "--archived", "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # -q: no progress, no log lines
+
+    expected = emu.expected_files()
+    job_ids = emu.job_ids()
+    summary = summary_of(result)
+    assert summary["out"] == str(out)
+    assert summary["dry_run"] is False and summary["interrupted"] is False
+    assert summary["jobs"] == len(job_ids) and summary["jobs_failed"] == 0
+    assert summary["files"] == summary["downloaded"] == len(expected)
+    assert summary["skipped"] == summary["failed"] == 0
+    assert summary["bytes"] == sum(f.size for f in expected)
+    assert summary["planned_bytes"] is None
+    assert sum(summary["formats"].values()) == len(expected)
+    assert summary["failures"] == [] and summary["job_failures"] == []
+    assert summary["elapsed"] > 0 and summary["bytes_per_second"] > 0
+    skipped = {
+        (s["job_id"], s["part_id"], s["state"], s.get("reason")) for s in summary["skipped_parts"]
+    }
+    assert skipped == failed_models(emu, job_ids)
+
+    assert_complete(out, emu, job_ids)
+    assert len(storage_requests(emu)) == len(expected)
+    assert_no_credentials_to_storage(emu)
+
+
+def test_archive_jobs_by_id_with_include(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    jobs = emu.job_ids()[2:4]
+    args = [a for j in jobs for a in ("--job", str(j))]
+    result = hb(emu, out, *args, "--include", "pdf,images", "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    expected = [
+        f
+        for j in jobs
+        for f in emu.expected_files(j)
+        if f.kind == "image" or f.url.split("?")[0].endswith(".pdf")
+    ]
+    summary = summary_of(result)
+    assert summary["jobs"] == len(jobs)
+    assert summary["downloaded"] == summary["files"] == len(expected)
+    assert set(summary["formats"]) <= {"pdf", "jpg", "jpeg", "png"}
+    assert_complete(out, emu, jobs, expected=expected)
+
+
+def test_dry_run_since_lists_unarchived_jobs_updated_since(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    since = datetime(2025, 1, 2, 12, tzinfo=timezone.utc)
+
+    def updated(job_id: int) -> datetime:
+        stamp = emu.job_payload(job_id)["updated_at"]
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    jobs = [j for j in emu.job_ids(archived=False) if updated(j) >= since]
+    assert 0 < len(jobs) < len(emu.job_ids())
+    result = hb(emu, out, "--all", "--since", "2025-01-02T12:00:00", "--dry-run", "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert summary["dry_run"] is True
+    assert summary["jobs"] == len(jobs)
+    assert summary["files"] == sum(len(emu.expected_files(j)) for j in jobs)
+    assert summary["downloaded"] == summary["bytes"] == 0
+    assert not out.exists()
+    assert not storage_requests(emu)
+    assert {r.path for r in emu.requests} <= {"/api/v3/jobs"} | {f"/api/v3/jobs/{j}" for j in jobs}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        ([], {}, "say which jobs: --job ID (repeatable) or --all"),
+        (["--all", "--job", "1"], {}, "--job and --all exclude each other"),
+        (["--all"], {"HOVER_TOKEN": ""}, "Hover credentials missing"),
+        (["--all", "--include", ","], {}, "--include needs at least one kind"),
+        (["--all", "--since", "last tuesday"], {}, "argument --since: not a date"),
+        (["--all", "--concurrency", "0"], {}, "argument --concurrency: must be at least 1"),
+    ],
+    ids=["no-jobs", "job-and-all", "no-token", "empty-include", "bad-since", "bad-concurrency"],
+)
+def test_usage_errors_exit_2_with_one_error_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    out = tmp_path / "out"
+    result = hb(None, out, *args, **env)
+    assert result.returncode == 2, result.stderr
+    assert_clean_stderr(result)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert lines == errors
+    if message.startswith("argument"):
+        # Errors argparse finds name the command and point to its --help.
+        assert lines[0].startswith("hoverbentley hover archive: error: ")
+        assert lines[0].endswith("(see hoverbentley hover archive --help)")
+    else:
+        assert lines[0].startswith("hoverbentley: error: ")
+    assert not out.exists()
+
+
+def test_failing_file_exits_1_and_the_rest_complete(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    bad = expected_by_key(emu, main_model_pdf(0))
+    fragment = storage_fragment(emu, bad.url)
+    emu.script(fragment, *["503"] * 10)
+    result = hb(emu, out, "--all", "--json", "--max-retries", "1", *FAST)
+    assert result.returncode == 1, result.stderr
+    assert_clean_stderr(result)
+    summary = summary_of(result)
+    assert summary["failed"] == 1 and summary["jobs_failed"] == 0
+    (failure,) = summary["failures"]
+    assert failure["path"].startswith(f"hover/{bad.job_id}/models/{bad.model_id}/")
+    assert "503" in failure["error"]
+    assert emu.config.token not in result.stdout + result.stderr
+    attempts = [r for r in storage_requests(emu) if fragment in r.path]
+    assert [r.status for r in attempts] == [503, 503]
+
+    listed = emu.job_ids(archived=False)
+    expected = [f for j in listed for f in emu.expected_files(j)]
+    assert summary["downloaded"] == len(expected) - 1
+    entries = {e["path"]: e for e in read_manifest(out)}
+    assert entries[failure["path"]]["status"] == "failed"
+    assert not (out / failure["path"]).exists()
+    good = {(e["url"], e["sha256"]) for e in entries.values() if e["status"] == "ok"}
+    assert {(f.url, f.sha256) for f in expected if f.url != bad.url} <= good
+    on_disk = disk_files(out)
+    for path, entry in entries.items():
+        if entry["status"] == "ok":
+            assert on_disk[path] == entry["sha256"]
+
+
+def _wait_for(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (status {proc.returncode}) before it could be stopped")
+        if ready():
+            return
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    pytest.fail("the run did not get far enough in time")
+
+
+def _start(emu: Emulator, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        archive_command(out, "--all", "--json", "--concurrency", "4", *FAST),
+        env=env_for(emu),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_rerun_finishes_with_little_left_to_fetch(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = EmulatorConfig(jobs=3, sizes=CRASH_SIZES, faults=CRASH_FAULTS)
+    with Emulator.threaded(config) as emu:
+        expected = [f for j in emu.job_ids(archived=False) for f in emu.expected_files(j)]
+        total = sum(f.size for f in expected)
+        proc = _start(emu, out)
+
+        def far_enough() -> bool:
+            _, done_bytes, parts = live_progress(out)
+            return done_bytes >= 0.4 * total and bool(parts)
+
+        _wait_for(proc, far_enough)
+        proc.kill()
+        proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+        done_bytes = live_progress(out)[1]
+        assert done_bytes < total
+
+        emu.faults.config = FaultConfig()  # full speed for the rerun
+        mark = len(emu.requests)
+        result = hb(emu, out, "--all", "--json", *FAST)
+        assert result.returncode == 0, result.stderr
+        summary = summary_of(result)
+        assert summary["failed"] == 0
+        assert summary["downloaded"] + summary["skipped"] == summary["files"] == len(expected)
+        # Only what was not complete crossed the network again, and less than half of it all.
+        assert summary["bytes"] <= total - done_bytes
+        assert summary["bytes"] < 0.6 * total
+        # Parts resumed (416: a part already whole when killed, just renamed).
+        ranged = [r for r in storage_requests(emu, mark) if r.range]
+        assert ranged and {r.status for r in ranged} <= {206, 416}
+
+        assert_complete(out, emu, emu.job_ids(archived=False), expected=expected, strict=False)
+        assert not partial_files(out)
+
+
+@pytest.mark.slow
+def test_sigint_exits_130_promptly_with_a_clean_archive_and_a_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    config = EmulatorConfig(jobs=3, sizes=CRASH_SIZES, faults=CRASH_FAULTS)
+    with Emulator.threaded(config) as emu:
+        expected = [f for j in emu.job_ids(archived=False) for f in emu.expected_files(j)]
+        proc = _start(emu, out)
+        _wait_for(proc, lambda: (p := live_progress(out))[0] >= 2 and bool(p[2]))
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=15)
+        assert stdout == ""  # no summary: the run did not finish
+        assert time.monotonic() - sent < 5, "Ctrl-C took too long"
+        assert proc.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        assert stderr.strip().splitlines() == [
+            "hoverbentley: interrupted; run the same command again to resume"
+        ]
+
+        # Whole manifest lines only; no half-written file at a final path.
+        lines = read_manifest(out, strict=True)
+        done = {e["path"]: e for e in lines if e["status"] == "ok"}
+        assert len([p for p in done if not p.endswith("job.json")]) < len(expected)
+        snapshot = {
+            p: h for p, h in disk_files(out).items() if not p.endswith((".part", ".part.json"))
+        }
+        for path, entry in done.items():
+            assert snapshot[path] == entry["sha256"]
+
+        emu.faults.config = FaultConfig()
+        result = hb(emu, out, "--all", "--json", *FAST)
+        assert result.returncode == 0, result.stderr
+        summary = summary_of(result)
+        assert summary["failed"] == 0 and summary["skipped"] >= len(done) - len(emu.job_ids())
+        complete = assert_complete(out, emu, emu.job_ids(archived=False), expected=expected)
+        for path, digest in snapshot.items():
+            assert complete[path]["sha256"] == digest, path
+        assert not partial_files(out)
+
+
+def test_demo_json(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = subprocess.run(
+        [*HB, "demo", str(out), "--jobs", "3", "--json", "-q"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert_clean_stderr(result)
+    summary = summary_of(result)
+    # The demo's emulator is built from the same seed: its files are these.
+    reference = {
+        file_key(f.url): f.sha256 for f in Emulator(EmulatorConfig(jobs=3)).expected_files()
+    }
+    assert summary["failed"] == 0 and summary["out"] == str(out)
+    assert summary["downloaded"] == summary["files"] == len(reference)
+    entries = [e for e in read_manifest(out) if e["kind"] != "job"]
+    assert {file_key(e["url"]): e["sha256"] for e in entries} == reference
+    on_disk = disk_files(out)
+    for entry in entries:
+        assert on_disk[entry["path"]] == entry["sha256"]
+    assert (out / "index.csv").exists()
