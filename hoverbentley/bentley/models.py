@@ -67,7 +67,7 @@ def parse_datetime(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-class _Model(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+class _Model(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True, gc=False):
     """Base: camelCase on the wire, ``None`` fields omitted when encoding."""
 
 

@@ -24,7 +24,7 @@ def parse_timestamp(value: str | UnsetType | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-class Address(msgspec.Struct, kw_only=True):
+class Address(msgspec.Struct, kw_only=True, gc=False):
     """A job's postal address; latitude and longitude are decimal strings."""
 
     location_line_1: str | None = None
@@ -37,7 +37,7 @@ class Address(msgspec.Struct, kw_only=True):
     longitude: str | None = None
 
 
-class Customer(msgspec.Struct, kw_only=True):
+class Customer(msgspec.Struct, kw_only=True, gc=False):
     """The homeowner or customer attached to a job."""
 
     first_name: str | None = None
@@ -46,7 +46,7 @@ class Customer(msgspec.Struct, kw_only=True):
     phone: str | None = None
 
 
-class Capture(msgspec.Struct, kw_only=True):
+class Capture(msgspec.Struct, kw_only=True, gc=False):
     """One capture session (a person photographing a structure or level)."""
 
     id: int
@@ -60,7 +60,7 @@ class Capture(msgspec.Struct, kw_only=True):
     updated_at: str | None = None
 
 
-class ThreeDExperience(msgspec.Struct, kw_only=True):
+class ThreeDExperience(msgspec.Struct, kw_only=True, gc=False):
     """Link to the 3D viewer (design studio or virtual walkthrough) of a model."""
 
     type: str | None = None
@@ -68,7 +68,7 @@ class ThreeDExperience(msgspec.Struct, kw_only=True):
     status: str | None = None
 
 
-class Measurements(msgspec.Struct, kw_only=True):
+class Measurements(msgspec.Struct, kw_only=True, gc=False):
     """Measurement report URLs; which keys exist depends on the deliverable."""
 
     pdf: OptStr = UNSET
@@ -78,7 +78,7 @@ class Measurements(msgspec.Struct, kw_only=True):
     xlsx: OptStr = UNSET
 
 
-class CadExports(msgspec.Struct, kw_only=True):
+class CadExports(msgspec.Struct, kw_only=True, gc=False):
     """CAD export URLs; ``xml_v2`` and ``xml_with_orientation`` are version variants of ``xml``."""
 
     skp: OptStr = UNSET
@@ -91,14 +91,14 @@ class CadExports(msgspec.Struct, kw_only=True):
     fml: OptStr = UNSET
 
 
-class Artifacts(msgspec.Struct, kw_only=True):
+class Artifacts(msgspec.Struct, kw_only=True, gc=False):
     """A model's deliverable files, grouped as in the payload."""
 
     measurements: Measurements | UnsetType | None = UNSET
     cad_exports: CadExports | UnsetType | None = UNSET
 
 
-class Image(msgspec.Struct, kw_only=True):
+class Image(msgspec.Struct, kw_only=True, gc=False):
     """A photo taken during capture."""
 
     id: int
@@ -106,7 +106,7 @@ class Image(msgspec.Struct, kw_only=True):
     created_at: str | None = None
 
 
-class Model(msgspec.Struct, kw_only=True):
+class Model(msgspec.Struct, kw_only=True, gc=False):
     """One structure (exterior) or level (interior) of a job, with its artifacts and images.
 
     ``state`` is ``complete`` when its files can be downloaded (``failed`` and ``uploading`` are
@@ -131,7 +131,7 @@ class Model(msgspec.Struct, kw_only=True):
         return self.state == "complete"
 
 
-class Job(msgspec.Struct, kw_only=True):
+class Job(msgspec.Struct, kw_only=True, gc=False):
     """A Hover job (v3 job details): one property, one or more models."""
 
     id: int
@@ -147,7 +147,7 @@ class Job(msgspec.Struct, kw_only=True):
     archived_at: str | None = None
 
 
-class JobSummary(msgspec.Struct, kw_only=True):
+class JobSummary(msgspec.Struct, kw_only=True, gc=False):
     """A job as the job list returns it (no models)."""
 
     id: int
@@ -160,7 +160,7 @@ class JobSummary(msgspec.Struct, kw_only=True):
     archived_at: str | None = None
 
 
-class Pagination(msgspec.Struct, kw_only=True):
+class Pagination(msgspec.Struct, kw_only=True, gc=False):
     """Page-number paging; v2 lists have no ``next_page``."""
 
     current_page: int | None = None
@@ -169,7 +169,7 @@ class Pagination(msgspec.Struct, kw_only=True):
     next_page: int | UnsetType | None = UNSET
 
 
-class JobListPage(msgspec.Struct, kw_only=True):
+class JobListPage(msgspec.Struct, kw_only=True, gc=False):
     """One page of the job list (both the v3 and the v2 envelope)."""
 
     pagination: Pagination | None = None
@@ -182,7 +182,7 @@ class JobListPage(msgspec.Struct, kw_only=True):
         return self.results if self.results is not None else (self.jobs or [])
 
 
-class TokenResponse(msgspec.Struct, kw_only=True):
+class TokenResponse(msgspec.Struct, kw_only=True, gc=False):
     """The answer of ``POST /oauth/token``."""
 
     access_token: str

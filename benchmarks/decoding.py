@@ -1,0 +1,245 @@
+"""Decoding speed: msgspec Structs against json.loads, json.loads + dataclasses, pydantic v2."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pydantic
+
+from hoverbentley.bentley.models import JobsPage
+from hoverbentley.hover.models import Job as HoverJob
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+
+
+# -- pydantic v2 models of the same fields ---------------------------------------------------
+
+
+class PJobOutput(pydantic.BaseModel):
+    format: str
+    id: str | None = None
+
+
+class PJobSettings(pydantic.BaseModel):
+    quality: str | None = None
+    processingEngines: int | None = None
+    outputs: list[PJobOutput] | None = None
+    cacheSettings: dict[str, Any] | None = None
+
+
+class PExec(pydantic.BaseModel):
+    submittedDateTime: str | None = None
+    startedDateTime: str | None = None
+    endedDateTime: str | None = None
+    estimatedUnits: float | None = None
+
+
+class PInput(pydantic.BaseModel):
+    id: str
+    description: str | None = None
+
+
+class PBentleyJob(pydantic.BaseModel):
+    id: str
+    name: str
+    type: str
+    state: str
+    createdDateTime: str
+    lastModifiedDateTime: str | None = None
+    location: str | None = None
+    iTwinId: str | None = None
+    workspaceId: str | None = None
+    email: str | None = None
+    executionInformation: PExec | None = None
+    inputs: list[PInput] | None = None
+    jobSettings: PJobSettings | None = None
+    costEstimationParameters: dict[str, Any] | None = None
+    estimatedCost: float | None = None
+
+
+class PBentleyPage(pydantic.BaseModel):
+    jobs: list[PBentleyJob]
+    links: dict[str, Any] | None = pydantic.Field(default=None, alias="_links")
+
+
+class PImage(pydantic.BaseModel):
+    id: int
+    url: str
+    created_at: str | None = None
+
+
+class PModel(pydantic.BaseModel):
+    id: int
+    name: str | None = None
+    state: str | None = None
+    deliverable: str | None = None
+    capture_id: int | None = None
+    three_d_experience: dict[str, Any] | None = None
+    artifacts: dict[str, dict[str, str]] | None = None
+    images: list[PImage] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class PCapture(pydantic.BaseModel):
+    id: int
+    client_identifier: str | None = None
+    name: str | None = None
+    state: str | None = None
+    capture_by: str | None = None
+    type: str | None = None
+    deliverable: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class PHoverJob(pydantic.BaseModel):
+    id: int
+    name: str | None = None
+    reconstruction_state: str | None = None
+    external_identifier: str | None = None
+    address: dict[str, Any] | None = None
+    customer: dict[str, Any] | None = None
+    captures: list[PCapture] = []
+    models: list[PModel] = []
+    created_at: str | None = None
+    updated_at: str | None = None
+    archived_at: str | None = None
+
+
+# -- dataclasses filled from json.loads ------------------------------------------------------
+
+
+@dataclass
+class DOutput:
+    format: str
+    id: str | None
+
+
+@dataclass
+class DBentleyJob:
+    id: str
+    name: str
+    type: str
+    state: str
+    created: str
+    itwin: str | None
+    outputs: list[DOutput]
+
+
+@dataclass
+class DImage:
+    id: int
+    url: str
+
+
+@dataclass
+class DModel:
+    id: int
+    state: str | None
+    artifacts: dict[str, dict[str, str]]
+    images: list[DImage]
+
+
+@dataclass
+class DHoverJob:
+    id: int
+    name: str | None
+    models: list[DModel]
+
+
+def _outputs(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return (job.get("jobSettings") or {}).get("outputs") or []
+
+
+def _bentley_dataclasses(body: bytes) -> list[DBentleyJob]:
+    return [
+        DBentleyJob(
+            j["id"],
+            j["name"],
+            j["type"],
+            j["state"],
+            j["createdDateTime"],
+            j.get("iTwinId"),
+            [DOutput(o["format"], o.get("id")) for o in _outputs(j)],
+        )
+        for j in json.loads(body)["jobs"]
+    ]
+
+
+def _hover_dataclasses(body: bytes) -> DHoverJob:
+    d = json.loads(body)
+    return DHoverJob(
+        d["id"],
+        d.get("name"),
+        [
+            DModel(
+                m["id"],
+                m.get("state"),
+                m.get("artifacts") or {},
+                [DImage(i["id"], i["url"]) for i in m.get("images") or []],
+            )
+            for m in d.get("models") or []
+        ],
+    )
+
+
+def bentley_page(count: int = 1000) -> bytes:
+    """A jobs page of ``count`` jobs built from the seed job."""
+    seed = json.loads((FIXTURES / "bentley_jobs_page.json").read_text())
+    job = seed["jobs"][0]
+    jobs = [
+        dict(job, id=str(uuid.UUID(int=n + 1)), name=f"{job['name']} {n}") for n in range(count)
+    ]
+    return json.dumps({"jobs": jobs, "_links": seed["_links"]}).encode()
+
+
+def _time(fn: Callable[[], object], seconds: float = 0.4) -> float:
+    """Median seconds per call over a few timed batches."""
+    fn()
+    loops = 1
+    while True:
+        started = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        took = time.perf_counter() - started
+        if took > seconds / 5:
+            break
+        loops *= 2
+    batches = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        batches.append((time.perf_counter() - started) / loops)
+    batches.sort()
+    return batches[2]
+
+
+def run() -> dict[str, dict[str, float]]:
+    """Seconds per decode, by payload and decoder."""
+    hover = (FIXTURES / "hover_job_15084303.json").read_bytes()
+    page = bentley_page()
+    hover_decoder = msgspec.json.Decoder(HoverJob)
+    page_decoder = msgspec.json.Decoder(JobsPage)
+    return {
+        "Hover v3 job payload": {
+            "msgspec Structs": _time(lambda: hover_decoder.decode(hover)),
+            "json.loads (dicts)": _time(lambda: json.loads(hover)),
+            "json.loads + dataclasses": _time(lambda: _hover_dataclasses(hover)),
+            "pydantic v2": _time(lambda: PHoverJob.model_validate_json(hover)),
+        },
+        "Bentley jobs page (1,000 jobs)": {
+            "msgspec Structs": _time(lambda: page_decoder.decode(page)),
+            "json.loads (dicts)": _time(lambda: json.loads(page)),
+            "json.loads + dataclasses": _time(lambda: _bentley_dataclasses(page)),
+            "pydantic v2": _time(lambda: PBentleyPage.model_validate_json(page)),
+        },
+    }
