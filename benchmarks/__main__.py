@@ -60,6 +60,18 @@ def interleaved(contenders: dict[str, Callable[[], Sample]], runs: int) -> dict[
     return results
 
 
+def fresh(dest: Path, run: Callable[[], Sample]) -> Callable[[], Sample]:
+    """``run`` writing to a new file: the old one removed and every dirty page flushed first,
+    so neither freeing the previous copy nor another contender's writeback is timed."""
+
+    def go() -> Sample:
+        dest.unlink(missing_ok=True)
+        os.sync()
+        return run()
+
+    return go
+
+
 def with_user(url: str, user: str) -> str:
     """``url`` with Hover's current-user parameter, as the API asks of every request."""
     return f"{url}{'&' if '?' in url else '?'}current_user_email={user}"
@@ -329,35 +341,24 @@ def big_file(size: int, runs: int, work: Path) -> tuple[list[Row], list[str]]:
     with Emulator.threaded(config) as emu:
         user = sorted(config.user_emails)[0]
         url = emu.hover_url + path
+        ours = [
+            *PY,
+            "benchmarks.contenders.one_file",
+            *("--base", emu.hover_url, "--token", config.token, "--user", user),
+            *("--url", url, "--out", str(work / "big.ours")),
+        ]
         contenders: dict[str, Callable[[], Sample]] = {
-            "hoverbentley download": lambda: run_measured(
-                [
-                    *PY,
-                    "benchmarks.contenders.one_file",
-                    "--base",
-                    emu.hover_url,
-                    "--token",
-                    config.token,
-                    "--user",
-                    user,
-                    "--url",
-                    url,
-                    "--out",
-                    str(work / "big.ours"),
-                ]
-            ),
+            "hoverbentley download": fresh(work / "big.ours", lambda: run_measured(ours)),
         }
         if curl:
-            contenders["curl -L"] = lambda: run_measured(
-                [
-                    curl,
-                    "-sSfL",
-                    "-o",
-                    str(work / "big.curl"),
-                    "-H",
-                    f"Authorization: Bearer {config.token}",
-                    with_user(url, user),
-                ]
+            fetch = [curl, "-sSfL", "-o", str(work / "big.curl")]
+            fetch += ["-H", f"Authorization: Bearer {config.token}", with_user(url, user)]
+            contenders["curl -L"] = fresh(work / "big.curl", lambda: run_measured(fetch))
+            # hoverbentley fsyncs each file before renaming it into place; this row gives
+            # curl the same durability, for comparison (the target is against plain curl).
+            synced = ["sh", "-c", '"$@" && sync "$0"', str(work / "big.curl"), *fetch]
+            contenders["curl -L, then fsync"] = fresh(
+                work / "big.curl", lambda: run_measured(synced)
             )
         samples = interleaved(contenders, runs)
     rows = []

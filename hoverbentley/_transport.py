@@ -90,10 +90,13 @@ class BodyStream:
         return self._response.content_length
 
     async def chunks(self, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
-        """Yield the body in chunks of at most ``size`` bytes."""
+        """Yield the body in chunks of at most ``size`` bytes, as they arrive."""
+        # One buffered piece at a time: joining pieces (as ``iter_chunked`` does) copies
+        # every byte once more, which the writer batches away anyway.
         try:
-            async for chunk in self._response.content.iter_chunked(size):
-                yield chunk
+            async for chunk, _ in self._response.content.iter_chunks():
+                for start in range(0, len(chunk), size):
+                    yield chunk if len(chunk) <= size else chunk[start : start + size]
         except Exception as exc:
             raise _wrap_error(exc, self.url, sent=True) from None
 

@@ -314,28 +314,28 @@ async def _append(
     hasher: _Digest,
     chunk_size: int,
 ) -> int:
-    """Write the body to ``fh`` in pieces of at least ``chunk_size``; fsync; the new length."""
-    buffer = bytearray()
+    """Write the body to ``fh`` in batches of at least ``chunk_size``; fsync; the new length."""
+    # Chunks are hashed as they arrive and written as a batch in one thread hop, without
+    # being copied into a single buffer first.
+    batch: list[bytes] = []
+    pending = 0
     written = offset
     try:
         async for chunk in body.chunks(chunk_size):
-            buffer += chunk
-            if len(buffer) >= chunk_size:
-                await fh.write(bytes(buffer))
-                hasher.update(buffer)
-                written += len(buffer)
-                buffer.clear()
+            hasher.update(chunk)
+            batch.append(chunk)
+            pending += len(chunk)
+            if pending >= chunk_size:
+                await fh.writelines(batch)
+                written += pending
+                batch, pending = [], 0
     except APIConnectionError as exc:
-        if buffer:
-            await fh.write(bytes(buffer))
-            hasher.update(buffer)
-            written += len(buffer)
+        await fh.writelines(batch)
+        written += pending
         await fh.flush()
         raise _PartialBody(exc, written, written - offset) from None
-    if buffer:
-        await fh.write(bytes(buffer))
-        hasher.update(buffer)
-        written += len(buffer)
+    await fh.writelines(batch)
+    written += pending
     await fh.flush()
     await anyio.to_thread.run_sync(os.fsync, fh.fileno())
     return written

@@ -44,6 +44,14 @@ def _command(emu: Emulator, out: Path) -> tuple[list[str], dict[str, str]]:
     return command, env
 
 
+def _finished(out: Path) -> int:
+    """How many files the archive's manifest records so far."""
+    try:
+        return (out / "manifest.jsonl").read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def _files(out: Path) -> dict[str, str]:
     return {
         str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -71,7 +79,12 @@ def test_repeated_sigkill_then_rerun_equals_a_clean_run(tmp_path: Path) -> None:
             proc = subprocess.Popen(
                 command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            time.sleep(rng.uniform(0.5, 1.2))
+            # Killed after a random number of further files, at a random moment in between:
+            # progress rather than time decides, so a faster machine cannot outrun the kills.
+            target = _finished(crashed) + rng.randint(2, 8)
+            while proc.poll() is None and _finished(crashed) < target:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.15))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
