@@ -240,6 +240,7 @@ def bulk(quick: bool, runs: int, work: Path) -> tuple[list[Row], list[str]]:
                 def fresh(name: str) -> Path:
                     target = work / name
                     shutil.rmtree(target, ignore_errors=True)
+                    os.sync()  # the previous contender's writeback is not timed here
                     return target
 
                 contenders: dict[str, Callable[[], Sample]] = {

@@ -19,7 +19,7 @@ from hoverbentley.hover.models import Job as HoverJob
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
-# -- pydantic v2 models of the same fields ---------------------------------------------------
+# -- pydantic v2 models of the same fields as the Structs (the same typed result) -----------
 
 
 class PJobOutput(pydantic.BaseModel):
@@ -69,6 +69,54 @@ class PBentleyPage(pydantic.BaseModel):
     links: dict[str, Any] | None = pydantic.Field(default=None, alias="_links")
 
 
+class PAddress(pydantic.BaseModel):
+    location_line_1: str | None = None
+    location_line_2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+
+
+class PCustomer(pydantic.BaseModel):
+    first_name: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class PThreeDExperience(pydantic.BaseModel):
+    type: str | None = None
+    url: str | None = None
+    status: str | None = None
+
+
+class PMeasurements(pydantic.BaseModel):
+    pdf: str | None = None
+    json_: str | None = pydantic.Field(default=None, alias="json")
+    summarized_json: str | None = None
+    full_json: str | None = None
+    xlsx: str | None = None
+
+
+class PCadExports(pydantic.BaseModel):
+    skp: str | None = None
+    dwg: str | None = None
+    dxf: str | None = None
+    xml: str | None = None
+    xml_v2: str | None = None
+    xml_with_orientation: str | None = None
+    threejs_jsonv3: str | None = None
+    fml: str | None = None
+
+
+class PArtifacts(pydantic.BaseModel):
+    measurements: PMeasurements | None = None
+    cad_exports: PCadExports | None = None
+
+
 class PImage(pydantic.BaseModel):
     id: int
     url: str
@@ -81,9 +129,10 @@ class PModel(pydantic.BaseModel):
     state: str | None = None
     deliverable: str | None = None
     capture_id: int | None = None
-    three_d_experience: dict[str, Any] | None = None
-    artifacts: dict[str, dict[str, str]] | None = None
+    three_d_experience: PThreeDExperience | None = None
+    artifacts: PArtifacts | None = None
     images: list[PImage] | None = None
+    failure_reason: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -105,9 +154,9 @@ class PHoverJob(pydantic.BaseModel):
     name: str | None = None
     reconstruction_state: str | None = None
     external_identifier: str | None = None
-    address: dict[str, Any] | None = None
-    customer: dict[str, Any] | None = None
-    captures: list[PCapture] = []
+    address: PAddress | None = None
+    customer: PCustomer | None = None
+    captures: list[PCapture] | None = None
     models: list[PModel] = []
     created_at: str | None = None
     updated_at: str | None = None

@@ -24,6 +24,7 @@ logger = logging.getLogger("hoverbentley")
 CHUNK_SIZE = 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
+_JITTER = random.Random()  # seeding one per download costs more than the download of a photo
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_whole(part: Path, dest: Path, data: bytes) -> None:
+def _store_whole(
+    part: Path, dest: Path, state: Path, data: bytes, md5: str | None, url: str
+) -> _Digest:
+    """Hash, check, write, fsync and rename a body that arrived whole: one thread hop."""
+    digest = _Digest(md5 is not None, data)
+    _check_md5(digest, md5, url)
     with open(part, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(part, dest)
+    _clear(state)
     _fsync_dir(dest.parent)
+    return digest
 
 
 class _Digest:
@@ -144,17 +152,13 @@ async def download_file(
     final = Path(dest)
     part = part_path(final)
     state = _state_path(final)
-    await anyio.to_thread.run_sync(lambda: final.parent.mkdir(parents=True, exist_ok=True))
     key = identity or url
     empty = _Digest(md5 is not None)
-    offset, etag, hasher = 0, None, empty.fresh()
-    if resume and await anyio.Path(part).exists():
-        offset, etag, hasher = await anyio.to_thread.run_sync(
-            _resume_point, part, state, key, empty
-        )
+    offset, etag, hasher = await anyio.to_thread.run_sync(
+        _prepare, final, part, state, key, empty, resume
+    )
     resumed_from = offset
     policy = transport.config.retry_policy()
-    rng = random.Random()
     received = 0
     failures = 0
     while True:
@@ -169,10 +173,9 @@ async def download_file(
                     data = await _read_all(body, chunk_size)
                     received += len(data)
                     _check_length(len(data), total, url)
-                    whole = _Digest(md5 is not None, data)
-                    _check_md5(whole, md5, url)
-                    await anyio.to_thread.run_sync(_write_whole, part, final, data)
-                    await anyio.to_thread.run_sync(_clear, state)
+                    whole = await anyio.to_thread.run_sync(
+                        _store_whole, part, final, state, data, md5, url
+                    )
                     return DownloadResult(
                         final,
                         len(data),
@@ -202,7 +205,7 @@ async def download_file(
                 raise exc.error from None
             if not etag:
                 offset, hasher = 0, empty.fresh()
-            delay = policy.backoff(failures - 1, rng)
+            delay = policy.backoff(failures - 1, _JITTER)
             logger.info(
                 "resuming %s at byte %d in %.2f s: %s", final.name, offset, delay, exc.error
             )
@@ -247,6 +250,16 @@ def _check_md5(digest: _Digest, expected: str | None, url: str) -> None:
             f" {digest.md5_base64()}",
             url=url,
         )
+
+
+def _prepare(
+    final: Path, part: Path, state: Path, key: str, empty: _Digest, resume: bool
+) -> tuple[int, str | None, _Digest]:
+    """Create the destination's directory; where a download of ``final`` starts."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if resume and part.exists():
+        return _resume_point(part, state, key, empty)
+    return 0, None, empty.fresh()
 
 
 def _resume_point(
