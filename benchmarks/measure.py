@@ -62,4 +62,4 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> S
 
 def median(samples: Sequence[Sample], attr: str) -> float:
     """The median of one measured attribute."""
-    return statistics.median(getattr(s, attr) for s in samples)
+    return float(statistics.median(getattr(s, attr) for s in samples))
