@@ -95,8 +95,11 @@ class BodyStream:
         # every byte once more, which the writer batches away anyway.
         try:
             async for chunk, _ in self._response.content.iter_chunks():
-                for start in range(0, len(chunk), size):
-                    yield chunk if len(chunk) <= size else chunk[start : start + size]
+                if len(chunk) > size:
+                    for start in range(0, len(chunk), size):
+                        yield chunk[start : start + size]
+                elif chunk:
+                    yield chunk
         except Exception as exc:
             raise _wrap_error(exc, self.url, sent=True) from None
 
@@ -131,7 +134,7 @@ class Transport:
         self.config = config
         self.scope = scope
         self.scrubber = scrubber or SecretScrubber()
-        self._policy = config.retry_policy()
+        self.retry_policy = config.retry_policy()
         self._session = session
         self._owns_session = session is None
         self._closed = False
@@ -264,7 +267,7 @@ class Transport:
         authenticated: bool,
         read_body: bool,
     ) -> tuple[aiohttp.ClientResponse, bytes | None]:
-        policy = self._policy
+        policy = self.retry_policy
         attempt = 0
         refreshed = False
         while True:
@@ -315,7 +318,7 @@ class Transport:
     async def _pause(
         self, attempt: int, retry_after: str | None, what: str, *, rate_limited: bool = False
     ) -> None:
-        delay = self._policy.delay(attempt, retry_after, now=time.time(), rng=self._rng)
+        delay = self.retry_policy.delay(attempt, retry_after, now=time.time(), rng=self._rng)
         if rate_limited and self._limiter is not None:
             self._limiter.pause(delay)
         logger.info(
@@ -323,7 +326,7 @@ class Transport:
             what,
             delay,
             attempt + 1,
-            self._policy.max_retries,
+            self.retry_policy.max_retries,
         )
         await anyio.sleep(delay)
 

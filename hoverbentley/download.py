@@ -6,7 +6,6 @@ import base64
 import hashlib
 import logging
 import os
-import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ logger = logging.getLogger("hoverbentley")
 CHUNK_SIZE = 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
-_JITTER = random.Random()  # seeding one per download costs more than the download of a photo
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ async def download_file(
         _prepare, final, part, state, key, empty, resume
     )
     resumed_from = offset
-    policy = transport.config.retry_policy()
+    policy = transport.retry_policy
     received = 0
     failures = 0
     while True:
@@ -205,7 +203,7 @@ async def download_file(
                 raise exc.error from None
             if not etag:
                 offset, hasher = 0, empty.fresh()
-            delay = policy.backoff(failures - 1, _JITTER)
+            delay = policy.backoff(failures - 1)
             logger.info(
                 "resuming %s at byte %d in %.2f s: %s", final.name, offset, delay, exc.error
             )

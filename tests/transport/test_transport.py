@@ -288,3 +288,19 @@ async def test_close_is_idempotent_and_callers_session_stays_open() -> None:
     own = _transport("http://127.0.0.1:9")
     await own.aclose()
     await own.aclose()
+
+
+async def test_body_chunks_never_exceed_the_requested_size() -> None:
+    body = bytes(range(256)) * 400  # 100 KiB, sent in one piece
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body)
+
+    app, _ = await _server({"/x": handler})
+    async with serve(app) as base, _transport(base) as t, t.stream("/x") as stream:
+        sizes, parts = [], []
+        async for chunk in stream.chunks(1000):
+            sizes.append(len(chunk))
+            parts.append(chunk)
+    assert b"".join(parts) == body
+    assert max(sizes) == 1000 and 0 not in sizes
