@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import requests
 import trustme
@@ -61,13 +60,22 @@ def interleaved(contenders: dict[str, Callable[[], Sample]], runs: int) -> dict[
     return results
 
 
+def fresh(target: Path) -> Path:
+    """``target`` removed (a file or a directory) and every dirty page flushed, so neither
+    freeing the previous copy nor another contender's writeback is timed."""
+    if target.is_dir():
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+    os.sync()
+    return target
+
+
 def to_new_file(dest: Path, run: Callable[[], Sample]) -> Callable[[], Sample]:
-    """``run`` writing to a new file: the old one removed and every dirty page flushed first,
-    so neither freeing the previous copy nor another contender's writeback is timed."""
+    """``run``, writing to ``dest`` made :func:`fresh` first."""
 
     def go() -> Sample:
-        dest.unlink(missing_ok=True)
-        os.sync()
+        fresh(dest)
         return run()
 
     return go
@@ -239,12 +247,6 @@ def bulk(quick: bool, runs: int, work: Path) -> tuple[list[Row], list[str]]:
                 if scheme == "https":
                     env["HOVERBENTLEY_CA_FILE"] = ca_file
 
-                def fresh(name: str) -> Path:
-                    target = work / name
-                    shutil.rmtree(target, ignore_errors=True)
-                    os.sync()  # the previous contender's writeback is not timed here
-                    return target
-
                 contenders: dict[str, Callable[[], Sample]] = {
                     "hoverbentley hover archive": lambda: run_measured(
                         [
@@ -252,7 +254,7 @@ def bulk(quick: bool, runs: int, work: Path) -> tuple[list[Row], list[str]]:
                             "hoverbentley",
                             "hover",
                             "archive",
-                            str(fresh("ours")),
+                            str(fresh(work / "ours")),
                             "--all",
                             "--archived",
                             "--json",
@@ -271,7 +273,7 @@ def bulk(quick: bool, runs: int, work: Path) -> tuple[list[Row], list[str]]:
                             "--urls",
                             str(work / "urls.txt"),
                             "--out",
-                            str(fresh("sync")),
+                            str(fresh(work / "sync")),
                             "--token",
                             config.token,
                             "--threads",
@@ -285,7 +287,7 @@ def bulk(quick: bool, runs: int, work: Path) -> tuple[list[Row], list[str]]:
                     [
                         *PY,
                         "benchmarks.contenders.url_list",
-                        *("--urls", str(work / "signed.txt"), "--out", str(fresh("direct"))),
+                        *("--urls", str(work / "signed.txt"), "--out", str(fresh(work / "direct"))),
                         *("--base", emu.hover_url, "--concurrency", "8"),
                         *("--ca-file", ca_file if scheme == "https" else ""),
                     ]
@@ -298,7 +300,7 @@ def bulk(quick: bool, runs: int, work: Path) -> tuple[list[Row], list[str]]:
                             "-i",
                             str(work / "aria2.txt"),
                             "-d",
-                            str(fresh("aria")),
+                            str(fresh(work / "aria")),
                             "-j",
                             "8",
                             "-x",
@@ -406,8 +408,7 @@ def big_file(size: int, runs: int, work: Path) -> tuple[list[Row], list[str]]:
 
 
 def decode() -> tuple[list[Row], list[str]]:
-    done = subprocess.run([*PY, "benchmarks.decoding"], capture_output=True, check=True)
-    results: dict[str, dict[str, float]] = json.loads(done.stdout)
+    results = cast(dict[str, dict[str, float]], run_measured([*PY, "benchmarks.decoding"]).output)
     rows, targets = [], []
     for payload, timings in results.items():
         base = timings["msgspec Structs"]
