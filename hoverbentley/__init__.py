@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .auth import JsonFileTokenStore, MemoryTokenStore, StaticToken, StoredTokens, TokenStore
-from .config import HttpConfig
+from .config import PROVIDER_DEFAULT, HttpConfig
 from .download import DownloadResult, download_file
 from .errors import (
     APIConnectionError,
@@ -17,6 +16,7 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     DecodeError,
+    HostUnavailableError,
     HoverBentleyError,
     IntegrityError,
     NotFoundError,
@@ -26,10 +26,12 @@ from .errors import (
     RedirectError,
     ServerError,
     UnprocessableEntityError,
+    UnreachableHostError,
 )
 from .hover import HoverClient, HoverOAuth
 
 __all__ = [
+    "PROVIDER_DEFAULT",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -40,6 +42,7 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "DownloadResult",
+    "HostUnavailableError",
     "HoverBentleyError",
     "HoverClient",
     "HoverOAuth",
@@ -57,6 +60,7 @@ __all__ = [
     "StoredTokens",
     "TokenStore",
     "UnprocessableEntityError",
+    "UnreachableHostError",
     "__version__",
     "download_file",
 ]

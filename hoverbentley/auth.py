@@ -6,17 +6,24 @@ import json
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import msgspec
 
-from .errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from ._transport import Transport
+from ._core.decode import decode_json
+from ._http.credentials import Sender
+from ._http.renewable import Lease, Renewable
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    HoverBentleyError,
+)
 
 
 class StaticToken:
@@ -25,17 +32,19 @@ class StaticToken:
     def __init__(self, token: str) -> None:
         if not token or not token.strip():
             raise ConfigurationError("the bearer token is empty")
-        self._header = f"Bearer {token.strip()}"
+        self._token = token.strip()
 
     def __repr__(self) -> str:
         return "StaticToken(<redacted>)"
 
-    async def authorization(self, transport: Transport) -> str:
-        transport.scrubber.add(self._header[7:])
-        return self._header
+    async def authorization(self, sender: Sender) -> str:
+        return f"Bearer {self._token}"
 
-    async def refresh(self, transport: Transport, rejected: str) -> bool:
+    async def refresh(self, sender: Sender, rejected: str) -> bool:
         return False
+
+    def secrets(self) -> Iterable[str]:
+        return (self._token,)
 
 
 @dataclass(frozen=True)
@@ -50,50 +59,85 @@ class AccessToken:
 
 
 class RenewingAuth(ABC):
-    """Base for tokens that expire: renewed ``renew_before`` seconds early and once on a 401.
+    """Base for tokens that expire: renewed before they expire and once on a 401.
 
-    Only one renewal runs at a time; callers that arrive meanwhile wait and share its result.
+    Renewal starts ``renew_before`` seconds early (see :class:`~hoverbentley._http.renewable.
+    Renewable` for the advisory and mandatory windows). Only one renewal runs at a time;
+    callers that arrive meanwhile wait and share its result.
     """
 
     renew_before: float = 300.0
 
     def __init__(self) -> None:
-        self._lock = anyio.Lock()
-        self._token: AccessToken | None = None
+        self._token: Renewable[str] | None = None
         self._restored = False
+        self._secrets: set[str] = set()
 
-    def _fresh(self, token: AccessToken | None) -> bool:
-        return token is not None and token.expires_at - self.renew_before > time.time()
+    def _renewable(self, sender: Sender) -> Renewable[str]:
+        if self._token is None:
 
-    async def authorization(self, transport: Transport) -> str:
-        token = self._token
-        if not self._fresh(token):
-            async with self._lock:
+            async def fetch() -> Lease[str]:
+                token: AccessToken | None = None
                 if not self._restored:
                     self._restored = True
-                    self._token = await self._restore()
-                if not self._fresh(self._token):
-                    self._token = await self._renew(transport)
-                token = self._token
-        assert token is not None
-        transport.scrubber.add(token.value)
-        return f"Bearer {token.value}"
+                    token = await self._restore()
+                    if token is not None and token.expires_at - self.renew_before <= time.time():
+                        token = None
+                if token is None:
+                    token = await self._renew(sender)
+                self._secrets.add(token.value)
+                return Lease(token.value, token.expires_at)
 
-    async def refresh(self, transport: Transport, rejected: str) -> bool:
-        async with self._lock:
-            current = self._token
-            if current is not None and f"Bearer {current.value}" != rejected:
-                return True  # another request renewed it already
-            self._token = await self._renew(transport)
-            return True
+            self._token = Renewable(
+                fetch, advisory=self.renew_before, mandatory=self.renew_before / 5
+            )
+        return self._token
+
+    async def authorization(self, sender: Sender) -> str:
+        return f"Bearer {await self._renewable(sender).get()}"
+
+    async def refresh(self, sender: Sender, rejected: str) -> bool:
+        await self._renewable(sender).renew(rejected.removeprefix("Bearer "))
+        return True
+
+    def secrets(self) -> Iterable[str]:
+        """Every token this credential has held, and its own secrets (see :meth:`_remember`)."""
+        return tuple(self._secrets)
+
+    def _remember(self, *secrets: str | None) -> None:
+        """Keep ``secrets`` out of every message from now on."""
+        self._secrets.update(s for s in secrets if s)
 
     async def _restore(self) -> AccessToken | None:
         """A still-valid token saved by an earlier run, if any."""
         return None
 
     @abstractmethod
-    async def _renew(self, transport: Transport) -> AccessToken:
+    async def _renew(self, sender: Sender) -> AccessToken:
         """Obtain a new access token."""
+
+
+T = TypeVar("T")
+
+
+async def request_token(
+    sender: Sender,
+    url: str,
+    decoder: msgspec.json.Decoder[T],
+    *,
+    refused: Callable[[APIStatusError], HoverBentleyError],
+    form: Mapping[str, str] | None = None,
+    json: Any = None,
+) -> T:
+    """POST a token grant (``form`` or ``json``) and decode the answer.
+
+    A 400 or 401 from the token endpoint becomes the error ``refused`` makes of it.
+    """
+    try:
+        response = await sender.request("POST", url, form=form, json=json, authenticated=False)
+    except (BadRequestError, AuthenticationError) as exc:
+        raise refused(exc) from None
+    return decode_json(decoder, response.body, response.url)
 
 
 class StoredTokens(msgspec.Struct, omit_defaults=True):

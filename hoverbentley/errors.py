@@ -117,6 +117,24 @@ class APITimeoutError(APIConnectionError):
     """Connecting or reading timed out."""
 
 
+class UnreachableHostError(APIConnectionError):
+    """A host cannot be reached for a reason no retry mends: a name that does not resolve, a TLS
+    certificate or protocol error, or a refused connection on the first contact."""
+
+    def __init__(self, message: str, *, url: str | None, host: str) -> None:
+        self.host = host
+        super().__init__(message, url=url)
+
+
+class HostUnavailableError(APIConnectionError):
+    """A host that had answered stayed down for longer than the outage limit."""
+
+    def __init__(self, message: str, *, url: str | None, host: str, down_for: float) -> None:
+        self.host = host
+        self.down_for = down_for
+        super().__init__(message, url=url)
+
+
 class RedirectError(APIError):
     """A redirect could not be followed (loop, too many hops, missing or non-HTTP location)."""
 

@@ -42,19 +42,23 @@ class RetryPolicy:
 
     Idempotent requests are retried on connection errors, timeouts, 408, 429 and 5xx.
     Other methods (POST, PATCH) are retried only when the server cannot have acted on
-    them: a refused connection, or 429.
+    them: a refused connection, or 429. ``max_retries`` counts per host of a redirect chain;
+    ``retry_for`` bounds the time one request (or file) may spend retrying.
     """
 
     max_retries: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     retry_after_max: float = 120.0
+    retry_for: float = 300.0
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if self.backoff_base < 0 or self.backoff_max < 0 or self.retry_after_max < 0:
             raise ValueError("back-off delays must be >= 0")
+        if self.retry_for <= 0:
+            raise ValueError("retry_for must be > 0")
 
     def can_retry(self, attempt: int) -> bool:
         """Whether another attempt may follow attempt number ``attempt`` (0-based)."""

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import msgspec
 
-from .._core.decode import decode_json
-from ..auth import AccessToken, RenewingAuth
-from ..errors import AuthenticationError, BadRequestError, ConfigurationError
-
-if TYPE_CHECKING:
-    from .._transport import Transport
+from .._http.credentials import Sender
+from ..auth import AccessToken, RenewingAuth, request_token
+from ..errors import APIStatusError, AuthenticationError, ConfigurationError
 
 IMS_TOKEN_URL = "https://ims.bentley.com/connect/token"  # noqa: S105 - a URL, not a secret
 DEFAULT_SCOPE = "itwin-platform"
@@ -53,29 +49,29 @@ class ClientCredentials(RenewingAuth):
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self._client_id!r}, <secret redacted>)"
 
-    async def _renew(self, transport: Transport) -> AccessToken:
-        transport.scrubber.add(self._client_secret)
-        try:
-            response = await transport.request(
-                "POST",
-                self._token_url,
-                form={
-                    "grant_type": "client_credentials",
-                    "client_id": self._client_id,
-                    "client_secret": self._client_secret,
-                    "scope": self._scope,
-                },
-                authenticated=False,
-            )
-        except (BadRequestError, AuthenticationError) as exc:
-            raise AuthenticationError(
-                exc.status,
-                url=exc.url or self._token_url,
-                code=exc.code,
-                message=f"the token service refused client {self._client_id!r}"
-                f" ({exc.code or exc.api_message or 'no reason given'})",
-                method="POST",
-            ) from None
-        grant = decode_json(_GRANT, response.body, response.url)
-        transport.scrubber.add(grant.access_token)
+    async def _renew(self, sender: Sender) -> AccessToken:
+        self._remember(self._client_secret)
+        grant = await request_token(
+            sender,
+            self._token_url,
+            _GRANT,
+            refused=self._refused,
+            form={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+                "scope": self._scope,
+            },
+        )
+        self._remember(grant.access_token)
         return AccessToken(grant.access_token, time.time() + grant.expires_in)
+
+    def _refused(self, exc: APIStatusError) -> AuthenticationError:
+        return AuthenticationError(
+            exc.status,
+            url=exc.url or self._token_url,
+            code=exc.code,
+            message=f"the token service refused client {self._client_id!r}"
+            f" ({exc.code or exc.api_message or 'no reason given'})",
+            method="POST",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -10,8 +11,9 @@ from urllib.parse import quote, urlencode
 import anyio
 import msgspec
 
+from .._client.base import Raw
 from .._core.decode import decode_json
-from .._paging import prefetch_pages
+from .._http.paging import prefetch_pages
 from ..errors import APITimeoutError, ConfigurationError
 from . import models as m
 from .base import BentleyApi
@@ -40,12 +42,6 @@ class RealityModelingClient(BentleyApi):
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
         super().__init__(base_url=base_url, **options)
-
-    async def __aenter__(self) -> RealityModelingClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -95,10 +91,18 @@ class RealityModelingClient(BentleyApi):
         """``GET /jobs/{id}``."""
         return (await self._call(_JOB, "GET", f"/jobs/{_segment(job_id)}")).job
 
+    async def get_job_record(self, job_id: str) -> Raw[m.Job]:
+        """The job, the exact JSON body it came in, and the URL that served it."""
+        raw = await self._call_raw(_JOB, "GET", f"/jobs/{_segment(job_id)}")
+        return Raw(raw.value.job, raw.raw, raw.url)
+
     async def get_job_raw(self, job_id: str) -> tuple[m.Job, bytes]:
-        """The job and the exact JSON body it came in."""
-        response = await self.transport.request("GET", f"/jobs/{_segment(job_id)}")
-        return decode_json(_JOB, response.body, response.url).job, response.body
+        """The job and the exact JSON body it came in (deprecated: use :meth:`get_job_record`)."""
+        warnings.warn(
+            "get_job_raw is deprecated; use get_job_record", DeprecationWarning, stacklevel=2
+        )
+        record = await self.get_job_record(job_id)
+        return record.value, record.raw
 
     async def create_job(self, job: m.JobCreation | Mapping[str, Any]) -> m.Job:
         """``POST /jobs``: a new, unsubmitted job."""

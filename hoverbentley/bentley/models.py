@@ -8,11 +8,12 @@ strings as sent; :func:`parse_datetime` reads both forms the service uses.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import msgspec
+
+from .._core.times import parse_iso
 
 JOB_TYPES = frozenset({"Full", "Calibration", "Reconstruction"})
 JOB_STATES = frozenset({"unsubmitted", "active", "success", "failed", "cancelled"})
@@ -54,17 +55,11 @@ OUTPUT_FORMATS = frozenset(
     }
 )
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
 
 def parse_datetime(value: str | None) -> datetime | None:
     """A timezone-aware ``datetime`` from ``2020-09-14T14:29:55Z`` or
     ``2020-09-14T14:29:55.0000000+00:00`` (seven fraction digits); ``None`` stays ``None``."""
-    if not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parse_iso(value)
 
 
 class _Model(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True, gc=False):

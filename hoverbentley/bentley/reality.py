@@ -8,10 +8,10 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import msgspec
 
-from .._core.azure import sas_expiry
 from .._core.decode import decode_json
-from .._paging import prefetch_pages
+from .._http.paging import prefetch_pages
 from ..errors import DecodeError
+from .azure import sas_expiry
 from .base import BentleyApi
 from .filters import validate_top
 from .models import Paged, _Model
@@ -97,12 +97,6 @@ class RealityManagementClient(BentleyApi):
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
         super().__init__(base_url=base_url, **options)
-
-    async def __aenter__(self) -> RealityManagementClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     @staticmethod
     def _itwin(itwin_id: str | None) -> str:

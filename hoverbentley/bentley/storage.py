@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
-import anyio
-
-from .._core.azure import (
+from .._http.download import DownloadResult, download_file
+from .._http.renewable import Lease, Renewable
+from .._http.transport import Transport
+from ..errors import PermissionDeniedError
+from .azure import (
     MAX_RESULTS,
     BlobItem,
     blob_url,
@@ -17,57 +19,44 @@ from .._core.azure import (
     sas_expiry,
     strip_query,
 )
-from .._transport import Transport
-from ..download import DownloadResult, download_file
-from ..errors import PermissionDeniedError
 
 #: Renew a SAS this long before its ``se=`` expiry (or a fifth of its lifetime, if shorter).
 RENEW_BEFORE = 300.0
+T = TypeVar("T")
 
 
 class SasContainer:
     """A container URL with a SAS that is renewed before it expires and after a 403.
 
-    ``fetch`` returns a fresh container SAS URL (Reality Management's ``readaccess``).
-    Only one renewal runs at a time; callers that arrive meanwhile share its result.
+    ``fetch`` returns a fresh container SAS URL (Reality Management's ``readaccess``). A SAS
+    without an ``se=`` expiry is used until the storage refuses it.
     """
 
     def __init__(
         self, fetch: Callable[[], Awaitable[str]], *, renew_before: float = RENEW_BEFORE
     ) -> None:
-        self._fetch = fetch
-        self._renew_before = renew_before
-        self._url: str | None = None
-        self._renew_at = 0.0
-        self._lock = anyio.Lock()
-        self.renewals = 0
+        async def lease() -> Lease[str]:
+            url = await fetch()
+            return Lease(url, sas_expiry(url))
+
+        self._sas = Renewable(lease, advisory=renew_before, mandatory=renew_before / 5)
 
     def __repr__(self) -> str:
-        return f"SasContainer({strip_query(self._url) if self._url else '<not fetched>'!r})"
+        current = self._sas.current
+        return f"SasContainer({strip_query(current) if current else '<not fetched>'!r})"
+
+    @property
+    def renewals(self) -> int:
+        """How many SAS URLs were fetched."""
+        return self._sas.renewals
 
     async def url(self) -> str:
         """The current container SAS URL, renewed first if it is about to expire."""
-        if self._url is None or time.time() >= self._renew_at:
-            await self.renew(self._url)
-        assert self._url is not None
-        return self._url
+        return await self._sas.get()
 
     async def renew(self, rejected: str | None) -> str:
         """Fetch a new SAS unless another caller already replaced ``rejected``."""
-        async with self._lock:
-            if self._url is not None and self._url != rejected and time.time() < self._renew_at:
-                return self._url
-            url = await self._fetch()
-            now = time.time()
-            expiry = sas_expiry(url)
-            if expiry is None:
-                self._renew_at = now + 3000  # no se=: assume Bentley's one hour, renew at 50 min
-            else:
-                margin = min(self._renew_before, max(0.0, expiry - now) / 5)
-                self._renew_at = expiry - margin
-            self._url = url
-            self.renewals += 1
-            return url
+        return await self._sas.renew(rejected)
 
     async def blob_url(self, name: str) -> str:
         """The signed URL of blob ``name``."""
@@ -76,7 +65,16 @@ class SasContainer:
     @property
     def base(self) -> str:
         """The container URL without the SAS (an identity safe to log and store)."""
-        return strip_query(self._url) if self._url else ""
+        current = self._sas.current
+        return strip_query(current) if current else ""
+
+    async def signed(self, action: Callable[[str], Awaitable[T]]) -> T:
+        """``action(container SAS URL)``, once more with a renewed SAS if storage answers 403."""
+        current = await self.url()
+        try:
+            return await action(current)
+        except PermissionDeniedError:
+            return await action(await self.renew(current))
 
 
 async def list_blobs(
@@ -85,17 +83,15 @@ async def list_blobs(
     """Every blob under ``prefix``, page by page (List Blobs, up to 5,000 per page)."""
     marker: str | None = None
     while True:
-        signed = await container.url()
-        try:
-            response = await transport.request(
-                "GET", list_url(signed, prefix, marker, page_size), authenticated=False
-            )
-        except PermissionDeniedError:
-            signed = await container.renew(signed)
-            response = await transport.request(
-                "GET", list_url(signed, prefix, marker, page_size), authenticated=False
-            )
-        items, marker = parse_blob_list(response.body, strip_query(response.url))
+
+        async def page(
+            signed: str, marker: str | None = marker
+        ) -> tuple[list[BlobItem], str | None]:
+            url = list_url(signed, prefix, marker, page_size)
+            response = await transport.request("GET", url, authenticated=False)
+            return parse_blob_list(response.body, strip_query(response.url))
+
+        items, marker = await container.signed(page)
         for item in items:
             yield item
         if not marker:
@@ -111,19 +107,15 @@ async def download_blob(
     md5: str | None = None,
 ) -> DownloadResult:
     """Stream blob ``name`` to ``dest`` (resumable; re-signed once after a 403)."""
-    current = await container.url()
-    identity = blob_url(strip_query(current), name)
-    try:
+
+    async def fetch(signed: str) -> DownloadResult:
         return await download_file(
             transport,
-            blob_url(current, name),
+            blob_url(signed, name),
             dest,
             authenticated=False,
-            identity=identity,
+            identity=blob_url(strip_query(signed), name),
             md5=md5,
         )
-    except PermissionDeniedError:
-        fresh = await container.renew(current)
-        return await download_file(
-            transport, blob_url(fresh, name), dest, authenticated=False, identity=identity, md5=md5
-        )
+
+    return await container.signed(fetch)

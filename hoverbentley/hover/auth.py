@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import msgspec
 
-from .._core.decode import decode_json
-from ..auth import AccessToken, MemoryTokenStore, RenewingAuth, StoredTokens, TokenStore
+from .._http.credentials import Sender
+from ..auth import (
+    AccessToken,
+    MemoryTokenStore,
+    RenewingAuth,
+    StoredTokens,
+    TokenStore,
+    request_token,
+)
 from ..errors import (
+    APIStatusError,
     AuthenticationError,
-    BadRequestError,
     ConfigurationError,
     ReauthorizationRequired,
 )
 from .models import TokenResponse
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 _TOKEN = msgspec.json.Decoder(TokenResponse)
 
@@ -65,41 +68,26 @@ class HoverOAuth(RenewingAuth):
             return AccessToken(stored.access_token, stored.expires_at)
         return None
 
-    async def _renew(self, transport: Transport) -> AccessToken:
+    async def _renew(self, sender: Sender) -> AccessToken:
         refresh_token = self._refresh_token
         if not refresh_token:
             raise ConfigurationError("no refresh token to renew the access token with")
-        for secret in (self._client_secret, refresh_token):
-            transport.scrubber.add(secret)
-        try:
-            response = await transport.request(
-                "POST",
-                self._token_path,
-                json={
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                    "client_id": self._client_id,
-                    "client_secret": self._client_secret,
-                },
-                authenticated=False,
-            )
-        except (BadRequestError, AuthenticationError) as exc:
-            raise ReauthorizationRequired(
-                exc.status,
-                url=exc.url or self._token_path,
-                code=exc.code,
-                message=(
-                    "Hover refused the refresh token"
-                    f" ({exc.code or exc.api_message or 'no reason given'}):"
-                    " the user must authorize the application again"
-                ),
-                method="POST",
-            ) from None
-        grant = decode_json(_TOKEN, response.body, response.url)
-        transport.scrubber.add(grant.access_token)
+        self._remember(self._client_secret, refresh_token)
+        grant = await request_token(
+            sender,
+            self._token_path,
+            _TOKEN,
+            refused=self._refused,
+            json={
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+            },
+        )
         token = AccessToken(grant.access_token, time.time() + grant.expires_in)
         new_refresh = grant.refresh_token or refresh_token
-        transport.scrubber.add(new_refresh)
+        self._remember(token.value, new_refresh)
         await self._store.save(
             StoredTokens(
                 refresh_token=new_refresh,
@@ -109,3 +97,23 @@ class HoverOAuth(RenewingAuth):
         )
         self._refresh_token = new_refresh
         return token
+
+    def _refused(self, exc: APIStatusError) -> AuthenticationError:
+        reason = exc.code or exc.api_message or "no reason given"
+        if exc.code == "invalid_client":
+            return AuthenticationError(
+                exc.status,
+                url=exc.url or self._token_path,
+                code=exc.code,
+                message=f"Hover rejected the client credentials ({reason}):"
+                f" check the client id {self._client_id!r} and its secret",
+                method="POST",
+            )
+        return ReauthorizationRequired(
+            exc.status,
+            url=exc.url or self._token_path,
+            code=exc.code,
+            message=f"Hover refused the refresh token ({reason}):"
+            " the user must authorize the application again",
+            method="POST",
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -14,11 +13,11 @@ import aiohttp
 import anyio
 import msgspec
 
-from .._core.decode import decode_json
-from .._transport import ApiScope, Auth, Transport
-from ..auth import StaticToken, TokenStore
-from ..config import HttpConfig
-from ..download import DownloadResult, download_file
+from .._client.base import ApiClient, Raw, choose_auth
+from .._http.config import HttpConfig
+from .._http.download import DownloadResult, download_file
+from .._http.paging import prefetch_pages
+from ..auth import TokenStore
 from ..errors import ConfigurationError, HoverBentleyError
 from .auth import HoverOAuth
 from .files import JobFiles, job_files
@@ -35,11 +34,13 @@ _ANY = msgspec.json.Decoder()
 
 
 @dataclass(frozen=True)
-class JobPayload:
-    """A job decoded into Structs, with the raw JSON it came from."""
+class JobPayload(Raw[Job]):
+    """A job decoded into Structs, with the raw JSON it came from and the URL that served it."""
 
-    job: Job
-    raw: bytes
+    @property
+    def job(self) -> Job:
+        """The decoded job."""
+        return self.value
 
     def files(self, *, all_models: bool = False) -> JobFiles:
         """Every downloadable file of the job (see :func:`hoverbentley.hover.files.job_files`)."""
@@ -59,15 +60,18 @@ class JobResult:
         return self.payload.job if self.payload else None
 
 
-class HoverClient:
+class HoverClient(ApiClient):
     """Async client of Hover's REST API (v3 jobs, artifacts and images).
 
     Give either ``token`` (a bearer token) or ``client_id``, ``client_secret`` and
     ``refresh_token`` (OAuth refresh; the rotating refresh token is kept in ``token_store``).
     ``current_user_email`` or ``current_user_id`` names the Hover user the requests act for;
-    it is added to every request to Hover and never to another host. Use as
+    it is added to every request to Hover and never to another host. Requests to Hover are
+    limited to 100 a minute unless ``http`` sets ``requests_per_minute``. Use as
     ``async with HoverClient(...) as hover:``.
     """
+
+    default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
 
     def __init__(
         self,
@@ -85,24 +89,22 @@ class HoverClient:
         page_size: int = 100,
         page_size_param: str = "per",
     ) -> None:
-        auth: Auth
-        if token and (client_id or client_secret or refresh_token):
-            raise ConfigurationError("give either a token or the OAuth credentials, not both")
-        if token:
-            auth = StaticToken(token)
-        elif client_id or client_secret:
-            auth = HoverOAuth(
-                client_id or "", client_secret or "", refresh_token, store=token_store
+        auth = choose_auth(
+            token,
+            (
+                lambda: HoverOAuth(
+                    client_id or "", client_secret or "", refresh_token, store=token_store
+                )
             )
-        else:
-            raise ConfigurationError(
-                "Hover credentials missing: give token, or client_id, client_secret and"
-                " refresh_token"
-            )
+            if client_id or client_secret
+            else None,
+            both=bool(token and (client_id or client_secret or refresh_token)),
+            conflict="give either a token or the OAuth credentials, not both",
+            missing="Hover credentials missing: give token, or client_id, client_secret and"
+            " refresh_token",
+        )
         if not current_user_email and current_user_id in (None, ""):
             raise ConfigurationError("Hover's v3 API needs current_user_email or current_user_id")
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigurationError(f"base_url must be an http(s) URL, not {base_url!r}")
         if not 1 <= page_size <= 100:
             raise ConfigurationError("page_size must be between 1 and 100")
         user = (
@@ -110,31 +112,14 @@ class HoverClient:
             if current_user_email
             else {"current_user_id": str(current_user_id)}
         )
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url=base_url, auth=auth, http=http, session=session, params=user)
         self.page_size = page_size
         self.page_size_param = page_size_param
-        self.http = http or HttpConfig(requests_per_minute=DEFAULT_REQUESTS_PER_MINUTE)
-        self.transport = Transport(
-            self.http, ApiScope(self.base_url, auth=auth, params=user), session=session
-        )
-
-    def __repr__(self) -> str:
-        return f"HoverClient(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> HoverClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP session (idempotent)."""
-        await self.transport.aclose()
 
     async def get_job_payload(self, job_id: int) -> JobPayload:
         """``GET /api/v3/jobs/{job_id}``: the job as Structs and as raw JSON."""
-        response = await self.transport.request("GET", f"/api/v3/jobs/{int(job_id)}")
-        return JobPayload(decode_json(_JOB, response.body, response.url), response.body)
+        raw = await self._call_raw(_JOB, "GET", f"/api/v3/jobs/{int(job_id)}")
+        return JobPayload(raw.value, raw.raw, raw.url)
 
     async def get_job(self, job_id: int) -> Job:
         """``GET /api/v3/jobs/{job_id}`` decoded into a :class:`Job`."""
@@ -159,9 +144,7 @@ class HoverClient:
             search=search,
             states=states,
         )
-        url = f"/api/v3/jobs?{urlencode(params)}"
-        response = await self.transport.request("GET", url)
-        return decode_json(_PAGE, response.body, response.url)
+        return await self._call(_PAGE, "GET", f"/api/v3/jobs?{urlencode(params)}")
 
     async def iter_jobs(
         self,
@@ -184,24 +167,14 @@ class HoverClient:
             "search": search,
             "states": states,
         }
-        number = 1
-        pending: asyncio.Task[JobListPage] | None = asyncio.ensure_future(
-            self.list_jobs_page(number, **filters)
+        pages = prefetch_pages(
+            lambda number: self.list_jobs_page(number, **filters),
+            1,
+            lambda page, number: next_page(page, number, self.page_size),
         )
-        try:
-            while pending is not None:
-                page = await pending
-                pending = None
-                following = next_page(page, number, self.page_size)
-                if following is not None:
-                    number = following
-                    pending = asyncio.ensure_future(self.list_jobs_page(number, **filters))
-                for summary in page.items:
-                    yield summary
-        finally:
-            if pending is not None:
-                pending.cancel()
-                await asyncio.gather(pending, return_exceptions=True)
+        async for page in pages:
+            for summary in page.items:
+                yield summary
 
     async def get_jobs(self, job_ids: Iterable[int], *, concurrency: int = 8) -> list[JobResult]:
         """Fetch many jobs at once, at most ``concurrency`` in flight.

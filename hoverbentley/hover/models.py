@@ -8,20 +8,19 @@ so a payload survives a decode/encode round trip. Timestamps stay as the API sen
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import msgspec
 from msgspec import UNSET, UnsetType
+
+from .._core.times import parse_iso
 
 OptStr = str | None | UnsetType
 
 
 def parse_timestamp(value: str | UnsetType | None) -> datetime | None:
     """A timezone-aware ``datetime`` from an API timestamp, or ``None``."""
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parse_iso(value) if isinstance(value, str) else None
 
 
 class Address(msgspec.Struct, kw_only=True, gc=False):

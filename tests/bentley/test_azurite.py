@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import random
+import re
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +26,7 @@ from hoverbentley.archive import ArchiveOptions, archive
 from hoverbentley.archive.bentley_source import BentleySource
 from hoverbentley.bentley import F, RealityModelingClient
 from hoverbentley.bentley.reality import RealityManagementClient
-from hoverbentley.bentley.storage import download_blob, list_blobs
+from hoverbentley.bentley.storage import SasContainer, download_blob, list_blobs
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.emulator.config import AZURITE_KEY
@@ -260,10 +261,17 @@ async def test_expiring_sas_is_renewed_before_expiry_and_after_a_403(
         result = await download_blob(mgmt.transport, container, name, tmp_path / "a")
         assert result.sha256 == hashlib.sha256(blobs[name]).hexdigest()
         assert container.renewals == 2 and await container.url() != first
-        # A SAS the store refuses (403) although it should still be valid: renewed once.
-        stale = first
-        container._url, container._renew_at = stale, time.time() + 60  # type: ignore[attr-defined]
-        result = await download_blob(mgmt.transport, container, name, tmp_path / "b")
+        # A SAS the store refuses (403) before its expiry (a revoked key): renewed once.
+        valid = await mgmt.read_access(output_id, world.itwin)
+        revoked = re.sub(r"sig=[^&]+", "sig=cmV2b2tlZA%3D%3D", valid)
+        handed = iter([revoked])
+
+        async def revoked_then_fresh() -> str:
+            return next(handed, None) or await mgmt.read_access(output_id, world.itwin)
+
+        refusing = SasContainer(revoked_then_fresh)
+        result = await download_blob(mgmt.transport, refusing, name, tmp_path / "b")
+        assert refusing.renewals == 2
         assert result.sha256 == hashlib.sha256(blobs[name]).hexdigest()
     statuses = [r for r in world.proxy.requests if r["path"].endswith(name)]
     assert len(statuses) == 3

@@ -9,7 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from hoverbentley._transport import ApiScope, Transport
+from hoverbentley._http.credentials import ApiScope
+from hoverbentley._http.transport import Transport
 from hoverbentley.auth import JsonFileTokenStore, StaticToken
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig

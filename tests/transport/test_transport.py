@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+import anyio
 import pytest
 from aiohttp import web
 
-from hoverbentley._transport import ApiScope, Transport
+from hoverbentley._http.credentials import ApiScope
+from hoverbentley._http.transport import Transport
 from hoverbentley.auth import StaticToken
 from hoverbentley.config import HttpConfig
 from hoverbentley.errors import (
@@ -20,6 +23,7 @@ from hoverbentley.errors import (
     RateLimitError,
     RedirectError,
     ServerError,
+    UnreachableHostError,
 )
 from tests.support import free_port, serve
 
@@ -119,11 +123,38 @@ async def test_429_exhaustion_is_a_rate_limit_error() -> None:
             await t.request("GET", "/x")
 
 
-async def test_connection_refused_is_retried_then_raised() -> None:
+async def test_connection_refused_on_first_contact_fails_at_once() -> None:
     base = f"http://127.0.0.1:{free_port()}"
-    async with _transport(base) as t:
-        with pytest.raises(APIConnectionError, match="connection failed"):
+    async with _transport(base, HttpConfig(max_retries=3, backoff_base=5.0)) as t:
+        with (
+            anyio.fail_after(4),  # a retry would wait 2.5 s or more before the second try
+            pytest.raises(UnreachableHostError, match="refused the connection") as caught,
+        ):
             await t.request("GET", "/x")
+    assert caught.value.host == base
+
+
+async def test_connection_refused_after_the_host_answered_is_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app, _ = await _server({"/x": ok})
+    config = HttpConfig(max_retries=2, backoff_base=0.01, backoff_max=0.02)
+    async with serve(app) as base:
+        t = _transport(base, config)
+        await t.request("GET", "/x")
+    try:  # the server is gone: an outage of a host that answered, not a setting to correct
+        with (
+            caplog.at_level(logging.INFO, logger="hoverbentley"),
+            pytest.raises(APIConnectionError, match="connection failed") as caught,
+        ):
+            await t.request("GET", "/x")
+    finally:
+        await t.aclose()
+    assert not isinstance(caught.value, UnreachableHostError)
+    assert len([r for r in caplog.records if r.getMessage().startswith("retrying")]) == 2
 
 
 async def test_server_that_never_answers_times_out() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from .._core.times import parse_iso
 from ..errors import DecodeError
 
 #: Azure returns at most this many blobs per List Blobs page.
@@ -25,16 +25,14 @@ class BlobItem:
 
 
 def sas_expiry(url: str) -> float | None:
-    """The epoch seconds of a SAS URL's ``se=`` expiry, or ``None`` without one."""
+    """The epoch seconds of a SAS URL's ``se=`` expiry, or ``None`` without a readable one."""
     for key, value in parse_qsl(urlsplit(url).query):
         if key == "se":
             try:
-                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                moment = parse_iso(value)
             except ValueError:
                 return None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            return moment.timestamp()
+            return moment.timestamp() if moment is not None else None
     return None
 
 

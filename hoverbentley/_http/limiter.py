@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from ._core.ratelimit import Gcra
+from .._core.ratelimit import Gcra
 
 
 class RateLimiter:

@@ -1,0 +1,1 @@
+"""The base every provider client is built on (see :class:`.base.ApiClient`)."""

@@ -1,0 +1,109 @@
+"""What every API client shares: credentials, base URL, transport, lifecycle, typed calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import aiohttp
+import msgspec
+
+from .._core.decode import decode_json
+from .._http.config import HttpConfig
+from .._http.credentials import ApiScope, Auth
+from .._http.transport import Transport
+from ..auth import StaticToken
+from ..errors import ConfigurationError
+
+T = TypeVar("T")
+C = TypeVar("C", bound="ApiClient")
+
+
+@dataclass(frozen=True)
+class Raw(Generic[T]):
+    """A decoded response with the exact bytes it came in and the URL that served it."""
+
+    value: T
+    raw: bytes
+    url: str = ""
+
+
+def choose_auth(
+    token: str | None,
+    grant: Callable[[], Auth] | None,
+    *,
+    both: bool,
+    conflict: str,
+    missing: str,
+) -> Auth:
+    """A static token, or the grant ``grant`` builds; ``both``: the caller gave both kinds."""
+    if both:
+        raise ConfigurationError(conflict)
+    if token:
+        return StaticToken(token)
+    if grant is not None:
+        return grant()
+    raise ConfigurationError(missing)
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` without a trailing slash, or :class:`ConfigurationError` if not http(s)."""
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"base_url must be an http(s) URL, not {base_url!r}")
+    return base_url.rstrip("/")
+
+
+class ApiClient:
+    """One provider API: its base URL, credentials, HTTP settings and transport.
+
+    ``default_requests_per_minute`` is the provider's client-side rate limit, applied unless
+    ``http`` sets ``requests_per_minute`` itself. Use as ``async with Client(...) as c:``.
+    """
+
+    default_requests_per_minute: ClassVar[float | None] = None
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: Auth,
+        http: HttpConfig | None = None,
+        session: aiohttp.ClientSession | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        self.auth = auth
+        self.http = (http or HttpConfig()).for_provider(self.default_requests_per_minute)
+        scope = ApiScope(self.base_url, auth=auth, params=params or {}, headers=headers or {})
+        self.transport = Transport(self.http, scope, session=session)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    async def __aenter__(self: C) -> C:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (idempotent)."""
+        await self.transport.aclose()
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL of ``path`` on this API."""
+        return self.transport.api_url(path)
+
+    async def _call(
+        self, decoder: msgspec.json.Decoder[T], method: str, path: str, body: Any = None
+    ) -> T:
+        return (await self._call_raw(decoder, method, path, body)).value
+
+    async def _call_raw(
+        self, decoder: msgspec.json.Decoder[T], method: str, path: str, body: Any = None
+    ) -> Raw[T]:
+        json_body = msgspec.to_builtins(body) if body is not None else None
+        response = await self.transport.request(method, path, json=json_body)
+        return Raw(decode_json(decoder, response.body, response.url), response.body, response.url)

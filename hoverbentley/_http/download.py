@@ -1,0 +1,377 @@
+"""Stream one file to disk: ``.part`` file, sha256 while streaming, resume, atomic rename."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiofiles
+import anyio
+import msgspec
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
+
+from ..errors import APIConnectionError, APIStatusError, IntegrityError
+from .body import BodyStream
+from .transport import Transport
+
+logger = logging.getLogger("hoverbentley")
+
+CHUNK_SIZE = 1024 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A file that is complete at ``path``.
+
+    ``received`` counts the body bytes transferred by this call (less than ``size`` when a
+    partial file was resumed); ``resumed_from`` is the offset a resume started at.
+    """
+
+    path: Path
+    size: int
+    sha256: str
+    etag: str | None
+    received: int
+    resumed_from: int
+
+
+class _PartState(msgspec.Struct):
+    url: str
+    etag: str
+
+
+def part_path(dest: Path) -> Path:
+    """Where the partial download of ``dest`` is kept."""
+    return dest.with_name(dest.name + ".part")
+
+
+def _state_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part.json")
+
+
+def _strong(etag: str | None) -> str | None:
+    return etag if etag and not etag.startswith("W/") else None
+
+
+class _Restart(Exception):
+    """The partial file cannot be continued; start from the first byte."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _store_whole(
+    part: Path, dest: Path, state: Path, data: bytes, md5: str | None, url: str
+) -> _Digest:
+    """Hash, check, write, fsync and rename a body that arrived whole: one thread hop."""
+    digest = _Digest(md5 is not None, data)
+    _check_md5(digest, md5, url)
+    with open(part, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(part, dest)
+    _clear(state)
+    _fsync_dir(dest.parent)
+    return digest
+
+
+class _Digest:
+    """sha256 of a body, and its MD5 too when the server announced one to check against."""
+
+    def __init__(self, md5: bool = False, data: bytes = b"") -> None:
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        if data:
+            self.update(data)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._sha256.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
+
+    def fresh(self) -> _Digest:
+        return _Digest(self._md5 is not None)
+
+    def hexdigest(self) -> str:
+        return self._sha256.hexdigest()
+
+    def md5_base64(self) -> str | None:
+        return base64.b64encode(self._md5.digest()).decode() if self._md5 is not None else None
+
+
+def _hash_file(path: Path, hasher: _Digest) -> tuple[int, _Digest]:
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK_SIZE):
+            hasher.update(block)
+            size += len(block)
+    return size, hasher
+
+
+def _clear(*paths: Path) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+async def download_file(
+    transport: Transport,
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    authenticated: bool = True,
+    resume: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+    identity: str | None = None,
+    md5: str | None = None,
+) -> DownloadResult:
+    """Download ``url`` to ``dest`` without holding the body in memory.
+
+    The body goes to ``dest.part`` in writes of at least ``chunk_size`` bytes, hashed as it
+    arrives, checked against the announced length, fsynced and renamed onto ``dest``; ``dest``
+    therefore only ever holds a complete file. A broken transfer is resumed with a Range
+    request guarded by ``If-Range`` (the ETag), and started over when the server ignores the
+    range or the file changed. Body failures are retried with the client's retry policy.
+
+    ``identity`` names the file for resuming when ``url`` changes between attempts (a
+    re-signed storage URL); ``md5`` (base64, as in ``Content-MD5``) is checked before the rename.
+    """
+    final = Path(dest)
+    part = part_path(final)
+    state = _state_path(final)
+    key = identity or url
+    empty = _Digest(md5 is not None)
+    offset, etag, hasher = await anyio.to_thread.run_sync(
+        _prepare, final, part, state, key, empty, resume
+    )
+    resumed_from = offset
+    policy = transport.retry_policy
+    started = anyio.current_time()
+    received = 0
+    failures = 0
+    while True:
+        headers = {"Accept-Encoding": "identity"}
+        if offset and etag:
+            headers["Range"] = f"bytes={offset}-"
+            headers["If-Range"] = etag
+        try:
+            async with transport.stream(
+                url, headers=headers, authenticated=authenticated, started=started
+            ) as body:
+                offset, hasher, total = _position(body, offset, hasher)
+                if offset == 0 and total is not None and total <= chunk_size:
+                    data = await _read_all(body, chunk_size)
+                    received += len(data)
+                    _check_length(len(data), total, url)
+                    whole = await anyio.to_thread.run_sync(
+                        _store_whole, part, final, state, data, md5, url
+                    )
+                    return DownloadResult(
+                        final,
+                        len(data),
+                        whole.hexdigest(),
+                        body.headers.get("ETag"),
+                        received,
+                        resumed_from,
+                    )
+                new_etag = _strong(body.headers.get("ETag"))
+                if offset and new_etag != etag:
+                    raise _Restart()  # a different version: never splice two into one file
+                if offset == 0:
+                    etag = new_etag
+                    await anyio.to_thread.run_sync(_save_state, state, key, etag)
+                before = offset
+                try:
+                    offset = await _stream_to(body, part, offset, hasher, chunk_size)
+                finally:
+                    received += offset - before if offset >= before else 0
+                _check_length(offset, total, url)
+        except _Restart:
+            offset, etag, hasher = 0, None, empty.fresh()
+            continue
+        except _PartialBody as exc:
+            offset = exc.offset
+            received += exc.received
+            if not etag:
+                offset, hasher = 0, empty.fresh()
+            if transport.body_failed(exc.error.url or url):
+                continue  # the host is down: wait for it in the next request, budget unspent
+            failures += 1
+            delay = policy.backoff(failures - 1)
+            spent = anyio.current_time() - started
+            if not policy.can_retry(failures - 1) or spent + delay > policy.retry_for:
+                raise exc.error from None
+            logger.info(
+                "resuming %s at byte %d in %.2f s: %s", final.name, offset, delay, exc.error
+            )
+            await anyio.sleep(delay)
+            continue
+        except APIStatusError as exc:
+            if exc.status == 416 and offset:
+                # The partial file may already be whole (a crash before the rename).
+                if _range_total(exc) == offset:
+                    break
+                offset, etag, hasher = 0, None, empty.fresh()
+                continue
+            raise
+        break
+    try:
+        _check_md5(hasher, md5, url)
+    except IntegrityError:
+        await anyio.to_thread.run_sync(_clear, part, state)
+        raise
+    await anyio.to_thread.run_sync(_finish, part, final, state)
+    return DownloadResult(final, offset, hasher.hexdigest(), etag, received, resumed_from)
+
+
+class _PartialBody(Exception):
+    def __init__(self, error: APIConnectionError, offset: int, received: int) -> None:
+        self.error = error
+        self.offset = offset
+        self.received = received
+
+
+def _range_total(exc: APIStatusError) -> int | None:
+    header = exc.headers.get("Content-Range", "")
+    if m := _UNSATISFIED_RANGE.match(header):
+        return int(m.group(1))
+    return None
+
+
+def _check_md5(digest: _Digest, expected: str | None, url: str) -> None:
+    if expected is not None and digest.md5_base64() != expected:
+        raise IntegrityError(
+            f"Content-MD5 mismatch: the server announced {expected}, the bytes hash to"
+            f" {digest.md5_base64()}",
+            url=url,
+        )
+
+
+def _prepare(
+    final: Path, part: Path, state: Path, key: str, empty: _Digest, resume: bool
+) -> tuple[int, str | None, _Digest]:
+    """Create the destination's directory; where a download of ``final`` starts."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if resume and part.exists():
+        return _resume_point(part, state, key, empty)
+    return 0, None, empty.fresh()
+
+
+def _resume_point(
+    part: Path, state: Path, url: str, empty: _Digest
+) -> tuple[int, str | None, _Digest]:
+    try:
+        saved = msgspec.json.decode(state.read_bytes(), type=_PartState)
+    except (OSError, msgspec.MsgspecError):
+        saved = None
+    if saved is None or saved.url != url or not saved.etag:
+        _clear(part, state)
+        return 0, None, empty.fresh()
+    size, hasher = _hash_file(part, empty.fresh())
+    return size, saved.etag, hasher
+
+
+def _save_state(state: Path, url: str, etag: str | None) -> None:
+    if etag is None:
+        _clear(state)
+        return
+    state.write_bytes(msgspec.json.encode(_PartState(url=url, etag=etag)))
+
+
+def _position(body: BodyStream, offset: int, hasher: _Digest) -> tuple[int, _Digest, int | None]:
+    """Where this response's body starts in the file, and the file's total size."""
+    if body.status == 206:
+        match = _CONTENT_RANGE.match(body.headers.get("Content-Range", ""))
+        if not match or int(match.group(1)) != offset:
+            raise _Restart()
+        total = None if match.group(3) == "*" else int(match.group(3))
+        return offset, hasher, total
+    # 200: the whole file (the server ignored the range, or the file changed).
+    return 0, (hasher if offset == 0 else hasher.fresh()), body.content_length
+
+
+async def _read_all(body: BodyStream, limit: int) -> bytes:
+    parts: list[bytes] = []
+    try:
+        async for chunk in body.chunks(limit):
+            parts.append(chunk)
+    except APIConnectionError as exc:
+        raise _PartialBody(exc, 0, sum(map(len, parts))) from None
+    return b"".join(parts)
+
+
+async def _stream_to(
+    body: BodyStream, part: Path, offset: int, hasher: _Digest, chunk_size: int
+) -> int:
+    await anyio.to_thread.run_sync(_truncate, part, offset)
+    # Opening and closing are shielded: a cancellation (Ctrl-C) arriving meanwhile would
+    # otherwise leave an open file to the garbage collector.
+    with anyio.CancelScope(shield=True):
+        fh = await aiofiles.open(part, "ab")
+    try:
+        return await _append(body, fh, offset, hasher, chunk_size)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await fh.close()
+
+
+async def _append(
+    body: BodyStream,
+    fh: AsyncBufferedIOBase,
+    offset: int,
+    hasher: _Digest,
+    chunk_size: int,
+) -> int:
+    """Write the body to ``fh`` in batches of at least ``chunk_size``; fsync; the new length."""
+    # Chunks are hashed as they arrive and written as a batch in one thread hop, without
+    # being copied into a single buffer first.
+    batch: list[bytes] = []
+    pending = 0
+    written = offset
+    try:
+        async for chunk in body.chunks(chunk_size):
+            hasher.update(chunk)
+            batch.append(chunk)
+            pending += len(chunk)
+            if pending >= chunk_size:
+                await fh.writelines(batch)
+                written += pending
+                batch, pending = [], 0
+    except APIConnectionError as exc:
+        await fh.writelines(batch)
+        written += pending
+        await fh.flush()
+        raise _PartialBody(exc, written, written - offset) from None
+    await fh.writelines(batch)
+    written += pending
+    await fh.flush()
+    await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+    return written
+
+
+def _truncate(part: Path, size: int) -> None:
+    with open(part, "ab") as fh:
+        fh.truncate(size)
+
+
+def _check_length(got: int, total: int | None, url: str) -> None:
+    if total is not None and got != total:
+        raise IntegrityError(f"received {got} bytes where {total} were announced", url=url)
+
+
+def _finish(part: Path, final: Path, state: Path) -> None:
+    os.replace(part, final)
+    _clear(state)
+    _fsync_dir(final.parent)

@@ -1,0 +1,60 @@
+"""Connection failures: which are worth a retry, and how they read to a person."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+
+import aiohttp
+
+from ..errors import APIConnectionError, APITimeoutError, UnreachableHostError
+
+
+class HopFailure(Exception):
+    """A request to one host failed before a response; ``sent``: it may have reached it."""
+
+    def __init__(self, error: APIConnectionError, *, sent: bool, origin: str) -> None:
+        self.error = error
+        self.sent = sent
+        self.origin = origin
+
+
+def wrap_error(exc: BaseException, url: str, *, sent: bool) -> APIConnectionError:
+    """The typed error for an aiohttp or socket failure while talking to ``url``."""
+    if isinstance(exc, APIConnectionError):
+        return exc
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        phase = "connecting" if not sent else "waiting for the server"
+        return APITimeoutError(f"timed out {phase}", url=url)
+    name = type(exc).__name__
+    return APIConnectionError(f"connection failed ({name}: {exc})", url=url)
+
+
+def permanent_failure(
+    exc: BaseException, url: str, host: str, *, first_contact: bool
+) -> UnreachableHostError | None:
+    """A failure that no retry can mend, or ``None``.
+
+    TLS certificate and protocol errors never mend themselves; a name that does not resolve
+    or a refused connection on the first contact with a host is a setting to correct (a host
+    that answered before and then stops is an outage, waited for instead).
+    """
+    cause = getattr(exc, "os_error", None) or exc.__cause__ or exc
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        reason = f"the TLS certificate of {host} is not trusted ({exc.certificate_error})"
+        return UnreachableHostError(reason, url=url, host=host)
+    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(cause, ssl.SSLError):
+        return UnreachableHostError(f"TLS with {host} failed ({cause})", url=url, host=host)
+    if not first_contact or not isinstance(exc, aiohttp.ClientConnectorError):
+        return None
+    dns = getattr(aiohttp, "ClientConnectorDNSError", ())
+    if (dns and isinstance(exc, dns)) or _is_dns(cause):
+        return UnreachableHostError(f"the name of {host} does not resolve", url=url, host=host)
+    if isinstance(cause, ConnectionRefusedError):
+        return UnreachableHostError(f"{host} refused the connection", url=url, host=host)
+    return None
+
+
+def _is_dns(cause: BaseException) -> bool:
+    return isinstance(cause, socket.gaierror)

@@ -1,0 +1,131 @@
+"""One attempt of a request: send it and follow its redirects, credentials only to the API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from yarl import URL
+
+from .._core.urls import REDIRECT_STATUSES, add_query, origin, redirect_target, wire_url
+from ..redact import redact_url
+from .config import HttpConfig
+from .credentials import ApiScope, Sender
+from .failures import HopFailure, permanent_failure, wrap_error
+from .health import HostHealth
+from .limiter import RateLimiter
+from .request import Request
+
+logger = logging.getLogger("hoverbentley")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of ``url``: the key of a host's health and retry budget."""
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True)
+class Hop:
+    """The response an attempt ended with, where, and the credential sent on its first hop."""
+
+    response: aiohttp.ClientResponse
+    url: str
+    origin: str
+    on_api: bool
+    credential: str | None
+
+
+class RedirectChain:
+    """Sends a request and follows its redirects by hand.
+
+    The API's credentials, parameters and headers go to the API origin only; each hop waits
+    for the rate limiter (API hops) and for its host to be up (see :class:`HostHealth`).
+    """
+
+    def __init__(
+        self,
+        session: Callable[[], aiohttp.ClientSession],
+        scope: ApiScope,
+        config: HttpConfig,
+        limiter: RateLimiter | None,
+        health: HostHealth,
+        sender: Sender,
+    ) -> None:
+        self._session = session
+        self._scope = scope
+        self._max_redirects = config.max_redirects
+        self._limiter = limiter
+        self._health = health
+        self._sender = sender
+
+    async def send(self, request: Request) -> Hop:
+        """The final response of ``request`` (after redirects), its body unread."""
+        scope = self._scope
+        if scope.covers(request.url):
+            request = request.at(add_query(request.url, scope.params))
+        visited = [request.url]
+        first_credential: str | None = None
+        first = True
+        while True:
+            url = request.url
+            host = origin_of(url)
+            on_api = scope.covers(url)
+            await self._health.admit(host, url)
+            headers: dict[str, str] = {}
+            credential: str | None = None
+            if on_api:
+                headers.update(scope.headers)
+                if self._limiter is not None:
+                    await self._limiter.acquire()
+                if request.authenticated and scope.auth is not None:
+                    credential = await scope.auth.authorization(self._sender)
+                    headers["Authorization"] = credential
+            if request.headers:
+                headers.update(request.headers)
+            if first:
+                first_credential, first = credential, False
+            response = await self._send_one(request, headers, host)
+            if response.status not in REDIRECT_STATUSES:
+                return Hop(response, url, host, on_api, first_credential)
+            location = response.headers.get("Location")
+            response.release()
+            target = redirect_target(url, location, visited, self._max_redirects)
+            request = request.redirected(response.status, target)
+            if scope.covers(target):
+                request = request.at(add_query(request.url, scope.params))
+            visited.append(request.url)
+
+    async def _send_one(
+        self, request: Request, headers: dict[str, str], host: str
+    ) -> aiohttp.ClientResponse:
+        url = request.url
+        logger.debug("%s %s", request.method, redact_url(url))
+        try:
+            response = await self._session().request(
+                request.method,
+                URL(wire_url(url), encoded=True),
+                json=request.json,
+                data=request.form,
+                headers=headers,
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            permanent = permanent_failure(
+                exc, url, host, first_contact=self._health.first_contact(host)
+            )
+            if permanent is not None:
+                raise permanent from None
+            self._health.failed(host)
+            raise HopFailure(wrap_error(exc, url, sent=False), sent=False, origin=host) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            self._health.failed(host)
+            raise HopFailure(wrap_error(exc, url, sent=True), sent=True, origin=host) from None
+        if response.status >= 500:
+            self._health.failed(host)
+        else:
+            self._health.answered(host)
+        return response
