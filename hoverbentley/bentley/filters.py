@@ -10,6 +10,7 @@ doubled. Values are checked as they are built, so nothing can be injected into t
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -288,10 +289,32 @@ class F:
     output_id = Field("outputId", "guid", ("jobSettings", "outputs", "id"))
 
 
-def render_filter(value: FilterLike | None) -> str | None:
-    """The wire text of a filter, a raw string, or ``None``."""
+Grammar = Literal["v1", "v2"]
+#: What the v1 grammar has that v2 lacks.
+_V1_ONLY = re.compile(r"\b(inputId|outputId)\b|\bin\s*\(")
+
+
+def render_filter(value: FilterLike | None, grammar: Grammar = "v1") -> str | None:
+    """The wire text of a filter, a raw string, or ``None``.
+
+    For the ``v2`` grammar (Reality Modeling and Analysis v2), a filter that uses ``in``,
+    ``inputId`` or ``outputId`` is refused with :class:`ConfigurationError` before anything
+    is sent: v2 has none of them.
+    """
     if value is None:
         return None
-    if isinstance(value, Filter):
-        return value.render()
-    return raw(value).render()
+    text = value.render() if isinstance(value, Filter) else raw(value).render()
+    if grammar == "v2":
+        found = _V1_ONLY.search(_without_strings(text))
+        if found:
+            what = found.group(1) or "in operator"
+            raise ConfigurationError(
+                f"the v2 $filter has no {what}: filter on id, iTwinId, name, email, type,"
+                " state or createdDateTime with eq, ne, lt, le, gt, ge, and, or"
+            )
+    return text
+
+
+def _without_strings(text: str) -> str:
+    """``text`` with its quoted literals blanked, so a name containing "in (" is not mistaken."""
+    return re.sub(r"'(?:[^']|'')*'", "''", text)
