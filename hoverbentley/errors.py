@@ -63,14 +63,23 @@ class APIStatusError(APIError):
         self.body_excerpt = body_excerpt
         self.method = method
         text = f"HTTP {status}"
-        if code:
+        if code and code != message:
             text += f" {code}"
         if message:
             text += f": {message}"
         elif body_excerpt:
             text += f": {body_excerpt}"
+        explained = [_explain(d) for d in self.details if d.message and d.message != message]
+        if explained:
+            text += f" ({'; '.join(explained)})"
         super().__init__(f"{method} {text}", url=url)
         self.api_message = message
+
+
+def _explain(detail: ErrorDetail) -> str:
+    """One detail of an error for a person: its message, and what it is about."""
+    where = f"{detail.target}: " if detail.target else ""
+    return f"{where}{detail.message}"
 
 
 class BadRequestError(APIStatusError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ import msgspec
 from ..errors import APIStatusError, ErrorDetail, status_error_class
 
 _EXCERPT = 200
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 
 def body_excerpt(body: bytes, limit: int = _EXCERPT) -> str:
@@ -53,7 +55,10 @@ def parse_error_body(body: bytes) -> tuple[str | None, str | None, list[ErrorDet
         return _str(error.get("code")), _str(error.get("message")), details
     if isinstance(error, str):
         description = data.get("error_description")
-        return error, _str(description) if description else error, []
+        if description:
+            return error, _str(description), []
+        # ``{"error": "invalid_grant"}`` names a code; ``{"error": "Job 1 not found"}`` says why.
+        return (error, None, []) if _CODE.fullmatch(error) else (None, error, [])
     errors = data.get("errors")
     if isinstance(errors, list) and errors:
         details = [d for d in map(_detail, errors) if d is not None]

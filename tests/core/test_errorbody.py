@@ -30,7 +30,10 @@ def test_bentley_error_bodies_from_the_seed() -> None:
     assert error.api_message == "Cannot find jobs."
     assert error.details[0].target == "$Top"
     assert error.details[0].code == "InvalidParameter"
-    assert "HTTP 422 InvalidRealityModelingRequest: Cannot find jobs." in str(error)
+    assert str(error).startswith(
+        "GET HTTP 422 InvalidRealityModelingRequest: Cannot find jobs. ($Top: The $top query"
+        " parameter value must be a positive integer that does not exceed 1000.)"
+    )
     auth = error_for_response(401, json.dumps(bodies["401"]).encode(), "https://api/jobs")
     assert isinstance(auth, AuthenticationError)
     assert auth.code == "HeaderNotFound"
@@ -39,7 +42,8 @@ def test_bentley_error_bodies_from_the_seed() -> None:
 @pytest.mark.parametrize(
     ("body", "code", "message"),
     [
-        (b'{"error": "invalid_grant"}', "invalid_grant", "invalid_grant"),
+        (b'{"error": "invalid_grant"}', "invalid_grant", None),
+        (b'{"error": "Job 1 not found"}', None, "Job 1 not found"),
         (
             b'{"error": "invalid_grant", "error_description": "expired"}',
             "invalid_grant",
