@@ -1,4 +1,7 @@
-"""An offline emulator of the Hover API (and its file storage), for the demo, tests and benchmarks.
+"""An offline emulator of the Hover and Bentley APIs, for the demo, tests and benchmarks.
+
+It serves the Hover API and its signed file storage, Bentley IMS tokens, Reality Modeling v1
+and Reality Management, each host with injected faults and a log of requests.
 
 It is an independent implementation of the API: it imports nothing from the client side.
 """

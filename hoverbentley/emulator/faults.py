@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
+from aiohttp import web
+
 from .config import FaultConfig
+
+#: Hosts whose faults follow ``FaultConfig.targets == "storage"``; the others are ``api``.
+STORAGE_HOSTS = frozenset({"storage", "blob"})
 
 Fault = Literal[
     "500",
@@ -57,13 +63,26 @@ class FaultPlan:
         """Drop every scripted fault not yet used."""
         self._scripts.clear()
 
-    def pick(self, target: str, path_qs: str) -> Fault | None:
+    def config_for(self, host: str, port: str) -> FaultConfig:
+        """The fault settings that apply to ``host`` (living on ``port``)."""
+        return self.config
+
+    def _applies(self, cfg: FaultConfig, host: str) -> bool:
+        kind = "storage" if host in STORAGE_HOSTS else "api"
+        return cfg.targets in ("all", kind)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a hook for ending long waits when the emulator stops)."""
+        await asyncio.sleep(seconds)
+
+    def pick(self, host: str, port: str, request: web.Request) -> Fault | None:
         """The fault for this request, if any."""
+        path_qs = request.path_qs
         for entry in self._scripts:
             if entry.faults and entry.fragment in path_qs:
                 return self._count(entry.faults.popleft())
-        cfg = self.config
-        if cfg.targets != "all" and cfg.targets != target:
+        cfg = self.config_for(host, port)
+        if not self._applies(cfg, host):
             return None
         roll = self._rng.random()
         for fault, rate in (
@@ -81,10 +100,11 @@ class FaultPlan:
             roll -= rate
         return None
 
-    def latency(self, target: str) -> float:
+    def latency(self, host: str, port: str = "") -> float:
         """Random extra latency for this request, in seconds."""
-        low, high = self.config.latency
-        if high <= 0 or (self.config.targets not in ("all", target)):
+        cfg = self.config_for(host, port)
+        low, high = cfg.latency
+        if high <= 0 or not self._applies(cfg, host):
             return 0.0
         return self._rng.uniform(low, high)
 

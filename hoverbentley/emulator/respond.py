@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -17,8 +17,6 @@ ANSWER_FAULTS = frozenset(
     {"500", "503", "429", "429-no-retry-after", "hang", "html200", "junk", "empty"}
 )
 JUNK_SIZE = 10 * 1024 * 1024
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Guard = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
 
 def json_response(
@@ -41,12 +39,16 @@ def note_fault(request: web.Request, fault: Fault) -> None:
 
 
 async def fault_answer(
-    request: web.Request, fault: Fault, retry_after: float, error_body: Any
+    request: web.Request,
+    fault: Fault,
+    retry_after: float,
+    error_body: Callable[[int], Any],
+    faults: FaultPlan,
 ) -> web.StreamResponse:
     """The answer that replaces a normal one for an :data:`ANSWER_FAULTS` fault."""
     note_fault(request, fault)
     if fault == "hang":
-        await asyncio.sleep(3600)
+        await faults.sleep(3600)
     if fault in ("500", "503"):
         return json_response(error_body(int(fault)), status=int(fault))
     if fault == "429":
@@ -60,38 +62,6 @@ async def fault_answer(
     if fault == "junk":
         return web.Response(body=b"\x00junk" * (JUNK_SIZE // 5), content_type="application/json")
     return web.Response(body=b"", content_type="application/json")
-
-
-async def misbehave(
-    request: web.Request,
-    faults: FaultPlan,
-    target: str,
-    error_body: Callable[[int], Any],
-    extra_delay: float = 0.0,
-) -> tuple[web.StreamResponse | None, Fault | None]:
-    """Wait any injected latency, then pick this request's fault.
-
-    Returns the answer that replaces the normal one, or the fault to apply to the body.
-    """
-    delay = extra_delay + faults.latency(target)
-    if delay:
-        await asyncio.sleep(delay)
-    fault = faults.pick(target, request.path_qs)
-    if fault in ANSWER_FAULTS:
-        assert fault is not None
-        answer = await fault_answer(request, fault, faults.config.retry_after_seconds, error_body)
-        return answer, None
-    return None, fault
-
-
-def guarded(guard: Guard, handler: Handler) -> Handler:
-    """``handler`` behind ``guard``: a non-``None`` answer from the guard is final."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        return early if early is not None else await handler(request)
-
-    return wrapper
 
 
 async def stream_body(

@@ -13,15 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .bentley import API_PREFIX, TOKEN_PATH, BentleyState, bentley_app
+from .bentley import API_PREFIX, REALITY_PREFIX, TOKEN_PATH, BentleyApi, BentleyState, bentley_app
 from .bentley_catalog import BentleyCatalog
 from .catalog import CANONICAL_HOST, HoverCatalog, file_key
 from .config import EmulatorConfig
 from .faults import Fault, FaultPlan
-from .hover import HoverAccounts, HoverState, hover_app
-from .reality import PREFIX as REALITY_PREFIX
+from .host import Host
+from .hover import HoverAccounts, HoverApi, hover_app
 from .recording import RecordedRequest
-from .storage import Signer, storage_app
+from .storage import Signer, injected_error, storage_app
 
 
 @dataclass(frozen=True)
@@ -63,16 +63,12 @@ class Emulator:
         self.faults = FaultPlan(self.config.faults)
         self.catalog = HoverCatalog(self.config)
         self.accounts = HoverAccounts(self.config)
-        self._state = HoverState(
-            self.config,
-            self.catalog,
-            self.accounts,
-            Signer(secrets.token_bytes(16), self.config.signed_url_ttl),
-            self.faults,
-        )
+        self._signer = Signer(secrets.token_bytes(16), self.config.signed_url_ttl)
+        self._hover = HoverApi(self.config, self.catalog, self.accounts, self._signer, self.faults)
         self.bentley = BentleyState(
             self.config.bentley, BentleyCatalog(self.config.bentley), self.faults
         )
+        self._bentley = BentleyApi(self.bentley)
         self._runners: list[web.AppRunner] = []
         self.hover_url = ""
         self.storage_url = ""
@@ -89,10 +85,11 @@ class Emulator:
     async def start(self) -> None:
         """Bind both ports and start answering."""
         scheme = "https" if self._ssl else "http"
+        storage = Host("storage", "storage", self.faults, injected_error)
         apps = (
-            hover_app(self._state, self.requests),
-            storage_app(self.config, self.catalog, self._state.signer, self.faults, self.requests),
-            bentley_app(self.bentley, self.requests),
+            hover_app(self._hover, self.requests),
+            storage_app(self.config, self.catalog, self._signer, storage, self.requests),
+            bentley_app(self._bentley, self.requests),
         )
         urls = []
         for app, port in zip(apps, self._ports, strict=True):
@@ -104,7 +101,7 @@ class Emulator:
             bound = runner.addresses[0][1]
             urls.append(f"{scheme}://{self.host}:{bound}")
         self.hover_url, self.storage_url, self.bentley_url = urls
-        self._state.storage_url = self.storage_url
+        self._hover.files.storage_url = self.storage_url
 
     async def stop(self) -> None:
         """Close both ports (idempotent)."""

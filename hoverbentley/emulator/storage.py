@@ -13,9 +13,9 @@ from aiohttp import web
 
 from .catalog import HoverCatalog
 from .config import EmulatorConfig
-from .faults import FaultPlan
-from .recording import RecordedRequest, recording_middleware
-from .respond import misbehave, stream_body
+from .host import Host, host_app
+from .recording import RecordedRequest
+from .respond import stream_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -40,6 +40,11 @@ class Signer:
         if not expires.isdigit() or int(expires) < time.time():
             return False
         return hmac.compare_digest(self.signature(file_id, int(expires)), sig)
+
+
+def injected_error(status: int) -> Any:
+    """The body of an error injected into a file answer."""
+    return {"error": f"injected {status}"}
 
 
 def _s3_error(status: int, code: str, message: str) -> web.Response:
@@ -73,7 +78,7 @@ def storage_app(
     config: EmulatorConfig,
     catalog: HoverCatalog,
     signer: Signer,
-    faults: FaultPlan,
+    host: Host,
     log: list[RecordedRequest],
 ) -> web.Application:
     """The aiohttp application of the storage host."""
@@ -94,9 +99,9 @@ def storage_app(
         entry = catalog.by_id.get(file_id)
         if entry is None or not entry.available:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
-        return await serve_content(request, entry.content(), entry.content_type, config, faults)
+        return await serve_content(request, entry.content(), entry.content_type, config, host)
 
-    app = web.Application(middlewares=[recording_middleware("storage", log)])
+    app = host_app("storage", log)
     app.router.add_get("/files/{file_id}/{name}", get_file)
     return app
 
@@ -106,13 +111,10 @@ async def serve_content(
     content: Any,
     content_type: str,
     config: EmulatorConfig,
-    faults: FaultPlan,
-    target: str = "storage",
+    host: Host,
 ) -> web.StreamResponse:
     """Answer a GET of ``content`` (a :class:`~.content.Content`), honouring Range/If-Range."""
-    answer, fault = await misbehave(
-        request, faults, target, lambda status: {"error": f"injected {status}"}
-    )
+    answer, fault = await host.misbehave(request)
     if answer is not None:
         return answer
     size = content.size
@@ -143,5 +145,5 @@ async def serve_content(
         content.chunks(start, end),
         end - start,
         fault,
-        faults.config.slow_delay,
+        host.faults.config_for(host.name, host.port).slow_delay,
     )
