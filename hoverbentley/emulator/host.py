@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from .faults import Fault, FaultPlan
-from .recording import RecordedRequest, recording_middleware
-from .respond import ANSWER_FAULTS, fault_answer
+from .recording import RecordedRequest, record_of, recording_middleware
+from .respond import ANSWER_FAULTS, BodyFaults, fault_answer, json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Guard = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
@@ -57,6 +58,21 @@ class Host:
         answer, _ = await self.misbehave(request)
         return answer
 
+    def body_faults(self, request: web.Request) -> BodyFaults:
+        """How this host damages a body: pauses of ``slow``, length and count of ``stall``."""
+        config = self.faults.config_for(self.name, self.port)
+
+        async def stall(seconds: float) -> None:
+            self.faults.counters.stalls[self.name] += 1
+            transport = request.transport
+
+            def gone() -> bool:
+                return transport is None or transport.is_closing()
+
+            await self.faults.sleep(seconds, gone)
+
+        return BodyFaults(config.slow_delay, config.stall_after, config.stall_seconds, stall)
+
     def guard(self, check: Callable[[web.Request], web.StreamResponse | None]) -> Guard:
         """A guard that injects this host's faults, then applies ``check``."""
 
@@ -76,9 +92,35 @@ def guarded(guard: Guard, handler: Handler) -> Handler:
     return wrapper
 
 
-def host_app(port: str, log: list[RecordedRequest]) -> web.Application:
-    """An application that records every request under ``port``."""
-    return web.Application(middlewares=[recording_middleware(port, log)])
+def host_app(
+    port: str,
+    log: list[RecordedRequest],
+    faults: FaultPlan,
+    name_of: Callable[[web.Request], str] | None = None,
+) -> web.Application:
+    """An application that records every request under ``port`` and honours outages.
+
+    ``name_of`` names the host a request is for (``tokens`` on the Hover port, say).
+    """
+
+    @web.middleware
+    async def outage(request: web.Request, handler: Handler) -> web.StreamResponse:
+        name = name_of(request) if name_of else port
+        refused = faults.outages.check((name, port))
+        if refused is None:
+            return await handler(request)
+        host, mode = refused
+        faults.counters.outage_rejections[host] += 1
+        entry = record_of(request)
+        if entry is not None:
+            entry.fault = f"outage-{mode}"
+        if mode == "503":
+            return json_response({"error": "Service Unavailable (outage)"}, status=503)
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError  # the connection is gone
+
+    return web.Application(middlewares=[recording_middleware(port, log), outage])
 
 
 def bearer_token(request: web.Request) -> str | None:

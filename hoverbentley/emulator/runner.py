@@ -16,10 +16,12 @@ from aiohttp import web
 from .bentley import API_PREFIX, REALITY_PREFIX, TOKEN_PATH, BentleyApi, BentleyState, bentley_app
 from .bentley_catalog import BentleyCatalog
 from .catalog import CANONICAL_HOST, HoverCatalog, file_key
-from .config import EmulatorConfig
+from .config import EmulatorConfig, FaultConfig
+from .counters import Counters
 from .faults import Fault, FaultPlan
 from .host import Host
 from .hover import HoverAccounts, HoverApi, hover_app
+from .outages import Mode, Outages
 from .recording import RecordedRequest
 from .storage import Signer, injected_error, storage_app
 
@@ -60,7 +62,14 @@ class Emulator:
         self._ssl = ssl_context
         #: Every request seen, in arrival order.
         self.requests: list[RecordedRequest] = []
-        self.faults = FaultPlan(self.config.faults)
+        #: What was done to clients: faults, stalls, ranged requests, outage rejections.
+        self.counters = Counters()
+        self.faults = FaultPlan(
+            self.config.faults,
+            self.config.host_faults,
+            self.counters,
+            Outages(self.config.outages),
+        )
         self.catalog = HoverCatalog(self.config)
         self.accounts = HoverAccounts(self.config)
         self._signer = Signer(secrets.token_bytes(16), self.config.signed_url_ttl)
@@ -83,7 +92,9 @@ class Emulator:
         await self.stop()
 
     async def start(self) -> None:
-        """Bind both ports and start answering."""
+        """Bind the ports and start answering."""
+        self.faults.stopping = False
+        self.faults.outages.restart_clock()
         scheme = "https" if self._ssl else "http"
         storage = Host("storage", "storage", self.faults, injected_error)
         apps = (
@@ -104,7 +115,8 @@ class Emulator:
         self._hover.files.storage_url = self.storage_url
 
     async def stop(self) -> None:
-        """Close both ports (idempotent)."""
+        """Close the ports (idempotent); stalled and hanging answers end at once."""
+        self.faults.stopping = True
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()
@@ -192,6 +204,28 @@ class Emulator:
     def script(self, fragment: str, *faults: Fault) -> None:
         """Answer the next requests whose path contains ``fragment`` with ``faults``."""
         self.faults.script(fragment, *faults)
+
+    def set_faults(self, host: str, faults: FaultConfig | None) -> None:
+        """Give ``host`` (see :data:`~.config.HOSTS`) random faults of its own, at run time.
+
+        ``None`` puts it back on :attr:`EmulatorConfig.faults` (now ``self.faults.config``).
+        """
+        self.faults.set_host(host, faults)
+
+    def outage(self, host: str, seconds: float | None = None, mode: Mode = "reset") -> None:
+        """Start an outage of ``host`` now: every connection reset (or ``mode="503"``).
+
+        It lasts ``seconds``, or until :meth:`end_outage` when ``None``.
+        """
+        self.faults.outages.start(host, seconds, mode)
+
+    def end_outage(self, host: str | None = None) -> None:
+        """End the outage of ``host`` (of every host when ``None``), scheduled ones too."""
+        self.faults.outages.end(host)
+
+    def outages_active(self) -> list[str]:
+        """The hosts in an outage now."""
+        return self.faults.outages.active()
 
     def requests_to(self, target: str, fragment: str = "") -> list[RecordedRequest]:
         """Requests seen by one host (``hover`` or ``storage``) whose path contains ``fragment``."""

@@ -51,9 +51,15 @@ class BentleyApi:
         return None
 
 
+def _name_of(request: web.Request) -> str:
+    if request.path == TOKEN_PATH:
+        return "tokens"
+    return "reality" if request.path.startswith(REALITY_PREFIX) else "bentley"
+
+
 def bentley_app(api: BentleyApi, log: list[RecordedRequest]) -> web.Application:
     """The aiohttp application of the Bentley host."""
-    app = host_app("bentley", log)
+    app = host_app("bentley", log, api.state.faults, _name_of)
     guard = api.api.guard(api.authorize)
     reality = api.reality_host.guard(api.authorize)
     jobs, workspaces = api.jobs, api.workspaces

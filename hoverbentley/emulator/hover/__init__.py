@@ -16,6 +16,7 @@ from .files import Files
 from .jobs import Jobs
 
 __all__ = ["HoverAccounts", "HoverApi", "hover_app"]
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path
 
 
 class HoverApi:
@@ -55,11 +56,15 @@ class HoverApi:
         return None
 
 
+def _name_of(request: web.Request) -> str:
+    return "tokens" if request.path == TOKEN_PATH else "hover"
+
+
 def hover_app(api: HoverApi, log: list[RecordedRequest]) -> web.Application:
     """The aiohttp application of the Hover API host."""
     guard = api.api.guard(api.authorize)
-    app = host_app("hover", log)
-    app.router.add_post("/oauth/token", api.tokens.post)
+    app = host_app("hover", log, api.api.faults, _name_of)
+    app.router.add_post(TOKEN_PATH, api.tokens.post)
     app.router.add_get("/api/v3/jobs", guarded(guard, api.jobs.list))
     app.router.add_get("/api/v3/jobs/{job_id}", guarded(guard, api.jobs.get))
     app.router.add_get("/api/v3/models/{model_id}/artifacts/{name}", guarded(guard, api.files.get))
