@@ -154,3 +154,7 @@ class BentleyConfig:
     blob_account_key: str = AZURITE_KEY
     #: Lifetime of the container SAS URLs ``readaccess`` hands out, in seconds.
     sas_ttl: int = 3600
+    #: Without ``blob_account_url``, ``readaccess`` points at the emulator's own blob host
+    #: (a container per produced output, see ``Emulator.expected_blobs``); ``False``: it
+    #: answers 503 ``StorageUnavailable`` instead.
+    builtin_blobs: bool = True

@@ -14,7 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from .bentley import API_PREFIX, REALITY_PREFIX, TOKEN_PATH, BentleyApi, BentleyState, bentley_app
+from .bentley.reality import reality_data_of
 from .bentley_catalog import BentleyCatalog
+from .blob import BlobService, blob_app
+from .blobs import BlobStore, ExpectedBlob
 from .catalog import CANONICAL_HOST, HoverCatalog, file_key
 from .config import EmulatorConfig, FaultConfig
 from .counters import Counters
@@ -55,10 +58,11 @@ class Emulator:
         storage_port: int = 0,
         bentley_port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        blob_port: int = 0,
     ) -> None:
         self.config = config or EmulatorConfig()
         self.host = host
-        self._ports = (port, storage_port, bentley_port)
+        self._ports = (port, storage_port, bentley_port, blob_port)
         self._ssl = ssl_context
         #: Every request seen, in arrival order.
         self.requests: list[RecordedRequest] = []
@@ -78,11 +82,22 @@ class Emulator:
             self.config.bentley, BentleyCatalog(self.config.bentley), self.faults
         )
         self._bentley = BentleyApi(self.bentley)
+        #: The blobs of job outputs served by the built-in blob host.
+        self.blobs = BlobStore(lambda: list(reality_data_of(self.bentley_jobs())))
+        bentley = self.config.bentley
+        self._blob = BlobService(
+            self.blobs,
+            bentley.blob_account_name,
+            bentley.blob_account_key,
+            Host("blob", "blob", self.faults, injected_error),
+        )
         self._runners: list[web.AppRunner] = []
         self.hover_url = ""
         self.storage_url = ""
         #: Origin of the Bentley host; Reality Modeling lives under ``/contextcapture``.
         self.bentley_url = ""
+        #: Account URL of the built-in blob host (``http://127.0.0.1:PORT/devstoreaccount1``).
+        self.blob_url = ""
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -101,6 +116,7 @@ class Emulator:
             hover_app(self._hover, self.requests),
             storage_app(self.config, self.catalog, self._signer, storage, self.requests),
             bentley_app(self._bentley, self.requests),
+            blob_app(self._blob, self.requests),
         )
         urls = []
         for app, port in zip(apps, self._ports, strict=True):
@@ -111,8 +127,10 @@ class Emulator:
             await site.start()
             bound = runner.addresses[0][1]
             urls.append(f"{scheme}://{self.host}:{bound}")
-        self.hover_url, self.storage_url, self.bentley_url = urls
+        self.hover_url, self.storage_url, self.bentley_url, blob_origin = urls
         self._hover.files.storage_url = self.storage_url
+        self.blob_url = f"{blob_origin}/{self.config.bentley.blob_account_name}"
+        self._blob.url = self.bentley.builtin_blob_url = self.blob_url
 
     async def stop(self) -> None:
         """Close the ports (idempotent); stalled and hanging answers end at once."""
@@ -196,6 +214,23 @@ class Emulator:
         """Every Reality Modeling job, in wire form, in listing order."""
         return list(self.bentley.catalog.jobs.values())
 
+    def output_ids(self, itwin_id: str | None = None) -> list[str]:
+        """Ids of the produced job outputs (each a container of the built-in blob host)."""
+        return [
+            output_id
+            for output_id, item in reality_data_of(self.bentley_jobs()).items()
+            if itwin_id is None or item["iTwinId"] == itwin_id
+        ]
+
+    def expected_blobs(self, output_id: str | None = None) -> list[ExpectedBlob]:
+        """Every blob of one output (default: of all), with size, sha256, MD5 and ETag."""
+        return self.blobs.expected(None if output_id is None else [output_id])
+
+    def change_blob(self, output_id: str, name: str) -> ExpectedBlob:
+        """Give blob ``name`` of ``output_id`` new bytes and a new ETag (same size)."""
+        self.blobs.change(output_id, name)
+        return next(b for b in self.expected_blobs(output_id) if b.name == name)
+
     @property
     def refresh_token(self) -> str:
         """The refresh token that is valid now."""
@@ -264,12 +299,18 @@ def serve(
     port: int = 8080,
     storage_port: int = 0,
     bentley_port: int = 0,
+    blob_port: int = 0,
 ) -> None:
     """Run the emulator in the foreground until interrupted."""
 
     async def main() -> None:
         async with Emulator(
-            config, host=host, port=port, storage_port=storage_port, bentley_port=bentley_port
+            config,
+            host=host,
+            port=port,
+            storage_port=storage_port,
+            bentley_port=bentley_port,
+            blob_port=blob_port,
         ) as emu:
             cfg = emu.config
             user = sorted(cfg.user_emails)[0]
@@ -279,6 +320,7 @@ def serve(
                 f"Bentley      {emu.reality_modeling_url}  (token {cfg.bentley.token!r},"
                 f" IMS {emu.ims_token_url})"
             )
+            print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
             await asyncio.Event().wait()
 

@@ -96,8 +96,8 @@ class RealityData:
         if isinstance(item, web.Response):
             return item
         state, config = self.state, self.state.config
-        account_url = state.blob_account_url
-        if account_url is None:
+        account_url = state.blob_account()
+        if not account_url:
             return bentley_error(503, "StorageUnavailable", "No blob storage is configured.")
         url = container_sas(
             account_url,

@@ -27,10 +27,18 @@ class BentleyState:
     #: Where ``readaccess`` points, and for how long its SAS lives (tests may change both).
     blob_account_url: str | None = None
     sas_ttl: float = 3600.0
+    #: The account URL of the emulator's own blob host (set once it listens).
+    builtin_blob_url: str = ""
 
     def __post_init__(self) -> None:
         self.blob_account_url = self.config.blob_account_url
         self.sas_ttl = float(self.config.sas_ttl)
+
+    def blob_account(self) -> str | None:
+        """Where ``readaccess`` points now: the configured account, else the built-in one."""
+        if self.blob_account_url is not None:
+            return self.blob_account_url
+        return self.builtin_blob_url if self.config.builtin_blobs else None
 
     def valid(self, token: str) -> bool:
         """Whether ``token`` is the static token or an unexpired issued one."""
