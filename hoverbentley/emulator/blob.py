@@ -111,7 +111,7 @@ class BlobService:
         refused = self._refused(request, "l")
         if refused is not None:
             return refused
-        early = await self.host.fault_only(request)
+        early, fault = await self.host.misbehave(request)
         if early is not None:
             return early
         text = query.get("maxresults", str(MAX_RESULTS))
@@ -145,9 +145,10 @@ class BlobService:
             + (f"<NextMarker>{_marker(rest[0])}</NextMarker>" if rest else "<NextMarker />")
             + "</EnumerationResults>"
         )
-        return web.Response(
+        response = web.Response(
             text=body, content_type="application/xml", headers={"x-ms-version": VERSION}
         )
+        return await self.host.damage(request, response, fault)
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """GET blob: Range, If-Range, If-Match, a quoted ETag and Content-MD5."""

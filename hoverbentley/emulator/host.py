@@ -11,10 +11,10 @@ from aiohttp import web
 
 from .faults import Fault, FaultPlan
 from .recording import RecordedRequest, record_of, recording_middleware
-from .respond import ANSWER_FAULTS, BodyFaults, fault_answer, json_response
+from .respond import ANSWER_FAULTS, BodyFaults, fault_answer, json_response, stream_body
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Guard = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
+Check = Callable[[web.Request], web.StreamResponse | None]
 ErrorBody = Callable[[int], Any]
 
 
@@ -53,10 +53,41 @@ class Host:
             return answer, None
         return None, fault
 
-    async def fault_only(self, request: web.Request) -> web.StreamResponse | None:
-        """The fault answer of ``request``, if any (body faults do not apply)."""
-        answer, _ = await self.misbehave(request)
-        return answer
+    async def damage(
+        self, request: web.Request, response: web.StreamResponse, fault: Fault | None
+    ) -> web.StreamResponse:
+        """``response`` with ``fault`` applied to its body (a ``reset`` mid-body, say)."""
+        if fault is None or not isinstance(response, web.Response):
+            return response
+        body = response.body
+        if not isinstance(body, bytes):
+            return response
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        damaged = web.StreamResponse(status=response.status, headers=headers)
+        return await stream_body(
+            request, damaged, [body], len(body), fault, self.body_faults(request)
+        )
+
+    def wrap(self, handler: Handler, check: Check | None = None) -> Handler:
+        """``handler`` with this host's faults: an injected answer in its place, or its
+        answer damaged; ``check`` (authorization, say) may answer first."""
+
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            answer, fault = await self.misbehave(request)
+            if answer is not None:
+                return answer
+            early = check(request) if check is not None else None
+            if early is not None:
+                return await self.damage(request, early, fault)
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if fault is None:
+                    raise
+                response = web.Response(status=exc.status, headers=exc.headers, text=exc.text)
+            return await self.damage(request, response, fault)
+
+        return wrapper
 
     def body_faults(self, request: web.Request) -> BodyFaults:
         """How this host damages a body: pauses of ``slow``, length and count of ``stall``."""
@@ -72,24 +103,6 @@ class Host:
             await self.faults.sleep(seconds, gone)
 
         return BodyFaults(config.slow_delay, config.stall_after, config.stall_seconds, stall)
-
-    def guard(self, check: Callable[[web.Request], web.StreamResponse | None]) -> Guard:
-        """A guard that injects this host's faults, then applies ``check``."""
-
-        async def guard(request: web.Request) -> web.StreamResponse | None:
-            return await self.fault_only(request) or check(request)
-
-        return guard
-
-
-def guarded(guard: Guard, handler: Handler) -> Handler:
-    """``handler`` behind ``guard``: a non-``None`` answer from the guard is final."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        return early if early is not None else await handler(request)
-
-    return wrapper
 
 
 def host_app(

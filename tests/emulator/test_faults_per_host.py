@@ -112,3 +112,18 @@ async def test_bodies_cut_mid_way_announce_their_full_length(kind: str) -> None:
         assert 0 < len(received) < item.size
         assert emu.counters.faults["storage", kind] == 1
         assert emu.requests_to("storage")[-1].fault == kind
+
+
+@pytest.mark.parametrize("host", ["hover", "tokens"])
+async def test_api_answers_are_truncated_too(host: str) -> None:
+    async with running(host_faults={host: FaultConfig(truncate=1.0)}) as (emu, session):
+        if host == "hover":
+            request = session.get(api_url(emu, f"{emu.hover_url}/api/v3/jobs"), headers=bearer(emu))
+        else:
+            request = session.post(f"{emu.hover_url}/oauth/token", data={"grant_type": "x"})
+        async with request as resp:
+            announced = resp.content_length
+            received, error = await read_until_error(resp)
+        assert isinstance(error, aiohttp.ClientPayloadError)
+        assert announced is not None and 0 < len(received) < announced
+        assert emu.counters.faults[host, "truncate"] == 1

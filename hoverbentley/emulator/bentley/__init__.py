@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..host import Host, bearer_token, guarded, host_app
+from ..host import Handler, Host, bearer_token, host_app
 from ..recording import RecordedRequest
 from .errors import bentley_error, error_body
 from .jobs import API_PREFIX, Jobs
@@ -60,36 +60,41 @@ def _name_of(request: web.Request) -> str:
 def bentley_app(api: BentleyApi, log: list[RecordedRequest]) -> web.Application:
     """The aiohttp application of the Bentley host."""
     app = host_app("bentley", log, api.state.faults, _name_of)
-    guard = api.api.guard(api.authorize)
-    reality = api.reality_host.guard(api.authorize)
+
+    def guard(handler: Handler) -> Handler:
+        return api.api.wrap(handler, api.authorize)
+
+    def reality(handler: Handler) -> Handler:
+        return api.reality_host.wrap(handler, api.authorize)
+
     jobs, workspaces = api.jobs, api.workspaces
     routes = [
-        ("GET", f"{REALITY_PREFIX}/", guarded(reality, api.reality.list)),
-        ("GET", f"{REALITY_PREFIX}/{{rd_id}}", guarded(reality, api.reality.get)),
+        ("GET", f"{REALITY_PREFIX}/", reality(api.reality.list)),
+        ("GET", f"{REALITY_PREFIX}/{{rd_id}}", reality(api.reality.get)),
         (
             "GET",
             f"{REALITY_PREFIX}/{{rd_id}}/readaccess",
-            guarded(reality, api.reality.read_access),
+            reality(api.reality.read_access),
         ),
-        ("POST", TOKEN_PATH, api.tokens.post),
-        ("GET", f"{API_PREFIX}/jobs", guarded(guard, jobs.list)),
-        ("POST", f"{API_PREFIX}/jobs", guarded(guard, jobs.create)),
-        ("GET", f"{API_PREFIX}/jobs/{{job_id}}", guarded(guard, jobs.get)),
-        ("PATCH", f"{API_PREFIX}/jobs/{{job_id}}", guarded(guard, jobs.patch)),
-        ("DELETE", f"{API_PREFIX}/jobs/{{job_id}}", guarded(guard, jobs.delete)),
-        ("GET", f"{API_PREFIX}/jobs/{{job_id}}/progress", guarded(guard, jobs.progress)),
-        ("POST", f"{API_PREFIX}/workspaces", guarded(guard, workspaces.create)),
+        ("POST", TOKEN_PATH, api.tokens.host.wrap(api.tokens.post)),
+        ("GET", f"{API_PREFIX}/jobs", guard(jobs.list)),
+        ("POST", f"{API_PREFIX}/jobs", guard(jobs.create)),
+        ("GET", f"{API_PREFIX}/jobs/{{job_id}}", guard(jobs.get)),
+        ("PATCH", f"{API_PREFIX}/jobs/{{job_id}}", guard(jobs.patch)),
+        ("DELETE", f"{API_PREFIX}/jobs/{{job_id}}", guard(jobs.delete)),
+        ("GET", f"{API_PREFIX}/jobs/{{job_id}}/progress", guard(jobs.progress)),
+        ("POST", f"{API_PREFIX}/workspaces", guard(workspaces.create)),
         (
             "GET",
             f"{API_PREFIX}/workspaces/{{workspace_id}}",
-            guarded(guard, workspaces.get_or_delete),
+            guard(workspaces.get_or_delete),
         ),
         (
             "DELETE",
             f"{API_PREFIX}/workspaces/{{workspace_id}}",
-            guarded(guard, workspaces.get_or_delete),
+            guard(workspaces.get_or_delete),
         ),
-        ("GET", f"{API_PREFIX}/limits/engines", guarded(guard, workspaces.engines)),
+        ("GET", f"{API_PREFIX}/limits/engines", guard(workspaces.engines)),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

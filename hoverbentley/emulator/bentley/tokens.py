@@ -21,9 +21,6 @@ class TokenEndpoint:
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """A bearer token for valid client credentials."""
-        early = await self.host.fault_only(request)
-        if early is not None:
-            return early
         state, config = self.state, self.state.config
         form = await request.post()
         if form.get("grant_type") != "client_credentials":

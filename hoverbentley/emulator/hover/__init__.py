@@ -7,7 +7,7 @@ from aiohttp import web
 from ..catalog import HoverCatalog
 from ..config import EmulatorConfig
 from ..faults import FaultPlan
-from ..host import Host, bearer_token, guarded, host_app
+from ..host import Host, bearer_token, host_app
 from ..recording import RecordedRequest
 from ..storage import Signer, injected_error
 from .accounts import HoverAccounts, TokenEndpoint
@@ -62,12 +62,13 @@ def _name_of(request: web.Request) -> str:
 
 def hover_app(api: HoverApi, log: list[RecordedRequest]) -> web.Application:
     """The aiohttp application of the Hover API host."""
-    guard = api.api.guard(api.authorize)
+    host = api.api
     app = host_app("hover", log, api.api.faults, _name_of)
-    app.router.add_post(TOKEN_PATH, api.tokens.post)
-    app.router.add_get("/api/v3/jobs", guarded(guard, api.jobs.list))
-    app.router.add_get("/api/v3/jobs/{job_id}", guarded(guard, api.jobs.get))
-    app.router.add_get("/api/v3/models/{model_id}/artifacts/{name}", guarded(guard, api.files.get))
-    app.router.add_get("/api/v2/images/{image_id}/{name}", guarded(guard, api.files.get))
+    app.router.add_post(TOKEN_PATH, api.tokens.host.wrap(api.tokens.post))
+    app.router.add_get("/api/v3/jobs", host.wrap(api.jobs.list, api.authorize))
+    app.router.add_get("/api/v3/jobs/{job_id}", host.wrap(api.jobs.get, api.authorize))
+    files = host.wrap(api.files.get, api.authorize)
+    app.router.add_get("/api/v3/models/{model_id}/artifacts/{name}", files)
+    app.router.add_get("/api/v2/images/{image_id}/{name}", files)
     app.router.add_get("/_emulator/files", api.files.expected)
     return app

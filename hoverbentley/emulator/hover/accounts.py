@@ -66,9 +66,6 @@ class TokenEndpoint:
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Rotate the tokens for a valid refresh grant."""
-        early = await self.host.fault_only(request)
-        if early is not None:
-            return early
         config = self.accounts.config
         if request.content_type == "application/json":
             try:
