@@ -263,7 +263,8 @@ class Emulator:
         return self.faults.outages.active()
 
     def requests_to(self, target: str, fragment: str = "") -> list[RecordedRequest]:
-        """Requests seen by one host (``hover`` or ``storage``) whose path contains ``fragment``."""
+        """Requests seen by one port (``hover``, ``storage``, ``bentley``, ``blob``) whose path
+        and query contain ``fragment``."""
         return [r for r in self.requests if r.target == target and fragment in r.path_qs]
 
     @classmethod
