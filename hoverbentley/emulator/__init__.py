@@ -1,19 +1,29 @@
-"""An offline emulator of the Hover API (and its file storage), for the demo, tests and benchmarks.
+"""An offline emulator of the Hover and Bentley APIs, for the demo, tests and benchmarks.
+
+It serves the Hover API and its signed file storage, Bentley IMS tokens, Reality Modeling v1,
+Reality Management and a blob container per job output (an Azure Blob subset), each host
+with faults of its own, outage windows and stalls, a log of requests and counters.
 
 It is an independent implementation of the API: it imports nothing from the client side.
 """
 
-from .config import EmulatorConfig, FaultConfig
+from .blobs import ExpectedBlob
+from .config import HOSTS, EmulatorConfig, FaultConfig, Outage
+from .counters import Counters
 from .faults import Fault
 from .recording import RecordedRequest
 from .runner import Emulator, ExpectedFile, serve
 
 __all__ = [
+    "HOSTS",
+    "Counters",
     "Emulator",
     "EmulatorConfig",
+    "ExpectedBlob",
     "ExpectedFile",
     "Fault",
     "FaultConfig",
+    "Outage",
     "RecordedRequest",
     "serve",
 ]

@@ -24,8 +24,10 @@ DEFAULT_SIZES: Mapping[str, tuple[int, int]] = {
 class FaultConfig:
     """Random faults, each a probability per request (0..1), drawn from a seeded generator.
 
-    ``targets`` chooses which host they hit: the file ``storage`` host (default), the ``api``
-    hosts, or ``all``.
+    As :attr:`EmulatorConfig.faults`, ``targets`` chooses which hosts they hit: the storage
+    hosts (``storage``, the default: Hover's signed storage and the blob container), the
+    ``api`` hosts (Hover, Bentley, Reality Management, token endpoints), or ``all``. As an
+    entry of :attr:`EmulatorConfig.host_faults` they hit that one host and ``targets`` is unused.
     """
 
     error_500: float = 0.0
@@ -41,12 +43,46 @@ class FaultConfig:
     latency: tuple[float, float] = (0.0, 0.0)
     targets: Literal["storage", "api", "all"] = "storage"
     seed: int = 7
+    #: A body stops flowing (connection open) after ``stall_after`` of its bytes, for
+    #: ``stall_seconds``; then the connection is reset.
+    stall: float = 0.0
+    stall_seconds: float = 60.0
+    stall_after: float = 0.5
+    #: Never more than this many random faults in a row on one resource (path and stable
+    #: query) of one host; ``None``: no cap. Scripted faults are not capped.
+    max_in_a_row: int | None = None
 
     @property
     def any(self) -> bool:
         """Whether any fault or latency is configured."""
         rates = (self.error_500, self.error_503, self.rate_limit, self.reset, self.truncate)
-        return any(rates) or self.slow > 0 or self.latency[1] > 0
+        return any(rates) or self.slow > 0 or self.stall > 0 or self.latency[1] > 0
+
+
+#: Names of the emulated hosts, for :attr:`EmulatorConfig.host_faults` and outages.
+HOSTS = ("hover", "storage", "bentley", "reality", "tokens", "blob")
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A window in which a host resets every connection (``reset``) or answers only 503.
+
+    ``host`` is one of :data:`HOSTS`; ``hover`` and ``bentley`` cover everything on their
+    port (tokens and Reality Management included). The window opens ``after_seconds`` after
+    the emulator starts, or once ``after_requests`` requests to the host were let through
+    (both set: whichever is later; neither: at start), and lasts ``seconds`` (``None``: until
+    ended).
+    """
+
+    host: str
+    seconds: float | None = None
+    after_seconds: float | None = None
+    after_requests: int | None = None
+    mode: Literal["reset", "503"] = "reset"
+
+    def __post_init__(self) -> None:
+        if self.host not in HOSTS:
+            raise ValueError(f"unknown host {self.host!r}; known: {', '.join(HOSTS)}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +119,12 @@ class EmulatorConfig:
     #: Fixed latency of every API answer, in seconds.
     api_latency: float = 0.0
     faults: FaultConfig = field(default_factory=FaultConfig)
+    #: Faults of single hosts (names in :data:`HOSTS`), in place of ``faults`` for them. A
+    #: request on the Hover or Bentley port uses its own name first (``tokens``,
+    #: ``reality``), then its port's (``hover``, ``bentley``).
+    host_faults: Mapping[str, FaultConfig] = field(default_factory=dict)
+    #: Scheduled outage windows.
+    outages: tuple[Outage, ...] = ()
     bentley: BentleyConfig = field(default_factory=lambda: BentleyConfig())
 
 
@@ -112,3 +154,7 @@ class BentleyConfig:
     blob_account_key: str = AZURITE_KEY
     #: Lifetime of the container SAS URLs ``readaccess`` hands out, in seconds.
     sas_ttl: int = 3600
+    #: Without ``blob_account_url``, ``readaccess`` points at the emulator's own blob host
+    #: (a container per produced output, see ``Emulator.expected_blobs``); ``False``: it
+    #: answers 503 ``StorageUnavailable`` instead.
+    builtin_blobs: bool = True

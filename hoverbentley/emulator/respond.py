@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -17,8 +18,6 @@ ANSWER_FAULTS = frozenset(
     {"500", "503", "429", "429-no-retry-after", "hang", "html200", "junk", "empty"}
 )
 JUNK_SIZE = 10 * 1024 * 1024
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Guard = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
 
 def json_response(
@@ -41,12 +40,16 @@ def note_fault(request: web.Request, fault: Fault) -> None:
 
 
 async def fault_answer(
-    request: web.Request, fault: Fault, retry_after: float, error_body: Any
+    request: web.Request,
+    fault: Fault,
+    retry_after: float,
+    error_body: Callable[[int], Any],
+    faults: FaultPlan,
 ) -> web.StreamResponse:
     """The answer that replaces a normal one for an :data:`ANSWER_FAULTS` fault."""
     note_fault(request, fault)
     if fault == "hang":
-        await asyncio.sleep(3600)
+        await faults.sleep(3600)
     if fault in ("500", "503"):
         return json_response(error_body(int(fault)), status=int(fault))
     if fault == "429":
@@ -62,36 +65,15 @@ async def fault_answer(
     return web.Response(body=b"", content_type="application/json")
 
 
-async def misbehave(
-    request: web.Request,
-    faults: FaultPlan,
-    target: str,
-    error_body: Callable[[int], Any],
-    extra_delay: float = 0.0,
-) -> tuple[web.StreamResponse | None, Fault | None]:
-    """Wait any injected latency, then pick this request's fault.
+@dataclass(frozen=True)
+class BodyFaults:
+    """How a host damages bodies: the pause of ``slow``, where and how long ``stall`` waits."""
 
-    Returns the answer that replaces the normal one, or the fault to apply to the body.
-    """
-    delay = extra_delay + faults.latency(target)
-    if delay:
-        await asyncio.sleep(delay)
-    fault = faults.pick(target, request.path_qs)
-    if fault in ANSWER_FAULTS:
-        assert fault is not None
-        answer = await fault_answer(request, fault, faults.config.retry_after_seconds, error_body)
-        return answer, None
-    return None, fault
-
-
-def guarded(guard: Guard, handler: Handler) -> Handler:
-    """``handler`` behind ``guard``: a non-``None`` answer from the guard is final."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        early = await guard(request)
-        return early if early is not None else await handler(request)
-
-    return wrapper
+    slow_delay: float = 0.05
+    stall_after: float = 0.5
+    stall_seconds: float = 60.0
+    #: Waits out a stall of so many seconds (counting it; ending early if the client left).
+    stall: Callable[[float], Awaitable[None]] | None = None
 
 
 async def stream_body(
@@ -100,15 +82,16 @@ async def stream_body(
     chunks: Iterable[memoryview | bytes],
     length: int,
     fault: Fault | None,
-    slow_delay: float = 0.05,
+    damage: BodyFaults | None = None,
 ) -> web.StreamResponse:
     """Send ``chunks`` (``length`` bytes in all), damaged as ``fault`` says.
 
     ``reset`` aborts the connection half-way (an RST); ``truncate`` closes it cleanly
-    half-way, short of the declared Content-Length; ``slow`` pauses between small pieces.
+    half-way, short of the declared Content-Length; ``stall`` stops sending after part of the
+    body with the connection open, then resets it; ``slow`` pauses between small pieces.
     """
     try:
-        return await _send(request, response, chunks, length, fault, slow_delay)
+        return await _send(request, response, chunks, length, fault, damage or BodyFaults())
     except ConnectionError:
         # The client went away mid-answer: nothing left to do, and nothing worth logging.
         raise asyncio.CancelledError from None
@@ -120,27 +103,22 @@ async def _send(
     chunks: Iterable[memoryview | bytes],
     length: int,
     fault: Fault | None,
-    slow_delay: float,
+    damage: BodyFaults,
 ) -> web.StreamResponse:
     response.content_length = length
     await response.prepare(request)
-    if fault in ("reset", "truncate"):
+    if fault in ("reset", "truncate", "stall"):
         note_fault(request, fault)
-        cut = length // 2
-        sent = 0
-        for chunk in chunks:
-            piece = chunk[: max(0, cut - sent)]
-            if piece:
-                await response.write(piece)
-                sent += len(piece)
-            if sent >= cut:
-                break
+        share = damage.stall_after if fault == "stall" else 0.5
+        await _send_part(response, chunks, int(length * share))
+        if fault == "stall" and damage.stall is not None:
+            await damage.stall(damage.stall_seconds)
         transport = request.transport
         if transport is not None:
-            if fault == "reset":
-                transport.abort()
-            else:
+            if fault == "truncate":
                 transport.close()
+            else:
+                transport.abort()
         raise asyncio.CancelledError  # the connection is gone: nothing more to send
     if fault == "slow":
         note_fault(request, fault)
@@ -148,9 +126,22 @@ async def _send(
             view = memoryview(chunk)
             for start in range(0, len(view), 64 * 1024):
                 await response.write(view[start : start + 64 * 1024])
-                await asyncio.sleep(slow_delay)
+                await asyncio.sleep(damage.slow_delay)
     else:
         for chunk in chunks:
             await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def _send_part(
+    response: web.StreamResponse, chunks: Iterable[memoryview | bytes], cut: int
+) -> None:
+    sent = 0
+    for chunk in chunks:
+        piece = chunk[: max(0, cut - sent)]
+        if piece:
+            await response.write(piece)
+            sent += len(piece)
+        if sent >= cut:
+            break

@@ -13,15 +13,20 @@ from typing import Any
 
 from aiohttp import web
 
-from .bentley import API_PREFIX, TOKEN_PATH, BentleyState, bentley_app
+from .bentley import API_PREFIX, REALITY_PREFIX, TOKEN_PATH, BentleyApi, BentleyState, bentley_app
+from .bentley.reality import reality_data_of
 from .bentley_catalog import BentleyCatalog
+from .blob import BlobService, blob_app
+from .blobs import BlobStore, ExpectedBlob
 from .catalog import CANONICAL_HOST, HoverCatalog, file_key
-from .config import EmulatorConfig
+from .config import EmulatorConfig, FaultConfig
+from .counters import Counters
 from .faults import Fault, FaultPlan
-from .hover import HoverAccounts, HoverState, hover_app
-from .reality import PREFIX as REALITY_PREFIX
+from .host import Host
+from .hover import HoverAccounts, HoverApi, hover_app
+from .outages import Mode, Outages
 from .recording import RecordedRequest
-from .storage import Signer, storage_app
+from .storage import Signer, injected_error, storage_app
 
 
 @dataclass(frozen=True)
@@ -53,31 +58,46 @@ class Emulator:
         storage_port: int = 0,
         bentley_port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        blob_port: int = 0,
     ) -> None:
         self.config = config or EmulatorConfig()
         self.host = host
-        self._ports = (port, storage_port, bentley_port)
+        self._ports = (port, storage_port, bentley_port, blob_port)
         self._ssl = ssl_context
         #: Every request seen, in arrival order.
         self.requests: list[RecordedRequest] = []
-        self.faults = FaultPlan(self.config.faults)
+        #: What was done to clients: faults, stalls, ranged requests, outage rejections.
+        self.counters = Counters()
+        self.faults = FaultPlan(
+            self.config.faults,
+            self.config.host_faults,
+            self.counters,
+            Outages(self.config.outages),
+        )
         self.catalog = HoverCatalog(self.config)
         self.accounts = HoverAccounts(self.config)
-        self._state = HoverState(
-            self.config,
-            self.catalog,
-            self.accounts,
-            Signer(secrets.token_bytes(16), self.config.signed_url_ttl),
-            self.faults,
-        )
+        self._signer = Signer(secrets.token_bytes(16), self.config.signed_url_ttl)
+        self._hover = HoverApi(self.config, self.catalog, self.accounts, self._signer, self.faults)
         self.bentley = BentleyState(
             self.config.bentley, BentleyCatalog(self.config.bentley), self.faults
+        )
+        self._bentley = BentleyApi(self.bentley)
+        #: The blobs of job outputs served by the built-in blob host.
+        self.blobs = BlobStore(lambda: list(reality_data_of(self.bentley_jobs())))
+        bentley = self.config.bentley
+        self._blob = BlobService(
+            self.blobs,
+            bentley.blob_account_name,
+            bentley.blob_account_key,
+            Host("blob", "blob", self.faults, injected_error),
         )
         self._runners: list[web.AppRunner] = []
         self.hover_url = ""
         self.storage_url = ""
         #: Origin of the Bentley host; Reality Modeling lives under ``/contextcapture``.
         self.bentley_url = ""
+        #: Account URL of the built-in blob host (``http://127.0.0.1:PORT/devstoreaccount1``).
+        self.blob_url = ""
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -87,12 +107,16 @@ class Emulator:
         await self.stop()
 
     async def start(self) -> None:
-        """Bind both ports and start answering."""
+        """Bind the ports and start answering."""
+        self.faults.stopping = False
+        self.faults.outages.restart_clock()
         scheme = "https" if self._ssl else "http"
+        storage = Host("storage", "storage", self.faults, injected_error)
         apps = (
-            hover_app(self._state, self.requests),
-            storage_app(self.config, self.catalog, self._state.signer, self.faults, self.requests),
-            bentley_app(self.bentley, self.requests),
+            hover_app(self._hover, self.requests),
+            storage_app(self.config, self.catalog, self._signer, storage, self.requests),
+            bentley_app(self._bentley, self.requests),
+            blob_app(self._blob, self.requests),
         )
         urls = []
         for app, port in zip(apps, self._ports, strict=True):
@@ -103,11 +127,14 @@ class Emulator:
             await site.start()
             bound = runner.addresses[0][1]
             urls.append(f"{scheme}://{self.host}:{bound}")
-        self.hover_url, self.storage_url, self.bentley_url = urls
-        self._state.storage_url = self.storage_url
+        self.hover_url, self.storage_url, self.bentley_url, blob_origin = urls
+        self._hover.files.storage_url = self.storage_url
+        self.blob_url = f"{blob_origin}/{self.config.bentley.blob_account_name}"
+        self._blob.url = self.bentley.builtin_blob_url = self.blob_url
 
     async def stop(self) -> None:
-        """Close both ports (idempotent)."""
+        """Close the ports (idempotent); stalled and hanging answers end at once."""
+        self.faults.stopping = True
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()
@@ -187,6 +214,23 @@ class Emulator:
         """Every Reality Modeling job, in wire form, in listing order."""
         return list(self.bentley.catalog.jobs.values())
 
+    def output_ids(self, itwin_id: str | None = None) -> list[str]:
+        """Ids of the produced job outputs (each a container of the built-in blob host)."""
+        return [
+            output_id
+            for output_id, item in reality_data_of(self.bentley_jobs()).items()
+            if itwin_id is None or item["iTwinId"] == itwin_id
+        ]
+
+    def expected_blobs(self, output_id: str | None = None) -> list[ExpectedBlob]:
+        """Every blob of one output (default: of all), with size, sha256, MD5 and ETag."""
+        return self.blobs.expected(None if output_id is None else [output_id])
+
+    def change_blob(self, output_id: str, name: str) -> ExpectedBlob:
+        """Give blob ``name`` of ``output_id`` new bytes and a new ETag (same size)."""
+        self.blobs.change(output_id, name)
+        return next(b for b in self.expected_blobs(output_id) if b.name == name)
+
     @property
     def refresh_token(self) -> str:
         """The refresh token that is valid now."""
@@ -196,8 +240,31 @@ class Emulator:
         """Answer the next requests whose path contains ``fragment`` with ``faults``."""
         self.faults.script(fragment, *faults)
 
+    def set_faults(self, host: str, faults: FaultConfig | None) -> None:
+        """Give ``host`` (see :data:`~.config.HOSTS`) random faults of its own, at run time.
+
+        ``None`` puts it back on :attr:`EmulatorConfig.faults` (now ``self.faults.config``).
+        """
+        self.faults.set_host(host, faults)
+
+    def outage(self, host: str, seconds: float | None = None, mode: Mode = "reset") -> None:
+        """Start an outage of ``host`` now: every connection reset (or ``mode="503"``).
+
+        It lasts ``seconds``, or until :meth:`end_outage` when ``None``.
+        """
+        self.faults.outages.start(host, seconds, mode)
+
+    def end_outage(self, host: str | None = None) -> None:
+        """End the outage of ``host`` (of every host when ``None``), scheduled ones too."""
+        self.faults.outages.end(host)
+
+    def outages_active(self) -> list[str]:
+        """The hosts in an outage now."""
+        return self.faults.outages.active()
+
     def requests_to(self, target: str, fragment: str = "") -> list[RecordedRequest]:
-        """Requests seen by one host (``hover`` or ``storage``) whose path contains ``fragment``."""
+        """Requests seen by one port (``hover``, ``storage``, ``bentley``, ``blob``) whose path
+        and query contain ``fragment``."""
         return [r for r in self.requests if r.target == target and fragment in r.path_qs]
 
     @classmethod
@@ -233,12 +300,18 @@ def serve(
     port: int = 8080,
     storage_port: int = 0,
     bentley_port: int = 0,
+    blob_port: int = 0,
 ) -> None:
     """Run the emulator in the foreground until interrupted."""
 
     async def main() -> None:
         async with Emulator(
-            config, host=host, port=port, storage_port=storage_port, bentley_port=bentley_port
+            config,
+            host=host,
+            port=port,
+            storage_port=storage_port,
+            bentley_port=bentley_port,
+            blob_port=blob_port,
         ) as emu:
             cfg = emu.config
             user = sorted(cfg.user_emails)[0]
@@ -248,6 +321,7 @@ def serve(
                 f"Bentley      {emu.reality_modeling_url}  (token {cfg.bentley.token!r},"
                 f" IMS {emu.ims_token_url})"
             )
+            print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
             await asyncio.Event().wait()
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+from .bodies import serve_body
 from .catalog import HoverCatalog
 from .config import EmulatorConfig
-from .faults import FaultPlan
-from .recording import RecordedRequest, recording_middleware
-from .respond import misbehave, stream_body
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+from .host import Host, host_app
+from .recording import RecordedRequest
 
 
 class Signer:
@@ -42,6 +39,11 @@ class Signer:
         return hmac.compare_digest(self.signature(file_id, int(expires)), sig)
 
 
+def injected_error(status: int) -> Any:
+    """The body of an error injected into a file answer."""
+    return {"error": f"injected {status}"}
+
+
 def _s3_error(status: int, code: str, message: str) -> web.Response:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
@@ -50,30 +52,11 @@ def _s3_error(status: int, code: str, message: str) -> web.Response:
     return web.Response(text=body, status=status, content_type="application/xml")
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """``(start, end)`` (end exclusive) of a single-range ``Range`` header; ``None`` if invalid.
-
-    Raises ``ValueError`` when the range cannot be satisfied (answer 416).
-    """
-    match = _RANGE.match(header.strip())
-    if not match or match.group(0) == "bytes=-":
-        return None
-    first, last = match.groups()
-    if not first:
-        start, end = max(0, size - int(last)), size
-    else:
-        start = int(first)
-        end = min(size, int(last) + 1) if last else size
-    if start >= size or start >= end:
-        raise ValueError("unsatisfiable")
-    return start, end
-
-
 def storage_app(
     config: EmulatorConfig,
     catalog: HoverCatalog,
     signer: Signer,
-    faults: FaultPlan,
+    host: Host,
     log: list[RecordedRequest],
 ) -> web.Application:
     """The aiohttp application of the storage host."""
@@ -94,9 +77,9 @@ def storage_app(
         entry = catalog.by_id.get(file_id)
         if entry is None or not entry.available:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
-        return await serve_content(request, entry.content(), entry.content_type, config, faults)
+        return await serve_content(request, entry.content(), entry.content_type, config, host)
 
-    app = web.Application(middlewares=[recording_middleware("storage", log)])
+    app = host_app("storage", log, host.faults)
     app.router.add_get("/files/{file_id}/{name}", get_file)
     return app
 
@@ -106,42 +89,19 @@ async def serve_content(
     content: Any,
     content_type: str,
     config: EmulatorConfig,
-    faults: FaultPlan,
-    target: str = "storage",
+    host: Host,
 ) -> web.StreamResponse:
     """Answer a GET of ``content`` (a :class:`~.content.Content`), honouring Range/If-Range."""
-    answer, fault = await misbehave(
-        request, faults, target, lambda status: {"error": f"injected {status}"}
-    )
-    if answer is not None:
-        return answer
-    size = content.size
-    headers = {"Content-Type": content_type}
-    if config.storage_etags:
-        headers["ETag"] = content.etag
-    if config.storage_ranges:
-        headers["Accept-Ranges"] = "bytes"
-    start, end, status = 0, size, 200
-    header = request.headers.get("Range")
-    if header and config.storage_ranges:
-        if_range = request.headers.get("If-Range")
-        if if_range is None or (config.storage_etags and if_range == content.etag):
-            try:
-                span = parse_range(header, size)
-            except ValueError:
-                return web.Response(
-                    status=416, headers={"Content-Range": f"bytes */{size}", **headers}
-                )
-            if span is not None:
-                start, end = span
-                status = 206
-                headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    response = web.StreamResponse(status=status, headers=headers)
-    return await stream_body(
+    return await serve_body(
         request,
-        response,
-        content.chunks(start, end),
-        end - start,
-        fault,
-        faults.config.slow_delay,
+        content,
+        {"Content-Type": content_type},
+        host,
+        etags=config.storage_etags,
+        ranges=config.storage_ranges,
+        precondition_failed=lambda: _s3_error(
+            412,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+        ),
     )

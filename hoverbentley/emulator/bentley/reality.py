@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .respond import Guard, guarded, json_response
-from .sas import container_sas
+from ..respond import json_response
+from ..sas import container_sas
+from .errors import bentley_error
+from .state import BentleyState
 
 PREFIX = "/reality-management/reality-data"
 OUTPUT_TYPES = {
@@ -21,7 +22,6 @@ OUTPUT_TYPES = {
     "Orthophoto/DSM": "Orthophoto",
     "ESRI i3s": "SLPK",
 }
-ErrorFactory = Callable[[int, str, str], web.Response]
 
 
 def reality_data_of(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -45,44 +45,39 @@ def reality_data_of(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def add_reality_routes(
-    app: web.Application,
-    *,
-    jobs: Callable[[], list[dict[str, Any]]],
-    guard: Guard,
-    error: ErrorFactory,
-    blob_account_url: Callable[[], str | None],
-    account: str,
-    key: str,
-    sas_ttl: Callable[[], float],
-) -> None:
-    """Mount ``/reality-management/reality-data`` on the Bentley host."""
+class RealityData:
+    """``/reality-management/reality-data``: list, get, and ``readaccess`` (a container SAS)."""
 
-    def find(request: web.Request) -> dict[str, Any] | web.Response:
-        catalog = reality_data_of(jobs())
-        item = catalog.get(request.match_info["rd_id"])
-        if item is None:
-            return error(404, "RealityDataNotFound", "Requested reality data is not available.")
+    def __init__(self, state: BentleyState) -> None:
+        self.state = state
+
+    def _all(self) -> dict[str, dict[str, Any]]:
+        return reality_data_of(list(self.state.catalog.jobs.values()))
+
+    def find(self, request: web.Request) -> dict[str, Any] | web.Response:
+        """The reality data the path names (within ``iTwinId`` if given), or a 404."""
+        item = self._all().get(request.match_info["rd_id"])
         itwin = request.query.get("iTwinId")
-        if itwin and itwin.lower() != str(item.get("iTwinId")).lower():
-            return error(404, "RealityDataNotFound", "Requested reality data is not available.")
+        if item is None or (itwin and itwin.lower() != str(item.get("iTwinId")).lower()):
+            return bentley_error(
+                404, "RealityDataNotFound", "Requested reality data is not available."
+            )
         return item
 
-    def public(item: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in item.items() if k != "iTwinId"}
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """One reality data."""
+        item = self.find(request)
+        if isinstance(item, web.Response):
+            return item
+        return json_response({"realityData": _public(item)})
 
-    async def get_one(request: web.Request) -> web.StreamResponse:
-        item = find(request)
-        return (
-            item if isinstance(item, web.Response) else json_response({"realityData": public(item)})
-        )
-
-    async def list_all(request: web.Request) -> web.StreamResponse:
+    async def list(self, request: web.Request) -> web.StreamResponse:
+        """A page of reality data (of one iTwin, if given), with a ``next`` link."""
         itwin = (request.query.get("iTwinId") or "").lower()
         top = int(request.query.get("$top") or 100)
         items = [
-            public(i)
-            for i in reality_data_of(jobs()).values()
+            _public(i)
+            for i in self._all().values()
             if not itwin or str(i.get("iTwinId")).lower() == itwin
         ]
         token = request.query.get("continuationToken")
@@ -95,18 +90,27 @@ def add_reality_routes(
             body["_links"] = {"next": {"href": f"{origin}{PREFIX}/?{urlencode(params)}"}}
         return json_response(body)
 
-    async def read_access(request: web.Request) -> web.StreamResponse:
-        item = find(request)
+    async def read_access(self, request: web.Request) -> web.StreamResponse:
+        """A read/list SAS URL of the reality data's blob container."""
+        item = self.find(request)
         if isinstance(item, web.Response):
             return item
-        account_url = blob_account_url()
-        if account_url is None:
-            return error(503, "StorageUnavailable", "No blob storage is configured.")
-        url = container_sas(account_url, account, key, item["id"], "rl", sas_ttl())
+        state, config = self.state, self.state.config
+        account_url = state.blob_account()
+        if not account_url:
+            return bentley_error(503, "StorageUnavailable", "No blob storage is configured.")
+        url = container_sas(
+            account_url,
+            config.blob_account_name,
+            config.blob_account_key,
+            item["id"],
+            "rl",
+            state.sas_ttl,
+        )
         return json_response(
             {"type": "AzureBlobSasUrl", "access": "Read", "_links": {"containerUrl": {"href": url}}}
         )
 
-    app.router.add_get(f"{PREFIX}/", guarded(guard, list_all))
-    app.router.add_get(f"{PREFIX}/{{rd_id}}", guarded(guard, get_one))
-    app.router.add_get(f"{PREFIX}/{{rd_id}}/readaccess", guarded(guard, read_access))
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "iTwinId"}

@@ -1,0 +1,63 @@
+"""What the Bentley handlers share at run time: tokens issued, the catalog, paging secrets."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from ..bentley_catalog import BentleyCatalog
+from ..config import BentleyConfig
+from ..faults import FaultPlan
+
+
+@dataclass
+class BentleyState:
+    """Tokens issued and the catalog, shared by the handlers."""
+
+    config: BentleyConfig
+    catalog: BentleyCatalog
+    faults: FaultPlan
+    issued: dict[str, float] = field(default_factory=dict)
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+    tokens_issued: int = 0
+    #: Where ``readaccess`` points, and for how long its SAS lives (tests may change both).
+    blob_account_url: str | None = None
+    sas_ttl: float = 3600.0
+    #: The account URL of the emulator's own blob host (set once it listens).
+    builtin_blob_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.blob_account_url = self.config.blob_account_url
+        self.sas_ttl = float(self.config.sas_ttl)
+
+    def blob_account(self) -> str | None:
+        """Where ``readaccess`` points now: the configured account, else the built-in one."""
+        if self.blob_account_url is not None:
+            return self.blob_account_url
+        return self.builtin_blob_url if self.config.builtin_blobs else None
+
+    def valid(self, token: str) -> bool:
+        """Whether ``token`` is the static token or an unexpired issued one."""
+        if token == self.config.token:
+            return True
+        expiry = self.issued.get(token)
+        return expiry is not None and expiry > time.time()
+
+    def continuation(self, filter_text: str, top: int, offset: int) -> str:
+        """A signed continuation token for ``offset`` of one filtered listing."""
+        mac = hmac.new(self.secret, f"{filter_text}\n{top}\n{offset}".encode(), hashlib.sha256)
+        raw = f"{offset}:{mac.hexdigest()[:24]}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def offset_of(self, token: str, filter_text: str, top: int) -> int | None:
+        """The offset a continuation token names, or ``None`` when it is not ours."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            offset = int(raw.split(":", 1)[0])
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return offset if self.continuation(filter_text, top, offset) == token else None
