@@ -1,0 +1,29 @@
+"""Running an archive from the command line: progress while it runs, the summary at the end."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import msgspec
+
+from ..archive import ArchiveSource, ArchiveSummary, archive
+from .options import archive_options, wants_progress
+from .progress import make_reporter, summary_text
+
+
+async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path) -> ArchiveSummary:
+    """Archive ``source`` into ``out`` as the shared archive flags say."""
+    reporter = make_reporter() if wants_progress(args) else None
+    return await archive(source, out, archive_options(args), reporter=reporter)
+
+
+def report_summary(args: argparse.Namespace, summary: ArchiveSummary) -> int:
+    """Print the summary (JSON on stdout with --json) and return the exit status."""
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode(summary) + b"\n")
+        sys.stdout.flush()
+    else:
+        print(summary_text(summary))
+    return 0 if summary.ok else 1
