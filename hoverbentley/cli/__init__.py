@@ -75,24 +75,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             status: int = anyio.run(run_until_terminated, lambda: args.handler(args))
         else:
             status = args.handler(args)
-    except ConfigurationError as exc:
-        print_err(f"{PROG}: error: {exc}")
-        return 2
-    except HoverBentleyError as exc:
-        print_err(f"{PROG}: error: {exc}")
-        return 1
     except KeyboardInterrupt:
         print_err(f"{PROG}: interrupted; run the same command again to resume")
         return 130
-    except Terminated:
+    except Exception as exc:  # each known kind becomes a message; the rest is raised
+        return _failure(_single(exc))
+    return status
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The one exception inside (nested) groups of one, as task groups wrap them."""
+    inner = getattr(exc, "exceptions", None)
+    while isinstance(inner, tuple) and len(inner) == 1 and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
+
+
+def _failure(exc: BaseException) -> int:
+    """Print the one-line message for a failed run and return its exit status."""
+    if isinstance(exc, Terminated):
         print_err(f"{PROG}: terminated (SIGTERM); run the same command again to resume")
         return 143
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         return 141
-    except OSError as exc:
+    if isinstance(exc, ConfigurationError):
+        print_err(f"{PROG}: error: {exc}")
+        return 2
+    if isinstance(exc, HoverBentleyError):
+        print_err(f"{PROG}: error: {exc}")
+        return 1
+    if isinstance(exc, OSError):
         print_err(f"{PROG}: error: {_os_error(exc)}")
         return 1
-    return status
+    raise exc
 
 
 def _os_error(exc: OSError) -> str:
