@@ -11,7 +11,7 @@ import anyio
 
 from .. import __version__
 from ..errors import ConfigurationError, HoverBentleyError
-from . import bentley, demo, hover
+from . import bentley, demo, hover, verify
 from .common import print_err
 from .logs import configure_logging
 from .options import add_verbosity, verbosity
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_commands(commands, after)
     hover.add_commands(commands, after)
     bentley.add_commands(commands, after)
+    verify.add_commands(commands, after)
     _remember_parsers(parser)
     return parser
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import struct
 import subprocess
+import termios
+import threading
 from pathlib import Path
 
 from hoverbentley.emulator import Emulator
@@ -54,3 +60,36 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+def run_on_terminal(
+    argv: list[str], env: dict[str, str], *, columns: int = 80, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run ``argv`` with stderr on a pseudo-terminal ``columns`` wide; return the result and
+    everything written to the terminal."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    seen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO once the other side is closed
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {k: v for k, v in env.items() if k != "COLUMNS"}
+    try:
+        result = subprocess.run(
+            argv, env=env, stdout=subprocess.PIPE, stderr=slave, text=True, timeout=timeout
+        )
+    finally:
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    return result, seen.decode()

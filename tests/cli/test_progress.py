@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
 import io
 import os
-import pty
 import re
-import struct
-import subprocess
-import termios
-import threading
 
 import anyio
 import pytest
@@ -21,54 +15,24 @@ from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from tests.archive.helpers import SMALL_SIZES, KiB, MiB
 from tests.support import HB
 
-from .helpers import FAST, hover_env
+from .helpers import FAST, hover_env, run_on_terminal
 
 SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
 SLOW = FaultConfig(slow=1.0, slow_delay=0.01)
 
 
-def _pty(columns: int) -> tuple[int, int]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    return master, slave
-
-
-def _drain(fd: int, into: bytearray) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO once the other side is closed
-            return
-        if not chunk:
-            return
-        into.extend(chunk)
-
-
 @pytest.mark.slow
 def test_on_a_narrow_terminal_every_redraw_fits_one_row(tmp_path: os.PathLike[str]) -> None:
     columns = 40
-    master, slave = _pty(columns)
-    seen = bytearray()
-    reader = threading.Thread(target=_drain, args=(master, seen), daemon=True)
-    reader.start()
     with Emulator.threaded(EmulatorConfig(jobs=2, sizes=SIZES, faults=SLOW)) as emu:
-        env = hover_env(emu)
-        env.pop("COLUMNS", None)
-        result = subprocess.run(
+        result, text = run_on_terminal(
             [*HB, "hover", "archive", str(tmp_path), "--all", *FAST],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=slave,
-            text=True,
-            timeout=120,
+            hover_env(emu),
+            columns=columns,
         )
-    os.close(slave)
-    reader.join(10)
-    os.close(master)
     assert result.returncode == 0
     assert "downloaded" in result.stdout  # the summary goes to stdout, progress to the terminal
 
-    text = seen.decode()
     assert "\n" not in text, "progress must never start a new row"
     draws = [d for d in text.split("\r") if d]
     lines = [d.removesuffix("\x1b[K") for d in draws]
