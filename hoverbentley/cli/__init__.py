@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import logging
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
@@ -18,6 +19,7 @@ from .options import add_verbosity, verbosity
 from .signals import Terminated, run_until_terminated
 
 PROG = "hoverbentley"
+logger = logging.getLogger("hoverbentley.cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,17 +72,24 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parse(argv)
-    configure_logging(*verbosity(args))
+    to_file = False  # also log the final error, once the log file is open
     try:
+        configure_logging(*verbosity(args), log_file=args.log_file, log_format=args.log_format)
+        to_file = args.log_file is not None
         if inspect.iscoroutinefunction(args.handler):
             status: int = anyio.run(run_until_terminated, lambda: args.handler(args))
         else:
             status = args.handler(args)
     except KeyboardInterrupt:
-        print_err(f"{PROG}: interrupted; run the same command again to resume")
-        return 130
+        status, message = 130, f"{PROG}: interrupted; run the same command again to resume"
     except Exception as exc:  # each known kind becomes a message; the rest is raised
-        return _failure(_single(exc))
+        status, message = _failure(_single(exc))
+    else:
+        return status
+    if message:
+        print_err(message)
+        if to_file:
+            logger.error(message)
     return status
 
 
@@ -93,22 +102,18 @@ def _single(exc: BaseException) -> BaseException:
     return exc
 
 
-def _failure(exc: BaseException) -> int:
-    """Print the one-line message for a failed run and return its exit status."""
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and one-line message of a failed run."""
     if isinstance(exc, Terminated):
-        print_err(f"{PROG}: terminated (SIGTERM); run the same command again to resume")
-        return 143
+        return 143, f"{PROG}: terminated (SIGTERM); run the same command again to resume"
     if isinstance(exc, BrokenPipeError):
-        return 141
+        return 141, ""
     if isinstance(exc, ConfigurationError):
-        print_err(f"{PROG}: error: {exc}")
-        return 2
+        return 2, f"{PROG}: error: {exc}"
     if isinstance(exc, HoverBentleyError):
-        print_err(f"{PROG}: error: {exc}")
-        return 1
+        return 1, f"{PROG}: error: {exc}"
     if isinstance(exc, OSError):
-        print_err(f"{PROG}: error: {_os_error(exc)}")
-        return 1
+        return 1, f"{PROG}: error: {_os_error(exc)}"
     raise exc
 
 

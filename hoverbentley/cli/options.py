@@ -8,6 +8,7 @@ from ..archive import ArchiveOptions
 from ..config import HttpConfig
 from ..errors import ConfigurationError
 from .common import env, positive_int
+from .logs import LOG_FORMATS
 
 
 def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
@@ -31,6 +32,20 @@ def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> No
         dest="quiet" + suffix,
         action="store_true",
         help="no progress display, errors only",
+    )
+    # Given after the command, these replace what came before it (absent, they leave it).
+    unset = argparse.SUPPRESS if after_command else None
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        default=unset,
+        help="append log records to PATH instead of stderr (progress stays on stderr)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=argparse.SUPPRESS if after_command else "text",
+        help="text lines, or one JSON object per record for log pipelines (default text)",
     )
 
 

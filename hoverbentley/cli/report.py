@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import msgspec
 from ..archive import ArchiveSource, ArchiveSummary, archive
 from .options import archive_options, wants_progress
 from .progress import make_reporter, summary_text
+
+logger = logging.getLogger("hoverbentley.cli")
 
 
 async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path) -> ArchiveSummary:
@@ -21,6 +24,7 @@ async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path
 
 def report_summary(args: argparse.Namespace, summary: ArchiveSummary) -> int:
     """Print the summary (JSON on stdout with --json) and return the exit status."""
+    logger.info("archive finished", extra={"summary": msgspec.to_builtins(summary)})
     if args.json:
         sys.stdout.buffer.write(msgspec.json.encode(summary) + b"\n")
         sys.stdout.flush()
