@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -14,6 +16,7 @@ from .options import archive_options, wants_progress
 from .progress import make_reporter, summary_text
 
 logger = logging.getLogger("hoverbentley.cli")
+T = TypeVar("T")
 
 
 async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path) -> ArchiveSummary:
@@ -25,9 +28,14 @@ async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path
 def report_summary(args: argparse.Namespace, summary: ArchiveSummary) -> int:
     """Print the summary (JSON on stdout with --json) and return the exit status."""
     logger.info("archive finished", extra={"summary": msgspec.to_builtins(summary)})
-    if args.json:
-        sys.stdout.buffer.write(msgspec.json.encode(summary) + b"\n")
+    print_result(summary, summary_text, as_json=args.json)
+    return 0 if summary.ok else 1
+
+
+def print_result(result: T, text: Callable[[T], str], *, as_json: bool) -> None:
+    """``result`` as one JSON line on stdout, or its human ``text``."""
+    if as_json:
+        sys.stdout.buffer.write(msgspec.json.encode(result) + b"\n")
         sys.stdout.flush()
     else:
-        print(summary_text(summary))
-    return 0 if summary.ok else 1
+        print(text(result))

@@ -19,6 +19,7 @@ from ..errors import ConfigurationError
 from .common import positive_int
 from .options import verbosity
 from .progress import human_bytes, terminal_width
+from .report import print_result
 
 #: Files of the archive itself, not of any job.
 _OWN = frozenset({MANIFEST_NAME, INDEX_NAME})
@@ -194,11 +195,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     report = verify(
         Path(args.out), workers=args.concurrency, show_progress=not (quiet or args.json)
     )
-    if args.json:
-        sys.stdout.buffer.write(msgspec.json.encode(report) + b"\n")
-        sys.stdout.flush()
-    else:
-        print(report_text(report))
+    print_result(report, report_text, as_json=args.json)
     return 0 if report.ok else 1
 
 
