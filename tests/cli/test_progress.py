@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
+import json
 import re
+from pathlib import Path
 
 import anyio
 import pytest
@@ -15,14 +16,14 @@ from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from tests.archive.helpers import SMALL_SIZES, KiB, MiB
 from tests.support import HB
 
-from .helpers import FAST, hover_env, run_on_terminal
+from .helpers import FAST, bentley_env, hover_env, run_on_terminal
 
 SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
 SLOW = FaultConfig(slow=1.0, slow_delay=0.01)
 
 
 @pytest.mark.slow
-def test_on_a_narrow_terminal_every_redraw_fits_one_row(tmp_path: os.PathLike[str]) -> None:
+def test_on_a_narrow_terminal_every_redraw_fits_one_row(tmp_path: Path) -> None:
     columns = 40
     with Emulator.threaded(EmulatorConfig(jobs=2, sizes=SIZES, faults=SLOW)) as emu:
         result, text = run_on_terminal(
@@ -71,3 +72,32 @@ def test_off_a_terminal_progress_is_plain_log_lines() -> None:
     assert len(lines) >= 2
     assert all(line.startswith("jobs 0/1+ | files 0/2") and line.endswith("\n") for line in lines)
     assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+
+
+@pytest.mark.slow
+def test_json_hides_progress_on_a_terminal_unless_asked(tmp_path: Path) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=2, sizes=SIZES, faults=SLOW)) as emu:
+        argv = [*HB, "hover", "archive", "--all", "--json", *FAST]
+        quiet, quiet_terminal = run_on_terminal([*argv, str(tmp_path / "a")], hover_env(emu))
+        shown, shown_terminal = run_on_terminal(
+            [*argv, str(tmp_path / "b"), "--progress"], hover_env(emu)
+        )
+        bentley, bentley_terminal = run_on_terminal(
+            [
+                *HB,
+                "bentley",
+                "archive",
+                str(tmp_path / "c"),
+                "--records-only",
+                "--json",
+                "--filter",
+                f"iTwinId eq {emu.itwin_ids[0]}",
+                *FAST,
+            ],
+            bentley_env(emu),
+        )
+    for result in (quiet, shown, bentley):
+        assert result.returncode == 0, result.stdout
+        assert json.loads(result.stdout)["failed"] == 0
+    assert quiet_terminal == bentley_terminal == ""
+    assert "files " in shown_terminal and "\r" in shown_terminal
