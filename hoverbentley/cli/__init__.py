@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
-import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
 import anyio
 
 from .. import __version__
-from ..bentley.cli import add_commands as add_bentley
 from ..errors import ConfigurationError, HoverBentleyError
-from . import demo, hover
+from . import bentley, demo, hover, verify
 from .common import print_err
+from .logs import configure_logging
+from .options import add_verbosity, verbosity
+from .signals import Terminated, run_until_terminated
+
+PROG = "hoverbentley"
+logger = logging.getLogger("hoverbentley.cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,73 +29,96 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="log retries and progress (-vv: every request)",
-    )
-    common.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress display, errors only"
-    )
-    return common
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
-    common = _common_options()
     parser = _Parser(
-        prog="hoverbentley",
+        prog=PROG,
         description="Get data out of Hover and Bentley iTwin Reality Modeling: list jobs,"
         " fetch them, and archive every file, fast, verified and resumable.",
-        parents=[common],
     )
+    add_verbosity(parser, after_command=False)
     parser.add_argument("--version", action="version", version=f"hoverbentley {__version__}")
+    after = _Parser(add_help=False)
+    add_verbosity(after, after_command=True)
     commands = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
     )
-    demo.add_commands(commands, common)
-    hover.add_commands(commands, common)
-    add_bentley(commands, common)
+    demo.add_commands(commands, after)
+    hover.add_commands(commands, after)
+    bentley.add_commands(commands, after)
+    verify.add_commands(commands, after)
+    _remember_parsers(parser)
     return parser
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING
-    if quiet:
-        level = logging.ERROR
-    elif verbose >= 2:
-        level = logging.DEBUG
-    elif verbose == 1:
-        level = logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    logger = logging.getLogger("hoverbentley")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Let every command know its own parser, so errors found late point to its --help."""
+    parser.set_defaults(command_parser=parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _remember_parsers(sub)
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:
+        parser: argparse.ArgumentParser = args.command_parser
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _configure_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
+    args = _parse(argv)
+    to_file = False  # also log the final error, once the log file is open
     try:
-        status: int = anyio.run(args.handler, args)
-    except ConfigurationError as exc:
-        print_err(f"hoverbentley: error: {exc}")
-        return 2
-    except HoverBentleyError as exc:
-        print_err(f"hoverbentley: error: {exc}")
-        return 1
+        configure_logging(*verbosity(args), log_file=args.log_file, log_format=args.log_format)
+        to_file = args.log_file is not None
+        if inspect.iscoroutinefunction(args.handler):
+            status: int = anyio.run(run_until_terminated, lambda: args.handler(args))
+        else:
+            status = args.handler(args)
     except KeyboardInterrupt:
-        print_err("hoverbentley: interrupted; run the same command again to resume")
-        return 130
-    except BrokenPipeError:
-        return 141
+        status, message = 130, f"{PROG}: interrupted; run the same command again to resume"
+    except Exception as exc:  # each known kind becomes a message; the rest is raised
+        status, message = _failure(_single(exc))
+    else:
+        return status
+    if message:
+        print_err(message)
+        if to_file:
+            logger.error(message)
     return status
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The one exception inside (nested) groups of one, as task groups wrap them."""
+    inner = getattr(exc, "exceptions", None)
+    while isinstance(inner, tuple) and len(inner) == 1 and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and one-line message of a failed run."""
+    if isinstance(exc, Terminated):
+        return 143, f"{PROG}: terminated (SIGTERM); run the same command again to resume"
+    if isinstance(exc, BrokenPipeError):
+        return 141, ""
+    if isinstance(exc, ConfigurationError):
+        return 2, f"{PROG}: error: {exc}"
+    if isinstance(exc, HoverBentleyError):
+        return 1, f"{PROG}: error: {exc}"
+    if isinstance(exc, OSError):
+        return 1, f"{PROG}: error: {_os_error(exc)}"
+    raise exc
+
+
+def _os_error(exc: OSError) -> str:
+    cause = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"cannot use {exc.filename}: {cause}"
+    return cause

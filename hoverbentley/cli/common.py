@@ -1,14 +1,21 @@
-"""Options and helpers shared by the command-line front ends."""
+"""Small helpers shared by the command-line front ends: environment, argparse types, output."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
-from ..config import HttpConfig
 from ..errors import ConfigurationError
+
+#: The ``--since`` formats, for help texts and errors alike.
+SINCE_FORMATS = (
+    "YYYY-MM-DD, or an ISO 8601 time such as 2025-03-01T12:00:00, 2025-03-01T12:00:00Z"
+    " or 2025-03-01T12:00+02:00 (UTC when no zone is given)"
+)
 
 
 def env(name: str) -> str | None:
@@ -17,61 +24,22 @@ def env(name: str) -> str | None:
     return value if value else None
 
 
-def add_http_options(parser: argparse.ArgumentParser) -> None:
-    """Timeout, retry, rate-limit and TLS flags."""
-    group = parser.add_argument_group("HTTP")
-    group.add_argument(
-        "--max-retries",
-        type=int,
-        default=None,
-        metavar="N",
-        help="retries per request and per file after a failure (default 5)",
+def add_credential_options(
+    parser: argparse.ArgumentParser,
+    provider: str,
+    options: Sequence[tuple[str, str, str, str | None]],
+) -> None:
+    """``provider``'s credential flags, each ``(flag, variable, help, default)``: the default
+    comes from the environment variable (then ``default``), which the help names."""
+    group = parser.add_argument_group(
+        f"{provider} credentials (flags override the environment;"
+        " prefer the environment for secrets)"
     )
-    group.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="seconds to wait for a connection (default 10)",
-    )
-    group.add_argument(
-        "--read-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="seconds to wait for each read from the server (default 60)",
-    )
-    group.add_argument(
-        "--requests-per-minute",
-        type=float,
-        default=None,
-        metavar="N",
-        help="client-side limit of requests to the API host (0 turns it off)",
-    )
-    group.add_argument(
-        "--ca-file",
-        default=env("HOVERBENTLEY_CA_FILE"),
-        metavar="PEM",
-        help="CA bundle to verify TLS certificates with (env HOVERBENTLEY_CA_FILE);"
-        " verification is always on",
-    )
-
-
-def http_config(args: argparse.Namespace, *, requests_per_minute: float | None) -> HttpConfig:
-    """The :class:`HttpConfig` the flags describe, over the provider's default rate."""
-    rpm = args.requests_per_minute
-    if rpm is None:
-        rpm = requests_per_minute
-    elif rpm == 0:
-        rpm = None
-    values: dict[str, object] = {"requests_per_minute": rpm, "ca_file": args.ca_file}
-    for name in ("max_retries", "connect_timeout", "read_timeout"):
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
-    try:
-        return HttpConfig(**values)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
+    for flag, variable, text, default in options:
+        shown = f", default {default}" if default else ""
+        group.add_argument(
+            flag, default=env(variable) or default, help=f"{text} ({variable}{shown})"
+        )
 
 
 def parse_since(text: str) -> datetime:
@@ -94,6 +62,27 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return value
+
+
+def hover_job_id(text: str) -> int:
+    """An argparse type: a Hover job id, a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"not a job id: {text!r} (Hover job ids are whole numbers from 1)"
+        )
+    return value
+
+
+def check_out(text: str) -> Path:
+    """OUT as a path; an existing non-directory is a usage error."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(f"OUT is not a directory: {path}")
+    return path
 
 
 def print_err(message: str) -> None:

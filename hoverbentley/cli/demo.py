@@ -8,13 +8,13 @@ from pathlib import Path
 
 import anyio
 
-from ..archive import ArchiveOptions, ArchiveSummary, archive
+from ..archive import ArchiveSummary
 from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
 from ..hover.client import HoverClient
-from .common import positive_int
-from .hover import report_summary
-from .progress import make_reporter
+from .common import check_out, positive_int
+from .options import add_archive_options
+from .report import report_summary, run_archive
 
 DEFAULT_DEMO_DIR = "hoverbentley-demo"
 
@@ -30,7 +30,7 @@ def _sha256(path: Path) -> str:
 async def cmd_demo(args: argparse.Namespace) -> int:
     from ..emulator import Emulator, EmulatorConfig
 
-    out = Path(args.out)
+    out = check_out(args.out)
     config = EmulatorConfig(jobs=args.jobs)
     async with Emulator(config) as emu:
         user = sorted(config.user_emails)[0]
@@ -43,11 +43,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             # The emulator is local: no need to stay under Hover's 120 requests a minute.
             http=HttpConfig(requests_per_minute=None),
         ) as client:
-            source = HoverSource(client, archived=True)
-            reporter = None if args.quiet or args.json else make_reporter()
-            summary = await archive(
-                source, out, ArchiveOptions(concurrency=args.concurrency), reporter=reporter
-            )
+            summary = await run_archive(args, HoverSource(client, archived=True), out)
         mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
     status = report_summary(args, summary)
     if not args.json:
@@ -80,17 +76,16 @@ def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
     return bad
 
 
-async def cmd_emulator(args: argparse.Namespace) -> int:
+def cmd_emulator(args: argparse.Namespace) -> int:
+    """Serve in the foreground (not under the CLI's event loop), so Ctrl-C stops it at once."""
     from ..emulator import EmulatorConfig, serve
 
-    await anyio.to_thread.run_sync(
-        lambda: serve(
-            EmulatorConfig(jobs=args.jobs),
-            host=args.host,
-            port=args.port,
-            storage_port=args.storage_port,
-            bentley_port=args.bentley_port,
-        )
+    serve(
+        EmulatorConfig(jobs=args.jobs),
+        host=args.host,
+        port=args.port,
+        storage_port=args.storage_port,
+        bentley_port=args.bentley_port,
     )
     return 0
 
@@ -115,14 +110,17 @@ def add_commands(
         help=f"archive directory (default ./{DEFAULT_DEMO_DIR})",
     )
     demo.add_argument("--jobs", type=positive_int, default=20, help="generated jobs (default 20)")
-    demo.add_argument("--concurrency", type=positive_int, default=8, help="downloads at once")
-    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_archive_options(demo, dry_run=False)
     demo.set_defaults(handler=cmd_demo)
 
     emulator = subparsers.add_parser(
         "emulator",
         parents=[common],
         help="run the offline Hover and Bentley emulator until Ctrl-C",
+        description="Serve the offline emulator of the Hover v3 API, its file storage and the"
+        " Bentley Reality Modeling and Reality Management APIs on loopback, until Ctrl-C."
+        " Point the other commands at the printed URLs (--base-url, HOVER_BASE_URL, ...) and"
+        " pass --requests-per-minute 0: the emulator is not bound by the providers' limits.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     emulator.add_argument("--port", type=int, default=8080, help="Hover API port (default 8080)")

@@ -3,68 +3,85 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from pathlib import Path
 
 import msgspec
 
-from ..archive import ArchiveOptions, archive, parse_include
+from ..archive import parse_include
 from ..archive.hover_source import HoverSource
-from ..archive.summary import ArchiveSummary
 from ..auth import JsonFileTokenStore
 from ..errors import ConfigurationError
 from ..hover.client import DEFAULT_BASE_URL, DEFAULT_REQUESTS_PER_MINUTE, HoverClient
-from .common import add_http_options, env, http_config, parse_since, positive_int
-from .progress import make_reporter, summary_text
+from .common import (
+    SINCE_FORMATS,
+    add_credential_options,
+    check_out,
+    hover_job_id,
+    parse_since,
+    positive_int,
+)
+from .options import add_archive_options, add_http_options, http_config
+from .report import report_summary, run_archive
 
 DEFAULT_TOKEN_FILE = "~/.config/hoverbentley/hover-token.json"  # noqa: S105 - a path
+
+_API_SUFFIX = re.compile(r"/api/v\d+/*$")
 
 
 def add_credentials(parser: argparse.ArgumentParser) -> None:
     """Hover credentials and the current user, from flags or the environment."""
-    group = parser.add_argument_group(
-        "Hover credentials (flags override the environment; prefer the environment for secrets)"
-    )
-    group.add_argument("--token", default=env("HOVER_TOKEN"), help="bearer token (HOVER_TOKEN)")
-    group.add_argument(
-        "--client-id", default=env("HOVER_CLIENT_ID"), help="OAuth client id (HOVER_CLIENT_ID)"
-    )
-    group.add_argument(
-        "--client-secret",
-        default=env("HOVER_CLIENT_SECRET"),
-        help="OAuth client secret (HOVER_CLIENT_SECRET)",
-    )
-    group.add_argument(
-        "--refresh-token",
-        default=env("HOVER_REFRESH_TOKEN"),
-        help="OAuth refresh token, used once if the token file has none (HOVER_REFRESH_TOKEN)",
-    )
-    group.add_argument(
-        "--token-file",
-        default=env("HOVER_TOKEN_FILE") or DEFAULT_TOKEN_FILE,
-        help="where rotating OAuth tokens are kept, mode 0600 (HOVER_TOKEN_FILE,"
-        f" default {DEFAULT_TOKEN_FILE})",
-    )
-    group.add_argument(
-        "--current-user-email",
-        default=env("HOVER_CURRENT_USER_EMAIL"),
-        help="Hover user the requests act for (HOVER_CURRENT_USER_EMAIL)",
-    )
-    group.add_argument(
-        "--current-user-id",
-        default=env("HOVER_CURRENT_USER_ID"),
-        help="or that user's id (HOVER_CURRENT_USER_ID)",
-    )
-    group.add_argument(
-        "--base-url",
-        default=env("HOVER_BASE_URL") or DEFAULT_BASE_URL,
-        help=f"API base URL (HOVER_BASE_URL, default {DEFAULT_BASE_URL})",
+    add_credential_options(
+        parser,
+        "Hover",
+        (
+            ("--token", "HOVER_TOKEN", "bearer token", None),
+            ("--client-id", "HOVER_CLIENT_ID", "OAuth client id", None),
+            ("--client-secret", "HOVER_CLIENT_SECRET", "OAuth client secret", None),
+            (
+                "--refresh-token",
+                "HOVER_REFRESH_TOKEN",
+                "OAuth refresh token, used once if the token file has none",
+                None,
+            ),
+            (
+                "--token-file",
+                "HOVER_TOKEN_FILE",
+                "where rotating OAuth tokens are kept, mode 0600",
+                DEFAULT_TOKEN_FILE,
+            ),
+            (
+                "--current-user-email",
+                "HOVER_CURRENT_USER_EMAIL",
+                "Hover user the requests act for",
+                None,
+            ),
+            ("--current-user-id", "HOVER_CURRENT_USER_ID", "or that user's id", None),
+            ("--base-url", "HOVER_BASE_URL", "API base URL, without /api/v3", DEFAULT_BASE_URL),
+        ),
     )
 
 
 def client_from_args(args: argparse.Namespace) -> HoverClient:
-    """A :class:`HoverClient` from the credential and HTTP flags."""
+    """A :class:`HoverClient` from the credential and HTTP flags, with errors in flag terms."""
     oauth = bool(args.client_id or args.client_secret)
+    if not oauth and not args.token:
+        raise ConfigurationError(
+            "Hover credentials missing: pass --token or set HOVER_TOKEN, or --client-id,"
+            " --client-secret and --refresh-token (HOVER_CLIENT_ID, HOVER_CLIENT_SECRET,"
+            " HOVER_REFRESH_TOKEN)"
+        )
+    if not args.current_user_email and not args.current_user_id:
+        raise ConfigurationError(
+            "Hover needs the user the requests act for: pass --current-user-email or set"
+            " HOVER_CURRENT_USER_EMAIL (or --current-user-id, HOVER_CURRENT_USER_ID)"
+        )
+    base_url = args.base_url.rstrip("/")
+    if _API_SUFFIX.search(base_url):
+        raise ConfigurationError(
+            f"--base-url {args.base_url} includes the API path; pass the site only,"
+            f" e.g. --base-url {_API_SUFFIX.sub('', base_url)}"
+        )
     return HoverClient(
         token=None if oauth else args.token,
         client_id=args.client_id,
@@ -118,17 +135,22 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_archive(args: argparse.Namespace) -> int:
+def _check_selection(args: argparse.Namespace) -> None:
     if not args.job and not args.all:
         raise ConfigurationError("say which jobs: --job ID (repeatable) or --all")
     if args.job and args.all:
         raise ConfigurationError("--job and --all exclude each other")
-    options = ArchiveOptions(
-        concurrency=args.concurrency,
-        per_host=args.per_host or args.concurrency,
-        detail_concurrency=args.detail_concurrency,
-        dry_run=args.dry_run,
-    )
+    if args.job:
+        for flag, given in (("--since", args.since is not None), ("--archived", args.archived)):
+            if given:
+                raise ConfigurationError(
+                    f"{flag} selects among listed jobs and works only with --all, not with --job"
+                )
+
+
+async def cmd_archive(args: argparse.Namespace) -> int:
+    _check_selection(args)
+    out = check_out(args.out)
     async with client_from_args(args) as client:
         source = HoverSource(
             client,
@@ -137,18 +159,8 @@ async def cmd_archive(args: argparse.Namespace) -> int:
             archived=args.archived,
             include=parse_include(args.include),
         )
-        reporter = None if args.quiet else make_reporter()
-        summary = await archive(source, Path(args.out), options, reporter=reporter)
+        summary = await run_archive(args, source, out)
     return report_summary(args, summary)
-
-
-def report_summary(args: argparse.Namespace, summary: ArchiveSummary) -> int:
-    """Print the summary (JSON with --json) and return the exit status."""
-    if args.json:
-        sys.stdout.buffer.write(msgspec.json.encode(summary) + b"\n")
-    else:
-        print(summary_text(summary))
-    return 0 if summary.ok else 1
 
 
 def add_commands(
@@ -156,16 +168,23 @@ def add_commands(
     common: argparse.ArgumentParser,
 ) -> None:
     """Register ``hover job``, ``hover jobs`` and ``hover archive``."""
-    hover = subparsers.add_parser("hover", help="Hover (hover.to) jobs and files")
+    hover = subparsers.add_parser(
+        "hover",
+        help="Hover (hover.to) jobs and files",
+        description="Hover (hover.to) through its v3 API: list jobs, show one, and archive"
+        " every file of the jobs you select. Credentials come from flags or HOVER_*"
+        " environment variables; see each command's --help.",
+    )
     commands = hover.add_subparsers(dest="hover_command", metavar="COMMAND", required=True)
+    since_help = f"only jobs updated since DATE: {SINCE_FORMATS}"
 
     job = commands.add_parser("job", parents=[common], help="show one job")
-    job.add_argument("job_id", type=int, metavar="ID")
+    job.add_argument("job_id", type=hover_job_id, metavar="ID", help="the Hover job id (a number)")
     job.add_argument("--json", action="store_true", help="print the raw v3 payload")
     job.set_defaults(handler=cmd_job)
 
     jobs = commands.add_parser("jobs", parents=[common], help="list jobs")
-    jobs.add_argument("--since", type=parse_since, help="only jobs updated since this date")
+    jobs.add_argument("--since", type=parse_since, metavar="DATE", help=since_help)
     jobs.add_argument("--archived", action="store_true", help="include archived jobs")
     jobs.add_argument("--search", help="text to search for (at least 3 characters)")
     jobs.add_argument("--state", action="append", help="reconstruction state (repeatable)")
@@ -179,15 +198,17 @@ def add_commands(
         help="download every file of the selected jobs into OUT (resumable)",
         description="Download every artifact and image of the selected jobs into OUT, verified"
         " and resumable. Exit status: 0 when nothing failed, 1 when a file or job failed,"
-        " 2 for usage errors, 130 when interrupted (run again to resume).",
+        " 2 for usage errors, 130 when interrupted (143 on SIGTERM; run again to resume).",
     )
     arc.add_argument("out", metavar="OUT", help="archive directory")
     which = arc.add_argument_group("which jobs")
     which.add_argument(
-        "--job", type=int, action="append", metavar="ID", help="a job id (repeatable)"
+        "--job", type=hover_job_id, action="append", metavar="ID", help="a job id (repeatable)"
     )
     which.add_argument("--all", action="store_true", help="every job of the list")
-    which.add_argument("--since", type=parse_since, help="with --all: jobs updated since DATE")
+    which.add_argument(
+        "--since", type=parse_since, metavar="DATE", help=f"with --all: {since_help}"
+    )
     which.add_argument("--archived", action="store_true", help="with --all: archived jobs too")
     arc.add_argument(
         "--include",
@@ -195,31 +216,7 @@ def add_commands(
         help="only these kinds, comma-separated: formats (pdf,json,xlsx,dwg,dxf,skp,xml,fml),"
         " images, or artifact keys (full_json, xml_v2, measurements, cad_exports)",
     )
-    arc.add_argument(
-        "--concurrency",
-        type=positive_int,
-        default=8,
-        metavar="N",
-        help="downloads at once (default 8)",
-    )
-    arc.add_argument(
-        "--per-host",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="downloads at once to one host (default: --concurrency)",
-    )
-    arc.add_argument(
-        "--detail-concurrency",
-        type=positive_int,
-        default=4,
-        metavar="N",
-        help="job records fetched at once (default 4)",
-    )
-    arc.add_argument(
-        "--dry-run", action="store_true", help="list and plan, print counts, download nothing"
-    )
-    arc.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_archive_options(arc)
     arc.set_defaults(handler=cmd_archive)
 
     for parser in (job, jobs, arc):

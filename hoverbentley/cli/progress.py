@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
@@ -29,19 +31,41 @@ def _duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def progress_line(p: Progress) -> str:
-    """One line: jobs, files, bytes, rate and ETA."""
-    jobs = f"{p.jobs_planned}/{p.jobs}" + ("" if p.listing_done else "+")
-    rate = p.bytes / p.elapsed if p.elapsed > 0 else 0.0
+def progress_line(p: Progress, width: int | None = None) -> str:
+    """One line: jobs, files, bytes, rate and ETA; at most ``width - 1`` characters if given.
+
+    A narrow terminal gets a compact line, cut if even that does not fit: a line that wraps
+    cannot be redrawn in place.
+    """
+    jobs = f"jobs {p.jobs_planned}/{p.jobs}" + ("" if p.listing_done else "+")
+    rate = human_bytes(p.bytes / p.elapsed if p.elapsed > 0 else 0.0)
     eta = p.eta()
-    line = (
-        f"jobs {jobs} | files {p.finished_files}/{p.files}"
-        f" ({p.downloaded} new, {p.skipped} skipped, {p.failed} failed)"
-        f" | {human_bytes(p.bytes)} at {human_bytes(rate)}/s"
+    files = f"files {p.finished_files}/{p.files}"
+    tail = [] if eta is None else [f"ETA {_duration(eta)}"]
+    line = " | ".join(
+        [
+            jobs,
+            f"{files} ({p.downloaded} new, {p.skipped} skipped, {p.failed} failed)",
+            f"{human_bytes(p.bytes)} at {rate}/s",
+            *tail,
+        ]
     )
-    if eta is not None:
-        line += f" | ETA {_duration(eta)}"
-    return line
+    if width is None or len(line) < width:
+        return line
+    failed = f" ({p.failed} failed)" if p.failed else ""
+    line = " | ".join([f"{files}{failed}", f"{human_bytes(p.bytes)} {rate}/s", *tail, jobs])
+    return line[: max(width - 1, 0)]
+
+
+def terminal_width(stream: TextIO) -> int:
+    """Columns of the terminal ``stream`` writes to (``COLUMNS`` first, as is usual)."""
+    fallback = shutil.get_terminal_size()
+    if os.environ.get("COLUMNS"):
+        return fallback.columns
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or fallback.columns
+    except (AttributeError, OSError, ValueError):
+        return fallback.columns
 
 
 def make_reporter(
@@ -49,8 +73,8 @@ def make_reporter(
 ) -> Callable[[Progress], Coroutine[Any, Any, None]]:
     """A coroutine function that shows progress until cancelled.
 
-    On a terminal one line is redrawn twice a second; elsewhere a plain line is logged every
-    ten seconds.
+    On a terminal one line, fitted to its width, is redrawn twice a second; elsewhere a plain
+    line is logged every ten seconds.
     """
     out = stream or sys.stderr
     tty = out.isatty()
@@ -61,16 +85,27 @@ def make_reporter(
             while True:
                 await anyio.sleep(every)
                 if tty:
-                    out.write("\r\x1b[2K" + progress_line(progress))
+                    # Return, draw, clear what a longer previous line left: never a new row.
+                    out.write("\r" + progress_line(progress, terminal_width(out)) + "\x1b[K")
                 else:
                     out.write(progress_line(progress) + "\n")
                 out.flush()
         finally:
             if tty:
-                out.write("\r\x1b[2K")
+                out.write("\r\x1b[K")
                 out.flush()
 
     return report
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _jobs(s: ArchiveSummary) -> str:
+    """Jobs seen, failed ones included (the summary's ``jobs`` counts those planned)."""
+    failed = f" ({s.jobs_failed} failed)" if s.jobs_failed else ""
+    return _count(s.jobs + s.jobs_failed, "job") + failed
 
 
 def summary_text(s: ArchiveSummary) -> str:
@@ -79,11 +114,11 @@ def summary_text(s: ArchiveSummary) -> str:
     if s.dry_run:
         size = human_bytes(s.planned_bytes) if s.planned_bytes is not None else "size unknown"
         formats = ", ".join(f"{k} {v}" for k, v in s.formats.items()) or "none"
-        lines.append(f"dry run: {s.jobs} jobs, {s.files} files ({size}); nothing downloaded")
+        lines.append(f"dry run: {_jobs(s)}, {_count(s.files, 'file')} ({size}); nothing downloaded")
         lines.append(f"by format: {formats}")
     else:
         lines.append(
-            f"{s.jobs} jobs, {s.files} files: {s.downloaded} downloaded"
+            f"{_jobs(s)}, {_count(s.files, 'file')}: {s.downloaded} downloaded"
             f" ({human_bytes(s.bytes)}), {s.skipped} already complete, {s.failed} failed"
             f" in {s.elapsed:.1f} s ({human_bytes(s.bytes_per_second)}/s,"
             f" {s.files_per_second:.1f} files/s)"

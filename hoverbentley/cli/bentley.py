@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import msgspec
 
-from ..archive import ArchiveOptions, archive
 from ..archive.bentley_source import BentleySource
-from ..cli.common import add_http_options, env, http_config, positive_int
-from ..cli.hover import report_summary
-from ..cli.progress import make_reporter
+from ..bentley.auth import IMS_TOKEN_URL
+from ..bentley.client import DEFAULT_BASE_URL, RealityModelingClient
+from ..bentley.filters import raw
+from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
+from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
-from .auth import IMS_TOKEN_URL
-from .client import DEFAULT_BASE_URL, RealityModelingClient
-from .filters import raw
-from .reality import DEFAULT_BASE_URL as REALITY_BASE_URL
-from .reality import RealityManagementClient
+from .common import add_credential_options, check_out, positive_int
+from .options import add_archive_options, add_http_options, http_config
+from .report import report_summary, run_archive
 
 #: Bentley's Community tier allows 500 requests a minute; stay below it by default.
 DEFAULT_REQUESTS_PER_MINUTE = 450.0
@@ -26,41 +24,33 @@ DEFAULT_REQUESTS_PER_MINUTE = 450.0
 
 def add_credentials(parser: argparse.ArgumentParser) -> None:
     """Bentley credentials, from flags or the environment."""
-    group = parser.add_argument_group(
-        "Bentley credentials (flags override the environment; prefer the environment for secrets)"
-    )
-    group.add_argument("--token", default=env("BENTLEY_TOKEN"), help="bearer token (BENTLEY_TOKEN)")
-    group.add_argument(
-        "--client-id",
-        default=env("BENTLEY_CLIENT_ID"),
-        help="service application client id (BENTLEY_CLIENT_ID)",
-    )
-    group.add_argument(
-        "--client-secret",
-        default=env("BENTLEY_CLIENT_SECRET"),
-        help="service application secret (BENTLEY_CLIENT_SECRET)",
-    )
-    group.add_argument(
-        "--token-url",
-        default=env("BENTLEY_TOKEN_URL") or IMS_TOKEN_URL,
-        help=f"IMS token endpoint (BENTLEY_TOKEN_URL, default {IMS_TOKEN_URL})",
-    )
-    group.add_argument(
-        "--base-url",
-        default=env("BENTLEY_BASE_URL") or DEFAULT_BASE_URL,
-        help=f"Reality Modeling base URL (BENTLEY_BASE_URL, default {DEFAULT_BASE_URL})",
-    )
-    group.add_argument(
-        "--reality-url",
-        default=env("BENTLEY_REALITY_URL") or REALITY_BASE_URL,
-        help="Reality Management base URL, where job outputs are stored"
-        f" (BENTLEY_REALITY_URL, default {REALITY_BASE_URL})",
+    add_credential_options(
+        parser,
+        "Bentley",
+        (
+            ("--token", "BENTLEY_TOKEN", "bearer token", None),
+            ("--client-id", "BENTLEY_CLIENT_ID", "service application client id", None),
+            ("--client-secret", "BENTLEY_CLIENT_SECRET", "service application secret", None),
+            ("--token-url", "BENTLEY_TOKEN_URL", "IMS token endpoint", IMS_TOKEN_URL),
+            ("--base-url", "BENTLEY_BASE_URL", "Reality Modeling base URL", DEFAULT_BASE_URL),
+            (
+                "--reality-url",
+                "BENTLEY_REALITY_URL",
+                "Reality Management base URL, where job outputs are stored",
+                REALITY_BASE_URL,
+            ),
+        ),
     )
 
 
 def client_from_args(args: argparse.Namespace) -> RealityModelingClient:
     """A :class:`RealityModelingClient` from the credential and HTTP flags."""
     service = bool(args.client_id or args.client_secret)
+    if not service and not args.token:
+        raise ConfigurationError(
+            "Bentley credentials missing: pass --token or set BENTLEY_TOKEN, or --client-id"
+            " and --client-secret (BENTLEY_CLIENT_ID, BENTLEY_CLIENT_SECRET)"
+        )
     return RealityModelingClient(
         token=None if service else args.token,
         client_id=args.client_id,
@@ -101,12 +91,7 @@ async def cmd_job(args: argparse.Namespace) -> int:
 
 
 async def cmd_archive(args: argparse.Namespace) -> int:
-    options = ArchiveOptions(
-        concurrency=args.concurrency,
-        per_host=args.concurrency,
-        detail_concurrency=args.detail_concurrency,
-        dry_run=args.dry_run,
-    )
+    out = check_out(args.out)
     outputs = _formats(args.outputs)
     async with (
         client_from_args(args) as client,
@@ -121,8 +106,7 @@ async def cmd_archive(args: argparse.Namespace) -> int:
             reality=None if args.records_only else reality,
             outputs=outputs,
         )
-        reporter = None if args.quiet or args.json else make_reporter()
-        summary = await archive(source, Path(args.out), options, reporter=reporter)
+        summary = await run_archive(args, source, out)
     return report_summary(args, summary)
 
 
@@ -140,7 +124,13 @@ def add_commands(
     common: argparse.ArgumentParser,
 ) -> None:
     """Register ``bentley jobs``, ``bentley job`` and ``bentley archive``."""
-    bentley = subparsers.add_parser("bentley", help="Bentley iTwin Reality Modeling jobs")
+    bentley = subparsers.add_parser(
+        "bentley",
+        help="Bentley iTwin Reality Modeling jobs",
+        description="Bentley iTwin Reality Modeling: list the jobs an OData filter selects,"
+        " show one, and archive their records and output files. Credentials come from flags"
+        " or BENTLEY_* environment variables; see each command's --help.",
+    )
     commands = bentley.add_subparsers(dest="bentley_command", metavar="COMMAND", required=True)
     filter_help = (
         'OData $filter, e.g. "iTwinId eq 3fa85f64-5717-4562-b3fc-2c963f66afa6 and'
@@ -156,7 +146,7 @@ def add_commands(
     jobs.set_defaults(handler=cmd_jobs)
 
     job = commands.add_parser("job", parents=[common], help="show one job")
-    job.add_argument("job_id", metavar="ID")
+    job.add_argument("job_id", metavar="ID", help="the Reality Modeling job id (a UUID)")
     job.add_argument("--json", action="store_true", help="print the job as the API returns it")
     job.set_defaults(handler=cmd_job)
 
@@ -168,7 +158,8 @@ def add_commands(
         " every file of its outputs (from reality data storage) under"
         " OUT/bentley/<job id>/outputs/<reality data id>/, verified and resumable, with"
         " manifest.jsonl and index.csv as for Hover. Exit status: 0 when nothing failed,"
-        " 1 when a file or job failed, 2 for usage errors, 130 when interrupted.",
+        " 1 when a file or job failed, 2 for usage errors, 130 when interrupted (143 on"
+        " SIGTERM).",
     )
     arc.add_argument("out", metavar="OUT", help="archive directory")
     arc.add_argument("--filter", required=True, metavar="EXPR", help=filter_help)
@@ -182,18 +173,7 @@ def add_commands(
     arc.add_argument(
         "--records-only", action="store_true", help="save the job records, no output files"
     )
-    arc.add_argument(
-        "--concurrency", type=positive_int, default=8, metavar="N", help="downloads at once"
-    )
-    arc.add_argument(
-        "--detail-concurrency",
-        type=positive_int,
-        default=4,
-        metavar="N",
-        help="job records fetched at once (default 4)",
-    )
-    arc.add_argument("--dry-run", action="store_true", help="list and plan, save nothing")
-    arc.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_archive_options(arc)
     arc.set_defaults(handler=cmd_archive)
 
     for parser in (jobs, job, arc):

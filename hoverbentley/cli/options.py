@@ -1,0 +1,175 @@
+"""Option groups every command shares: verbosity, HTTP, and the archive options."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..archive import ArchiveOptions
+from ..config import HttpConfig
+from ..errors import ConfigurationError
+from .common import env, positive_int
+from .logs import LOG_FORMATS
+
+
+def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """``-v``/``-q``, accepted before the command and after it.
+
+    After the command they go to their own destinations, so a subcommand's default never
+    overwrites what was given before it; :func:`verbosity` adds the two up.
+    """
+    suffix = "_after" if after_command else ""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbose" + suffix,
+        action="count",
+        default=0,
+        help="log retries and progress (-vv: every request)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="quiet" + suffix,
+        action="store_true",
+        help="no progress display, errors only",
+    )
+    # Given after the command, these replace what came before it (absent, they leave it).
+    unset = argparse.SUPPRESS if after_command else None
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        default=unset,
+        help="append log records to PATH instead of stderr (progress stays on stderr)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=argparse.SUPPRESS if after_command else "text",
+        help="text lines, or one JSON object per record for log pipelines (default text)",
+    )
+
+
+def verbosity(args: argparse.Namespace) -> tuple[int, bool]:
+    """The ``-v`` count and ``-q`` given anywhere on the command line."""
+    verbose = getattr(args, "verbose", 0) + getattr(args, "verbose_after", 0)
+    quiet = getattr(args, "quiet", False) or getattr(args, "quiet_after", False)
+    return verbose, quiet
+
+
+def add_http_options(parser: argparse.ArgumentParser) -> None:
+    """Timeout, retry, rate-limit and TLS flags."""
+    group = parser.add_argument_group("HTTP")
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=None,
+        metavar="N",
+        help="retries per request and per file after a failure (default 5)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds to wait for a connection (default 10)",
+    )
+    group.add_argument(
+        "--read-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds to wait for each read from the server (default 60)",
+    )
+    group.add_argument(
+        "--requests-per-minute",
+        type=float,
+        default=None,
+        metavar="N",
+        help="client-side limit of requests to the API host (0 turns it off; use 0 against"
+        " the local emulator, which is not bound by the provider's limit)",
+    )
+    group.add_argument(
+        "--ca-file",
+        default=env("HOVERBENTLEY_CA_FILE"),
+        metavar="PEM",
+        help="CA bundle to verify TLS certificates with (env HOVERBENTLEY_CA_FILE);"
+        " verification is always on",
+    )
+
+
+def http_config(args: argparse.Namespace, *, requests_per_minute: float | None) -> HttpConfig:
+    """The :class:`HttpConfig` the flags describe, over the provider's default rate."""
+    rpm = args.requests_per_minute
+    if rpm is None:
+        rpm = requests_per_minute
+    elif rpm == 0:
+        rpm = None
+    values: dict[str, object] = {"requests_per_minute": rpm, "ca_file": args.ca_file}
+    for name in ("max_retries", "connect_timeout", "read_timeout"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    try:
+        return HttpConfig(**values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
+    """Concurrency, dry run, ``--json`` and progress, the same for every archive command."""
+    group = parser.add_argument_group("archive run")
+    group.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="downloads at once (default 8)",
+    )
+    group.add_argument(
+        "--per-host",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="downloads at once to one host (default: --concurrency)",
+    )
+    group.add_argument(
+        "--detail-concurrency",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="job records fetched at once (default 4)",
+    )
+    if dry_run:
+        group.add_argument(
+            "--dry-run", action="store_true", help="list and plan, print counts, save nothing"
+        )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON on stdout (implies --no-progress unless --progress)",
+    )
+    group.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: yes, except with --json or -q)",
+    )
+
+
+def archive_options(args: argparse.Namespace) -> ArchiveOptions:
+    """The :class:`ArchiveOptions` the archive flags describe."""
+    return ArchiveOptions(
+        concurrency=args.concurrency,
+        per_host=args.per_host or args.concurrency,
+        detail_concurrency=args.detail_concurrency,
+        dry_run=getattr(args, "dry_run", False),
+    )
+
+
+def wants_progress(args: argparse.Namespace) -> bool:
+    """Whether to draw progress: ``--progress``/``--no-progress``, else not with --json or -q."""
+    _, quiet = verbosity(args)
+    if quiet:
+        return False
+    if args.progress is not None:
+        return bool(args.progress)
+    return not args.json
