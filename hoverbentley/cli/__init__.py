@@ -10,7 +10,7 @@ from typing import NoReturn, cast
 
 import anyio
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigurationError, HoverBentleyError
 from . import bentley, demo, hover, verify
 from .common import print_err

@@ -18,8 +18,6 @@ from .common import add_credential_options, check_out, positive_int
 from .options import add_archive_options, add_http_options, http_config
 from .report import report_summary, run_archive
 
-#: Bentley's Community tier allows 500 requests a minute; stay below it by default.
-DEFAULT_REQUESTS_PER_MINUTE = 450.0
 
 
 def add_credentials(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +55,7 @@ def client_from_args(args: argparse.Namespace) -> RealityModelingClient:
         client_secret=args.client_secret,
         token_url=args.token_url,
         base_url=args.base_url,
-        http=http_config(args, requests_per_minute=DEFAULT_REQUESTS_PER_MINUTE),
+        http=http_config(args),
     )
 
 

@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from .._core.times import parse_iso
 from ..errors import ConfigurationError
 
 #: The ``--since`` formats, for help texts and errors alike.
@@ -45,12 +46,14 @@ def add_credential_options(
 def parse_since(text: str) -> datetime:
     """A date (``2025-03-01``) or ISO-8601 time, UTC when no zone is given."""
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        when = parse_iso(text)
     except ValueError:
+        when = None
+    if when is None:
         raise argparse.ArgumentTypeError(
             f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        )
+    return when
 
 
 def positive_int(text: str) -> int:

@@ -12,7 +12,7 @@ from ..archive import parse_include
 from ..archive.hover_source import HoverSource
 from ..auth import JsonFileTokenStore
 from ..errors import ConfigurationError
-from ..hover.client import DEFAULT_BASE_URL, DEFAULT_REQUESTS_PER_MINUTE, HoverClient
+from ..hover.client import DEFAULT_BASE_URL, HoverClient
 from .common import (
     SINCE_FORMATS,
     add_credential_options,
@@ -91,7 +91,7 @@ def client_from_args(args: argparse.Namespace) -> HoverClient:
         current_user_email=args.current_user_email,
         current_user_id=args.current_user_id,
         base_url=args.base_url,
-        http=http_config(args, requests_per_minute=DEFAULT_REQUESTS_PER_MINUTE),
+        http=http_config(args),
     )
 
 

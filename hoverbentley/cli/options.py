@@ -64,7 +64,14 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="retries per request and per file after a failure (default 5)",
+        help="retries per host for one request or file after a failure (default 5)",
+    )
+    group.add_argument(
+        "--retry-for",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds one request or file may spend retrying (default 300)",
     )
     group.add_argument(
         "--connect-timeout",
@@ -78,7 +85,22 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="seconds to wait for each read from the server (default 60)",
+        help="seconds to wait for the first byte of an answer (default 60)",
+    )
+    group.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds a body may deliver no byte before it is cut and resumed (default 20)",
+    )
+    group.add_argument(
+        "--max-outage",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds to wait for a host that stopped answering before its files fail"
+        " (default 600)",
     )
     group.add_argument(
         "--requests-per-minute",
@@ -97,15 +119,23 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def http_config(args: argparse.Namespace, *, requests_per_minute: float | None) -> HttpConfig:
-    """The :class:`HttpConfig` the flags describe, over the provider's default rate."""
+_HTTP_FLAGS = (
+    "max_retries",
+    "retry_for",
+    "connect_timeout",
+    "read_timeout",
+    "stall_timeout",
+    "max_outage",
+)
+
+
+def http_config(args: argparse.Namespace) -> HttpConfig:
+    """The :class:`HttpConfig` the flags describe; the rate limit is the provider's unless set."""
+    values: dict[str, object] = {"ca_file": args.ca_file}
     rpm = args.requests_per_minute
-    if rpm is None:
-        rpm = requests_per_minute
-    elif rpm == 0:
-        rpm = None
-    values: dict[str, object] = {"requests_per_minute": rpm, "ca_file": args.ca_file}
-    for name in ("max_retries", "connect_timeout", "read_timeout"):
+    if rpm is not None:
+        values["requests_per_minute"] = rpm if rpm > 0 else None
+    for name in _HTTP_FLAGS:
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     try:
