@@ -22,6 +22,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._core.names import safe_segment
+from .._io.atomic import write_atomic
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
 from .index import INDEX_NAME, update_index
@@ -57,14 +58,9 @@ class ArchiveOptions:
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_record(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, data)
 
 
 def _complete_on_disk(root: Path, file: PlannedFile, manifest: Manifest) -> bool:
@@ -145,7 +141,7 @@ class _Run:
         digest = hashlib.sha256(plan.record).hexdigest()
         previous = self.manifest.completed(record_path)
         try:
-            await anyio.to_thread.run_sync(_write_atomic, self.root / record_path, plan.record)
+            await anyio.to_thread.run_sync(_write_record, self.root / record_path, plan.record)
         except OSError as exc:
             raise _write_error(exc, record_path) from None
         if previous is None or previous.sha256 != digest:
