@@ -1,10 +1,10 @@
 """The bulk archive: concurrent, resumable, verified copies of every job's files."""
 
+from ..hover.select import parse_include
 from .manifest import Manifest, ManifestEntry
 from .pipeline import ArchiveOptions, ArchiveWriteError, archive
-from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedPart
-from .select import parse_include
-from .summary import ArchiveSummary, FileFailure, JobFailure, Progress, SkippedItem
+from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem, SkippedPart
+from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 __all__ = [
     "ArchiveOptions",

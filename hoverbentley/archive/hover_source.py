@@ -9,8 +9,8 @@ from datetime import datetime
 from ..download import DownloadResult
 from ..hover.client import HoverClient
 from ..hover.models import Address
-from .plan import JobPlan, PlannedFile, SkippedPart
-from .select import selected
+from ..hover.select import selected
+from .plan import JobPlan, PlannedFile, SkippedItem, job_directory
 
 
 def _address(address: Address | None) -> str:
@@ -57,16 +57,21 @@ class HoverSource:
         ):
             yield str(summary.id)
 
+    def _api_url(self, path: str) -> str:
+        # The one place this source builds an API URL itself (for the manifest's record line).
+        return self.client.transport.api_url(path)
+
     async def plan(self, job_id: str) -> JobPlan:
         payload = await self.client.get_job_payload(int(job_id))
         job = payload.job
         listing = payload.files()
+        directory = job_directory(self.provider, str(job.id))
         files = [
             PlannedFile(
                 url=f.url,
-                path=f"hover/{job.id}/{f.relpath}",
+                path=f"{directory}/{f.relpath}",
                 job_id=str(job.id),
-                model_id=str(f.model_id),
+                part_id=str(f.model_id),
                 kind=f.kind,
                 format=f.format,
                 key=f.key,
@@ -75,7 +80,7 @@ class HoverSource:
             if selected(self._include, kind=f.kind, format=f.format, key=f.key)
         ]
         skipped = [
-            SkippedPart(str(s.job_id), str(s.model_id), s.state, s.failure_reason)
+            SkippedItem(str(s.job_id), str(s.model_id), s.state, s.failure_reason, kind="model")
             for s in listing.skipped
         ]
         index = {
@@ -88,7 +93,7 @@ class HoverSource:
             provider=self.provider,
             job_id=str(job.id),
             record=payload.raw,
-            record_url=self.client.transport.api_url(f"/api/v3/jobs/{job.id}"),
+            record_url=self._api_url(f"/api/v3/jobs/{job.id}"),
             files=files,
             skipped=skipped,
             index=index,

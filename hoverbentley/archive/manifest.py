@@ -19,7 +19,9 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     sha256: str | None = None
     etag: str | None = None
     job_id: str
-    model_id: str | None = None
+    #: The job's part the file belongs to (a Hover model, a Bentley output); ``model_id`` in
+    #: the file, as it always was.
+    part_id: str | None = msgspec.field(default=None, name="model_id")
     kind: str
     format: str | None = None
     #: The artifact key (``measurements.full_json``) or blob name the file came from.
@@ -27,6 +29,11 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str  # "ok" or "failed"
     error: str | None = None
     completed_at: float | None = None
+
+    @property
+    def model_id(self) -> str | None:
+        """Former name of :attr:`part_id`."""
+        return self.part_id
 
 
 _ENCODER = msgspec.json.Encoder()

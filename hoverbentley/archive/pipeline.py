@@ -21,14 +21,13 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .._core.names import safe_segment
 from .._io.atomic import write_atomic
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
 from .index import INDEX_NAME, update_index
 from .manifest import Manifest, ManifestEntry
 from .plan import ArchiveSource, JobPlan, PlannedFile
-from .summary import ArchiveSummary, FileFailure, JobFailure, Progress, SkippedItem
+from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 
 class ArchiveWriteError(HoverBentleyError):
@@ -128,16 +127,10 @@ class _Run:
                 self.progress.jobs_planned += 1
 
     async def _record_job(self, plan: JobPlan) -> None:
-        p = self.progress
-        for part in plan.skipped:
-            p.skipped_parts.append(
-                SkippedItem(
-                    job_id=part.job_id, part_id=part.part_id, state=part.state, reason=part.reason
-                )
-            )
+        self.progress.skipped_parts.extend(plan.skipped)
         if self.options.dry_run:
             return
-        record_path = f"{plan.provider}/{safe_segment(plan.job_id)}/job.json"
+        record_path = f"{plan.directory}/job.json"
         digest = hashlib.sha256(plan.record).hexdigest()
         previous = self.manifest.completed(record_path)
         try:
@@ -163,7 +156,7 @@ class _Run:
                 "provider": plan.provider,
                 "job_id": plan.job_id,
                 **plan.index,
-                "directory": f"{plan.provider}/{plan.job_id}",
+                "directory": plan.directory,
             }
         )
 
@@ -215,7 +208,7 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
         path=file.path,
         url=file.url,
         job_id=file.job_id,
-        model_id=file.model_id,
+        part_id=file.part_id,
         kind=file.kind,
         format=file.format,
         key=file.key,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from .plan import SkippedItem
+
 
 class FileFailure(msgspec.Struct, kw_only=True):
     """A file that could not be fetched after every retry."""
@@ -21,15 +23,6 @@ class JobFailure(msgspec.Struct, kw_only=True):
 
     job_id: str
     error: str
-
-
-class SkippedItem(msgspec.Struct, kw_only=True):
-    """A model or output not archived because it is not complete (not a failure)."""
-
-    job_id: str
-    part_id: str
-    state: str | None = None
-    reason: str | None = None
 
 
 class ArchiveSummary(msgspec.Struct, kw_only=True):
@@ -52,6 +45,7 @@ class ArchiveSummary(msgspec.Struct, kw_only=True):
     skipped_parts: list[SkippedItem]
     failures: list[FileFailure]
     job_failures: list[JobFailure]
+    #: Kept for the JSON summary's readers: a run that is stopped raises instead of returning.
     interrupted: bool = False
 
     @property
