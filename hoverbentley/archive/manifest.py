@@ -72,23 +72,42 @@ class Manifest:
         entry = self.entries.get(path)
         return entry if entry is not None and entry.status == "ok" else None
 
+    def open(self) -> None:
+        """Load the existing manifest and open it for appending (a torn last line is ended)."""
+        self.load()
+        self._open_for_append()
+
+    def _open_for_append(self) -> None:
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and not _ends_with_newline(self.path, size):
+                os.write(fd, b"\n")
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
     def append(self, entry: ManifestEntry) -> None:
         """Record ``entry`` now (one ``write`` of one whole line)."""
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            size = os.fstat(self._fd).st_size
-            if size and not _ends_with_newline(self.path, size):
-                os.write(self._fd, b"\n")
-        os.write(self._fd, _ENCODER.encode(entry) + b"\n")
+        self._open_for_append()
+        assert self._fd is not None
+        line = memoryview(_ENCODER.encode(entry) + b"\n")
+        while line:  # a short write (a disk filling up) is continued, and then raises
+            line = line[os.write(self._fd, line) :]
         self.entries[entry.path] = entry
 
     def close(self) -> None:
         """Flush the manifest to disk and close it."""
-        if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _ends_with_newline(path: Path, size: int) -> bool:

@@ -2,18 +2,17 @@
 
 Stages are joined by bounded anyio memory streams, so downloads start while jobs are still
 being listed and memory stays flat however many jobs there are. Concurrency is set in one
-place: the number of workers per stage, and one CapacityLimiter per download host.
+place: the number of workers per stage, and one CapacityLimiter per download host. The
+pipeline knows a source and a destination through their protocols only.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,17 +20,15 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .._io.atomic import write_atomic
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
-from .index import INDEX_NAME, update_index
-from .manifest import Manifest, ManifestEntry
+from .destination import ArchiveWriteError, Destination
+from .local import LocalDirectory
+from .manifest import ManifestEntry
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
-
-class ArchiveWriteError(HoverBentleyError):
-    """Files cannot be written under OUT (disk full, permissions); the run stops."""
+__all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
 
 
 @dataclass(frozen=True)
@@ -56,35 +53,18 @@ class ArchiveOptions:
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
 
-
-def _write_record(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data)
-
-
-def _complete_on_disk(root: Path, file: PlannedFile, manifest: Manifest) -> bool:
-    entry = manifest.completed(file.path)
-    if entry is None or entry.url != file.url:
-        return False
-    try:
-        size = (root / file.path).stat().st_size
-    except OSError:
-        return False
-    if entry.size is not None and size != entry.size:
-        return False
-    if file.size is not None and size != file.size:
-        return False
-    return not (file.etag and entry.etag and file.etag != entry.etag)
+#: What a planning worker does with a job's plan.
+_OnPlan = Callable[[JobPlan, MemoryObjectSendStream[PlannedFile]], Awaitable[None]]
 
 
 class _Run:
-    def __init__(self, source: ArchiveSource, root: Path, options: ArchiveOptions) -> None:
+    def __init__(
+        self, source: ArchiveSource, destination: Destination, options: ArchiveOptions
+    ) -> None:
         self.source = source
-        self.root = root
+        self.destination = destination
         self.options = options
         self.progress = Progress()
-        self.manifest = Manifest(root)
-        self.index_rows: list[dict[str, str]] = []
         self.fatal: BaseException | None = None
         self._hosts: dict[str, anyio.CapacityLimiter] = {}
 
@@ -104,15 +84,50 @@ class _Run:
                 self.fatal = exc
             group.cancel_scope.cancel()
 
-    async def list_jobs(self, send: MemoryObjectSendStream[str]) -> None:
-        async with send:
-            async for job_id in self.source.job_ids():
-                self.progress.jobs += 1
-                await send.send(job_id)
+    async def run_pass(self, job_ids: AsyncIterator[str], on_plan: _OnPlan) -> None:
+        """Plan the jobs ``job_ids`` yields and download what ``on_plan`` sends, overlapping."""
+        options = self.options
+        jobs_send, jobs_receive = anyio.create_memory_object_stream[str](
+            options.detail_concurrency * 2
+        )
+        files_send, files_receive = anyio.create_memory_object_stream[PlannedFile](
+            options.concurrency * 4
+        )
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._guard, group, self.list_jobs, job_ids, jobs_send)
+            with jobs_receive, files_send:
+                for _ in range(options.detail_concurrency):
+                    group.start_soon(
+                        self._guard,
+                        group,
+                        self.plan_jobs,
+                        jobs_receive.clone(),
+                        files_send.clone(),
+                        on_plan,
+                    )
+            with files_receive:
+                for _ in range(options.concurrency):
+                    group.start_soon(self._guard, group, self.download, files_receive.clone())
+
+    async def listed(self) -> AsyncIterator[str]:
+        """The source's jobs, counted as they are listed."""
+        async for job_id in self.source.job_ids():
+            self.progress.jobs += 1
+            yield job_id
         self.progress.listing_done = True
 
+    async def list_jobs(
+        self, job_ids: AsyncIterator[str], send: MemoryObjectSendStream[str]
+    ) -> None:
+        async with send:
+            async for job_id in job_ids:
+                await send.send(job_id)
+
     async def plan_jobs(
-        self, receive: MemoryObjectReceiveStream[str], send: MemoryObjectSendStream[PlannedFile]
+        self,
+        receive: MemoryObjectReceiveStream[str],
+        send: MemoryObjectSendStream[PlannedFile],
+        on_plan: _OnPlan,
     ) -> None:
         async with receive, send:
             async for job_id in receive:
@@ -121,10 +136,14 @@ class _Run:
                 except HoverBentleyError as exc:
                     self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
                     continue
-                await self._record_job(plan)
-                for file in plan.files:
-                    await self._offer(file, send)
-                self.progress.jobs_planned += 1
+                await on_plan(plan, send)
+
+    async def first_plan(self, plan: JobPlan, send: MemoryObjectSendStream[PlannedFile]) -> None:
+        """A job planned in the main pass: its record, its index row and every file."""
+        await self._record_job(plan)
+        for file in plan.files:
+            await self._offer(file, send)
+        self.progress.jobs_planned += 1
 
     async def _record_job(self, plan: JobPlan) -> None:
         self.progress.skipped_parts.extend(plan.skipped)
@@ -132,13 +151,10 @@ class _Run:
             return
         record_path = f"{plan.directory}/job.json"
         digest = hashlib.sha256(plan.record).hexdigest()
-        previous = self.manifest.completed(record_path)
-        try:
-            await anyio.to_thread.run_sync(_write_record, self.root / record_path, plan.record)
-        except OSError as exc:
-            raise _write_error(exc, record_path) from None
-        if previous is None or previous.sha256 != digest:
-            self.manifest.append(
+        previous = self.destination.entry(record_path)
+        await self.destination.write_record(record_path, plan.record)
+        if previous is None or previous.status != "ok" or previous.sha256 != digest:
+            await self.destination.record(
                 ManifestEntry(
                     path=record_path,
                     url=plan.record_url,
@@ -151,7 +167,7 @@ class _Run:
                     completed_at=time.time(),
                 )
             )
-        self.index_rows.append(
+        self.destination.add_index_row(
             {
                 "provider": plan.provider,
                 "job_id": plan.job_id,
@@ -170,7 +186,7 @@ class _Run:
             p.planned_bytes += file.size
         if self.options.dry_run:
             return
-        if _complete_on_disk(self.root, file, self.manifest):
+        if await self.destination.is_complete(file):
             p.skipped += 1
             return
         await send.send(file)
@@ -182,23 +198,22 @@ class _Run:
 
     async def _download_one(self, file: PlannedFile) -> None:
         p = self.progress
-        dest = self.root / file.path
         async with self._host_limiter(file.url):
             try:
-                result = await self.source.fetch(file, dest)
+                result = await self.destination.receive(file, self.source.fetch)
+            except ArchiveWriteError:
+                raise
             except HoverBentleyError as exc:
                 p.failed += 1
                 error = str(exc)
                 p.failures.append(
                     FileFailure(path=file.path, url=redact_url(file.url), error=error)
                 )
-                self.manifest.append(_entry(file, status="failed", error=error))
+                await self.destination.record(_entry(file, status="failed", error=error))
                 return
-            except OSError as exc:
-                raise _write_error(exc, file.path) from None
         p.downloaded += 1
         p.bytes += result.received
-        self.manifest.append(
+        await self.destination.record(
             _entry(file, status="ok", size=result.size, sha256=result.sha256, etag=result.etag)
         )
 
@@ -218,70 +233,44 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
     )
 
 
-def _write_error(exc: OSError, path: str) -> ArchiveWriteError:
-    if exc.errno == errno.ENOSPC:
-        return ArchiveWriteError(
-            f"no space left on the device while writing {path}: free some space and run the"
-            " same command again to finish (completed files are kept)"
-        )
-    return ArchiveWriteError(f"cannot write {path}: {exc.strerror or exc}")
+def as_destination(out: str | os.PathLike[str] | Destination) -> Destination:
+    """``out`` as a destination: a path is a :class:`LocalDirectory`."""
+    if isinstance(out, (str, os.PathLike)):
+        return LocalDirectory(out)
+    return out
 
 
 async def archive(
     source: ArchiveSource,
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | Destination,
     options: ArchiveOptions | None = None,
     *,
     reporter: Reporter | None = None,
 ) -> ArchiveSummary:
-    """Archive every job ``source`` lists into ``out``; return what was done.
+    """Archive every job ``source`` lists into ``out`` (a directory or a destination).
 
     Files already complete (by manifest and size) are skipped; failures are recorded per file
-    and the run goes on. A local write failure (disk full) stops the run with
+    and the run goes on. A write failure (disk full, a directory in the way) stops the run with
     :class:`ArchiveWriteError`; completed files are kept and a rerun finishes the work.
     """
     options = options or ArchiveOptions()
-    root = Path(out)
-    run = _Run(source, root, options)
+    destination = as_destination(out)
+    run = _Run(source, destination, options)
     if not options.dry_run:
-        try:
-            await anyio.to_thread.run_sync(lambda: root.mkdir(parents=True, exist_ok=True))
-        except OSError as exc:
-            raise _write_error(exc, str(root)) from None
-        await anyio.to_thread.run_sync(run.manifest.load)
-    jobs_send, jobs_receive = anyio.create_memory_object_stream[str](options.detail_concurrency * 2)
-    files_send, files_receive = anyio.create_memory_object_stream[PlannedFile](
-        options.concurrency * 4
-    )
+        await destination.open()
     try:
         async with anyio.create_task_group() as outer:
             if reporter is not None:
                 outer.start_soon(reporter, run.progress)
-            async with anyio.create_task_group() as group:
-                group.start_soon(run._guard, group, run.list_jobs, jobs_send)
-                with jobs_receive, files_send:
-                    for _ in range(options.detail_concurrency):
-                        group.start_soon(
-                            run._guard,
-                            group,
-                            run.plan_jobs,
-                            jobs_receive.clone(),
-                            files_send.clone(),
-                        )
-                with files_receive:
-                    for _ in range(options.concurrency):
-                        group.start_soon(run._guard, group, run.download, files_receive.clone())
+            await run.run_pass(run.listed(), run.first_plan)
             outer.cancel_scope.cancel()
     finally:
-        with anyio.CancelScope(shield=True):
-            run.manifest.close()
-            if run.index_rows:
+        if not options.dry_run:
+            with anyio.CancelScope(shield=True):
                 try:
-                    await anyio.to_thread.run_sync(update_index, root, run.index_rows)
-                except OSError as exc:
-                    # The manifest already holds every completed file; the index is rebuilt
-                    # by the next run.
-                    run.fatal = run.fatal or _write_error(exc, INDEX_NAME)
+                    await destination.close()
+                except ArchiveWriteError as exc:
+                    run.fatal = run.fatal or exc
     if run.fatal is not None:
         raise run.fatal
-    return run.progress.summary(str(root), dry_run=options.dry_run)
+    return run.progress.summary(destination.location, dry_run=options.dry_run)
