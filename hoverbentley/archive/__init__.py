@@ -1,8 +1,10 @@
 """The bulk archive: concurrent, resumable, verified copies of every job's files."""
 
 from ..hover.select import parse_include
+from .destination import ArchiveWriteError, Destination
+from .local import LocalDirectory
 from .manifest import Manifest, ManifestEntry
-from .pipeline import ArchiveOptions, ArchiveWriteError, archive
+from .pipeline import ArchiveOptions, archive
 from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem, SkippedPart
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
@@ -11,9 +13,11 @@ __all__ = [
     "ArchiveSource",
     "ArchiveSummary",
     "ArchiveWriteError",
+    "Destination",
     "FileFailure",
     "JobFailure",
     "JobPlan",
+    "LocalDirectory",
     "Manifest",
     "ManifestEntry",
     "PlannedFile",
