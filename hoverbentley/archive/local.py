@@ -55,8 +55,10 @@ class LocalDirectory:
         return self.manifest.entries.get(path)
 
     async def is_complete(self, file: PlannedFile) -> bool:
+        # A file's identity is its path: the host in its URL (a new port, another CDN) does
+        # not make a complete file new.
         entry = self.manifest.completed(file.path)
-        if entry is None or entry.url != file.url:
+        if entry is None:
             return False
         try:
             size = (self.root / file.path).stat().st_size
@@ -92,10 +94,11 @@ class LocalDirectory:
         self._index_rows.append(dict(row))
 
     async def close(self) -> None:
-        """Close the manifest, then write the index (each failure reported, the first raised)."""
+        """Close and compact the manifest, then write the index (the first failure raised)."""
         first: ArchiveWriteError | None = None
         try:
             await anyio.to_thread.run_sync(self.manifest.close)
+            await anyio.to_thread.run_sync(self.manifest.compact)
         except OSError as exc:
             first = write_error(exc, self._where(MANIFEST_NAME))
         if self._index_rows:

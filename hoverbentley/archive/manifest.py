@@ -1,4 +1,7 @@
-"""``OUT/manifest.jsonl``: one line per file, appended as each file completes or fails."""
+"""``OUT/manifest.jsonl``: one line per file, appended as each file completes or fails.
+
+A run appends; when it ends the manifest is compacted to one current line per path.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import os
 from pathlib import Path
 
 import msgspec
+
+from .._io.atomic import atomic_writer
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -54,18 +59,7 @@ class Manifest:
 
     def load(self) -> None:
         """Read the existing manifest, if any."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                entry = _DECODER.decode(line)
-            except msgspec.MsgspecError:
-                continue
-            self.entries[entry.path] = entry
+        self.entries.update(_read(self.path)[0])
 
     def completed(self, path: str) -> ManifestEntry | None:
         """The entry of ``path`` if it was completed."""
@@ -108,6 +102,41 @@ class Manifest:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+    def compact(self) -> bool:
+        """Rewrite the manifest with the newest line of each path only, atomically.
+
+        The file is read again first, so lines another writer appended are kept. Nothing is
+        written when every line is already current; returns whether the file was rewritten.
+        """
+        entries, lines = _read(self.path)
+        if lines == len(entries):
+            return False
+        with atomic_writer(self.path) as fh:
+            for entry in entries.values():
+                fh.write(_ENCODER.encode(entry) + b"\n")
+        self.entries = entries
+        return True
+
+
+def _read(path: Path) -> tuple[dict[str, ManifestEntry], int]:
+    """The newest entry of each path in ``path``, and how many non-empty lines it has."""
+    entries: dict[str, ManifestEntry] = {}
+    lines = 0
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return entries, 0
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        lines += 1
+        try:
+            entry = _DECODER.decode(line)
+        except msgspec.MsgspecError:
+            continue  # a line torn by a crash: dropped by the next compaction
+        entries[entry.path] = entry
+    return entries, lines
 
 
 def _ends_with_newline(path: Path, size: int) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -188,8 +189,15 @@ class _Run:
             return
         if await self.destination.is_complete(file):
             p.skipped += 1
+            await self._follow_url(file)
             return
         await send.send(file)
+
+    async def _follow_url(self, file: PlannedFile) -> None:
+        """Keep the manifest line of a complete file on the URL it is listed under now."""
+        entry = self.destination.entry(file.path)
+        if entry is not None and entry.url != file.url:
+            await self.destination.record(msgspec.structs.replace(entry, url=file.url))
 
     async def download(self, receive: MemoryObjectReceiveStream[PlannedFile]) -> None:
         async with receive:
