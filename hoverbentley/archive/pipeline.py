@@ -39,23 +39,35 @@ class ArchiveOptions:
     ``concurrency`` downloads run at once, at most ``per_host`` of them to one host;
     ``detail_concurrency`` job records are fetched at once. ``dry_run`` lists and plans
     without writing anything.
+
+    ``retries`` later passes follow the main one (as rclone's ``--retries``): the jobs with a
+    failed file or a failed record are planned again (fresh details, fresh signed URLs) and
+    only what failed is fetched again, before the run reports it failed.
     """
 
     concurrency: int = 8
     per_host: int = 8
     detail_concurrency: int = 4
     dry_run: bool = False
+    retries: int = 2
 
     def __post_init__(self) -> None:
         for name in ("concurrency", "per_host", "detail_concurrency"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be >= 1")
+        if self.retries < 0:
+            raise ConfigurationError("retries must be >= 0")
 
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
 
-#: What a planning worker does with a job's plan.
-_OnPlan = Callable[[JobPlan, MemoryObjectSendStream[PlannedFile]], Awaitable[None]]
+#: What a planning worker does with a job id: plan it and send the files to fetch.
+_Planner = Callable[[str, MemoryObjectSendStream[PlannedFile]], Awaitable[None]]
+
+
+async def _each(items: list[str]) -> AsyncIterator[str]:
+    for item in items:
+        yield item
 
 
 class _Run:
@@ -68,6 +80,13 @@ class _Run:
         self.progress = Progress()
         self.fatal: BaseException | None = None
         self._hosts: dict[str, anyio.CapacityLimiter] = {}
+        #: Files whose latest attempt failed, by path (what a later pass fetches again).
+        self._failed: dict[str, PlannedFile] = {}
+        #: Paths a later pass is fetching again now, and every path that needed one.
+        self._retrying: set[str] = set()
+        self._retried: set[str] = set()
+        #: Jobs whose plan failed in the pass before this one.
+        self._replanning: set[str] = set()
 
     def _host_limiter(self, url: str) -> anyio.CapacityLimiter:
         host = urlsplit(url).netloc
@@ -85,8 +104,8 @@ class _Run:
                 self.fatal = exc
             group.cancel_scope.cancel()
 
-    async def run_pass(self, job_ids: AsyncIterator[str], on_plan: _OnPlan) -> None:
-        """Plan the jobs ``job_ids`` yields and download what ``on_plan`` sends, overlapping."""
+    async def run_pass(self, job_ids: AsyncIterator[str], planner: _Planner) -> None:
+        """Plan the jobs ``job_ids`` yields and download what ``planner`` sends, overlapping."""
         options = self.options
         jobs_send, jobs_receive = anyio.create_memory_object_stream[str](
             options.detail_concurrency * 2
@@ -104,7 +123,7 @@ class _Run:
                         self.plan_jobs,
                         jobs_receive.clone(),
                         files_send.clone(),
-                        on_plan,
+                        planner,
                     )
             with files_receive:
                 for _ in range(options.concurrency):
@@ -128,23 +147,52 @@ class _Run:
         self,
         receive: MemoryObjectReceiveStream[str],
         send: MemoryObjectSendStream[PlannedFile],
-        on_plan: _OnPlan,
+        planner: _Planner,
     ) -> None:
         async with receive, send:
             async for job_id in receive:
-                try:
-                    plan = await self.source.plan(job_id)
-                except HoverBentleyError as exc:
-                    self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
-                    continue
-                await on_plan(plan, send)
+                await planner(job_id, send)
 
-    async def first_plan(self, plan: JobPlan, send: MemoryObjectSendStream[PlannedFile]) -> None:
-        """A job planned in the main pass: its record, its index row and every file."""
+    async def plan_new(self, job_id: str, send: MemoryObjectSendStream[PlannedFile]) -> None:
+        """A job seen for the first time: its record, its index row and every file."""
+        try:
+            plan = await self.source.plan(job_id)
+        except HoverBentleyError as exc:
+            self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
+            return
         await self._record_job(plan)
         for file in plan.files:
             await self._offer(file, send)
         self.progress.jobs_planned += 1
+
+    async def plan_again(self, job_id: str, send: MemoryObjectSendStream[PlannedFile]) -> None:
+        """A later pass: a job that failed is planned as new; else only its failed files go."""
+        if job_id in self._replanning:
+            await self.plan_new(job_id, send)
+            return
+        try:
+            plan = await self.source.plan(job_id)
+        except HoverBentleyError:
+            return  # its failed files keep their errors; the next pass tries again
+        for file in plan.files:
+            if file.path in self._retrying:
+                self._retried.add(file.path)
+                self.progress.retried_files = len(self._retried)
+                await send.send(file)
+
+    async def later_passes(self) -> None:
+        """Up to ``retries`` more passes over what failed, each from a fresh plan."""
+        p = self.progress
+        for _ in range(self.options.retries):
+            self._replanning = {f.job_id for f in p.job_failures}
+            self._retrying = set(self._failed)
+            jobs = self._replanning | {f.job_id for f in self._failed.values()}
+            if not jobs:
+                return
+            p.job_failures = [f for f in p.job_failures if f.job_id not in self._replanning]
+            await self.run_pass(_each(sorted(jobs)), self.plan_again)
+            if self.fatal is not None:
+                return
 
     async def _record_job(self, plan: JobPlan) -> None:
         self.progress.skipped_parts.extend(plan.skipped)
@@ -199,6 +247,17 @@ class _Run:
         if entry is not None and entry.url != file.url:
             await self.destination.record(msgspec.structs.replace(entry, url=file.url))
 
+    def _set_failed(self, file: PlannedFile, failure: FileFailure | None) -> None:
+        """Record the outcome of a file's latest attempt in the failure counters."""
+        p = self.progress
+        if file.path in self._failed:
+            del self._failed[file.path]
+            p.failures = [f for f in p.failures if f.path != file.path]
+        if failure is not None:
+            self._failed[file.path] = file
+            p.failures.append(failure)
+        p.failed = len(self._failed)
+
     async def download(self, receive: MemoryObjectReceiveStream[PlannedFile]) -> None:
         async with receive:
             async for file in receive:
@@ -212,13 +271,13 @@ class _Run:
             except ArchiveWriteError:
                 raise
             except HoverBentleyError as exc:
-                p.failed += 1
                 error = str(exc)
-                p.failures.append(
-                    FileFailure(path=file.path, url=redact_url(file.url), error=error)
+                self._set_failed(
+                    file, FileFailure(path=file.path, url=redact_url(file.url), error=error)
                 )
                 await self.destination.record(_entry(file, status="failed", error=error))
                 return
+        self._set_failed(file, None)
         p.downloaded += 1
         p.bytes += result.received
         await self.destination.record(
@@ -270,7 +329,9 @@ async def archive(
         async with anyio.create_task_group() as outer:
             if reporter is not None:
                 outer.start_soon(reporter, run.progress)
-            await run.run_pass(run.listed(), run.first_plan)
+            await run.run_pass(run.listed(), run.plan_new)
+            if run.fatal is None and not options.dry_run:
+                await run.later_passes()
             outer.cancel_scope.cancel()
     finally:
         if not options.dry_run:

@@ -47,6 +47,8 @@ class ArchiveSummary(msgspec.Struct, kw_only=True):
     job_failures: list[JobFailure]
     #: Kept for the JSON summary's readers: a run that is stopped raises instead of returning.
     interrupted: bool = False
+    #: Files that failed in the main pass and were fetched again in a later one.
+    retried_files: int = 0
 
     @property
     def ok(self) -> bool:
@@ -66,6 +68,7 @@ class Progress:
     skipped: int = 0
     failed: int = 0
     bytes: int = 0
+    retried_files: int = 0
     planned_bytes: int = 0
     unknown_sizes: int = 0
     formats: dict[str, int] = field(default_factory=dict)
@@ -110,4 +113,5 @@ class Progress:
             failures=self.failures,
             job_failures=self.job_failures,
             interrupted=interrupted,
+            retried_files=self.retried_files,
         )

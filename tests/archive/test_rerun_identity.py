@@ -59,7 +59,7 @@ async def test_a_run_ends_with_one_line_per_file_after_failures_and_torn_lines(
     async with emulator(jobs=2) as emu:
         bad = expected_by_key(emu, main_model_pdf(0))
         emu.script(storage_fragment(emu, bad.url), *["500"] * 30)
-        first = await run(emu, out)
+        first = await run(emu, out, retries=0)
         assert first.failed == 1
         (failed,) = [e for e in read_manifest(out) if e["status"] == "failed"]
         assert failed["url"] == bad.url
