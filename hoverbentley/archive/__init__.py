@@ -1,6 +1,6 @@
 """The bulk archive: concurrent, resumable, verified copies of every job's files."""
 
-from ..hover.select import parse_include
+from ..hover.select import parse_exclude, parse_include
 from .destination import ArchiveWriteError, Destination
 from .local import LocalDirectory
 from .manifest import Manifest, ManifestEntry
@@ -25,5 +25,6 @@ __all__ = [
     "SkippedItem",
     "SkippedPart",
     "archive",
+    "parse_exclude",
     "parse_include",
 ]

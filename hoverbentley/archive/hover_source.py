@@ -28,7 +28,11 @@ def _address(address: Address | None) -> str:
 
 
 class HoverSource:
-    """Archive the jobs given by id, or every listed job (optionally since a date, archived too)."""
+    """Archive the jobs given by id, or every listed job (optionally since a date, archived too).
+
+    ``include`` and ``exclude`` (from :func:`~hoverbentley.hover.select.parse_include` and
+    :func:`~hoverbentley.hover.select.parse_exclude`) choose the files of each job.
+    """
 
     provider = "hover"
 
@@ -40,12 +44,14 @@ class HoverSource:
         updated_since: datetime | float | None = None,
         archived: bool = False,
         include: frozenset[str] | None = None,
+        exclude: frozenset[str] | None = None,
     ) -> None:
         self.client = client
         self._ids = list(job_ids) if job_ids is not None else None
         self._since = updated_since
         self._archived = archived
         self._include = include
+        self._exclude = exclude
 
     async def job_ids(self) -> AsyncIterator[str]:
         if self._ids is not None:
@@ -77,7 +83,9 @@ class HoverSource:
                 key=f.key,
             )
             for f in listing.files
-            if selected(self._include, kind=f.kind, format=f.format, key=f.key)
+            if selected(
+                self._include, kind=f.kind, format=f.format, key=f.key, exclude=self._exclude
+            )
         ]
         skipped = [
             SkippedItem(str(s.job_id), str(s.model_id), s.state, s.failure_reason, kind="model")

@@ -26,7 +26,10 @@ class JobFailure(msgspec.Struct, kw_only=True):
 
 
 class ArchiveSummary(msgspec.Struct, kw_only=True):
-    """What a run did. ``ok`` is true when nothing failed."""
+    """What a run did. ``ok`` is true when nothing failed.
+
+    ``jobs`` counts every job the run took up, ``jobs_failed`` of them included.
+    """
 
     out: str
     dry_run: bool
@@ -97,7 +100,7 @@ class Progress:
         return ArchiveSummary(
             out=out,
             dry_run=dry_run,
-            jobs=self.jobs_planned,
+            jobs=self.jobs_planned + len(self.job_failures),
             jobs_failed=len(self.job_failures),
             files=self.files,
             downloaded=self.downloaded,
