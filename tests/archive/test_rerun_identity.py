@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
+from hoverbentley.archive.bentley_source import BentleySource
 from hoverbentley.archive.manifest import Manifest, ManifestEntry
+from hoverbentley.bentley import F
 from hoverbentley.cli.progress import summary_text
+from tests.bentley import test_azurite
+from tests.bentley.test_azurite import World, clients
 
 from .helpers import (
     assert_complete,
@@ -22,6 +27,10 @@ from .helpers import (
 from .test_archive import emulator, run
 
 pytestmark = pytest.mark.anyio
+
+# Azurite behind the Bentley emulator, with some output blobs uploaded (the Bentley tests' own).
+azurite = test_azurite.azurite
+world = test_azurite.world
 
 
 def _line_count(out: Path) -> int:
@@ -105,3 +114,28 @@ def test_compaction_keeps_the_newest_line_of_each_path_and_lines_of_another_writ
     assert [(e["path"], e.get("sha256")) for e in lines] == [("a", "2"), ("b", "1"), ("c", None)]
     assert not manifest.compact()  # already one line per path: left alone
     assert not list(tmp_path.glob("*.tmp"))
+
+
+async def test_a_bentley_file_is_fetched_by_a_source_that_did_not_plan_it(
+    world: World, tmp_path: Path
+) -> None:
+    output_id, blobs = next(iter(world.content.items()))
+    selection = F.itwin_id.eq(world.itwin) & F.output_id.in_([output_id])
+    rm, mgmt = clients(world.emu)
+    async with rm, mgmt:
+        planner = BentleySource(rm, selection, reality=mgmt)
+        (job_id,) = [j async for j in planner.job_ids()]
+        files = [f for f in (await planner.plan(job_id)).files if f.part_id == output_id]
+    assert sorted(f.key for f in files) == sorted(blobs)
+
+    # Another process (new clients, a new source): the file alone says where it comes from.
+    mark = len(world.emu.requests)
+    rm, mgmt = clients(world.emu)
+    async with rm, mgmt:
+        fetcher = BentleySource(rm, selection, reality=mgmt)
+        for file in files[:3]:
+            result = await fetcher.fetch(file, tmp_path / file.path)
+            assert result.sha256 == hashlib.sha256(blobs[file.key]).hexdigest()
+            assert (tmp_path / file.path).read_bytes() == blobs[file.key]
+    grants = [r for r in world.emu.requests[mark:] if r.path.endswith("/readaccess")]
+    assert len(grants) == 1  # one container grant for the output, shared by its downloads
