@@ -4,7 +4,8 @@ from ..hover.select import parse_exclude, parse_include
 from .destination import ArchiveWriteError, Destination
 from .local import LocalDirectory
 from .manifest import Manifest, ManifestEntry
-from .pipeline import ArchiveOptions, archive
+from .options import ArchiveOptions
+from .pipeline import archive
 from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem, SkippedPart
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 

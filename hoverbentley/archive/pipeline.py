@@ -4,6 +4,9 @@ Stages are joined by bounded anyio memory streams, so downloads start while jobs
 being listed and memory stays flat however many jobs there are. Concurrency is set in one
 place: the number of workers per stage, and one CapacityLimiter per download host. The
 pipeline knows a source and a destination through their protocols only.
+
+After the main pass, later passes (``ArchiveOptions.retries``) plan again the jobs that had a
+failure and fetch only what failed, on the same machinery.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,42 +23,16 @@ import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..errors import ConfigurationError, HoverBentleyError
+from ..errors import HoverBentleyError
 from ..redact import redact_url
 from .destination import ArchiveWriteError, Destination
 from .local import LocalDirectory
 from .manifest import ManifestEntry
+from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
-
-
-@dataclass(frozen=True)
-class ArchiveOptions:
-    """How an archive run behaves.
-
-    ``concurrency`` downloads run at once, at most ``per_host`` of them to one host;
-    ``detail_concurrency`` job records are fetched at once. ``dry_run`` lists and plans
-    without writing anything.
-
-    ``retries`` later passes follow the main one (as rclone's ``--retries``): the jobs with a
-    failed file or a failed record are planned again (fresh details, fresh signed URLs) and
-    only what failed is fetched again, before the run reports it failed.
-    """
-
-    concurrency: int = 8
-    per_host: int = 8
-    detail_concurrency: int = 4
-    dry_run: bool = False
-    retries: int = 2
-
-    def __post_init__(self) -> None:
-        for name in ("concurrency", "per_host", "detail_concurrency"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1")
-        if self.retries < 0:
-            raise ConfigurationError("retries must be >= 0")
 
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
