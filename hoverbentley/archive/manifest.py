@@ -56,10 +56,14 @@ class Manifest:
         self.path = root / MANIFEST_NAME
         self.entries: dict[str, ManifestEntry] = {}
         self._fd: int | None = None
+        #: Whether the file may hold more lines than paths (appends, or a stale file loaded).
+        self._superseded = False
 
     def load(self) -> None:
         """Read the existing manifest, if any."""
-        self.entries.update(_read(self.path)[0])
+        entries, lines = _read(self.path)
+        self.entries.update(entries)
+        self._superseded = self._superseded or lines != len(entries)
 
     def completed(self, path: str) -> ManifestEntry | None:
         """The entry of ``path`` if it was completed."""
@@ -90,6 +94,7 @@ class Manifest:
         self._open_for_append()
         assert self._fd is not None
         line = memoryview(_ENCODER.encode(entry) + b"\n")
+        self._superseded = True
         while line:  # a short write (a disk filling up) is continued, and then raises
             line = line[os.write(self._fd, line) :]
         self.entries[entry.path] = entry
@@ -109,7 +114,10 @@ class Manifest:
         The file is read again first, so lines another writer appended are kept. Nothing is
         written when every line is already current; returns whether the file was rewritten.
         """
+        if not self._superseded:
+            return False  # loaded with one line per path and nothing appended since
         entries, lines = _read(self.path)
+        self._superseded = False
         if lines == len(entries):
             return False
         with atomic_writer(self.path) as fh:
