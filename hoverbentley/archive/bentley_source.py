@@ -12,18 +12,21 @@ from ..bentley.models import Job
 from ..bentley.reality import RealityManagementClient
 from ..bentley.storage import SasContainer, download_blob, list_blobs
 from ..download import DownloadResult
-from .plan import JobPlan, PlannedFile, SkippedPart
+from .plan import JobPlan, PlannedFile, SkippedItem, job_directory
 
 
 def _quoted(etag: str | None) -> str | None:
     return f'"{etag.strip(chr(34))}"' if etag else None
 
 
+PROVIDER = "bentley"
+
+
 def blob_path(job_id: str, output_id: str, name: str) -> str:
     """Where blob ``name`` of an output goes, relative to OUT (ids and sanitised segments)."""
     segments = [safe_segment(s) for s in name.split("/") if s] or ["_"]
     return "/".join(
-        ["bentley", safe_segment(job_id), "outputs", safe_segment(output_id), *segments]
+        [job_directory(PROVIDER, job_id), "outputs", safe_segment(output_id), *segments]
     )
 
 
@@ -34,7 +37,7 @@ class BentleySource:
     case); ``None`` takes every format. Outputs not produced yet are listed as skipped.
     """
 
-    provider = "bentley"
+    provider = PROVIDER
 
     def __init__(
         self,
@@ -60,7 +63,12 @@ class BentleySource:
         assert self.reality is not None, "outputs need a RealityManagementClient"
         return self.reality
 
-    def _container(self, output_id: str, itwin_id: str | None) -> SasContainer:
+    def _api_url(self, path: str) -> str:
+        # The one place this source builds an API URL itself (for the manifest's record line).
+        return self.client.transport.api_url(path)
+
+    def _container(self, output_id: str, itwin_id: str | None = None) -> SasContainer:
+        """The output's container, shared by its listing and downloads (one SAS to renew)."""
         container = self._containers.get(output_id)
         if container is None:
             container = self._reality().container(output_id, itwin_id)
@@ -68,14 +76,14 @@ class BentleySource:
         return container
 
     async def _output_files(
-        self, job: Job, files: list[PlannedFile], skipped: list[SkippedPart]
+        self, job: Job, files: list[PlannedFile], skipped: list[SkippedItem]
     ) -> None:
         for output in job.outputs:
             if self._formats is not None and output.format.casefold() not in self._formats:
                 continue
             if job.state != "success" or not output.id:
                 state = job.state if job.state != "success" else "not produced"
-                skipped.append(SkippedPart(job.id, output.format, state))
+                skipped.append(SkippedItem(job.id, output.format, state, kind="output"))
                 continue
             container = self._container(output.id, job.i_twin_id)
             async for blob in list_blobs(self._reality().transport, container):
@@ -84,11 +92,10 @@ class BentleySource:
                         url=f"{container.base}/{blob.name}",
                         path=blob_path(job.id, output.id, blob.name),
                         job_id=job.id,
-                        model_id=output.id,
+                        part_id=output.id,
                         kind="output",
                         format=output.format,
                         key=blob.name,
-                        authenticated=False,
                         size=blob.size,
                         etag=_quoted(blob.etag),
                         md5=blob.content_md5,
@@ -98,7 +105,7 @@ class BentleySource:
     async def plan(self, job_id: str) -> JobPlan:
         job, raw = await self.client.get_job_raw(job_id)
         files: list[PlannedFile] = []
-        skipped: list[SkippedPart] = []
+        skipped: list[SkippedItem] = []
         if self.reality is not None:
             await self._output_files(job, files, skipped)
         formats = ", ".join(o.format for o in job.outputs)
@@ -106,7 +113,7 @@ class BentleySource:
             provider=self.provider,
             job_id=job.id,
             record=raw,
-            record_url=self.client.transport.api_url(f"/jobs/{job.id}"),
+            record_url=self._api_url(f"/jobs/{job.id}"),
             files=files,
             skipped=skipped,
             index={
@@ -119,8 +126,9 @@ class BentleySource:
         )
 
     async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
-        assert file.model_id is not None
-        container = self._containers[file.model_id]
+        if not file.part_id:
+            raise ValueError(f"{file.path}: a Bentley output file names its output (part_id)")
+        container = self._container(file.part_id)
         return await download_blob(
             self._reality().transport, container, file.key, dest, md5=file.md5
         )

@@ -9,8 +9,8 @@ from datetime import datetime
 from ..download import DownloadResult
 from ..hover.client import HoverClient
 from ..hover.models import Address
-from .plan import JobPlan, PlannedFile, SkippedPart
-from .select import selected
+from ..hover.select import selected
+from .plan import JobPlan, PlannedFile, SkippedItem, job_directory
 
 
 def _address(address: Address | None) -> str:
@@ -28,7 +28,11 @@ def _address(address: Address | None) -> str:
 
 
 class HoverSource:
-    """Archive the jobs given by id, or every listed job (optionally since a date, archived too)."""
+    """Archive the jobs given by id, or every listed job (optionally since a date, archived too).
+
+    ``include`` and ``exclude`` (from :func:`~hoverbentley.hover.select.parse_include` and
+    :func:`~hoverbentley.hover.select.parse_exclude`) choose the files of each job.
+    """
 
     provider = "hover"
 
@@ -40,12 +44,14 @@ class HoverSource:
         updated_since: datetime | float | None = None,
         archived: bool = False,
         include: frozenset[str] | None = None,
+        exclude: frozenset[str] | None = None,
     ) -> None:
         self.client = client
         self._ids = list(job_ids) if job_ids is not None else None
         self._since = updated_since
         self._archived = archived
         self._include = include
+        self._exclude = exclude
 
     async def job_ids(self) -> AsyncIterator[str]:
         if self._ids is not None:
@@ -57,25 +63,32 @@ class HoverSource:
         ):
             yield str(summary.id)
 
+    def _api_url(self, path: str) -> str:
+        # The one place this source builds an API URL itself (for the manifest's record line).
+        return self.client.transport.api_url(path)
+
     async def plan(self, job_id: str) -> JobPlan:
         payload = await self.client.get_job_payload(int(job_id))
         job = payload.job
         listing = payload.files()
+        directory = job_directory(self.provider, str(job.id))
         files = [
             PlannedFile(
                 url=f.url,
-                path=f"hover/{job.id}/{f.relpath}",
+                path=f"{directory}/{f.relpath}",
                 job_id=str(job.id),
-                model_id=str(f.model_id),
+                part_id=str(f.model_id),
                 kind=f.kind,
                 format=f.format,
                 key=f.key,
             )
             for f in listing.files
-            if selected(self._include, kind=f.kind, format=f.format, key=f.key)
+            if selected(
+                self._include, kind=f.kind, format=f.format, key=f.key, exclude=self._exclude
+            )
         ]
         skipped = [
-            SkippedPart(str(s.job_id), str(s.model_id), s.state, s.failure_reason)
+            SkippedItem(str(s.job_id), str(s.model_id), s.state, s.failure_reason, kind="model")
             for s in listing.skipped
         ]
         index = {
@@ -88,7 +101,7 @@ class HoverSource:
             provider=self.provider,
             job_id=str(job.id),
             record=payload.raw,
-            record_url=self.client.transport.api_url(f"/api/v3/jobs/{job.id}"),
+            record_url=self._api_url(f"/api/v3/jobs/{job.id}"),
             files=files,
             skipped=skipped,
             index=index,

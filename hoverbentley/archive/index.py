@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
+
+from .._io.atomic import write_atomic
 
 INDEX_NAME = "index.csv"
 COLUMNS = ("provider", "job_id", "name", "address", "state", "updated_at", "directory")
@@ -28,13 +29,7 @@ def update_index(root: Path, rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     for key in sorted(merged, key=lambda k: (k[0], _numeric(k[1]))):
         writer.writerow({c: _cell(merged[key].get(c, "")) for c in COLUMNS})
-    tmp = path.with_name(INDEX_NAME + ".tmp")
-    try:
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue().encode("utf-8"))
 
 
 def _numeric(job_id: str) -> tuple[int, str]:

@@ -1,4 +1,7 @@
-"""``OUT/manifest.jsonl``: one line per file, appended as each file completes or fails."""
+"""``OUT/manifest.jsonl``: one line per file, appended as each file completes or fails.
+
+A run appends; when it ends the manifest is compacted to one current line per path.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import os
 from pathlib import Path
 
 import msgspec
+
+from .._io.atomic import atomic_writer
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -19,7 +24,9 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     sha256: str | None = None
     etag: str | None = None
     job_id: str
-    model_id: str | None = None
+    #: The job's part the file belongs to (a Hover model, a Bentley output); ``model_id`` in
+    #: the file, as it always was.
+    part_id: str | None = msgspec.field(default=None, name="model_id")
     kind: str
     format: str | None = None
     #: The artifact key (``measurements.full_json``) or blob name the file came from.
@@ -27,6 +34,11 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str  # "ok" or "failed"
     error: str | None = None
     completed_at: float | None = None
+
+    @property
+    def model_id(self) -> str | None:
+        """Former name of :attr:`part_id`."""
+        return self.part_id
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -44,44 +56,95 @@ class Manifest:
         self.path = root / MANIFEST_NAME
         self.entries: dict[str, ManifestEntry] = {}
         self._fd: int | None = None
+        #: Whether the file may hold more lines than paths (appends, or a stale file loaded).
+        self._superseded = False
 
     def load(self) -> None:
         """Read the existing manifest, if any."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                entry = _DECODER.decode(line)
-            except msgspec.MsgspecError:
-                continue
-            self.entries[entry.path] = entry
+        entries, lines = _read(self.path)
+        self.entries.update(entries)
+        self._superseded = self._superseded or lines != len(entries)
 
     def completed(self, path: str) -> ManifestEntry | None:
         """The entry of ``path`` if it was completed."""
         entry = self.entries.get(path)
         return entry if entry is not None and entry.status == "ok" else None
 
+    def open(self) -> None:
+        """Load the existing manifest and open it for appending (a torn last line is ended)."""
+        self.load()
+        self._open_for_append()
+
+    def _open_for_append(self) -> None:
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and not _ends_with_newline(self.path, size):
+                os.write(fd, b"\n")
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
     def append(self, entry: ManifestEntry) -> None:
         """Record ``entry`` now (one ``write`` of one whole line)."""
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            size = os.fstat(self._fd).st_size
-            if size and not _ends_with_newline(self.path, size):
-                os.write(self._fd, b"\n")
-        os.write(self._fd, _ENCODER.encode(entry) + b"\n")
+        self._open_for_append()
+        assert self._fd is not None
+        line = memoryview(_ENCODER.encode(entry) + b"\n")
+        self._superseded = True
+        while line:  # a short write (a disk filling up) is continued, and then raises
+            line = line[os.write(self._fd, line) :]
         self.entries[entry.path] = entry
 
     def close(self) -> None:
         """Flush the manifest to disk and close it."""
-        if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def compact(self) -> bool:
+        """Rewrite the manifest with the newest line of each path only, atomically.
+
+        The file is read again first, so lines another writer appended are kept. Nothing is
+        written when every line is already current; returns whether the file was rewritten.
+        """
+        if not self._superseded:
+            return False  # loaded with one line per path and nothing appended since
+        entries, lines = _read(self.path)
+        self._superseded = False
+        if lines == len(entries):
+            return False
+        with atomic_writer(self.path) as fh:
+            for entry in entries.values():
+                fh.write(_ENCODER.encode(entry) + b"\n")
+        self.entries = entries
+        return True
+
+
+def _read(path: Path) -> tuple[dict[str, ManifestEntry], int]:
+    """The newest entry of each path in ``path``, and how many non-empty lines it has."""
+    entries: dict[str, ManifestEntry] = {}
+    lines = 0
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return entries, 0
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        lines += 1
+        try:
+            entry = _DECODER.decode(line)
+        except msgspec.MsgspecError:
+            continue  # a line torn by a crash: dropped by the next compaction
+        entries[entry.path] = entry
+    return entries, lines
 
 
 def _ends_with_newline(path: Path, size: int) -> bool:

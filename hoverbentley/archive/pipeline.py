@@ -2,96 +2,67 @@
 
 Stages are joined by bounded anyio memory streams, so downloads start while jobs are still
 being listed and memory stays flat however many jobs there are. Concurrency is set in one
-place: the number of workers per stage, and one CapacityLimiter per download host.
+place: the number of workers per stage, and one CapacityLimiter per download host. The
+pipeline knows a source and a destination through their protocols only.
+
+After the main pass, later passes (``ArchiveOptions.retries``) plan again the jobs that had a
+failure and fetch only what failed, on the same machinery.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .._core.names import safe_segment
-from ..errors import ConfigurationError, HoverBentleyError
+from ..errors import HoverBentleyError
 from ..redact import redact_url
-from .index import INDEX_NAME, update_index
-from .manifest import Manifest, ManifestEntry
+from .destination import ArchiveWriteError, Destination
+from .local import LocalDirectory
+from .manifest import ManifestEntry
+from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
-from .summary import ArchiveSummary, FileFailure, JobFailure, Progress, SkippedItem
+from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
-
-class ArchiveWriteError(HoverBentleyError):
-    """Files cannot be written under OUT (disk full, permissions); the run stops."""
-
-
-@dataclass(frozen=True)
-class ArchiveOptions:
-    """How an archive run behaves.
-
-    ``concurrency`` downloads run at once, at most ``per_host`` of them to one host;
-    ``detail_concurrency`` job records are fetched at once. ``dry_run`` lists and plans
-    without writing anything.
-    """
-
-    concurrency: int = 8
-    per_host: int = 8
-    detail_concurrency: int = 4
-    dry_run: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("concurrency", "per_host", "detail_concurrency"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1")
+__all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
 
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+#: What a planning worker does with a job id: plan it and send the files to fetch.
+_Planner = Callable[[str, MemoryObjectSendStream[PlannedFile]], Awaitable[None]]
 
 
-def _complete_on_disk(root: Path, file: PlannedFile, manifest: Manifest) -> bool:
-    entry = manifest.completed(file.path)
-    if entry is None or entry.url != file.url:
-        return False
-    try:
-        size = (root / file.path).stat().st_size
-    except OSError:
-        return False
-    if entry.size is not None and size != entry.size:
-        return False
-    if file.size is not None and size != file.size:
-        return False
-    return not (file.etag and entry.etag and file.etag != entry.etag)
+async def _each(items: list[str]) -> AsyncIterator[str]:
+    for item in items:
+        yield item
 
 
 class _Run:
-    def __init__(self, source: ArchiveSource, root: Path, options: ArchiveOptions) -> None:
+    def __init__(
+        self, source: ArchiveSource, destination: Destination, options: ArchiveOptions
+    ) -> None:
         self.source = source
-        self.root = root
+        self.destination = destination
         self.options = options
         self.progress = Progress()
-        self.manifest = Manifest(root)
-        self.index_rows: list[dict[str, str]] = []
         self.fatal: BaseException | None = None
         self._hosts: dict[str, anyio.CapacityLimiter] = {}
+        #: Files whose latest attempt failed, by path (what a later pass fetches again).
+        self._failed: dict[str, PlannedFile] = {}
+        #: Paths a later pass is fetching again now, and every path that needed one.
+        self._retrying: set[str] = set()
+        self._retried: set[str] = set()
+        #: Jobs whose plan failed in the pass before this one.
+        self._replanning: set[str] = set()
 
     def _host_limiter(self, url: str) -> anyio.CapacityLimiter:
         host = urlsplit(url).netloc
@@ -109,47 +80,106 @@ class _Run:
                 self.fatal = exc
             group.cancel_scope.cancel()
 
-    async def list_jobs(self, send: MemoryObjectSendStream[str]) -> None:
-        async with send:
-            async for job_id in self.source.job_ids():
-                self.progress.jobs += 1
-                await send.send(job_id)
+    async def run_pass(self, job_ids: AsyncIterator[str], planner: _Planner) -> None:
+        """Plan the jobs ``job_ids`` yields and download what ``planner`` sends, overlapping."""
+        options = self.options
+        jobs_send, jobs_receive = anyio.create_memory_object_stream[str](
+            options.detail_concurrency * 2
+        )
+        files_send, files_receive = anyio.create_memory_object_stream[PlannedFile](
+            options.concurrency * 4
+        )
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._guard, group, self.list_jobs, job_ids, jobs_send)
+            with jobs_receive, files_send:
+                for _ in range(options.detail_concurrency):
+                    group.start_soon(
+                        self._guard,
+                        group,
+                        self.plan_jobs,
+                        jobs_receive.clone(),
+                        files_send.clone(),
+                        planner,
+                    )
+            with files_receive:
+                for _ in range(options.concurrency):
+                    group.start_soon(self._guard, group, self.download, files_receive.clone())
+
+    async def listed(self) -> AsyncIterator[str]:
+        """The source's jobs, counted as they are listed."""
+        async for job_id in self.source.job_ids():
+            self.progress.jobs += 1
+            yield job_id
         self.progress.listing_done = True
 
+    async def list_jobs(
+        self, job_ids: AsyncIterator[str], send: MemoryObjectSendStream[str]
+    ) -> None:
+        async with send:
+            async for job_id in job_ids:
+                await send.send(job_id)
+
     async def plan_jobs(
-        self, receive: MemoryObjectReceiveStream[str], send: MemoryObjectSendStream[PlannedFile]
+        self,
+        receive: MemoryObjectReceiveStream[str],
+        send: MemoryObjectSendStream[PlannedFile],
+        planner: _Planner,
     ) -> None:
         async with receive, send:
             async for job_id in receive:
-                try:
-                    plan = await self.source.plan(job_id)
-                except HoverBentleyError as exc:
-                    self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
-                    continue
-                await self._record_job(plan)
-                for file in plan.files:
-                    await self._offer(file, send)
-                self.progress.jobs_planned += 1
+                await planner(job_id, send)
+
+    async def plan_new(self, job_id: str, send: MemoryObjectSendStream[PlannedFile]) -> None:
+        """A job seen for the first time: its record, its index row and every file."""
+        try:
+            plan = await self.source.plan(job_id)
+        except HoverBentleyError as exc:
+            self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
+            return
+        await self._record_job(plan)
+        for file in plan.files:
+            await self._offer(file, send)
+        self.progress.jobs_planned += 1
+
+    async def plan_again(self, job_id: str, send: MemoryObjectSendStream[PlannedFile]) -> None:
+        """A later pass: a job that failed is planned as new; else only its failed files go."""
+        if job_id in self._replanning:
+            await self.plan_new(job_id, send)
+            return
+        try:
+            plan = await self.source.plan(job_id)
+        except HoverBentleyError:
+            return  # its failed files keep their errors; the next pass tries again
+        for file in plan.files:
+            if file.path in self._retrying:
+                self._retried.add(file.path)
+                self.progress.retried_files = len(self._retried)
+                await send.send(file)
+
+    async def later_passes(self) -> None:
+        """Up to ``retries`` more passes over what failed, each from a fresh plan."""
+        p = self.progress
+        for _ in range(self.options.retries):
+            self._replanning = {f.job_id for f in p.job_failures}
+            self._retrying = set(self._failed)
+            jobs = self._replanning | {f.job_id for f in self._failed.values()}
+            if not jobs:
+                return
+            p.job_failures = [f for f in p.job_failures if f.job_id not in self._replanning]
+            await self.run_pass(_each(sorted(jobs)), self.plan_again)
+            if self.fatal is not None:
+                return
 
     async def _record_job(self, plan: JobPlan) -> None:
-        p = self.progress
-        for part in plan.skipped:
-            p.skipped_parts.append(
-                SkippedItem(
-                    job_id=part.job_id, part_id=part.part_id, state=part.state, reason=part.reason
-                )
-            )
+        self.progress.skipped_parts.extend(plan.skipped)
         if self.options.dry_run:
             return
-        record_path = f"{plan.provider}/{safe_segment(plan.job_id)}/job.json"
+        record_path = f"{plan.directory}/job.json"
         digest = hashlib.sha256(plan.record).hexdigest()
-        previous = self.manifest.completed(record_path)
-        try:
-            await anyio.to_thread.run_sync(_write_atomic, self.root / record_path, plan.record)
-        except OSError as exc:
-            raise _write_error(exc, record_path) from None
-        if previous is None or previous.sha256 != digest:
-            self.manifest.append(
+        previous = self.destination.entry(record_path)
+        await self.destination.write_record(record_path, plan.record)
+        if previous is None or previous.status != "ok" or previous.sha256 != digest:
+            await self.destination.record(
                 ManifestEntry(
                     path=record_path,
                     url=plan.record_url,
@@ -162,12 +192,12 @@ class _Run:
                     completed_at=time.time(),
                 )
             )
-        self.index_rows.append(
+        self.destination.add_index_row(
             {
                 "provider": plan.provider,
                 "job_id": plan.job_id,
                 **plan.index,
-                "directory": f"{plan.provider}/{plan.job_id}",
+                "directory": plan.directory,
             }
         )
 
@@ -181,10 +211,28 @@ class _Run:
             p.planned_bytes += file.size
         if self.options.dry_run:
             return
-        if _complete_on_disk(self.root, file, self.manifest):
+        if await self.destination.is_complete(file):
             p.skipped += 1
+            await self._follow_url(file)
             return
         await send.send(file)
+
+    async def _follow_url(self, file: PlannedFile) -> None:
+        """Keep the manifest line of a complete file on the URL it is listed under now."""
+        entry = self.destination.entry(file.path)
+        if entry is not None and entry.url != file.url:
+            await self.destination.record(msgspec.structs.replace(entry, url=file.url))
+
+    def _set_failed(self, file: PlannedFile, failure: FileFailure | None) -> None:
+        """Record the outcome of a file's latest attempt in the failure counters."""
+        p = self.progress
+        if file.path in self._failed:
+            del self._failed[file.path]
+            p.failures = [f for f in p.failures if f.path != file.path]
+        if failure is not None:
+            self._failed[file.path] = file
+            p.failures.append(failure)
+        p.failed = len(self._failed)
 
     async def download(self, receive: MemoryObjectReceiveStream[PlannedFile]) -> None:
         async with receive:
@@ -193,23 +241,22 @@ class _Run:
 
     async def _download_one(self, file: PlannedFile) -> None:
         p = self.progress
-        dest = self.root / file.path
         async with self._host_limiter(file.url):
             try:
-                result = await self.source.fetch(file, dest)
+                result = await self.destination.receive(file, self.source.fetch)
+            except ArchiveWriteError:
+                raise
             except HoverBentleyError as exc:
-                p.failed += 1
                 error = str(exc)
-                p.failures.append(
-                    FileFailure(path=file.path, url=redact_url(file.url), error=error)
+                self._set_failed(
+                    file, FileFailure(path=file.path, url=redact_url(file.url), error=error)
                 )
-                self.manifest.append(_entry(file, status="failed", error=error))
+                await self.destination.record(_entry(file, status="failed", error=error))
                 return
-            except OSError as exc:
-                raise _write_error(exc, file.path) from None
+        self._set_failed(file, None)
         p.downloaded += 1
         p.bytes += result.received
-        self.manifest.append(
+        await self.destination.record(
             _entry(file, status="ok", size=result.size, sha256=result.sha256, etag=result.etag)
         )
 
@@ -219,7 +266,7 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
         path=file.path,
         url=file.url,
         job_id=file.job_id,
-        model_id=file.model_id,
+        part_id=file.part_id,
         kind=file.kind,
         format=file.format,
         key=file.key,
@@ -229,70 +276,46 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
     )
 
 
-def _write_error(exc: OSError, path: str) -> ArchiveWriteError:
-    if exc.errno == errno.ENOSPC:
-        return ArchiveWriteError(
-            f"no space left on the device while writing {path}: free some space and run the"
-            " same command again to finish (completed files are kept)"
-        )
-    return ArchiveWriteError(f"cannot write {path}: {exc.strerror or exc}")
+def as_destination(out: str | os.PathLike[str] | Destination) -> Destination:
+    """``out`` as a destination: a path is a :class:`LocalDirectory`."""
+    if isinstance(out, (str, os.PathLike)):
+        return LocalDirectory(out)
+    return out
 
 
 async def archive(
     source: ArchiveSource,
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | Destination,
     options: ArchiveOptions | None = None,
     *,
     reporter: Reporter | None = None,
 ) -> ArchiveSummary:
-    """Archive every job ``source`` lists into ``out``; return what was done.
+    """Archive every job ``source`` lists into ``out`` (a directory or a destination).
 
     Files already complete (by manifest and size) are skipped; failures are recorded per file
-    and the run goes on. A local write failure (disk full) stops the run with
+    and the run goes on. A write failure (disk full, a directory in the way) stops the run with
     :class:`ArchiveWriteError`; completed files are kept and a rerun finishes the work.
     """
     options = options or ArchiveOptions()
-    root = Path(out)
-    run = _Run(source, root, options)
+    destination = as_destination(out)
+    run = _Run(source, destination, options)
     if not options.dry_run:
-        try:
-            await anyio.to_thread.run_sync(lambda: root.mkdir(parents=True, exist_ok=True))
-        except OSError as exc:
-            raise _write_error(exc, str(root)) from None
-        await anyio.to_thread.run_sync(run.manifest.load)
-    jobs_send, jobs_receive = anyio.create_memory_object_stream[str](options.detail_concurrency * 2)
-    files_send, files_receive = anyio.create_memory_object_stream[PlannedFile](
-        options.concurrency * 4
-    )
+        await destination.open()
     try:
         async with anyio.create_task_group() as outer:
             if reporter is not None:
                 outer.start_soon(reporter, run.progress)
-            async with anyio.create_task_group() as group:
-                group.start_soon(run._guard, group, run.list_jobs, jobs_send)
-                with jobs_receive, files_send:
-                    for _ in range(options.detail_concurrency):
-                        group.start_soon(
-                            run._guard,
-                            group,
-                            run.plan_jobs,
-                            jobs_receive.clone(),
-                            files_send.clone(),
-                        )
-                with files_receive:
-                    for _ in range(options.concurrency):
-                        group.start_soon(run._guard, group, run.download, files_receive.clone())
+            await run.run_pass(run.listed(), run.plan_new)
+            if run.fatal is None and not options.dry_run:
+                await run.later_passes()
             outer.cancel_scope.cancel()
     finally:
-        with anyio.CancelScope(shield=True):
-            run.manifest.close()
-            if run.index_rows:
+        if not options.dry_run:
+            with anyio.CancelScope(shield=True):
                 try:
-                    await anyio.to_thread.run_sync(update_index, root, run.index_rows)
-                except OSError as exc:
-                    # The manifest already holds every completed file; the index is rebuilt
-                    # by the next run.
-                    run.fatal = run.fatal or _write_error(exc, INDEX_NAME)
+                    await destination.close()
+                except ArchiveWriteError as exc:
+                    run.fatal = run.fatal or exc
     if run.fatal is not None:
         raise run.fatal
-    return run.progress.summary(str(root), dry_run=options.dry_run)
+    return run.progress.summary(destination.location, dry_run=options.dry_run)

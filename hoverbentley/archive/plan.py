@@ -5,42 +5,61 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
+import msgspec
+
+from .._core.names import safe_segment
 from ..download import DownloadResult
+
+
+def job_directory(provider: str, job_id: str) -> str:
+    """The directory of a job relative to OUT (``hover/123``): its record and its files."""
+    return f"{provider}/{safe_segment(job_id)}"
 
 
 @dataclass(frozen=True)
 class PlannedFile:
     """One file to fetch: where from, where to (relative to OUT), and what is known of it.
 
-    ``authenticated`` says whether the provider's API credentials apply to ``url`` (Hover's
-    artifact URLs) or not (a pre-signed storage URL). ``size`` and ``etag`` are filled in when the
-    provider's listing tells them, and let a rerun skip a file without asking the server.
+    ``part_id`` is the part of the job the file belongs to: a Hover model, a Bentley output.
+    ``path`` is the file's identity: a rerun finds it complete by its path, whatever host
+    ``url`` names. ``size`` and ``etag`` are filled in when the provider's listing tells them,
+    and let a rerun skip a file without asking the server.
     """
 
     url: str
     path: str
     job_id: str
-    model_id: str | None
+    part_id: str | None
     kind: str
     format: str
     key: str
-    authenticated: bool = True
     size: int | None = None
     etag: str | None = None
     md5: str | None = None
 
+    @property
+    def model_id(self) -> str | None:
+        """Former name of :attr:`part_id`."""
+        return self.part_id
 
-@dataclass(frozen=True)
-class SkippedPart:
-    """A part of a job (a model, an output) left out because it is not complete."""
+
+class SkippedItem(msgspec.Struct):
+    """A part of a job left out because it is not complete (not a failure).
+
+    ``kind`` says what the part is (``"model"`` for Hover, ``"output"`` for Bentley).
+    """
 
     job_id: str
     part_id: str
-    state: str | None
+    state: str | None = None
     reason: str | None = None
+    kind: str = "part"
+
+
+#: Former name of :class:`SkippedItem`.
+SkippedPart = SkippedItem
 
 
 @dataclass
@@ -52,8 +71,13 @@ class JobPlan:
     record: bytes
     record_url: str
     files: list[PlannedFile]
-    skipped: list[SkippedPart] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
     index: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> str:
+        """The job's directory relative to OUT."""
+        return job_directory(self.provider, self.job_id)
 
 
 class ArchiveSource(Protocol):
@@ -66,14 +90,16 @@ class ArchiveSource(Protocol):
         ...
 
     async def plan(self, job_id: str) -> JobPlan:
-        """Fetch a job and list its files (already filtered by the caller's selection)."""
+        """Fetch a job and list its files (already filtered by the caller's selection).
+
+        Called again for a job whose files failed, before a later pass: it must return fresh
+        URLs (new signatures) for the same paths.
+        """
         ...
 
     async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
-        """Download ``file`` to ``dest`` (complete, verified and renamed, or raise)."""
+        """Download ``file`` to ``dest`` (complete, verified and renamed, or raise).
+
+        Works from ``file`` alone: it need not have been planned by this object.
+        """
         ...
-
-
-def job_dir(provider: str, job_id: str) -> Path:
-    """The directory of a job, relative to OUT."""
-    return Path(provider) / job_id

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from .plan import SkippedItem
+
 
 class FileFailure(msgspec.Struct, kw_only=True):
     """A file that could not be fetched after every retry."""
@@ -23,17 +25,11 @@ class JobFailure(msgspec.Struct, kw_only=True):
     error: str
 
 
-class SkippedItem(msgspec.Struct, kw_only=True):
-    """A model or output not archived because it is not complete (not a failure)."""
-
-    job_id: str
-    part_id: str
-    state: str | None = None
-    reason: str | None = None
-
-
 class ArchiveSummary(msgspec.Struct, kw_only=True):
-    """What a run did. ``ok`` is true when nothing failed."""
+    """What a run did. ``ok`` is true when nothing failed.
+
+    ``jobs`` counts every job the run took up, ``jobs_failed`` of them included.
+    """
 
     out: str
     dry_run: bool
@@ -52,7 +48,10 @@ class ArchiveSummary(msgspec.Struct, kw_only=True):
     skipped_parts: list[SkippedItem]
     failures: list[FileFailure]
     job_failures: list[JobFailure]
+    #: Kept for the JSON summary's readers: a run that is stopped raises instead of returning.
     interrupted: bool = False
+    #: Files that failed in the main pass and were fetched again in a later one.
+    retried_files: int = 0
 
     @property
     def ok(self) -> bool:
@@ -72,6 +71,7 @@ class Progress:
     skipped: int = 0
     failed: int = 0
     bytes: int = 0
+    retried_files: int = 0
     planned_bytes: int = 0
     unknown_sizes: int = 0
     formats: dict[str, int] = field(default_factory=dict)
@@ -100,7 +100,7 @@ class Progress:
         return ArchiveSummary(
             out=out,
             dry_run=dry_run,
-            jobs=self.jobs_planned,
+            jobs=self.jobs_planned + len(self.job_failures),
             jobs_failed=len(self.job_failures),
             files=self.files,
             downloaded=self.downloaded,
@@ -116,4 +116,5 @@ class Progress:
             failures=self.failures,
             job_failures=self.job_failures,
             interrupted=interrupted,
+            retried_files=self.retried_files,
         )

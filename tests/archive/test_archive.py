@@ -235,7 +235,9 @@ async def test_rerun_downloads_again_files_deleted_or_damaged_on_disk(tmp_path: 
 async def _leave_part(emu: Emulator, out: Path, job_id: int, url: str) -> int:
     """Archive job ``job_id`` with ``url`` cut half-way and no retries; return the .part size."""
     emu.script(storage_fragment(emu, url), "truncate")
-    summary = await run(emu, out, job_ids=[job_id], http=replace(FAST_HTTP, max_retries=0))
+    summary = await run(
+        emu, out, job_ids=[job_id], http=replace(FAST_HTTP, max_retries=0), retries=0
+    )
     assert summary.failed == 1 and not summary.ok
     (failure,) = summary.failures
     part = out / (failure.path + ".part")
@@ -362,7 +364,7 @@ async def test_permanently_failing_file_is_recorded_and_the_rest_complete(
         bad = expected_by_key(emu, main_model_pdf(0))
         fragment = storage_fragment(emu, bad.url)
         emu.script(fragment, *["500"] * 20)
-        summary = await run(emu, out, http=replace(FAST_HTTP, max_retries=2))
+        summary = await run(emu, out, http=replace(FAST_HTTP, max_retries=2), retries=0)
 
         expected = emu.expected_files()
         assert not summary.ok
@@ -449,7 +451,9 @@ async def test_failed_download_error_carries_no_storage_signature(tmp_path: Path
     async with emulator() as emu:
         bad = expected_by_key(emu, main_model_pdf(0))
         emu.script(storage_fragment(emu, bad.url), "500")
-        summary = await run(emu, out, job_ids=[bad.job_id], http=replace(FAST_HTTP, max_retries=0))
+        summary = await run(
+            emu, out, job_ids=[bad.job_id], http=replace(FAST_HTTP, max_retries=0), retries=0
+        )
         (failure,) = summary.failures
         signatures = {
             r.query["X-Signature"] for r in storage_requests(emu) if "X-Signature" in r.query

@@ -7,8 +7,8 @@ import pytest
 
 from hoverbentley.archive.index import update_index
 from hoverbentley.archive.manifest import Manifest, ManifestEntry
-from hoverbentley.archive.select import parse_include, selected
 from hoverbentley.errors import ConfigurationError
+from hoverbentley.hover.select import parse_include, selected
 
 
 def _entry(path: str, status: str = "ok", sha: str = "aa") -> ManifestEntry:

@@ -1,0 +1,113 @@
+"""Where an archive is written: the :class:`Destination` protocol and its write error.
+
+The pipeline knows a source (:class:`~hoverbentley.archive.plan.ArchiveSource`) and a
+destination, and nothing else about either. :class:`~hoverbentley.archive.local.LocalDirectory`
+is the first destination; an object store (``s3://bucket/prefix``, ``az://container/prefix``)
+is the next, written against this protocol alone.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
+
+from ..download import DownloadResult
+from ..errors import HoverBentleyError
+from .manifest import ManifestEntry
+from .plan import PlannedFile
+
+#: What a destination hands the fetcher to write one file into. A local directory hands the
+#: file's final path (the download writes ``PATH.part``, resumes it, verifies and renames it).
+#: A store that cannot take a path will hand a writable sink here instead, once the download
+#: layer can stream into one; the pipeline passes the target through without looking at it.
+Target = str | os.PathLike[str]
+
+#: The source's ``fetch``: write ``file`` into ``target``, complete and verified, or raise.
+Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]
+
+
+class ArchiveWriteError(HoverBentleyError):
+    """The archive cannot be written (disk full, permissions, a directory in the way).
+
+    The run stops; what is complete is kept and a rerun after the cause is fixed finishes it.
+    The message is one line naming the path and the cause.
+    """
+
+
+def write_error(exc: OSError, where: str) -> ArchiveWriteError:
+    """The :class:`ArchiveWriteError` for ``exc`` raised while writing ``where``."""
+    if exc.errno == errno.ENOSPC:
+        return ArchiveWriteError(
+            f"no space left on the device while writing {where}: free some space and run the"
+            " same command again to finish (completed files are kept)"
+        )
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, NotADirectoryError):
+        cause = "a file is in the way (not a directory)"
+    elif isinstance(exc, IsADirectoryError):
+        cause = "it is a directory"
+    else:
+        cause = exc.strerror or str(exc) or type(exc).__name__
+    return ArchiveWriteError(f"cannot write {where}: {cause}")
+
+
+class Destination(Protocol):
+    """An archive's home: the files, each job's record, the manifest and the index.
+
+    The pipeline calls :meth:`open` once, then for each job :meth:`write_record` and
+    :meth:`add_index_row`, for each planned file :meth:`is_complete` and, when it is not,
+    :meth:`receive`, and :meth:`record` for each line of the manifest; :meth:`close` runs once
+    at the end, also after a failure or a cancellation. Paths are relative to the destination,
+    ``/``-separated, made of safe segments (``hover/123/models/4/measurements.pdf``); a path is
+    a file's identity across runs. Every write failure raises :class:`ArchiveWriteError`.
+
+    An object store implements it so: ``open`` reads ``PREFIX/manifest.jsonl`` if any;
+    ``write_record`` puts a small object; ``is_complete`` compares the manifest line with the
+    object's size and stored sha256 metadata; ``receive`` opens a multipart upload, hands the
+    fetcher a sink that uploads fixed-size parts while hashing, and completes the upload only
+    after the fetch returned and the size and digest match (aborting it on any error), so no
+    partial object is ever visible at a final key; ``record`` buffers manifest lines and
+    ``close`` writes the manifest and ``index.csv`` as new objects that replace the old ones.
+    """
+
+    #: Where the archive is, as shown to people (a directory, ``s3://bucket/prefix``).
+    location: str
+
+    async def open(self) -> None:
+        """Create the archive if needed and load what earlier runs recorded."""
+        ...
+
+    def entry(self, path: str) -> ManifestEntry | None:
+        """The current manifest line of ``path`` (from an earlier run or this one)."""
+        ...
+
+    async def is_complete(self, file: PlannedFile) -> bool:
+        """Whether ``file`` is already archived whole (a rerun skips it without a request)."""
+        ...
+
+    async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
+        """Store ``file`` by calling ``fetch(file, target)`` with a target of this destination.
+
+        When it returns, the file is complete at its path; if it raises, nothing is visible
+        there. Fetch errors (:class:`~hoverbentley.errors.HoverBentleyError`) pass through;
+        errors of the destination's own writes become :class:`ArchiveWriteError`.
+        """
+        ...
+
+    async def write_record(self, path: str, data: bytes) -> None:
+        """Store a small file (a job's record) whole, replacing an older version atomically."""
+        ...
+
+    async def record(self, entry: ManifestEntry) -> None:
+        """Add a line to the manifest (a file complete or failed); the newest line of a path
+        wins."""
+        ...
+
+    def add_index_row(self, row: Mapping[str, str]) -> None:
+        """Remember a job's row of ``index.csv``; the index is written by :meth:`close`."""
+        ...
+
+    async def close(self) -> None:
+        """Write the index, make the manifest durable and keep one current line per path."""
+        ...

@@ -1,0 +1,34 @@
+"""How an archive run behaves: concurrency, dry run, later passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class ArchiveOptions:
+    """How an archive run behaves.
+
+    ``concurrency`` downloads run at once, at most ``per_host`` of them to one host;
+    ``detail_concurrency`` job records are fetched at once. ``dry_run`` lists and plans
+    without writing anything.
+
+    ``retries`` later passes follow the main one (as rclone's ``--retries``): the jobs with a
+    failed file or a failed record are planned again (fresh details, fresh signed URLs) and
+    only what failed is fetched again, before the run reports it failed.
+    """
+
+    concurrency: int = 8
+    per_host: int = 8
+    detail_concurrency: int = 4
+    dry_run: bool = False
+    retries: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("concurrency", "per_host", "detail_concurrency"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be >= 1")
+        if self.retries < 0:
+            raise ConfigurationError("retries must be >= 0")
