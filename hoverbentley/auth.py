@@ -17,6 +17,7 @@ import msgspec
 from ._core.decode import decode_json
 from ._http.credentials import Sender
 from ._http.renewable import Lease, Renewable
+from ._io.atomic import write_atomic
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -204,17 +205,5 @@ class JsonFileTokenStore:
 
     def _save(self, tokens: StoredTokens) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, json.dumps(msgspec.to_builtins(tokens)).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        data = json.dumps(msgspec.to_builtins(tokens)).encode()
+        write_atomic(self.path, data, mode=0o600, concurrent_writers=True)

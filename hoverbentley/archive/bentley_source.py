@@ -63,10 +63,6 @@ class BentleySource:
         assert self.reality is not None, "outputs need a RealityManagementClient"
         return self.reality
 
-    def _api_url(self, path: str) -> str:
-        # The one place this source builds an API URL itself (for the manifest's record line).
-        return self.client.transport.api_url(path)
-
     def _container(self, output_id: str, itwin_id: str | None = None) -> SasContainer:
         """The output's container, shared by its listing and downloads (one SAS to renew)."""
         container = self._containers.get(output_id)
@@ -103,7 +99,8 @@ class BentleySource:
                 )
 
     async def plan(self, job_id: str) -> JobPlan:
-        job, raw = await self.client.get_job_raw(job_id)
+        record = await self.client.get_job_record(job_id)
+        job, raw = record.value, record.raw
         files: list[PlannedFile] = []
         skipped: list[SkippedItem] = []
         if self.reality is not None:
@@ -113,7 +110,7 @@ class BentleySource:
             provider=self.provider,
             job_id=job.id,
             record=raw,
-            record_url=self._api_url(f"/jobs/{job.id}"),
+            record_url=self.client.url_for(f"/jobs/{job.id}"),
             files=files,
             skipped=skipped,
             index={

@@ -63,10 +63,6 @@ class HoverSource:
         ):
             yield str(summary.id)
 
-    def _api_url(self, path: str) -> str:
-        # The one place this source builds an API URL itself (for the manifest's record line).
-        return self.client.transport.api_url(path)
-
     async def plan(self, job_id: str) -> JobPlan:
         payload = await self.client.get_job_payload(int(job_id))
         job = payload.job
@@ -101,7 +97,7 @@ class HoverSource:
             provider=self.provider,
             job_id=str(job.id),
             record=payload.raw,
-            record_url=self._api_url(f"/api/v3/jobs/{job.id}"),
+            record_url=self.client.url_for(f"/api/v3/jobs/{job.id}"),
             files=files,
             skipped=skipped,
             index=index,

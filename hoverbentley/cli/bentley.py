@@ -19,7 +19,6 @@ from .options import add_archive_options, add_http_options, http_config
 from .report import report_summary, run_archive
 
 
-
 def add_credentials(parser: argparse.ArgumentParser) -> None:
     """Bentley credentials, from flags or the environment."""
     add_credential_options(

@@ -13,6 +13,7 @@ from ..archive.hover_source import HoverSource
 from ..auth import JsonFileTokenStore
 from ..errors import ConfigurationError
 from ..hover.client import DEFAULT_BASE_URL, HoverClient
+from ..hover.select import parse_exclude
 from .common import (
     SINCE_FORMATS,
     add_credential_options,
@@ -158,6 +159,7 @@ async def cmd_archive(args: argparse.Namespace) -> int:
             updated_since=args.since,
             archived=args.archived,
             include=parse_include(args.include),
+            exclude=parse_exclude(args.exclude),
         )
         summary = await run_archive(args, source, out)
     return report_summary(args, summary)
@@ -214,7 +216,13 @@ def add_commands(
         "--include",
         metavar="KINDS",
         help="only these kinds, comma-separated: formats (pdf,json,xlsx,dwg,dxf,skp,xml,fml),"
-        " images, or artifact keys (full_json, xml_v2, measurements, cad_exports)",
+        " images, or artifact keys (full_json, xml_v2, measurements, cad_exports);"
+        " glob patterns such as 'cad_exports.*' too",
+    )
+    arc.add_argument(
+        "--exclude",
+        metavar="KINDS",
+        help="leave these out, in the same words as --include (applied after it)",
     )
     add_archive_options(arc)
     arc.set_defaults(handler=cmd_archive)

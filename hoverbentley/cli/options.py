@@ -7,7 +7,7 @@ import argparse
 from ..archive import ArchiveOptions
 from ..config import HttpConfig
 from ..errors import ConfigurationError
-from .common import env, positive_int
+from .common import env, non_negative_int, positive_int
 from .logs import LOG_FORMATS
 
 
@@ -168,6 +168,14 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         metavar="N",
         help="job records fetched at once (default 4)",
     )
+    group.add_argument(
+        "--retries",
+        type=non_negative_int,
+        default=2,
+        metavar="N",
+        help="after the main pass, plan failed files again with fresh URLs and retry them,"
+        " up to N more passes (default 2; 0: one pass)",
+    )
     if dry_run:
         group.add_argument(
             "--dry-run", action="store_true", help="list and plan, print counts, save nothing"
@@ -191,6 +199,7 @@ def archive_options(args: argparse.Namespace) -> ArchiveOptions:
         concurrency=args.concurrency,
         per_host=args.per_host or args.concurrency,
         detail_concurrency=args.detail_concurrency,
+        retries=args.retries,
         dry_run=getattr(args, "dry_run", False),
     )
 

@@ -127,9 +127,11 @@ def summary_text(s: ArchiveSummary) -> str:
         lines.append(f"not archived, not complete ({len(s.skipped_parts)}):")
         for part in s.skipped_parts[:20]:
             reason = f" ({part.reason})" if part.reason else ""
-            lines.append(f"  job {part.job_id} model {part.part_id}: {part.state}{reason}")
+            lines.append(f"  job {part.job_id} {part.kind} {part.part_id}: {part.state}{reason}")
         if len(s.skipped_parts) > 20:
             lines.append(f"  ... and {len(s.skipped_parts) - 20} more")
+    if s.retried_files:
+        lines.append(f"{_count(s.retried_files, 'file')} needed a later pass")
     for failure in s.job_failures[:20]:
         lines.append(f"job {failure.job_id} failed: {failure.error}")
     if s.failures:

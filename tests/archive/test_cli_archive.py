@@ -192,7 +192,7 @@ def test_failing_file_exits_1_and_the_rest_complete(emu: Emulator, tmp_path: Pat
     bad = expected_by_key(emu, main_model_pdf(0))
     fragment = storage_fragment(emu, bad.url)
     emu.script(fragment, *["503"] * 10)
-    result = hb(emu, out, "--all", "--json", "--max-retries", "1", *FAST)
+    result = hb(emu, out, "--all", "--json", "--max-retries", "1", "--retries", "0", *FAST)
     assert result.returncode == 1, result.stderr
     assert_clean_stderr(result)
     summary = summary_of(result)
