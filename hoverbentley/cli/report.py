@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import anyio
 import msgspec
 
-from ..archive import ArchiveSource, ArchiveSummary, archive
+from ..archive import ArchiveSource, ArchiveSummary, Progress, archive
 from .options import archive_options, wants_progress
 from .progress import make_reporter, summary_text
 
@@ -20,9 +21,29 @@ T = TypeVar("T")
 
 
 async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path) -> ArchiveSummary:
-    """Archive ``source`` into ``out`` as the shared archive flags say."""
-    reporter = make_reporter() if wants_progress(args) else None
-    return await archive(source, out, archive_options(args), reporter=reporter)
+    """Archive ``source`` into ``out`` as the shared archive flags say.
+
+    A run stopped by Ctrl-C or SIGTERM prints what it had done to stderr before it ends, so a
+    cron or Kubernetes log shows how far it got (stdout stays for complete runs).
+    """
+    shown = make_reporter() if wants_progress(args) else None
+    seen: list[Progress] = []
+
+    async def reporter(progress: Progress) -> None:
+        seen.append(progress)
+        if shown is not None:
+            await shown(progress)
+        else:
+            await anyio.sleep_forever()
+
+    options = archive_options(args)
+    try:
+        return await archive(source, out, options, reporter=reporter)
+    except anyio.get_cancelled_exc_class():
+        if seen:
+            partial = seen[0].summary(str(out), dry_run=options.dry_run, interrupted=True)
+            print(f"stopped before the end: {summary_text(partial)}", file=sys.stderr, flush=True)
+        raise
 
 
 def report_summary(args: argparse.Namespace, summary: ArchiveSummary) -> int:
