@@ -103,9 +103,9 @@ def _count(n: int, noun: str) -> str:
 
 
 def _jobs(s: ArchiveSummary) -> str:
-    """Jobs seen, failed ones included (the summary's ``jobs`` counts those planned)."""
+    """Jobs seen (the summary's ``jobs`` counts the failed ones too), and how many failed."""
     failed = f" ({s.jobs_failed} failed)" if s.jobs_failed else ""
-    return _count(s.jobs + s.jobs_failed, "job") + failed
+    return _count(s.jobs, "job") + failed
 
 
 def summary_text(s: ArchiveSummary) -> str:

@@ -88,4 +88,4 @@ async def test_a_failed_job_is_counted_among_the_jobs(tmp_path: Path) -> None:
         assert summary.jobs == len(emu.job_ids()) and summary.jobs_failed == 1
         assert summary.job_failures[0].job_id == str(failing)
         assert not summary.ok
-        assert summary_text(summary).startswith(f"{len(emu.job_ids())} jobs, ")
+        assert summary_text(summary).startswith(f"{len(emu.job_ids())} jobs (1 failed), ")

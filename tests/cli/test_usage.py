@@ -193,6 +193,8 @@ def test_a_failed_job_is_counted_in_the_summary(emu: Emulator, job_id: int, tmp_
         job_id,
         "--max-retries",
         "1",
+        "--retries",
+        "0",
         *FAST,
         env=hover_env(emu),
     )

@@ -110,6 +110,8 @@ def test_files_that_failed_in_the_last_run_are_not_clean(emu: Emulator, tmp_path
         "--json",
         "--max-retries",
         "1",
+        "--retries",
+        "0",
         *FAST,
         env=hover_env(emu),
     )
