@@ -1,16 +1,19 @@
-"""Bentley Reality Modeling as an archive source: job records and every output file."""
+"""Bentley Reality Modeling (v1 or v2) as an archive source: job records and every output file."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from .._core.names import safe_segment
+from ..bentley import v2_models
 from ..bentley.client import RealityModelingClient
 from ..bentley.filters import FilterLike
 from ..bentley.models import Job
 from ..bentley.reality import RealityManagementClient
 from ..bentley.storage import SasContainer, download_blob, list_blobs
+from ..bentley.v2 import V2JobsApi
 from ..download import DownloadResult
 from .plan import JobPlan, PlannedFile, SkippedItem, job_directory
 
@@ -20,6 +23,46 @@ def _quoted(etag: str | None) -> str | None:
 
 
 PROVIDER = "bentley"
+#: Outputs written into the iTwin's bucket instead of a reality data (v2).
+BUCKET_PREFIX = "bkt:"
+
+
+@dataclass(frozen=True)
+class _Output:
+    label: str  # v1: the format; v2: the output's name (``exports/3DTiles`` for an export)
+    location: str | None  # a reality data id, ``bkt:<path>``, or None while not produced
+
+
+@dataclass(frozen=True)
+class _JobView:
+    """What the archive needs of a job, whichever API version it came from."""
+
+    id: str
+    itwin_id: str | None
+    name: str | None
+    state: str
+    succeeded: bool
+    updated_at: str | None
+    outputs: list[_Output]
+
+    @classmethod
+    def of(cls, job: Job | v2_models.Job) -> _JobView:
+        if isinstance(job, Job):
+            return cls(
+                job.id,
+                job.i_twin_id,
+                job.name,
+                job.state or "",
+                job.state == "success",
+                job.last_modified_date_time,
+                [_Output(o.format, o.id) for o in job.outputs],
+            )
+        info = job.execution_info
+        updated = (info.ended_date_time or info.created_date_time) if info else None
+        outputs = [_Output(name, location) for name, location in job.output_ids().items()]
+        return cls(
+            job.id, job.i_twin_id, job.name, job.state, job.state == "Success", updated, outputs
+        )
 
 
 def blob_path(job_id: str, output_id: str, name: str) -> str:
@@ -33,15 +76,19 @@ def blob_path(job_id: str, output_id: str, name: str) -> str:
 class BentleySource:
     """Archive each selected job's record (``job.json``) and, with ``reality``, its outputs.
 
-    ``outputs`` limits the output formats (``{"Cesium 3D Tiles", "OBJ"}``, compared without
-    case); ``None`` takes every format. Outputs not produced yet are listed as skipped.
+    ``client`` is a v1 :class:`RealityModelingClient` or a v2 client
+    (:class:`~hoverbentley.bentley.RealityModelingV2Client`). ``outputs`` limits the outputs
+    by v1 format (``{"Cesium 3D Tiles", "OBJ"}``) or v2 name or export format (``{"3DTiles",
+    "report"}``), compared without case; ``None`` takes every output. Outputs not produced
+    yet are listed as skipped. A v2 output in the iTwin's bucket (``bkt:<path>``) is listed
+    under that path in the bucket.
     """
 
     provider = PROVIDER
 
     def __init__(
         self,
-        client: RealityModelingClient,
+        client: RealityModelingClient | V2JobsApi,
         filter: FilterLike,
         *,
         top: int | None = None,
@@ -71,26 +118,54 @@ class BentleySource:
             self._containers[output_id] = container
         return container
 
+    def _wanted(self, label: str) -> bool:
+        if self._formats is None:
+            return True
+        return label.casefold() in self._formats or label.rsplit("/", 1)[-1].casefold() in (
+            self._formats
+        )
+
+    async def _bucket(self, job_id: str, itwin_id: str | None) -> SasContainer:
+        """The iTwin's bucket (v2), where ``bkt:`` outputs live."""
+        key = f"{BUCKET_PREFIX}{job_id}"
+        container = self._containers.get(key)
+        if container is None:
+            client = self.client
+            if not isinstance(client, V2JobsApi):
+                raise ValueError("bkt: outputs come from a v2 client")
+            if itwin_id is None:
+                itwin_id = (await client.get_job(job_id)).i_twin_id
+            itwin = itwin_id
+            container = self._containers[key] = SasContainer(lambda: client.get_bucket(itwin))
+        return container
+
     async def _output_files(
-        self, job: Job, files: list[PlannedFile], skipped: list[SkippedItem]
+        self, job: _JobView, files: list[PlannedFile], skipped: list[SkippedItem]
     ) -> None:
         for output in job.outputs:
-            if self._formats is not None and output.format.casefold() not in self._formats:
+            if not self._wanted(output.label):
                 continue
-            if job.state != "success" or not output.id:
-                state = job.state if job.state != "success" else "not produced"
-                skipped.append(SkippedItem(job.id, output.format, state, kind="output"))
+            if not job.succeeded or not output.location:
+                state = job.state if not job.succeeded else "not produced"
+                skipped.append(SkippedItem(job.id, output.label, state, kind="output"))
                 continue
-            container = self._container(output.id, job.i_twin_id)
-            async for blob in list_blobs(self._reality().transport, container):
+            location = output.location
+            prefix = ""
+            if location.startswith(BUCKET_PREFIX):
+                container = await self._bucket(job.id, job.itwin_id)
+                prefix = location[len(BUCKET_PREFIX) :].lstrip("/")
+            else:
+                container = self._container(location, job.itwin_id)
+            async for blob in list_blobs(self._reality().transport, container, prefix):
+                name = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
                 files.append(
                     PlannedFile(
                         url=f"{container.base}/{blob.name}",
-                        path=blob_path(job.id, output.id, blob.name),
+                        path=blob_path(job.id, location, name or blob.name.rsplit("/", 1)[-1]),
                         job_id=job.id,
-                        part_id=output.id,
+                        part_id=location,
                         kind="output",
-                        format=output.format,
+                        format=output.label,
                         key=blob.name,
                         size=blob.size,
                         etag=_quoted(blob.etag),
@@ -100,12 +175,12 @@ class BentleySource:
 
     async def plan(self, job_id: str) -> JobPlan:
         record = await self.client.get_job_record(job_id)
-        job, raw = record.value, record.raw
+        job, raw = _JobView.of(record.value), record.raw
         files: list[PlannedFile] = []
         skipped: list[SkippedItem] = []
         if self.reality is not None:
             await self._output_files(job, files, skipped)
-        formats = ", ".join(o.format for o in job.outputs)
+        formats = ", ".join(o.label for o in job.outputs)
         return JobPlan(
             provider=self.provider,
             job_id=job.id,
@@ -115,9 +190,9 @@ class BentleySource:
             skipped=skipped,
             index={
                 "name": job.name or "",
-                "address": f"iTwin {job.i_twin_id}" if job.i_twin_id else "",
-                "state": job.state or "",
-                "updated_at": job.last_modified_date_time or "",
+                "address": f"iTwin {job.itwin_id}" if job.itwin_id else "",
+                "state": job.state,
+                "updated_at": job.updated_at or "",
                 "outputs": formats,
             },
         )
@@ -125,7 +200,10 @@ class BentleySource:
     async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
         if not file.part_id:
             raise ValueError(f"{file.path}: a Bentley output file names its output (part_id)")
-        container = self._container(file.part_id)
+        if file.part_id.startswith(BUCKET_PREFIX):
+            container = await self._bucket(file.job_id, None)
+        else:
+            container = self._container(file.part_id)
         return await download_blob(
             self._reality().transport, container, file.key, dest, md5=file.md5
         )
