@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hoverbentley.bentley import F, RealityAnalysisClient, RealityModelingV2Client
+from hoverbentley.bentley.reality import RealityManagementClient
+from hoverbentley.bentley.storage import SasContainer, download_blob, list_blobs
 from hoverbentley.bentley.v2 import CancellationRefused
 from hoverbentley.bentley.v2_models import ACCEPT_V2, Progress
 from hoverbentley.config import HttpConfig
@@ -191,3 +195,35 @@ async def test_analysis_jobs_and_detectors(emu: Emulator) -> None:
     assert "@bentley/cracks-ortho" in [d.name for d in detectors]
     assert [d.name for d in fetched] == [d.name for d in detectors]
     assert all(d.versions for d in fetched)
+
+
+@pytest.mark.parametrize(
+    "job_id", [SeedV2.RECONSTRUCTION, SeedV2.CALIBRATION, SeedV2.TOUCHUP_IMPORT, SeedV2.EVAL_O2D]
+)
+async def test_v2_outputs_download_like_v1_outputs(
+    emu: Emulator, tmp_path: Path, job_id: str
+) -> None:
+    """Reality data outputs through Reality Management's readaccess, ``bkt:`` ones through the
+    iTwin's bucket: every blob arrives with the bytes the emulator holds."""
+    v2 = analysis(emu) if job_id == SeedV2.EVAL_O2D else modeling(emu)
+    rm = RealityManagementClient(
+        token=emu.config.bentley.token, base_url=emu.reality_management_url, http=FAST
+    )
+    got: dict[tuple[str, str], str] = {}
+    async with v2, rm:
+        job = await v2.get_job(job_id)
+        assert job.state == "Success"
+        itwin = job.i_twin_id
+        for location in job.output_ids().values():
+            if location.startswith("bkt:"):
+                container = SasContainer(lambda: v2.get_bucket(itwin))
+                prefix, owner = location[4:], emu.bucket_container(itwin)
+            else:
+                container, prefix, owner = rm.container(location, itwin), "", location
+            async for item in list_blobs(rm.transport, container, prefix):
+                dest = tmp_path / owner / item.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                await download_blob(rm.transport, container, item.name, dest, md5=item.content_md5)
+                got[(owner, item.name)] = hashlib.sha256(dest.read_bytes()).hexdigest()
+    expected = {(b.output_id, b.name): b.sha256 for b in emu.expected_v2_blobs(job_id)}
+    assert got == expected and expected

@@ -257,14 +257,27 @@ async def test_progress_follows_the_job_to_success(
 
 
 async def test_jobs_move_on_with_time_at_the_configured_speed() -> None:
-    config = EmulatorConfig(jobs=0)
     bentley = BentleyConfig(itwins=1, jobs_per_itwin=0, v2_percent_per_second=1e6)
     async with Emulator(EmulatorConfig(jobs=0, bentley=bentley)) as emu:
         assert emu.v2_job(SeedV2.ACTIVE)["state"] == "Success"
         assert emu.v2_job(SeedV2.QUEUED)["state"] == "Success"
         assert emu.v2_job(SeedV2.SEGMENTATION3D)["state"] == "Success"
-    async with Emulator(config) as emu:  # the default speed: 25 % a second
-        assert emu.v2_job(SeedV2.ACTIVE)["state"] == "Active"
+        assert emu.v2_job(SeedV2.FAILED)["state"] == "Failed"  # finished jobs stay as they are
+
+
+async def test_terminating_lasts_the_configured_time(http: aiohttp.ClientSession) -> None:
+    bentley = BentleyConfig(
+        itwins=1, jobs_per_itwin=0, v2_percent_per_second=0, v2_terminate_seconds=3600
+    )
+    async with Emulator(EmulatorConfig(jobs=0, bentley=bentley)) as emu:
+        path = f"/reality-modeling/jobs/{SeedV2.ACTIVE}"
+        status, cancelled = await call(http, emu, "DELETE", path)
+        assert status == 200 and cancelled["job"]["state"] == "TerminatingOnCancel"
+        for _ in range(3):
+            _, progress = await call(http, emu, "GET", f"{path}/progress")
+            assert progress["progress"] == {"percentage": 40, "state": "TerminatingOnCancel"}
+        status, error = await call(http, emu, "DELETE", path)
+        assert status == 422 and detail(error)["code"] == "InvalidChange"
 
 
 async def test_a_job_fed_the_failing_input_fails_with_an_error(
