@@ -54,7 +54,12 @@ class ExpectedFile:
 
 
 class Emulator:
-    """The Hover API, its file storage and the Bentley iTwin APIs on three loopback ports.
+    """The Hover API, its file storage, the Bentley iTwin APIs and a blob host on four
+    loopback ports.
+
+    Bentley's port serves IMS tokens, Reality Modeling v1 (``/contextcapture``) and v2
+    (``/reality-modeling``), Reality Analysis v2 (``/reality-analysis``) and Reality
+    Management; v2 jobs are in :meth:`v2_jobs` (seed ids in :class:`~.bentley.v2_seed.SeedV2`).
 
     >>> async with Emulator(EmulatorConfig(jobs=5)) as emu:
     ...     emu.hover_url, emu.storage_url
@@ -227,7 +232,7 @@ class Emulator:
         return list(self.bentley.catalog.jobs.values())
 
     def output_ids(self, itwin_id: str | None = None) -> list[str]:
-        """Ids of the produced job outputs (each a container of the built-in blob host)."""
+        """Ids of the produced v1 job outputs (each a container of the built-in blob host)."""
         return [
             output_id
             for output_id, item in reality_data_of(self.bentley_jobs()).items()
@@ -235,7 +240,11 @@ class Emulator:
         ]
 
     def expected_blobs(self, output_id: str | None = None) -> list[ExpectedBlob]:
-        """Every blob of one output (default: of all), with size, sha256, MD5 and ETag."""
+        """Every blob of one container (default: of all), with size, sha256, MD5 and ETag.
+
+        A container is a v1 output id, a v2 output's reality data id, or an iTwin's bucket
+        (:meth:`bucket_container`); :meth:`expected_v2_blobs` gathers those of a v2 job.
+        """
         return self.blobs.expected(None if output_id is None else [output_id])
 
     def change_blob(self, output_id: str, name: str) -> ExpectedBlob:
