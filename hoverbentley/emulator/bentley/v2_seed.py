@@ -12,7 +12,7 @@ from typing import Any
 
 from ..bentley_catalog import timestamp
 from .v2_create import job_outputs
-from .v2_store import V2Job, V2Store, _ids, _units, input_error
+from .v2_store import V2Job, V2Store, input_error, output_ids_of, processing_units
 
 
 class SeedV2:
@@ -76,7 +76,7 @@ def _job(
         info["startedDateTime"] = timestamp(created + timedelta(minutes=2), long_form)
     if state in ("Success", "Failed", "Cancelled"):
         info["endedDateTime"] = timestamp(created + timedelta(hours=1), long_form)
-        info["processingUnits"] = _units(job_id)
+        info["processingUnits"] = processing_units(job_id)
     job_type = store.types[type_name]
     wire: dict[str, Any] = {
         "id": job_id,
@@ -88,7 +88,7 @@ def _job(
         "executionInfo": info,
         "specifications": {
             "inputs": inputs,
-            "outputs": job_outputs(job_type, outputs, job_id, _ids(job_id)),
+            "outputs": job_outputs(job_type, outputs, job_id, output_ids_of(job_id)),
         },
     }
     moving = state in ("Queued", "Active")

@@ -129,7 +129,7 @@ class V2Store:
     def create(self, job_type: JobType, creation: dict[str, Any], job_id: str) -> V2Job:
         """A new job, started at once (``Queued``), its output locations filled in."""
         specs = creation["specifications"]
-        outputs = job_outputs(job_type, specs["outputs"], job_id, _ids(job_id))
+        outputs = job_outputs(job_type, specs["outputs"], job_id, output_ids_of(job_id))
         wire: dict[str, Any] = {
             "id": job_id,
             "type": job_type.name,
@@ -170,7 +170,7 @@ class V2Store:
             job.wire["state"] = "Success"
             info.setdefault("startedDateTime", now_timestamp())
             info["endedDateTime"] = now_timestamp()
-            info["processingUnits"] = _units(job.id)
+            info["processingUnits"] = processing_units(job.id)
         elif percent > 0:
             job.wire["state"] = "Active"
             info.setdefault("startedDateTime", now_timestamp())
@@ -250,7 +250,7 @@ class V2Store:
         return out
 
 
-def _ids(job_id: str) -> Callable[[], str]:
+def output_ids_of(job_id: str) -> Callable[[], str]:
     """Output ids derived from the job id (distinct, deterministic)."""
     counter = iter(range(1, 1000))
 
@@ -261,5 +261,6 @@ def _ids(job_id: str) -> Callable[[], str]:
     return next_id
 
 
-def _units(job_id: str) -> float:
+def processing_units(job_id: str) -> float:
+    """What a finished job cost (deterministic per id)."""
     return round(int(hashlib.sha256(job_id.encode()).hexdigest()[:6], 16) % 5000 / 100 + 0.5, 2)
