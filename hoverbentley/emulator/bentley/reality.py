@@ -1,4 +1,4 @@
-"""The emulated Reality Management API: reality data of job outputs, and read access."""
+"""The emulated Reality Management API: reality data of job outputs (v1 and v2), read access."""
 
 from __future__ import annotations
 
@@ -51,12 +51,15 @@ class RealityData:
     def __init__(self, state: BentleyState) -> None:
         self.state = state
 
-    def _all(self) -> dict[str, dict[str, Any]]:
-        return reality_data_of(list(self.state.catalog.jobs.values()))
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every reality data: the outputs of v1 jobs and of successful v2 jobs."""
+        items = reality_data_of(list(self.state.catalog.jobs.values()))
+        items.update(self.state.v2_reality_data())
+        return items
 
     def find(self, request: web.Request) -> dict[str, Any] | web.Response:
         """The reality data the path names (within ``iTwinId`` if given), or a 404."""
-        item = self._all().get(request.match_info["rd_id"])
+        item = self.all().get(request.match_info["rd_id"])
         itwin = request.query.get("iTwinId")
         if item is None or (itwin and itwin.lower() != str(item.get("iTwinId")).lower()):
             return bentley_error(
@@ -77,7 +80,7 @@ class RealityData:
         top = int(request.query.get("$top") or 100)
         items = [
             _public(i)
-            for i in self._all().values()
+            for i in self.all().values()
             if not itwin or str(i.get("iTwinId")).lower() == itwin
         ]
         token = request.query.get("continuationToken")

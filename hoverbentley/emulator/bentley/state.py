@@ -8,10 +8,14 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..bentley_catalog import BentleyCatalog
 from ..config import BentleyConfig
 from ..faults import FaultPlan
+from .v2_seed import seed_analysis, seed_modeling
+from .v2_store import V2Store
+from .v2_types import ANALYSIS, MODELING
 
 
 @dataclass
@@ -29,10 +33,34 @@ class BentleyState:
     sas_ttl: float = 3600.0
     #: The account URL of the emulator's own blob host (set once it listens).
     builtin_blob_url: str = ""
+    #: The jobs of Reality Modeling v2 and of Reality Analysis v2.
+    modeling: V2Store = field(init=False)
+    analysis: V2Store = field(init=False)
 
     def __post_init__(self) -> None:
         self.blob_account_url = self.config.blob_account_url
         self.sas_ttl = float(self.config.sas_ttl)
+        self.modeling = V2Store("modeling", MODELING, self.config)
+        self.analysis = V2Store("analysis", ANALYSIS, self.config)
+        if self.config.include_v2_seed_jobs and self.catalog.itwins:
+            seed_modeling(self.modeling, self.catalog.itwins)
+            seed_analysis(self.analysis, self.catalog.itwins)
+
+    @property
+    def v2_stores(self) -> tuple[V2Store, V2Store]:
+        """Both v2 job stores."""
+        return self.modeling, self.analysis
+
+    def v2_reality_data(self) -> dict[str, dict[str, Any]]:
+        """The reality data of successful v2 jobs' outputs, keyed by id."""
+        out: dict[str, dict[str, Any]] = {}
+        for store in self.v2_stores:
+            out.update(store.reality_data())
+        return out
+
+    def bucket_layout(self, itwin: str) -> list[tuple[str, int, int]]:
+        """The blobs of an iTwin's bucket (name, size range), sorted by name."""
+        return sorted(entry for store in self.v2_stores for entry in store.bucket_layout(itwin))
 
     def blob_account(self) -> str | None:
         """Where ``readaccess`` points now: the configured account, else the built-in one."""
