@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port
+
+__all__ = ["ROOT", "find_tool", "free_port", "missing", "running"]
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE = os.environ.get("HOVERBENTLEY_REQUIRE_SERVICES") == "1"
 
@@ -32,13 +36,6 @@ def missing(tool: str, env_var: str) -> None:
     if REQUIRE:
         pytest.fail(message)
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from hoverbentley.emulator.catalog import file_key
-from tests.support import HB, cli_env
+from tests.support import HB, cli_env, hover_archive, hover_env
 
 from .helpers import (
     SMALL_SIZES,
@@ -40,32 +40,38 @@ CRASH_SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
 CRASH_FAULTS = FaultConfig(slow=1.0, slow_delay=0.01)
 
 
+EMULATOR = EmulatorConfig(jobs=10, sizes=SMALL_SIZES)
+
+
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator.threaded(EmulatorConfig(jobs=10, sizes=SMALL_SIZES)) as emulator:
-        yield emulator
+def emu(emu_thread: Emulator) -> Emulator:
+    return emu_thread
 
 
 def env_for(emu: Emulator | None, **overrides: str) -> dict[str, str]:
-    values = {
-        "HOVER_TOKEN": emu.config.token if emu else "emu-static-token",
-        "HOVER_CURRENT_USER_EMAIL": sorted(emu.config.user_emails)[0] if emu else "a@b.example",
-        # Nothing listens on the discard port: a usage error must stop before any request.
-        "HOVER_BASE_URL": emu.hover_url if emu else "http://127.0.0.1:9",
-    }
-    values.update(overrides)
-    return cli_env(**{k: v for k, v in values.items() if v})
-
-
-def archive_command(out: Path, *args: str) -> list[str]:
-    return [*HB, "hover", "archive", str(out), *args]
+    """The emulator's environment, or without one a usage-error environment: nothing listens on
+    the discard port, so a usage error must stop before any request. An empty override unsets."""
+    if emu is None:
+        env = cli_env(
+            HOVER_TOKEN="emu-static-token",
+            HOVER_CURRENT_USER_EMAIL="a@b.example",
+            HOVER_BASE_URL="http://127.0.0.1:9",
+        )
+    else:
+        env = hover_env(emu)
+    for name, value in overrides.items():
+        if value:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return env
 
 
 def hb(
     emu: Emulator | None, out: Path, *args: str, timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        archive_command(out, *args),
+        hover_archive(out, *args),
         env=env_for(emu, **env),
         capture_output=True,
         text=True,
@@ -233,7 +239,7 @@ def _wait_for(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: f
 
 def _start(emu: Emulator, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        archive_command(out, "--all", "--json", "--concurrency", "4", *FAST),
+        hover_archive(out, "--all", "--json", "--concurrency", "4", *FAST),
         env=env_for(emu),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

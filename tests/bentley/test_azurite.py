@@ -26,16 +26,15 @@ from hoverbentley.archive.bentley_source import BentleySource
 from hoverbentley.bentley import F, RealityModelingClient
 from hoverbentley.bentley.reality import RealityManagementClient
 from hoverbentley.bentley.storage import download_blob, list_blobs
-from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.emulator.config import AZURITE_KEY
 from hoverbentley.emulator.sas import account_sas
-from tests.services import find_tool, free_port, missing, running
-from tests.support import HB, cli_env, serve
+from tests.services import find_tool, missing, running
+from tests.support import HB, bentley_env, fast, free_port, serve
 
 pytestmark = pytest.mark.anyio
 ACCOUNT = "devstoreaccount1"
-FAST = HttpConfig(requests_per_minute=None, max_retries=6, backoff_base=0.01, backoff_max=0.05)
+FAST = fast(max_retries=6, backoff_max=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -325,11 +324,7 @@ def test_cli_archives_selected_output_formats(azurite: str, tmp_path: Path) -> N
             asyncio.run(upload(azurite, output_id, blobs, md5=True))
         wanted_id, (wanted, wanted_blobs) = next(iter(content.items()))
         out = tmp_path / "out"
-        env = cli_env(
-            BENTLEY_TOKEN=emu.config.bentley.token,
-            BENTLEY_BASE_URL=emu.reality_modeling_url,
-            BENTLEY_REALITY_URL=emu.reality_management_url,
-        )
+        env = bentley_env(emu)
         command = [
             *HB,
             "bentley",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import aiohttp
@@ -12,8 +11,6 @@ import pytest
 
 from hoverbentley.bentley import filters as f
 from hoverbentley.bentley.base import ACCEPT_V1
-from hoverbentley.bentley.client import RealityModelingClient
-from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from hoverbentley.errors import (
     APITimeoutError,
@@ -22,24 +19,11 @@ from hoverbentley.errors import (
     NotFoundError,
     UnprocessableEntityError,
 )
+from tests.support import reality_modeling
 
 pytestmark = pytest.mark.anyio
-FAST = HttpConfig(requests_per_minute=None, backoff_base=0.01, backoff_max=0.02)
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    config = EmulatorConfig(jobs=0, faults=FaultConfig(retry_after_seconds=1))
-    async with Emulator(config) as emulator:
-        yield emulator
-
-
-def rm(emu: Emulator, **kwargs: object) -> RealityModelingClient:
-    options: dict[str, object] = {"base_url": emu.reality_modeling_url, "http": FAST}
-    if "client_id" not in kwargs:
-        options["token"] = emu.config.bentley.token
-    options.update(kwargs)
-    return RealityModelingClient(**options)  # type: ignore[arg-type]
+EMULATOR = EmulatorConfig(jobs=0, faults=FaultConfig(retry_after_seconds=1))
+rm = reality_modeling
 
 
 def wire_jobs(emu: Emulator, itwin: str) -> list[str]:

@@ -14,9 +14,9 @@ import pytest
 
 from hoverbentley.bentley.base import ACCEPT_V1
 from hoverbentley.bentley.client import RealityModelingClient
-from hoverbentley.config import HttpConfig
 from hoverbentley.errors import NotFoundError, RateLimitError, UnprocessableEntityError
-from tests.services import ROOT, find_tool, free_port, missing, running
+from tests.services import ROOT, find_tool, missing, running
+from tests.support import fast, free_port
 
 pytestmark = pytest.mark.anyio
 SPEC = ROOT.parent / "shared" / "specs" / "contextcapture.json"
@@ -24,7 +24,7 @@ ITWIN = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 # Prism negotiates on the content type the document declares (application/json); the real
 # service answers the vendor type with JSON, so both are offered, the vendor type first.
 ACCEPT = f"{ACCEPT_V1}, application/json;q=0.9"
-FAST = HttpConfig(max_retries=1, backoff_base=0.01, backoff_max=0.02, retry_after_max=0.05)
+FAST = fast(max_retries=1, retry_after_max=0.05)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from tests.services import REQUIRE
-from tests.support import HB, cli_env
+from tests.support import hover_archive, hover_env
 
 KiB = 1024
 
@@ -51,22 +51,9 @@ def _manifest(out: Path) -> list[dict[str, Any]]:
 
 
 def _archive(emu: Emulator, out: Path) -> subprocess.CompletedProcess[str]:
-    env = cli_env(
-        HOVER_TOKEN=emu.config.token,
-        HOVER_CURRENT_USER_EMAIL=sorted(emu.config.user_emails)[0],
-        HOVER_BASE_URL=emu.hover_url,
-    )
+    env = hover_env(emu)
     return subprocess.run(
-        [
-            *HB,
-            "hover",
-            "archive",
-            str(out),
-            "--all",
-            "--json",
-            "--requests-per-minute",
-            "0",
-        ],
+        hover_archive(out, "--all", "--json", "--requests-per-minute", "0"),
         capture_output=True,
         text=True,
         env=env,

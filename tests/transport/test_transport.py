@@ -21,12 +21,12 @@ from hoverbentley.errors import (
     RedirectError,
     ServerError,
 )
-from tests.support import free_port, serve
+from tests.support import fast, free_port, serve
 
 pytestmark = pytest.mark.anyio
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-FAST = HttpConfig(max_retries=3, backoff_base=0.01, backoff_max=0.02, read_timeout=2)
+FAST = fast(max_retries=3, read_timeout=2)
 
 
 class Recorder:
