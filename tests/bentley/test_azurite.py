@@ -41,7 +41,7 @@ FAST = fast(max_retries=6, backoff_max=0.05)
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tool = find_tool("azurite-blob", "HOVERBENTLEY_AZURITE")
     if tool is None:
-        missing("Azurite", "HOVERBENTLEY_AZURITE")
+        missing("Azurite", "HOVERBENTLEY_AZURITE", "azurite-blob")
     assert tool is not None
     port = free_port()
     workdir = tmp_path_factory.mktemp("azurite")
