@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -98,6 +99,22 @@ def cli_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(values)
     return env
+
+
+class TimedLog(list[Any]):
+    """A request log that also notes when each entry arrived (``time.monotonic()``).
+
+    Give it to an emulator before it starts (``emu.requests = TimedLog()``): the emulator
+    appends every request it sees.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: list[float] = []
+
+    def append(self, item: Any) -> None:
+        self.arrived.append(time.monotonic())
+        super().append(item)
 
 
 def user_email(emu: Emulator) -> str:

@@ -13,6 +13,7 @@ from hoverbentley.auth import JsonFileTokenStore, StaticToken
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import (
+    APIConnectionError,
     NotFoundError,
     ReauthorizationRequired,
     ServerError,
@@ -140,7 +141,7 @@ async def test_download_resumes_after_a_reset_and_restarts_after_a_change(
             # A partial file whose source changed is started over (If-Range no longer matches).
             part = tmp_path / "b.dwg.part"
             emu.script("/files/", "reset")
-            with pytest.raises(Exception):  # noqa: B017, PT011 - retries disabled below
+            with pytest.raises(APIConnectionError, match="connection failed"):  # no retries
                 async with client(
                     emu, http=HttpConfig(requests_per_minute=None, max_retries=0)
                 ) as once:
