@@ -355,3 +355,20 @@ def test_demo_json(tmp_path: Path) -> None:
     for entry in entries:
         assert on_disk[entry["path"]] == entry["sha256"]
     assert (out / "index.csv").exists()
+
+
+def test_failing_job_listing_exits_1_in_one_line_and_writes_nothing(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    emu.script("/api/v3/jobs?", *["500"] * 10)
+    result = hb(emu, out, "--all", "--json", "--max-retries", "1", *FAST)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("hoverbentley: error: GET HTTP 500") and "/api/v3/jobs?" in line
+    assert emu.config.token not in line
+    listing = emu.requests_to("hover", "/api/v3/jobs?")
+    assert [r.status for r in listing] == [500, 500]  # one retry, as asked
+    assert not storage_requests(emu)
+    assert disk_files(out) == {}
