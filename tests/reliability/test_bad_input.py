@@ -17,6 +17,14 @@ USER = "u@example.com"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _hover(base: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``hoverbentley hover ARGS`` against the server at ``base``, with a static token."""
+    env = cli_env(HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL=USER, HOVER_BASE_URL=base)
+    return subprocess.run(
+        [*HB, "hover", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
 async def malformed(request: web.Request) -> web.StreamResponse:
     return web.Response(body=b'{"id": 1, "name": ', content_type="application/json")
 
@@ -82,27 +90,8 @@ def test_cli_reports_bad_answers_in_one_line(name: str, handler: Handler, fragme
     app = web.Application()
     app.router.add_get("/api/v3/jobs/{id}", recorded)
     with serve_in_thread(app) as base:
-        env = cli_env(
-            HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL="u@example.com", HOVER_BASE_URL=base
-        )
-        result = subprocess.run(
-            [
-                *HB,
-                "hover",
-                "job",
-                "42",
-                "--max-retries",
-                "0",
-                "--read-timeout",
-                "1",
-                "--connect-timeout",
-                "1",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-        )
+        options = ["--max-retries", "0", "--read-timeout", "1", "--connect-timeout", "1"]
+        result = _hover(base, "job", "42", *options, timeout=30)
     # One request (--max-retries 0), or the redirect loop's hops up to where it was seen.
     assert len(seen) == 1 or (name == "redirect_loop" and 1 < len(seen) <= 11), seen
     assert result.returncode == 1
@@ -146,25 +135,8 @@ def test_short_body_is_never_left_at_the_final_path(tmp_path: Path) -> None:
     app.router.add_get("/f/m.pdf", short)
     out = tmp_path / "out"
     with serve_in_thread(app) as base:
-        env = cli_env(
-            HOVER_TOKEN=TOKEN, HOVER_CURRENT_USER_EMAIL="u@example.com", HOVER_BASE_URL=base
-        )
-        result = subprocess.run(
-            [
-                *HB,
-                "hover",
-                "archive",
-                str(out),
-                "--job",
-                "5",
-                "--max-retries",
-                "1",
-                "-q",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
+        result = _hover(
+            base, "archive", str(out), "--job", "5", "--max-retries", "1", "-q", timeout=60
         )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
