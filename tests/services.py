@@ -79,8 +79,14 @@ def find_tool(name: str, env_var: str) -> str | None:
     return found
 
 
-def missing(tool: str, env_var: str, name: str) -> None:
-    """Skip the test, or fail it when CI demands every local server."""
+_BY_VARIABLE = {"HOVERBENTLEY_PRISM": "prism", "HOVERBENTLEY_AZURITE": "azurite-blob"}
+
+
+def missing(tool: str, env_var: str, name: str | None = None) -> None:
+    """Skip the test, or fail it when CI demands every local server.
+
+    ``name`` is the executable (by default the one ``env_var`` names)."""
+    name = name or _BY_VARIABLE.get(env_var, tool)
     why = _install_errors.get(name, "not found")
     message = (
         f"{tool} is not available ({why}). To run this test, install Node.js with npm (the"
