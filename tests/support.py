@@ -16,10 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from hoverbentley.bentley.client import RealityModelingClient
-from hoverbentley.config import HttpConfig
+from hoverbentley import HoverClient, HttpConfig
+from hoverbentley.bentley import RealityModelingClient
 from hoverbentley.emulator import Emulator
-from hoverbentley.hover.client import HoverClient
 
 #: Fast retries and no client-side rate limit: every server in the tests is local.
 FAST = HttpConfig(requests_per_minute=None, max_retries=2, backoff_base=0.01, backoff_max=0.02)
