@@ -7,13 +7,16 @@ import asyncio
 import dataclasses
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from hoverbentley import HoverClient, HttpConfig
@@ -160,3 +163,29 @@ def reality_modeling(emu: Emulator, **kwargs: Any) -> RealityModelingClient:
     if "client_id" not in kwargs:
         options["token"] = emu.config.bentley.token
     return RealityModelingClient(**{**options, **kwargs})
+
+
+@contextmanager
+def small_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (``64k``, ``1m``) at ``mount_point``, for disk-full tests.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, or fails where
+    ``HOVERBENTLEY_REQUIRE_SERVICES=1`` asks for every test to run.
+    """
+    from tests.services import REQUIRE
+
+    mount_point.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        message = f"cannot mount a small tmpfs here: {result.stderr.strip()}"
+        if REQUIRE:
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.services import REQUIRE
-from tests.support import hover_archive, hover_env
+from tests.support import hover_archive, hover_env, small_tmpfs
 
 KiB = 1024
 
@@ -28,22 +27,8 @@ KiB = 1024
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs (needs root: CI runs as root)."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        message = f"cannot mount a small tmpfs here: {result.stderr.strip()}"
-        if REQUIRE:
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
+    with small_tmpfs(tmp_path / "disk", "1m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 PAGE = 4096
