@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ..respond import json_response
-from ..sas import container_sas
 from .errors import bentley_error
 from .state import BentleyState
 
@@ -98,18 +97,9 @@ class RealityData:
         item = self.find(request)
         if isinstance(item, web.Response):
             return item
-        state, config = self.state, self.state.config
-        account_url = state.blob_account()
-        if not account_url:
+        url = self.state.read_sas(item["id"])
+        if url is None:
             return bentley_error(503, "StorageUnavailable", "No blob storage is configured.")
-        url = container_sas(
-            account_url,
-            config.blob_account_name,
-            config.blob_account_key,
-            item["id"],
-            "rl",
-            state.sas_ttl,
-        )
         return json_response(
             {"type": "AzureBlobSasUrl", "access": "Read", "_links": {"containerUrl": {"href": url}}}
         )

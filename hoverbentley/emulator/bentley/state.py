@@ -9,10 +9,14 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
 
 from ..bentley_catalog import BentleyCatalog
 from ..config import BentleyConfig
 from ..faults import FaultPlan
+from ..sas import container_sas
 from .v2_seed import seed_analysis, seed_modeling
 from .v2_store import V2Store
 from .v2_types import ANALYSIS, MODELING
@@ -67,6 +71,33 @@ class BentleyState:
         if self.blob_account_url is not None:
             return self.blob_account_url
         return self.builtin_blob_url if self.config.builtin_blobs else None
+
+    def read_sas(self, container: str) -> str | None:
+        """A read/list SAS URL of ``container`` on the blob account in use, or ``None``."""
+        account_url = self.blob_account()
+        if not account_url:
+            return None
+        config = self.config
+        return container_sas(
+            account_url,
+            config.blob_account_name,
+            config.blob_account_key,
+            container,
+            "rl",
+            self.sas_ttl,
+        )
+
+    def next_page(
+        self, request: web.Request, path: str, key: str, filter_text: str, top: int, end: int
+    ) -> dict[str, Any]:
+        """``_links`` to the page after one that ended at ``end`` of a filtered listing."""
+        params = {
+            "$filter": filter_text,
+            "$top": str(top),
+            "continuationToken": self.continuation(key, top, end),
+        }
+        origin = f"{request.scheme}://{request.host}"
+        return {"next": {"href": f"{origin}{path}/jobs?{urlencode(params, safe='$')}"}}
 
     def valid(self, token: str) -> bool:
         """Whether ``token`` is the static token or an unexpired issued one."""

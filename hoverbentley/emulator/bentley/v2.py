@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
 from aiohttp import web
 
 from ..odata import FilterSyntaxError, compile_filter
 from ..respond import json_response
-from ..sas import container_sas
 from .errors import bentley_error
 from .jobs import NOT_JSON, json_body
 from .state import BentleyState
@@ -195,14 +194,9 @@ class V2Api:
         ]
         body: dict[str, Any] = {"jobs": matching[offset : offset + top]}
         if offset + top < len(matching):
-            params = {
-                "$filter": filter_text,
-                "$top": str(top),
-                "continuationToken": self.state.continuation(key, top, offset + top),
-            }
-            origin = f"{request.scheme}://{request.host}"
-            href = f"{origin}{self.prefix}/jobs?{urlencode(params, safe='$')}"
-            body["_links"] = {"next": {"href": href}}
+            body["_links"] = self.state.next_page(
+                request, self.prefix, key, filter_text, top, offset + top
+            )
         return json_response(body)
 
     async def bucket(self, request: web.Request) -> web.StreamResponse:
@@ -210,18 +204,9 @@ class V2Api:
         itwin = request.match_info["itwin_id"].lower()
         if itwin not in self.state.catalog.itwins:
             return bentley_error(404, "iTwinNotFound", "Requested iTwin is not available.")
-        state, config = self.state, self.state.config
-        account_url = state.blob_account()
-        if not account_url:
+        url = self.state.read_sas(bucket_container(itwin))
+        if url is None:
             return bentley_error(503, "StorageUnavailable", "No blob storage is configured.")
-        url = container_sas(
-            account_url,
-            config.blob_account_name,
-            config.blob_account_key,
-            bucket_container(itwin),
-            "rl",
-            state.sas_ttl,
-        )
         return json_response(
             {"bucket": {"iTwinId": itwin}, "_links": {"containerUrl": {"href": url}}}
         )
