@@ -38,6 +38,7 @@ FAST = ["-q", "--requests-per-minute", "0"]
 #: Big enough to stream through ``.part`` files, slow enough to be caught mid-run.
 CRASH_SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
 CRASH_FAULTS = FaultConfig(slow=1.0, slow_delay=0.01)
+SIGINT_FAULTS = FaultConfig(slow=1.0, slow_delay=0.05)
 
 
 EMULATOR = EmulatorConfig(jobs=10, sizes=SMALL_SIZES)
@@ -290,7 +291,8 @@ def test_sigint_exits_130_promptly_with_a_clean_archive_and_a_rerun_completes(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
-    config = EmulatorConfig(jobs=3, sizes=CRASH_SIZES, faults=CRASH_FAULTS)
+    # Slower bodies than the SIGKILL test: the run must still be going when the signal lands.
+    config = EmulatorConfig(jobs=3, sizes=CRASH_SIZES, faults=SIGINT_FAULTS)
     with Emulator.threaded(config) as emu:
         expected = [f for j in emu.job_ids(archived=False) for f in emu.expected_files(j)]
         proc = _start(emu, out)

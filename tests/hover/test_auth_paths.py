@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import anyio
 import pytest
 from aiohttp import web
 
@@ -66,25 +67,37 @@ async def test_concurrent_401s_share_one_bentley_renewal(emu: Emulator) -> None:
     assert statuses.count(200) == 9 and set(statuses) <= {200, 401}
 
 
-@pytest.mark.parametrize(("ttl", "grants"), [(7200, 1), (120, 3)])
-async def test_hover_token_is_renewed_before_it_expires(ttl: int, grants: int) -> None:
-    """A token that expires within the renewal window is replaced before it is used, so the
-    server never has to refuse it; a long-lived one is used for every request."""
-    async with Emulator(EmulatorConfig(jobs=0, access_token_ttl=ttl)) as emu:
+async def test_a_long_lived_hover_token_serves_every_request() -> None:
+    async with Emulator(EmulatorConfig(jobs=0, access_token_ttl=7200)) as emu:
         async with oauth(emu) as hover:
             for _ in range(3):
                 await hover.get_job(JOBS[0])
-        assert len(emu.requests_to("hover", "/oauth/token")) == grants
+        assert len(emu.requests_to("hover", "/oauth/token")) == 1
+        assert [r.status for r in emu.requests_to("hover", "/api/v3/jobs/")] == [200] * 3
+
+
+async def test_hover_token_is_renewed_before_it_expires() -> None:
+    """A token near its expiry is replaced before it is used, so the server never has to
+    refuse it; before that, it serves every request (no grant per request)."""
+    async with Emulator(EmulatorConfig(jobs=0, access_token_ttl=2)) as emu:
+        async with oauth(emu) as hover:
+            await hover.get_job(JOBS[0])
+            await hover.get_job(JOBS[0])
+            await anyio.sleep(1.85)  # inside the last tenth of the token's two seconds
+            await hover.get_job(JOBS[0])
+        assert len(emu.requests_to("hover", "/oauth/token")) == 2
         assert [r.status for r in emu.requests_to("hover", "/api/v3/jobs/")] == [200] * 3
 
 
 async def test_bentley_token_is_renewed_before_it_expires() -> None:
-    config = EmulatorConfig(jobs=0, bentley=BentleyConfig(access_token_ttl=120))
+    config = EmulatorConfig(jobs=0, bentley=BentleyConfig(access_token_ttl=2))
     async with Emulator(config) as emu:
         async with client_credentials(emu) as rm:
-            for _ in range(3):
-                await rm.get_job(SEED_BENTLEY_JOB)
-        assert len(emu.requests_to("bentley", "/connect/token")) == 3
+            await rm.get_job(SEED_BENTLEY_JOB)
+            await rm.get_job(SEED_BENTLEY_JOB)
+            await anyio.sleep(1.85)
+            await rm.get_job(SEED_BENTLEY_JOB)
+        assert len(emu.requests_to("bentley", "/connect/token")) == 2
         assert [r.status for r in emu.requests_to("bentley", "/contextcapture/jobs/")] == [200] * 3
 
 

@@ -27,7 +27,7 @@ from hoverbentley.errors import (
     NotFoundError,
     RedirectError,
 )
-from tests.support import fast, free_port, serve
+from tests.support import fast, serve
 
 pytestmark = pytest.mark.anyio
 FAST = fast(max_retries=3)
@@ -92,10 +92,24 @@ async def test_connect_timeout_is_a_timeout_and_retried_even_for_post(
 
 
 async def test_post_refused_before_sending_is_retried(caplog: pytest.LogCaptureFixture) -> None:
+    """A refused connection cannot have reached the server: even a POST is sent again (once
+    the host has answered; a refusal on the first contact is a setting to correct)."""
+    app = web.Application()
+
+    async def ok(request: web.Request) -> web.Response:
+        # No connection kept: the POST below must open a new one, to a port nobody listens on.
+        return web.json_response({}, headers={"Connection": "close"})
+
+    app.router.add_get("/ping", ok)
+    async with serve(app) as base:
+        t = _transport(base)
+        await t.request("GET", "/ping")
     caplog.set_level(logging.INFO, logger="hoverbentley")
-    async with _transport(f"http://127.0.0.1:{free_port()}") as t:
+    try:
         with pytest.raises(APIConnectionError, match="connection failed"):
             await t.request("POST", "/jobs", json={"a": 1})
+    finally:
+        await t.aclose()
     assert _retries(caplog) == FAST.max_retries
 
 
