@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
+from .._http.health import HostHealth
 from ..bentley import v2_models
 from ..bentley.client import RealityModelingClient
 from ..bentley.filters import FilterLike
@@ -172,6 +173,10 @@ class BentleySource:
                         md5=blob.content_md5,
                     )
                 )
+
+    def hosts(self) -> list[HostHealth]:
+        clients = [self.client, self.reality] if self.reality is not None else [self.client]
+        return [c.transport.health for c in clients]
 
     async def plan(self, job_id: str) -> JobPlan:
         record = await self.client.get_job_record(job_id)

@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
+from .._http.health import HostHealth
 from ..download import DownloadResult
 from ..hover.client import HoverClient
 from ..hover.models import Address
@@ -62,6 +63,9 @@ class HoverSource:
             updated_since=self._since, archived=True if self._archived else None
         ):
             yield str(summary.id)
+
+    def hosts(self) -> list[HostHealth]:
+        return [self.client.transport.health]
 
     async def plan(self, job_id: str) -> JobPlan:
         payload = await self.client.get_job_payload(int(job_id))

@@ -53,7 +53,8 @@ class _Run:
         self.source = source
         self.destination = destination
         self.options = options
-        self.progress = Progress()
+        hosts = getattr(source, "hosts", None)  # optional: a source may not track its hosts
+        self.progress = Progress(hosts=hosts() if hosts is not None else [])
         self.fatal: BaseException | None = None
         self._hosts: dict[str, anyio.CapacityLimiter] = {}
         #: Files whose latest attempt failed, by path (what a later pass fetches again).

@@ -10,6 +10,7 @@ from typing import Protocol
 import msgspec
 
 from .._core.names import safe_segment
+from .._http.health import HostHealth
 from ..download import DownloadResult
 
 
@@ -102,4 +103,8 @@ class ArchiveSource(Protocol):
 
         Works from ``file`` alone: it need not have been planned by this object.
         """
+        ...
+
+    def hosts(self) -> list[HostHealth]:
+        """The health of the hosts this source talks to, for outage display (optional)."""
         ...

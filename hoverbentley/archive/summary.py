@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from .._http.health import HostHealth
 from .plan import SkippedItem
 
 
@@ -50,6 +51,8 @@ class ArchiveSummary(msgspec.Struct, kw_only=True):
     job_failures: list[JobFailure]
     #: Kept for the JSON summary's readers: a run that is stopped raises instead of returning.
     interrupted: bool = False
+    #: Seconds hosts that stopped answering were waited for (outages ridden out).
+    outage_seconds: float = 0.0
     #: Files that failed in the main pass and were fetched again in a later one.
     retried_files: int = 0
 
@@ -78,6 +81,16 @@ class Progress:
     skipped_parts: list[SkippedItem] = field(default_factory=list)
     failures: list[FileFailure] = field(default_factory=list)
     job_failures: list[JobFailure] = field(default_factory=list)
+    #: The health of every host the source talks to (outages), read for display.
+    hosts: list[HostHealth] = field(default_factory=list)
+
+    def waiting_for(self) -> dict[str, float]:
+        """The hosts down now, with how long each has been down (seconds)."""
+        return {o: d for h in self.hosts for o, d in h.down_now().items()}
+
+    def outage_seconds(self) -> float:
+        """Seconds spent in outages so far."""
+        return sum(h.waited() for h in self.hosts)
 
     @property
     def elapsed(self) -> float:
@@ -116,5 +129,6 @@ class Progress:
             failures=self.failures,
             job_failures=self.job_failures,
             interrupted=interrupted,
+            outage_seconds=round(self.outage_seconds(), 1),
             retried_files=self.retried_files,
         )

@@ -42,18 +42,22 @@ def progress_line(p: Progress, width: int | None = None) -> str:
     eta = p.eta()
     files = f"files {p.finished_files}/{p.files}"
     tail = [] if eta is None else [f"ETA {_duration(eta)}"]
+    waiting = [f"waiting for {host} (down {down:.0f} s)" for host, down in p.waiting_for().items()]
     line = " | ".join(
         [
             jobs,
             f"{files} ({p.downloaded} new, {p.skipped} skipped, {p.failed} failed)",
             f"{human_bytes(p.bytes)} at {rate}/s",
             *tail,
+            *waiting,
         ]
     )
     if width is None or len(line) < width:
         return line
     failed = f" ({p.failed} failed)" if p.failed else ""
-    line = " | ".join([f"{files}{failed}", f"{human_bytes(p.bytes)} {rate}/s", *tail, jobs])
+    line = " | ".join(
+        [f"{files}{failed}", *waiting, f"{human_bytes(p.bytes)} {rate}/s", *tail, jobs]
+    )
     return line[: max(width - 1, 0)]
 
 
@@ -130,6 +134,8 @@ def summary_text(s: ArchiveSummary) -> str:
             lines.append(f"  job {part.job_id} {part.kind} {part.part_id}: {part.state}{reason}")
         if len(s.skipped_parts) > 20:
             lines.append(f"  ... and {len(s.skipped_parts) - 20} more")
+    if s.outage_seconds:
+        lines.append(f"waited {s.outage_seconds:.0f} s for hosts that had stopped answering")
     if s.retried_files:
         lines.append(f"{_count(s.retried_files, 'file')} needed a later pass")
     for failure in s.job_failures[:20]:
