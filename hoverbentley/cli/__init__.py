@@ -10,8 +10,9 @@ from typing import NoReturn, cast
 
 import anyio
 
+from .._http.hops import origin_of
 from .._version import __version__
-from ..errors import ConfigurationError, HoverBentleyError
+from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
 from . import bentley, demo, hover, verify
 from .common import print_err
 from .logs import configure_logging
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         status, message = 130, f"{PROG}: interrupted; run the same command again to resume"
     except Exception as exc:  # each known kind becomes a message; the rest is raised
-        status, message = _failure(_single(exc))
+        status, message = _failure(_single(exc), getattr(args, "base_url", None))
     else:
         return status
     if message:
@@ -102,8 +103,10 @@ def _single(exc: BaseException) -> BaseException:
     return exc
 
 
-def _failure(exc: BaseException) -> tuple[int, str]:
+def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]:
     """The exit status and one-line message of a failed run."""
+    if isinstance(exc, UnreachableHostError) and base_url and exc.host == origin_of(base_url):
+        return 2, f"{PROG}: error: {exc}; check --base-url {base_url}"
     if isinstance(exc, Terminated):
         return 143, f"{PROG}: terminated (SIGTERM); run the same command again to resume"
     if isinstance(exc, BrokenPipeError):
