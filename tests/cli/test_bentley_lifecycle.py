@@ -15,7 +15,7 @@ from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.emulator.config import BentleyConfig
 from tests.support import HB, cli_env
 
-from .helpers import FAST, bentley_env, error_line, hb
+from .helpers import FAST, bentley_env, error_line, hb, run_on_terminal
 from .v2server import ITWIN, TOKEN, V2Service, v2_service
 
 SCENE = "7e8bd05b-0000-4000-8000-000000000000"
@@ -316,3 +316,18 @@ def test_unknown_job_is_exit_1(service: V2Service) -> None:
     result = v2(service, "wait", "00000000-0000-4000-8000-0000000000ff")
     assert result.returncode == 1
     assert "JobNotFound" in error_line(result)
+
+
+def test_wait_on_a_terminal_redraws_one_line_and_clears_it(emu: Emulator, tmp_path: Path) -> None:
+    job_id = v1(emu, "create", job_file(tmp_path, v1_job(emu)), "--submit").stdout.split()[0]
+    argv = [*HB, "bentley", "wait", job_id, "--poll-interval", "0", *FAST]
+    result, terminal = run_on_terminal(argv, bentley_env(emu), columns=50)
+    assert result.returncode == 0
+    assert "\n" not in terminal  # every state drawn over the last, in place
+    drawn = [part.removesuffix("\x1b[K") for part in terminal.split("\r") if part]
+    assert drawn == [
+        f"job {job_id}: 34% Active (Production)"[:49],
+        f"job {job_id}: 68% Active (Production)"[:49],
+        f"job {job_id}: 100% Over"[:49],
+        "",
+    ]
