@@ -30,7 +30,8 @@ class CancelRefused(HoverBentleyError):
 
 async def cmd_create(args: argparse.Namespace) -> int:
     where = "standard input" if args.file == "-" else args.file
-    job_to_create = creation(read_json(args.file), api_of(args), where=where)
+    document = read_json(args.file)
+    job_to_create = creation(document, api_of(args), service=args.service, where=where)
     async with client_from_args(args) as client:
         if isinstance(client, RealityModelingClient):
             assert isinstance(job_to_create, v1.JobCreation)

@@ -10,7 +10,7 @@ import msgspec
 
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
-from ..bentley.v2_specs import _unknown_keys, check_creation
+from ..bentley.v2_specs import ANALYSIS_TYPES, MODELING_TYPES, _unknown_keys, check_creation
 from ..errors import ConfigurationError
 
 Creation = v1.JobCreation | v2.JobCreation
@@ -29,9 +29,12 @@ def read_json(name: str) -> Any:
         raise ConfigurationError(f"job file {where} is not JSON: {exc}") from None
 
 
-def creation(document: Any, api: str, *, where: str = "job file") -> Creation:
+def creation(
+    document: Any, api: str, *, service: str = "modeling", where: str = "job file"
+) -> Creation:
     """The job to create in ``api``'s wire format, or :class:`ConfigurationError` naming the
-    field that is wrong (unknown fields included: both versions refuse them)."""
+    field that is wrong (unknown fields included: both versions refuse them). A v2 job type
+    of the other service (Modeling or Analysis) is refused too."""
     if not isinstance(document, dict):
         raise ConfigurationError(f"{where}: a job to create is a JSON object")
     struct: type[Creation] = v2.JobCreation if api == "v2" else v1.JobCreation
@@ -45,6 +48,15 @@ def creation(document: Any, api: str, *, where: str = "job file") -> Creation:
     except msgspec.ValidationError as exc:
         raise ConfigurationError(f"{where}: {exc}{_hint(document, api)}") from None
     if isinstance(job, v2.JobCreation):
+        if service == "modeling" and job.type in ANALYSIS_TYPES:
+            raise ConfigurationError(
+                f"{where}: {job.type} is a Reality Analysis job: pass --service analysis"
+            )
+        if service == "analysis" and job.type in MODELING_TYPES:
+            raise ConfigurationError(
+                f"{where}: {job.type} is a Reality Modeling job, not one of Reality Analysis"
+                " (drop --service analysis)"
+            )
         try:
             check_creation(job.type, job.specifications)
         except ConfigurationError as exc:

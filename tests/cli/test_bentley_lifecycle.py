@@ -238,8 +238,9 @@ def test_v2_create_reads_standard_input(service: V2Service) -> None:
             {"specifications": {"inputs": {"scene": SCENE, "scenery": SCENE}, "outputs": {}}},
             "unknown field $.inputs.scenery",
         ),
+        ({"type": "Objects2D"}, "Objects2D is a Reality Analysis job: pass --service analysis"),
     ],
-    ids=["v1-field", "unknown-type", "null-itwin", "no-scene", "unknown-input"],
+    ids=["v1-field", "unknown-type", "null-itwin", "no-scene", "unknown-input", "analysis-type"],
 )
 def test_v2_bad_file_is_exit_2_naming_the_field_and_nothing_is_sent(
     service: V2Service, tmp_path: Path, change: dict[str, Any], fragment: str
@@ -247,6 +248,17 @@ def test_v2_bad_file_is_exit_2_naming_the_field_and_nothing_is_sent(
     result = v2(service, "create", job_file(tmp_path, {**v2_job(), **change}))
     assert result.returncode == 2
     assert fragment in error_line(result)
+    assert service.seen == []
+
+
+def test_a_modeling_job_is_not_sent_to_reality_analysis(service: V2Service, tmp_path: Path) -> None:
+    env = cli_env(BENTLEY_TOKEN=TOKEN, BENTLEY_ANALYSIS_BASE_URL=service.url)
+    path = job_file(tmp_path, v2_job())
+    result = hb("bentley", "create", path, "--service", "analysis", *FAST, env=env)
+    assert result.returncode == 2
+    assert "Reconstruction is a Reality Modeling job, not one of Reality Analysis" in (
+        error_line(result)
+    )
     assert service.seen == []
 
 
