@@ -16,7 +16,7 @@ import pydantic
 from hoverbentley.bentley.models import JobsPage
 from hoverbentley.hover.models import Job as HoverJob
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+DATA = Path(__file__).resolve().parent.parent / "hoverbentley" / "emulator" / "data"
 
 
 # -- pydantic v2 models of the same fields as the Structs (the same typed result) -----------
@@ -242,7 +242,7 @@ def _hover_dataclasses(body: bytes) -> DHoverJob:
 
 def bentley_page(count: int = 1000) -> bytes:
     """A jobs page of ``count`` jobs built from the seed job."""
-    seed = json.loads((FIXTURES / "bentley_jobs_page.json").read_text())
+    seed = json.loads((DATA / "bentley" / "jobs_page.json").read_text())
     job = seed["jobs"][0]
     jobs = [
         dict(job, id=str(uuid.UUID(int=n + 1)), name=f"{job['name']} {n}") for n in range(count)
@@ -274,7 +274,7 @@ def _time(fn: Callable[[], object], seconds: float = 0.4) -> float:
 
 def run() -> dict[str, dict[str, float]]:
     """Seconds per decode, by payload and decoder."""
-    hover = (FIXTURES / "hover_job_15084303.json").read_bytes()
+    hover = (DATA / "hover" / "hover_job_15084303.json").read_bytes()
     page = bentley_page()
     hover_decoder = msgspec.json.Decoder(HoverJob)
     page_decoder = msgspec.json.Decoder(JobsPage)

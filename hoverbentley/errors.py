@@ -110,6 +110,13 @@ class UnprocessableEntityError(APIStatusError):
     """HTTP 422: the request was understood but refused (bad parameter, missing current user)."""
 
 
+class InvalidParameterError(BadRequestError, UnprocessableEntityError):
+    """A query parameter was refused (``details`` code ``InvalidParameter``, e.g. ``$top``).
+
+    Reality Modeling v1 answers 422 and v2 400 for the same mistake: both are this error.
+    """
+
+
 class RateLimitError(APIStatusError):
     """HTTP 429 after every retry was spent."""
 

@@ -1,10 +1,44 @@
-"""Shared test fixtures."""
+"""Shared fixtures: the anyio backend and the emulator.
+
+A module chooses what its emulator serves with a module-level ``EMULATOR = EmulatorConfig(...)``
+(default: the two Hover seed jobs and the Bentley catalogue, no generated Hover jobs).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
 import pytest
+
+from hoverbentley.emulator import Emulator, EmulatorConfig
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def _config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    config = getattr(request.module, "EMULATOR", None)
+    return config if isinstance(config, EmulatorConfig) else EmulatorConfig(jobs=0)
+
+
+@pytest.fixture
+async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """An emulator on the test's own event loop (for async tests)."""
+    async with Emulator(_config(request)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emu_thread(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """An emulator on a loop of its own in a thread (for tests that start CLI processes)."""
+    with Emulator.threaded(_config(request)) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def emu_module(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """One threaded emulator for a whole module (tests that only read)."""
+    with Emulator.threaded(_config(request)) as emulator:
+        yield emulator

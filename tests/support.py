@@ -1,16 +1,35 @@
-"""Test helpers: a throwaway aiohttp server on loopback."""
+"""Test helpers: throwaway aiohttp servers on loopback, fast HTTP settings, clients and CLI
+environments for the emulator."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
 
+import pytest
 from aiohttp import web
+
+from hoverbentley import HoverClient, HttpConfig
+from hoverbentley.bentley import RealityModelingClient
+from hoverbentley.emulator import Emulator
+
+#: Fast retries and no client-side rate limit: every server in the tests is local.
+FAST = HttpConfig(requests_per_minute=None, max_retries=2, backoff_base=0.01, backoff_max=0.02)
+
+
+def fast(**changes: Any) -> HttpConfig:
+    """:data:`FAST` with some settings changed."""
+    return dataclasses.replace(FAST, **changes)
 
 
 def free_port() -> int:
@@ -70,6 +89,11 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
 HB = [sys.executable, "-m", "hoverbentley"]
 
 
+def hover_archive(out: object, *args: str) -> list[str]:
+    """The command line of ``hoverbentley hover archive OUT ARGS...``."""
+    return [*HB, "hover", "archive", str(out), *args]
+
+
 def cli_env(**values: str) -> dict[str, str]:
     """An environment for a CLI process: this one without any ``HOVER_``, ``BENTLEY_`` or
     ``HOVERBENTLEY_`` settings, plus ``values``."""
@@ -77,3 +101,91 @@ def cli_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(values)
     return env
+
+
+class TimedLog(list[Any]):
+    """A request log that also notes when each entry arrived (``time.monotonic()``).
+
+    Give it to an emulator before it starts (``emu.requests = TimedLog()``): the emulator
+    appends every request it sees.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: list[float] = []
+
+    def append(self, item: Any) -> None:
+        self.arrived.append(time.monotonic())
+        super().append(item)
+
+
+def user_email(emu: Emulator) -> str:
+    """The e-mail of the Hover user the emulator lets act (its first, in sorted order)."""
+    return sorted(emu.config.user_emails)[0]
+
+
+def hover_env(emu: Emulator, **values: str) -> dict[str, str]:
+    """A CLI environment pointing at the emulator's Hover host with its static token."""
+    settings = {
+        "HOVER_TOKEN": emu.config.token,
+        "HOVER_CURRENT_USER_EMAIL": user_email(emu),
+        "HOVER_BASE_URL": emu.hover_url,
+    }
+    return cli_env(**{**settings, **values})
+
+
+def bentley_env(emu: Emulator, **values: str) -> dict[str, str]:
+    """A CLI environment pointing at the emulator's Bentley hosts with its static token."""
+    settings = {
+        "BENTLEY_TOKEN": emu.config.bentley.token,
+        "BENTLEY_BASE_URL": emu.reality_modeling_url,
+        "BENTLEY_REALITY_URL": emu.reality_management_url,
+    }
+    return cli_env(**{**settings, **values})
+
+
+def hover_client(emu: Emulator, **kwargs: Any) -> HoverClient:
+    """A HoverClient of the emulator: its static token (unless OAuth settings are given), its
+    user, :data:`FAST` settings; ``kwargs`` override."""
+    options: dict[str, Any] = {
+        "current_user_email": user_email(emu),
+        "base_url": emu.hover_url,
+        "http": FAST,
+    }
+    if "client_id" not in kwargs:
+        options["token"] = emu.config.token
+    return HoverClient(**{**options, **kwargs})
+
+
+def reality_modeling(emu: Emulator, **kwargs: Any) -> RealityModelingClient:
+    """A RealityModelingClient of the emulator (static token unless ``client_id`` is given)."""
+    options: dict[str, Any] = {"base_url": emu.reality_modeling_url, "http": FAST}
+    if "client_id" not in kwargs:
+        options["token"] = emu.config.bentley.token
+    return RealityModelingClient(**{**options, **kwargs})
+
+
+@contextmanager
+def small_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (``64k``, ``1m``) at ``mount_point``, for disk-full tests.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, or fails where
+    ``HOVERBENTLEY_REQUIRE_SERVICES=1`` asks for every test to run.
+    """
+    from tests.services import REQUIRE
+
+    mount_point.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        message = f"cannot mount a small tmpfs here: {result.stderr.strip()}"
+        if REQUIRE:
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)

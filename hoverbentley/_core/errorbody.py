@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import APIStatusError, ErrorDetail, status_error_class
+from ..errors import APIStatusError, ErrorDetail, InvalidParameterError, status_error_class
 
 _EXCERPT = 200
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -82,6 +82,8 @@ def error_for_response(
     code, message, details = parse_error_body(body)
     excerpt = "" if message else body_excerpt(body)
     cls = status_error_class(status)
+    if status in (400, 422) and any(d.code == "InvalidParameter" for d in details):
+        cls = InvalidParameterError
     return cls(
         status,
         url=url,

@@ -8,7 +8,7 @@ Management) or ``bkt:`` paths in the iTwin's bucket (:meth:`V2JobsApi.get_bucket
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -48,6 +48,7 @@ class V2JobsApi(JobsListing[m.JobsPage, m.Job]):
     """
 
     grammar: ClassVar[Grammar] = "v2"
+    service: ClassVar[Literal["modeling", "analysis"]] = "modeling"
 
     def __init__(self, *, base_url: str, **options: Any) -> None:
         options.setdefault("accept", m.ACCEPT_V2)
@@ -62,7 +63,7 @@ class V2JobsApi(JobsListing[m.JobsPage, m.Job]):
     async def create_job(self, job: m.JobCreation | Mapping[str, Any]) -> m.Job:
         """``POST /jobs``: create and start a job (its specifications checked first, locally)."""
         creation = job if isinstance(job, m.JobCreation) else _creation(job)
-        check_creation(creation.type, creation.specifications)
+        check_creation(creation.type, creation.specifications, api=self.service)
         return (await self._call(_JOB, "POST", "/jobs", creation)).job
 
     async def get_job(self, job_id: str) -> m.Job:
@@ -150,6 +151,8 @@ class RealityModelingV2Client(V2JobsApi):
 
 class RealityAnalysisClient(V2JobsApi):
     """Reality Analysis v2 (``/reality-analysis``): analysis jobs and the detectors they use."""
+
+    service: ClassVar[Literal["modeling", "analysis"]] = "analysis"
 
     def __init__(self, *, base_url: str = ANALYSIS_V2_URL, **options: Any) -> None:
         super().__init__(base_url=base_url, **options)

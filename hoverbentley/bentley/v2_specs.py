@@ -8,7 +8,7 @@ outputs wanted; a job then maps each name to its location. Production and Recons
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -330,6 +330,7 @@ ANALYSIS_TYPES = (
     "EvalS3D",
     "EvalSOrtho",
     "TrainingS3D",
+    "ClearanceCalculation",
 )
 
 
@@ -344,19 +345,25 @@ def job_specifications(job_type: str, specifications: dict[str, Any]) -> Any:
         raise DecodeError(f"{job_type} specifications: {exc}", url=None) from None
 
 
-def check_creation(job_type: str, specifications: Any) -> None:
+def check_creation(
+    job_type: str, specifications: Any, *, api: Literal["modeling", "analysis"] = "modeling"
+) -> None:
     """Raise :class:`ConfigurationError` naming what is wrong with a job to create, locally.
 
-    Known Modeling types are checked against their Struct, unknown keys included (the service
-    refuses extra properties); other types only need ``inputs`` and ``outputs``.
+    ``api`` says which service the job is for. Modeling types are checked against their
+    Struct, unknown keys included (the service refuses extra properties); Analysis types
+    only need ``inputs`` and ``outputs``.
     """
     if not isinstance(specifications, dict):
         raise ConfigurationError(f"{job_type}: specifications must be an object")
+    known = tuple(MODELING_TYPES) if api == "modeling" else ANALYSIS_TYPES
+    if job_type not in known:
+        service = "Reality Modeling" if api == "modeling" else "Reality Analysis"
+        raise ConfigurationError(
+            f"unknown {service} job type {job_type!r} (known: {', '.join(known)})"
+        )
     struct = MODELING_TYPES.get(job_type)
     if struct is None:
-        if job_type not in ANALYSIS_TYPES:
-            known = ", ".join([*MODELING_TYPES, *ANALYSIS_TYPES])
-            raise ConfigurationError(f"unknown job type {job_type!r} (known: {known})")
         missing = [k for k in ("inputs", "outputs") if k not in specifications]
         if missing:
             raise ConfigurationError(f"{job_type} specifications need {', '.join(missing)}")

@@ -1,14 +1,16 @@
 """An offline emulator of the Hover and Bentley APIs, for the demo, tests and benchmarks.
 
-It serves the Hover API and its signed file storage, Bentley IMS tokens, Reality Modeling v1,
-Reality Management and a blob container per job output (an Azure Blob subset), each host
+It serves the Hover API and its signed file storage, Bentley IMS tokens, Reality Modeling v1
+and v2, Reality Analysis v2, Reality Management, an iTwin bucket each and a blob container per
+job output (an Azure Blob subset), each host
 with faults of its own, outage windows and stalls, a log of requests and counters.
 
 It is an independent implementation of the API: it imports nothing from the client side.
 """
 
+from .bentley.v2_seed import SeedV2
 from .blobs import ExpectedBlob
-from .config import HOSTS, EmulatorConfig, FaultConfig, Outage
+from .config import HOSTS, BentleyConfig, EmulatorConfig, FaultConfig, Outage
 from .counters import Counters
 from .faults import Fault
 from .recording import RecordedRequest
@@ -16,6 +18,7 @@ from .runner import Emulator, ExpectedFile, serve
 
 __all__ = [
     "HOSTS",
+    "BentleyConfig",
     "Counters",
     "Emulator",
     "EmulatorConfig",
@@ -25,5 +28,6 @@ __all__ = [
     "FaultConfig",
     "Outage",
     "RecordedRequest",
+    "SeedV2",
     "serve",
 ]

@@ -1,11 +1,12 @@
-"""The blobs of job outputs: one container per output id, a few files each, deterministic."""
+"""The blobs of job outputs: one container per output id, a few files each, deterministic;
+and containers whose blobs a ``layout`` gives (an iTwin's bucket, growing as jobs finish)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -82,11 +83,23 @@ class ExpectedBlob:
     etag: str
 
 
-class BlobStore:
-    """The containers of every produced job output (``containers()`` names them)."""
+Layout = Sequence[tuple[str, int, int]]
 
-    def __init__(self, containers: Callable[[], Iterable[str]]) -> None:
+
+class BlobStore:
+    """The containers of every produced job output (``containers()`` names them).
+
+    ``layout(container)`` gives the blobs (name, size range) of a container whose content
+    changes, or ``None`` for an output container (:data:`LAYOUT`, fixed).
+    """
+
+    def __init__(
+        self,
+        containers: Callable[[], Iterable[str]],
+        layout: Callable[[str], Layout | None] = lambda _container: None,
+    ) -> None:
         self._containers = containers
+        self._layout = layout
         self._blobs: dict[str, dict[str, Blob]] = {}
 
     def exists(self, container: str) -> bool:
@@ -95,6 +108,9 @@ class BlobStore:
 
     def blobs(self, container: str) -> dict[str, Blob]:
         """The blobs of ``container`` by name, sorted (empty if it does not exist)."""
+        layout = self._layout(container)
+        if layout is not None:
+            return self._laid_out(container, layout)
         if container not in self._blobs:
             if not self.exists(container):
                 return {}
@@ -103,6 +119,22 @@ class BlobStore:
                 name: Blob(container, name, rng.randint(low, high)) for name, low, high in LAYOUT
             }
         return self._blobs[container]
+
+    def _laid_out(self, container: str, layout: Layout) -> dict[str, Blob]:
+        # Blobs already made keep their version (so change() sticks); gone ones are dropped.
+        if not self.exists(container):
+            return {}
+        held = self._blobs.get(container, {})
+        blobs = {}
+        for name, low, high in layout:
+            blob = held.get(name)
+            if blob is None:
+                blob = Blob(
+                    container, name, random.Random(f"{container}/{name}").randint(low, high)
+                )
+            blobs[name] = blob
+        self._blobs[container] = blobs
+        return blobs
 
     def change(self, container: str, name: str) -> Blob:
         """Give blob ``name`` new bytes (same size) and a new ETag, as if rewritten."""

@@ -130,7 +130,8 @@ class EmulatorConfig:
 
 @dataclass(frozen=True)
 class BentleyConfig:
-    """The emulated Bentley iTwin platform: IMS tokens and Reality Modeling v1 jobs."""
+    """The emulated Bentley iTwin platform: IMS tokens, Reality Modeling v1 and v2, Reality
+    Analysis v2."""
 
     itwins: int = 3
     jobs_per_itwin: int = 40
@@ -158,3 +159,16 @@ class BentleyConfig:
     #: (a container per produced output, see ``Emulator.expected_blobs``); ``False``: it
     #: answers 503 ``StorageUnavailable`` instead.
     builtin_blobs: bool = True
+    #: The v2 seed jobs of Reality Modeling and Reality Analysis (see ``bentley.v2_seed``).
+    include_v2_seed_jobs: bool = True
+    #: How fast a running v2 job advances (percent per second; 0: only when told, see
+    #: ``Emulator.set_v2_progress``).
+    v2_percent_per_second: float = 25.0
+    #: How long ``TerminatingOnCancel`` / ``TerminatingOnFailure`` last (0: until the next read).
+    v2_terminate_seconds: float = 0.0
+    #: From this percentage on, cancelling a v2 job answers 422 ``InvalidChange``.
+    v2_cancel_cutoff: float = 95.0
+    #: An input id that makes a created v2 job fail half-way (with an ``InputData_Invalid`` error).
+    v2_failing_input: str = "0badf00d-0000-4000-8000-00000000fa11"
+    #: The ``userId`` of v2 jobs created through the emulator.
+    v2_user_id: str = "911edf8b-7a2c-4b2f-9c1e-5d3f2a6b8c01"

@@ -7,7 +7,8 @@ Grammar (keywords lowercase, as OData writes them)::
     factor := "(" expr ")" | PROPERTY OP literal | PROPERTY "in" "(" literal ("," literal)* ")"
 
 Literals: ``'text'`` (``''`` is a quote), bare GUIDs, bare ISO-8601 datetimes (quoted forms of
-both are accepted too), numbers.
+both are accepted too), numbers. The v2 grammar (Reality Modeling v2, Reality Analysis v2) has
+neither ``in`` nor the properties ``inputId`` and ``outputId``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
+Grammar = Literal["v1", "v2"]
 Predicate = Callable[[Mapping[str, Any]], bool]
 
 PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -30,6 +32,7 @@ PROPERTIES: dict[str, tuple[str, ...]] = {
     "inputId": ("inputs", "id"),
     "outputId": ("jobSettings", "outputs", "id"),
 }
+V1_ONLY = frozenset({"inputId", "outputId"})
 GUID_PROPERTIES = frozenset({"id", "iTwinId", "inputId", "outputId"})
 COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
 _TOKEN = re.compile(
@@ -70,7 +73,8 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, grammar: Grammar = "v1") -> None:
+        self.grammar = grammar
         if "'" in text and text.count("'") % 2:
             raise FilterSyntaxError("unterminated string literal")
         self.tokens = _tokens(text)
@@ -112,13 +116,16 @@ class _Parser:
             if kind != "close":
                 raise FilterSyntaxError(f"expected ')' at position {pos}, found {value!r}")
             return inner
-        if kind != "word" or value not in PROPERTIES:
-            known = ", ".join(PROPERTIES)
+        known_props = [p for p in PROPERTIES if self.grammar == "v1" or p not in V1_ONLY]
+        if kind != "word" or value not in known_props:
+            known = ", ".join(known_props)
             raise FilterSyntaxError(
                 f"unknown property {value!r} at position {pos} (filterable: {known})"
             )
         prop = value
         kind, op, pos = self.take("an operator")
+        if self.grammar == "v2" and (kind, op) == ("word", "in"):
+            raise FilterSyntaxError(f"the operator 'in' at position {pos} is not supported")
         if kind != "word" or op not in COMPARISONS | {"in"}:
             raise FilterSyntaxError(f"expected an operator at position {pos}, found {op!r}")
         if op == "in":
@@ -201,11 +208,12 @@ def _membership(prop: str, items: list[Any]) -> Predicate:
     return lambda job: any(v in items for v in _values(job, prop) if v is not None)
 
 
-def compile_filter(text: str) -> Predicate:
-    """A predicate over wire-form jobs; :class:`FilterSyntaxError` if ``text`` is malformed."""
+def compile_filter(text: str, grammar: Grammar = "v1") -> Predicate:
+    """A predicate over wire-form jobs; :class:`FilterSyntaxError` if ``text`` is malformed
+    (or uses what ``grammar`` lacks)."""
     if not text or not text.strip():
         raise FilterSyntaxError("the filter is empty")
-    parser = _Parser(text)
+    parser = _Parser(text, grammar)
     predicate = parser.expr()
     if (token := parser.peek()) is not None:
         raise FilterSyntaxError(f"unexpected {token[1]!r} at position {token[2]}")

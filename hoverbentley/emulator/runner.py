@@ -9,12 +9,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
-from .bentley import API_PREFIX, REALITY_PREFIX, TOKEN_PATH, BentleyApi, BentleyState, bentley_app
+from .bentley import (
+    ANALYSIS_PREFIX,
+    API_PREFIX,
+    MODELING_PREFIX,
+    REALITY_PREFIX,
+    TOKEN_PATH,
+    BentleyApi,
+    BentleyState,
+    bentley_app,
+)
 from .bentley.reality import reality_data_of
+from .bentley.v2 import bucket_container
+from .bentley.v2_store import V2Job
 from .bentley_catalog import BentleyCatalog
 from .blob import BlobService, blob_app
 from .blobs import BlobStore, ExpectedBlob
@@ -43,7 +54,12 @@ class ExpectedFile:
 
 
 class Emulator:
-    """The Hover API, its file storage and the Bentley iTwin APIs on three loopback ports.
+    """The Hover API, its file storage, the Bentley iTwin APIs and a blob host on four
+    loopback ports.
+
+    Bentley's port serves IMS tokens, Reality Modeling v1 (``/contextcapture``) and v2
+    (``/reality-modeling``), Reality Analysis v2 (``/reality-analysis``) and Reality
+    Management; v2 jobs are in :meth:`v2_jobs` (seed ids in :class:`~.bentley.v2_seed.SeedV2`).
 
     >>> async with Emulator(EmulatorConfig(jobs=5)) as emu:
     ...     emu.hover_url, emu.storage_url
@@ -82,8 +98,9 @@ class Emulator:
             self.config.bentley, BentleyCatalog(self.config.bentley), self.faults
         )
         self._bentley = BentleyApi(self.bentley)
-        #: The blobs of job outputs served by the built-in blob host.
-        self.blobs = BlobStore(lambda: list(reality_data_of(self.bentley_jobs())))
+        #: The blobs of job outputs (v1 and v2) and of the iTwins' buckets, served by the
+        #: built-in blob host.
+        self.blobs = BlobStore(self._containers, self._bucket_layout)
         bentley = self.config.bentley
         self._blob = BlobService(
             self.blobs,
@@ -215,7 +232,7 @@ class Emulator:
         return list(self.bentley.catalog.jobs.values())
 
     def output_ids(self, itwin_id: str | None = None) -> list[str]:
-        """Ids of the produced job outputs (each a container of the built-in blob host)."""
+        """Ids of the produced v1 job outputs (each a container of the built-in blob host)."""
         return [
             output_id
             for output_id, item in reality_data_of(self.bentley_jobs()).items()
@@ -223,13 +240,91 @@ class Emulator:
         ]
 
     def expected_blobs(self, output_id: str | None = None) -> list[ExpectedBlob]:
-        """Every blob of one output (default: of all), with size, sha256, MD5 and ETag."""
+        """Every blob of one container (default: of all), with size, sha256, MD5 and ETag.
+
+        A container is a v1 output id, a v2 output's reality data id, or an iTwin's bucket
+        (:meth:`bucket_container`); :meth:`expected_v2_blobs` gathers those of a v2 job.
+        """
         return self.blobs.expected(None if output_id is None else [output_id])
 
     def change_blob(self, output_id: str, name: str) -> ExpectedBlob:
         """Give blob ``name`` of ``output_id`` new bytes and a new ETag (same size)."""
         self.blobs.change(output_id, name)
         return next(b for b in self.expected_blobs(output_id) if b.name == name)
+
+    # -- Reality Modeling v2 and Reality Analysis v2 ---------------------------------------
+
+    @property
+    def reality_modeling_v2_url(self) -> str:
+        """Base URL of Reality Modeling v2 (as ``https://api.bentley.com/reality-modeling``)."""
+        return self.bentley_url + MODELING_PREFIX
+
+    @property
+    def reality_analysis_url(self) -> str:
+        """Base URL of Reality Analysis v2 (as ``https://api.bentley.com/reality-analysis``)."""
+        return self.bentley_url + ANALYSIS_PREFIX
+
+    def v2_jobs(self, api: Literal["modeling", "analysis"] = "modeling") -> list[dict[str, Any]]:
+        """Every v2 job of one API as the emulator holds it now (wire form, in listing order)."""
+        store = self.bentley.modeling if api == "modeling" else self.bentley.analysis
+        return [job.wire for job in store.all()]
+
+    def _v2(self, job_id: str) -> V2Job:
+        for store in self.bentley.v2_stores:
+            job = store.get(job_id)
+            if job is not None:
+                return job
+        raise KeyError(job_id)
+
+    def v2_job(self, job_id: str) -> dict[str, Any]:
+        """One v2 job (Modeling or Analysis) as the emulator holds it now (wire form)."""
+        return self._v2(job_id).wire
+
+    def v2_messages(self, job_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The errors and warnings of a v2 job."""
+        return self._v2(job_id).messages
+
+    def set_v2_progress(self, job_id: str, percentage: float, speed: float | None = None) -> None:
+        """Put a running v2 job at ``percentage`` (100: it succeeds), optionally changing how
+        fast it moves on (percent per second; 0 holds it there)."""
+        job = self._v2(job_id)
+        store = next(s for s in self.bentley.v2_stores if job.id in s.jobs)
+        store.set_progress(job, percentage, speed)
+
+    def bucket_container(self, itwin_id: str) -> str:
+        """The built-in blob container of an iTwin's bucket (``bucket-<iTwinId>``)."""
+        return bucket_container(itwin_id)
+
+    def expected_v2_blobs(self, job_id: str) -> list[ExpectedBlob]:
+        """Every blob of a v2 job's outputs: its reality data containers and, for ``bkt:``
+        outputs, the bucket blobs at that name or under that prefix (empty until Success)."""
+        job = self._v2(job_id)
+        if job.state != "Success":
+            return []
+        out: list[ExpectedBlob] = []
+        bucket = bucket_container(job.wire["iTwinId"])
+        for _name, location in job.locations():
+            if location.startswith("bkt:"):
+                path = location[4:]
+                out += [
+                    b
+                    for b in self.expected_blobs(bucket)
+                    if b.name == path or b.name.startswith(path + "/")
+                ]
+            else:
+                out += self.expected_blobs(location)
+        return out
+
+    def _containers(self) -> list[str]:
+        names = list(reality_data_of(self.bentley_jobs()))
+        names += self.bentley.v2_reality_data()
+        names += [bucket_container(i) for i in self.bentley.catalog.itwins]
+        return names
+
+    def _bucket_layout(self, container: str) -> list[tuple[str, int, int]] | None:
+        if not container.startswith("bucket-"):
+            return None
+        return self.bentley.bucket_layout(container.removeprefix("bucket-"))
 
     @property
     def refresh_token(self) -> str:
@@ -321,6 +416,7 @@ def serve(
                 f"Bentley      {emu.reality_modeling_url}  (token {cfg.bentley.token!r},"
                 f" IMS {emu.ims_token_url})"
             )
+            print(f"  v2         {emu.reality_modeling_v2_url}  {emu.reality_analysis_url}")
             print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
             await asyncio.Event().wait()

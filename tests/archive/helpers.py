@@ -9,16 +9,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator
 from hoverbentley.emulator.catalog import file_key
 from hoverbentley.emulator.runner import ExpectedFile
+from tests.support import fast
 
 KiB = 1024
 MiB = 1024 * KiB
 
-#: Fast retries and no client-side rate limit: the emulator is local.
-FAST_HTTP = HttpConfig(requests_per_minute=None, backoff_base=0.01, backoff_max=0.05)
+#: Fast retries and no client-side rate limit, with five retries for the fault tests.
+FAST_HTTP = fast(max_retries=5, backoff_max=0.05)
 
 #: Small generated files, so whole archives take a fraction of a second.
 SMALL_SIZES = {

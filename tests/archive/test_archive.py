@@ -19,6 +19,7 @@ from hoverbentley.cli.progress import summary_text
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from hoverbentley.hover.client import HoverClient
+from tests.support import hover_client
 
 from .helpers import (
     FAST_HTTP,
@@ -54,12 +55,7 @@ async def emulator(**kwargs: object) -> AsyncIterator[Emulator]:
 
 @asynccontextmanager
 async def client(emu: Emulator, http: HttpConfig = FAST_HTTP) -> AsyncIterator[HoverClient]:
-    async with HoverClient(
-        token=emu.config.token,
-        current_user_email=sorted(emu.config.user_emails)[0],
-        base_url=emu.hover_url,
-        http=http,
-    ) as hover:
+    async with hover_client(emu, http=http) as hover:
         yield hover
 
 

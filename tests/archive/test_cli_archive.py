@@ -6,7 +6,7 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from hoverbentley.emulator.catalog import file_key
-from tests.support import HB, cli_env
+from tests.support import HB, cli_env, hover_archive, hover_env
 
 from .helpers import (
     SMALL_SIZES,
@@ -38,34 +38,41 @@ FAST = ["-q", "--requests-per-minute", "0"]
 #: Big enough to stream through ``.part`` files, slow enough to be caught mid-run.
 CRASH_SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
 CRASH_FAULTS = FaultConfig(slow=1.0, slow_delay=0.01)
+SIGINT_FAULTS = FaultConfig(slow=1.0, slow_delay=0.05)
+
+
+EMULATOR = EmulatorConfig(jobs=10, sizes=SMALL_SIZES)
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator.threaded(EmulatorConfig(jobs=10, sizes=SMALL_SIZES)) as emulator:
-        yield emulator
+def emu(emu_thread: Emulator) -> Emulator:
+    return emu_thread
 
 
 def env_for(emu: Emulator | None, **overrides: str) -> dict[str, str]:
-    values = {
-        "HOVER_TOKEN": emu.config.token if emu else "emu-static-token",
-        "HOVER_CURRENT_USER_EMAIL": sorted(emu.config.user_emails)[0] if emu else "a@b.example",
-        # Nothing listens on the discard port: a usage error must stop before any request.
-        "HOVER_BASE_URL": emu.hover_url if emu else "http://127.0.0.1:9",
-    }
-    values.update(overrides)
-    return cli_env(**{k: v for k, v in values.items() if v})
-
-
-def archive_command(out: Path, *args: str) -> list[str]:
-    return [*HB, "hover", "archive", str(out), *args]
+    """The emulator's environment, or without one a usage-error environment: nothing listens on
+    the discard port, so a usage error must stop before any request. An empty override unsets."""
+    if emu is None:
+        env = cli_env(
+            HOVER_TOKEN="emu-static-token",
+            HOVER_CURRENT_USER_EMAIL="a@b.example",
+            HOVER_BASE_URL="http://127.0.0.1:9",
+        )
+    else:
+        env = hover_env(emu)
+    for name, value in overrides.items():
+        if value:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return env
 
 
 def hb(
     emu: Emulator | None, out: Path, *args: str, timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        archive_command(out, *args),
+        hover_archive(out, *args),
         env=env_for(emu, **env),
         capture_output=True,
         text=True,
@@ -233,7 +240,7 @@ def _wait_for(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: f
 
 def _start(emu: Emulator, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        archive_command(out, "--all", "--json", "--concurrency", "4", *FAST),
+        hover_archive(out, "--all", "--json", "--concurrency", "4", *FAST),
         env=env_for(emu),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -284,16 +291,21 @@ def test_sigint_exits_130_promptly_with_a_clean_archive_and_a_rerun_completes(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
-    config = EmulatorConfig(jobs=3, sizes=CRASH_SIZES, faults=CRASH_FAULTS)
+    # Slower bodies than the SIGKILL test: the run must still be going when the signal lands.
+    config = EmulatorConfig(jobs=3, sizes=CRASH_SIZES, faults=SIGINT_FAULTS)
     with Emulator.threaded(config) as emu:
         expected = [f for j in emu.job_ids(archived=False) for f in emu.expected_files(j)]
         proc = _start(emu, out)
         _wait_for(proc, lambda: (p := live_progress(out))[0] >= 2 and bool(p[2]))
+        at_signal = len(storage_requests(emu))
         proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        stdout, stderr = proc.communicate(timeout=15)
-        assert stdout == ""  # no final summary on stdout: the run did not finish
-        assert time.monotonic() - sent < 5, "Ctrl-C took too long"
+        stdout, stderr = proc.communicate(timeout=60)
+        assert stdout == ""  # no summary: the run did not finish
+        # Ctrl-C stops the run at once: at most one more file started per worker (--concurrency
+        # 4), none after that, and files were left to fetch.
+        after = len(storage_requests(emu)) - at_signal
+        assert after <= 4, f"{after} downloads started after Ctrl-C"
+        assert len(storage_requests(emu)) < len(expected)
         assert proc.returncode == 130, stderr
         assert "Traceback" not in stderr
         said = stderr.strip().splitlines()
@@ -346,3 +358,20 @@ def test_demo_json(tmp_path: Path) -> None:
     for entry in entries:
         assert on_disk[entry["path"]] == entry["sha256"]
     assert (out / "index.csv").exists()
+
+
+def test_failing_job_listing_exits_1_in_one_line_and_writes_nothing(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    emu.script("/api/v3/jobs?", *["500"] * 10)
+    result = hb(emu, out, "--all", "--json", "--max-retries", "1", *FAST)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("hoverbentley: error: GET HTTP 500") and "/api/v3/jobs?" in line
+    assert emu.config.token not in line
+    listing = emu.requests_to("hover", "/api/v3/jobs?")
+    assert [r.status for r in listing] == [500, 500]  # one retry, as asked
+    assert not storage_requests(emu)
+    assert disk_files(out) == {}

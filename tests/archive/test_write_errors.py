@@ -15,8 +15,7 @@ import pytest
 from hoverbentley._io.atomic import atomic_writer, fsync_directory, temp_path, write_atomic
 from hoverbentley.archive import ArchiveSummary, ArchiveWriteError
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.services import REQUIRE
-from tests.support import HB, cli_env
+from tests.support import HB, cli_env, small_tmpfs
 
 from .helpers import (
     SMALL_SIZES,
@@ -35,22 +34,8 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs (needs root: CI runs as root)."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        message = f"cannot mount a small tmpfs here: {result.stderr.strip()}"
-        if REQUIRE:
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
+    with small_tmpfs(tmp_path / "tiny", "64k") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def _leftovers(directory: Path) -> list[str]:
@@ -264,20 +249,8 @@ async def test_out_that_cannot_be_created_stops_the_run_before_any_request(
 async def test_full_disk_stops_the_run_with_nothing_torn_and_a_rerun_finishes(
     tmp_path: Path,
 ) -> None:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        message = f"cannot mount a small tmpfs here: {mounted.stderr.strip()}"
-        if REQUIRE:
-            pytest.fail(message)
-        pytest.skip(message)
-    out = disk / "out"
-    try:
+    with small_tmpfs(tmp_path / "disk", "256k") as disk:
+        out = disk / "out"
         async with emulator(jobs=JOBS) as emu:
             assert sum(f.size for f in emu.expected_files()) > 2 * 256 * KiB
             message = await _fails(emu, out)
@@ -286,8 +259,6 @@ async def test_full_disk_stops_the_run_with_nothing_torn_and_a_rerun_finishes(
             subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
             await _rerun_completes(emu, out)
             assert not partial_files(out)
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_cli_reports_a_write_error_in_one_line_with_exit_1(tmp_path: Path) -> None:

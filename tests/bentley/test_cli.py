@@ -5,30 +5,25 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.support import HB, cli_env
+from hoverbentley.emulator import Emulator
+from tests.support import HB, bentley_env
 
 SEED_JOB = "cc3d35cc-416a-4262-9714-b359da70b419"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator.threaded(EmulatorConfig(jobs=0)) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(emu_module: Emulator) -> Emulator:
+    return emu_module
 
 
 def run(
     emu: Emulator, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environ = cli_env(
-        BENTLEY_TOKEN=emu.config.bentley.token, BENTLEY_BASE_URL=emu.reality_modeling_url
-    )
-    environ.update(env or {})
+    environ = bentley_env(emu, **(env or {}))
     return subprocess.run(
         [*HB, *args],
         capture_output=True,

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import msgspec
 import pytest
 
 from hoverbentley.bentley import models as m
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+from tests.seeds import bentley_samples
 
 
 def test_seed_jobs_page_round_trips_exactly() -> None:
-    raw = json.loads((FIXTURES / "bentley_jobs_page.json").read_text())
+    raw = bentley_samples()["200"]
     page = msgspec.json.decode(json.dumps(raw), type=m.JobsPage)
     assert json.loads(msgspec.json.encode(page)) == raw
     job = page.jobs[0]
@@ -28,7 +26,7 @@ def test_seed_jobs_page_round_trips_exactly() -> None:
 
 @pytest.mark.parametrize("status", ["401", "404", "422", "429"])
 def test_seed_error_bodies_decode(status: str) -> None:
-    body = json.loads((FIXTURES / "bentley_errors.json").read_text())[status]
+    body = bentley_samples()[status]
     error = msgspec.json.decode(json.dumps(body), type=m.ErrorResponse)
     assert error.error.code == body["error"]["code"]
     assert json.loads(msgspec.json.encode(error)) == body

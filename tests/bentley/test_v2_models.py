@@ -87,8 +87,13 @@ def test_a_job_to_create_is_checked_locally_with_the_field_named() -> None:
         check_creation("Reconstruction", typo)
     with pytest.raises(ConfigurationError, match=r"Calibration specifications: .*scene"):
         check_creation("Calibration", {"inputs": {}, "outputs": ["scene"]})
-    with pytest.raises(ConfigurationError, match="unknown job type 'Full'"):
+    with pytest.raises(ConfigurationError, match="unknown Reality Modeling job type 'Full'"):
         check_creation("Full", good)
+    objects = {"inputs": {"photos": "df091f39-377c-48fb-a9c9-9fd0998e151a"}, "outputs": ["x"]}
+    with pytest.raises(ConfigurationError, match="Reality Modeling job type 'Objects2D'"):
+        check_creation("Objects2D", objects)
+    check_creation("Objects2D", objects, api="analysis")
+    check_creation("ClearanceCalculation", objects, api="analysis")
 
 
 def test_message_placeholders_are_filled_from_params() -> None:

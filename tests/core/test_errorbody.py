@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -16,12 +15,11 @@ from hoverbentley.errors import (
     ServerError,
     UnprocessableEntityError,
 )
-
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+from tests.seeds import bentley_samples
 
 
 def test_bentley_error_bodies_from_the_seed() -> None:
-    bodies = json.loads((FIXTURES / "bentley_errors.json").read_text())
+    bodies = bentley_samples()
     error = error_for_response(
         422, json.dumps(bodies["422"]).encode(), "https://api/jobs?$top=5000"
     )

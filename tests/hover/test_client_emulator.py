@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -15,34 +14,18 @@ from hoverbentley.auth import JsonFileTokenStore, StaticToken
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import (
+    APIConnectionError,
     NotFoundError,
     ReauthorizationRequired,
     ServerError,
     UnprocessableEntityError,
 )
-from hoverbentley.hover.client import HoverClient
+from tests.seeds import hover_samples
+from tests.support import FAST, hover_client, user_email
 
 pytestmark = pytest.mark.anyio
-FAST = HttpConfig(requests_per_minute=None, max_retries=2, backoff_base=0.01, backoff_max=0.02)
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(EmulatorConfig(jobs=23)) as emulator:
-        yield emulator
-
-
-def client(emu: Emulator, **kwargs: object) -> HoverClient:
-    options: dict[str, object] = {
-        "current_user_email": sorted(emu.config.user_emails)[0],
-        "base_url": emu.hover_url,
-        "http": FAST,
-    }
-    if "client_id" not in kwargs:
-        options["token"] = emu.config.token
-    options.update(kwargs)
-    return HoverClient(**options)  # type: ignore[arg-type]
+EMULATOR = EmulatorConfig(jobs=23)
+client = hover_client
 
 
 @pytest.mark.parametrize("envelope", ["v3", "v2"])
@@ -59,11 +42,10 @@ async def test_iter_jobs_pages_through_both_envelopes(envelope: str) -> None:
 
 
 async def test_seed_payloads_are_served_exactly(emu: Emulator) -> None:
-    for job_id in (15084303, 15254733):
-        seed = (FIXTURES / f"hover_job_{job_id}.json").read_text()
-        assert emu.job_payload(job_id) == json.loads(
-            seed.replace("https://hover.to", emu.hover_url)
-        )
+    """What the emulator serves for the two seed jobs is the seed document's sample."""
+    for job_id, sample in hover_samples().items():
+        expected = json.loads(json.dumps(sample).replace("https://hover.to", emu.hover_url))
+        assert emu.job_payload(job_id) == expected
     async with client(emu) as hover:
         job = await hover.get_job(15254733)
     assert [m.id for m in job.models] == [15252194, 15252133]
@@ -90,7 +72,7 @@ async def test_the_current_user_rule(emu: Emulator) -> None:
     async with client(emu) as hover:
         await hover.get_job(15084303)
     sent = emu.requests_to("hover", "/api/v3/jobs/15084303")[-1]
-    assert sent.query["current_user_email"] == sorted(emu.config.user_emails)[0]
+    assert sent.query["current_user_email"] == user_email(emu)
 
 
 async def test_expired_access_token_is_renewed_once_and_rotation_persisted(
@@ -160,7 +142,7 @@ async def test_download_resumes_after_a_reset_and_restarts_after_a_change(
             # A partial file whose source changed is started over (If-Range no longer matches).
             part = tmp_path / "b.dwg.part"
             emu.script("/files/", "reset")
-            with pytest.raises(Exception):  # noqa: B017, PT011 - retries disabled below
+            with pytest.raises(APIConnectionError, match="connection failed"):  # no retries
                 async with client(
                     emu, http=HttpConfig(requests_per_minute=None, max_retries=0)
                 ) as once:

@@ -1,23 +1,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import msgspec
 
 from hoverbentley.hover.files import job_files
 from hoverbentley.hover.models import Job
+from tests.seeds import hover_samples
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 
-
-def _load(name: str) -> tuple[Job, dict[str, object]]:
-    raw = (FIXTURES / name).read_bytes()
+def _load(job_id: int) -> tuple[Job, dict[str, object]]:
+    raw = json.dumps(hover_samples()[job_id]).encode()
     return msgspec.json.decode(raw, type=Job), json.loads(raw)
 
 
 def test_every_url_of_complete_models_is_listed_once() -> None:
-    job, raw = _load("hover_job_15084303.json")
+    job, raw = _load(15084303)
     listing = job_files(job, raw)
     house = raw["models"][1]  # type: ignore[index]
     expected = {u for group in house["artifacts"].values() for u in group.values()}
@@ -28,7 +26,7 @@ def test_every_url_of_complete_models_is_listed_once() -> None:
 
 
 def test_version_variants_get_distinct_names() -> None:
-    job, raw = _load("hover_job_15084303.json")
+    job, raw = _load(15084303)
     paths = {f.key: f.relpath for f in job_files(job, raw).files}
     assert paths["cad_exports.xml"] == "models/15081683/cad_exports/xml.xml"
     assert paths["cad_exports.xml_v2"] == "models/15081683/cad_exports/xml_v2.xml"
@@ -38,7 +36,7 @@ def test_version_variants_get_distinct_names() -> None:
 
 
 def test_all_models_includes_failed_ones_with_their_version_variants() -> None:
-    job, raw = _load("hover_job_15084303.json")
+    job, raw = _load(15084303)
     listing = job_files(job, raw, all_models=True)
     garage = [f for f in listing.files if f.model_id == 15081686]
     assert {f.key for f in garage if f.kind == "artifact"} >= {
@@ -50,7 +48,7 @@ def test_all_models_includes_failed_ones_with_their_version_variants() -> None:
 
 
 def test_unknown_artifact_keys_are_walked_not_dropped() -> None:
-    job, raw = _load("hover_job_15254733.json")
+    job, raw = _load(15254733)
     model = raw["models"][0]  # type: ignore[index]
     model["artifacts"]["wireframes"] = {
         "roof": {"png": "https://hover.to/api/v3/models/1/artifacts/wireframe_roof.png?version=2"}
@@ -65,7 +63,7 @@ def test_unknown_artifact_keys_are_walked_not_dropped() -> None:
 
 
 def test_interior_seed_cross_model_url_is_kept_under_its_own_model() -> None:
-    job, raw = _load("hover_job_15254733.json")
+    job, raw = _load(15254733)
     files = {f.relpath: f for f in job_files(job, raw).files}
     full = files["models/15252194/measurements/full_json.json"]
     assert "/models/15081686/" in full.url  # as the payload says; named by the listing model
@@ -73,7 +71,7 @@ def test_interior_seed_cross_model_url_is_kept_under_its_own_model() -> None:
 
 
 def test_hostile_keys_stay_inside_the_model_directory() -> None:
-    job, raw = _load("hover_job_15254733.json")
+    job, raw = _load(15254733)
     model = raw["models"][0]  # type: ignore[index]
     model["artifacts"] = {
         "../../..": {"/etc/passwd": "https://hover.to/x/../../a.pdf"},

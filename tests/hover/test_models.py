@@ -2,27 +2,26 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import msgspec
 import pytest
 
 from hoverbentley.hover.models import Job, JobListPage, parse_timestamp
 from hoverbentley.hover.paging import list_params, next_page
+from tests.seeds import hover_samples
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-SEEDS = ["hover_job_15084303.json", "hover_job_15254733.json"]
+SEEDS = [15084303, 15254733]
 
 
 @pytest.mark.parametrize("name", SEEDS)
-def test_seed_payload_round_trips_every_field(name: str) -> None:
-    raw = (FIXTURES / name).read_bytes()
+def test_seed_payload_round_trips_every_field(name: int) -> None:
+    raw = json.dumps(hover_samples()[name]).encode()
     job = msgspec.json.decode(raw, type=Job)
     assert msgspec.json.decode(msgspec.json.encode(job)) == json.loads(raw)
 
 
 def test_seed_exterior_job_fields() -> None:
-    job = msgspec.json.decode((FIXTURES / SEEDS[0]).read_bytes(), type=Job)
+    job = msgspec.json.decode(json.dumps(hover_samples()[SEEDS[0]]), type=Job)
     assert job.id == 15084303
     assert job.reconstruction_state == "completed"
     assert job.address is not None and job.address.latitude == "34.8784998"
@@ -39,7 +38,7 @@ def test_seed_exterior_job_fields() -> None:
 
 
 def test_seed_interior_job_fields() -> None:
-    job = msgspec.json.decode((FIXTURES / SEEDS[1]).read_bytes(), type=Job)
+    job = msgspec.json.decode(json.dumps(hover_samples()[SEEDS[1]]), type=Job)
     assert job.captures and {c.type for c in job.captures} == {"roomplan_interior"}
     floor = job.models[0]
     assert floor.deliverable == "Interior Floor Plan"

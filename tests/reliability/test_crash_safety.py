@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.support import HB, cli_env
+from tests.support import hover_archive, hover_env
 
 pytestmark = pytest.mark.slow
 KiB = 1024
@@ -22,16 +22,9 @@ MiB = 1024 * KiB
 
 
 def _command(emu: Emulator, out: Path) -> tuple[list[str], dict[str, str]]:
-    env = cli_env(
-        HOVER_TOKEN=emu.config.token,
-        HOVER_CURRENT_USER_EMAIL=sorted(emu.config.user_emails)[0],
-        HOVER_BASE_URL=emu.hover_url,
-    )
-    command = [
-        *HB,
-        "hover",
-        "archive",
-        str(out),
+    env = hover_env(emu)
+    command = hover_archive(
+        out,
         "--all",
         "--archived",
         "--json",
@@ -40,7 +33,7 @@ def _command(emu: Emulator, out: Path) -> tuple[list[str], dict[str, str]]:
         "0",
         "--concurrency",
         "4",
-    ]
+    )
     return command, env
 
 

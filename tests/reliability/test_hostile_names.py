@@ -12,12 +12,11 @@ from aiohttp import web
 
 from hoverbentley.archive import ArchiveOptions, archive
 from hoverbentley.archive.hover_source import HoverSource
-from hoverbentley.config import HttpConfig
 from hoverbentley.hover.client import HoverClient
-from tests.support import serve
+from tests.support import fast, serve
 
 pytestmark = pytest.mark.anyio
-FAST = HttpConfig(requests_per_minute=None, max_retries=1, backoff_base=0.01, backoff_max=0.02)
+FAST = fast(max_retries=1)
 HOSTILE_KEYS = [
     "../../../../escape",
     "/etc/passwd",

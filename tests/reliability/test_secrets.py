@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.support import HB, cli_env
+from tests.support import cli_env, hover_archive, user_email
 
 SECRET = "cs-SECRET-9f8e7d6c5b4a"
 REFRESH = "rt-SECRET-0a1b2c3d4e5f"
@@ -35,21 +35,11 @@ def test_cli_archive_with_oauth_leaks_no_secret(tmp_path: Path) -> None:
             HOVER_CLIENT_ID=config.client_id,
             HOVER_CLIENT_SECRET=SECRET,
             HOVER_TOKEN_FILE=str(token_file),
-            HOVER_CURRENT_USER_EMAIL=sorted(config.user_emails)[0],
+            HOVER_CURRENT_USER_EMAIL=user_email(emu),
             HOVER_BASE_URL=emu.hover_url,
         )
         result = subprocess.run(
-            [
-                *HB,
-                "hover",
-                "archive",
-                str(out),
-                "--all",
-                "--json",
-                "-vv",
-                "--requests-per-minute",
-                "0",
-            ],
+            hover_archive(out, "--all", "--json", "-vv", "--requests-per-minute", "0"),
             capture_output=True,
             text=True,
             env=env,

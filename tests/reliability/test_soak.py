@@ -17,7 +17,7 @@ from hoverbentley.archive import ArchiveOptions, archive, parse_include
 from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from hoverbentley.hover.client import HoverClient
+from tests.support import hover_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 KiB = 1024
@@ -53,12 +53,7 @@ async def test_fault_soak(tmp_path: Path) -> None:
     include = parse_include("images,pdf")
     out = tmp_path / "out"
     async with Emulator(config) as emu:
-        async with HoverClient(
-            token=config.token,
-            current_user_email=sorted(config.user_emails)[0],
-            base_url=emu.hover_url,
-            http=http,
-        ) as client:
+        async with hover_client(emu, http=http) as client:
             summary = await archive(
                 HoverSource(client, archived=True, include=include),
                 out,

@@ -15,10 +15,10 @@ from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import APIConnectionError
 from hoverbentley.hover.client import HoverClient
-from tests.support import HB, cli_env
+from tests.support import HB, fast, hover_client, hover_env
 
 pytestmark = pytest.mark.anyio
-FAST = HttpConfig(requests_per_minute=None, max_retries=1, backoff_base=0.01, backoff_max=0.02)
+FAST = fast(max_retries=1)
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +42,7 @@ def tls_emulator(ca: trustme.CA) -> Iterator[Emulator]:
 
 
 def _client(emu: Emulator, http: HttpConfig) -> HoverClient:
-    return HoverClient(
-        token=emu.config.token,
-        current_user_email=sorted(emu.config.user_emails)[0],
-        base_url=emu.hover_url,
-        http=http,
-    )
+    return hover_client(emu, http=http)
 
 
 async def test_untrusted_certificate_is_refused_by_default(tls_emulator: Emulator) -> None:
@@ -82,11 +77,7 @@ def test_no_setting_turns_verification_off() -> None:
 def test_cli_ca_file_from_the_environment(
     tls_emulator: Emulator, ca_file: str, tmp_path: Path
 ) -> None:
-    env = cli_env(
-        HOVER_TOKEN=tls_emulator.config.token,
-        HOVER_CURRENT_USER_EMAIL=sorted(tls_emulator.config.user_emails)[0],
-        HOVER_BASE_URL=tls_emulator.hover_url,
-    )
+    env = hover_env(tls_emulator)
     command = [
         *HB,
         "hover",

@@ -1,4 +1,5 @@
-"""The emulated Bentley iTwin platform: IMS tokens, Reality Modeling v1, Reality Management."""
+"""The emulated Bentley iTwin platform: IMS tokens, Reality Modeling v1 and v2, Reality Analysis
+v2, Reality Management."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from .reality import PREFIX as REALITY_PREFIX
 from .reality import RealityData
 from .state import BentleyState
 from .tokens import TokenEndpoint
+from .v2 import ACCEPT_V2, ANALYSIS_PREFIX, MODELING_PREFIX, V2Api, operation_not_found, wants_v2
 from .workspaces import Workspaces
 
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path
 __all__ = [
+    "ACCEPT_V2",
+    "ANALYSIS_PREFIX",
     "API_PREFIX",
+    "MODELING_PREFIX",
     "REALITY_PREFIX",
     "TOKEN_PATH",
     "BentleyApi",
@@ -36,6 +41,8 @@ class BentleyApi:
         self.jobs = Jobs(state)
         self.workspaces = Workspaces(state.catalog)
         self.reality = RealityData(state)
+        self.modeling = V2Api(MODELING_PREFIX, "Reality Modeling", state.modeling, state)
+        self.analysis = V2Api(ANALYSIS_PREFIX, "Reality Analysis", state.analysis, state)
 
     def authorize(self, request: web.Request) -> web.Response | None:
         """401 unless the request carries a valid bearer token."""
@@ -50,6 +57,14 @@ class BentleyApi:
             return bentley_error(401, "InvalidToken", "The access token is invalid or has expired.")
         return None
 
+    def authorize_v1(self, request: web.Request) -> web.Response | None:
+        """With the v2 ``Accept``, a v1 route matches no operation; else :meth:`authorize`."""
+        return operation_not_found() if wants_v2(request) else self.authorize(request)
+
+    def authorize_v2(self, request: web.Request) -> web.Response | None:
+        """A v2 route wants the v2 ``Accept`` (else no operation matches), then a token."""
+        return self.authorize(request) if wants_v2(request) else operation_not_found()
+
 
 def _name_of(request: web.Request) -> str:
     if request.path == TOKEN_PATH:
@@ -62,7 +77,10 @@ def bentley_app(api: BentleyApi, log: list[RecordedRequest]) -> web.Application:
     app = host_app("bentley", log, api.state.faults, _name_of)
 
     def guard(handler: Handler) -> Handler:
-        return api.api.wrap(handler, api.authorize)
+        return api.api.wrap(handler, api.authorize_v1)
+
+    def guard_v2(handler: Handler) -> Handler:
+        return api.api.wrap(handler, api.authorize_v2)
 
     def reality(handler: Handler) -> Handler:
         return api.reality_host.wrap(handler, api.authorize)
@@ -96,6 +114,12 @@ def bentley_app(api: BentleyApi, log: list[RecordedRequest]) -> web.Application:
         ),
         ("GET", f"{API_PREFIX}/limits/engines", guard(workspaces.engines)),
     ]
+    for v2 in (api.modeling, api.analysis):
+        routes += [(method, path, guard_v2(handler)) for method, path, handler in v2.routes()]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)
+    for prefix in (MODELING_PREFIX, ANALYSIS_PREFIX):
+        # Last, so that a known path with an unknown method lands here too.
+        app.router.add_route("*", prefix, api.api.wrap(api.modeling.not_found))
+        app.router.add_route("*", f"{prefix}/{{tail:.*}}", api.api.wrap(api.modeling.not_found))
     return app

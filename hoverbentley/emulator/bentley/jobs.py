@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -98,15 +97,9 @@ class Jobs:
         ]
         body: dict[str, Any] = {"jobs": matching[offset : offset + top]}
         if offset + top < len(matching):
-            params = {
-                "$filter": filter_text,
-                "$top": str(top),
-                "continuationToken": self.state.continuation(filter_text, top, offset + top),
-            }
-            origin = f"{request.scheme}://{request.host}"
-            body["_links"] = {
-                "next": {"href": f"{origin}{API_PREFIX}/jobs?{urlencode(params, safe='$')}"}
-            }
+            body["_links"] = self.state.next_page(
+                request, API_PREFIX, filter_text, filter_text, top, offset + top
+            )
         return json_response(body)
 
     async def get(self, request: web.Request) -> web.StreamResponse:

@@ -1,4 +1,4 @@
-"""The emulated Reality Management API: reality data of job outputs, and read access."""
+"""The emulated Reality Management API: reality data of job outputs (v1 and v2), read access."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ..respond import json_response
-from ..sas import container_sas
 from .errors import bentley_error
 from .state import BentleyState
 
@@ -51,12 +50,15 @@ class RealityData:
     def __init__(self, state: BentleyState) -> None:
         self.state = state
 
-    def _all(self) -> dict[str, dict[str, Any]]:
-        return reality_data_of(list(self.state.catalog.jobs.values()))
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every reality data: the outputs of v1 jobs and of successful v2 jobs."""
+        items = reality_data_of(list(self.state.catalog.jobs.values()))
+        items.update(self.state.v2_reality_data())
+        return items
 
     def find(self, request: web.Request) -> dict[str, Any] | web.Response:
         """The reality data the path names (within ``iTwinId`` if given), or a 404."""
-        item = self._all().get(request.match_info["rd_id"])
+        item = self.all().get(request.match_info["rd_id"])
         itwin = request.query.get("iTwinId")
         if item is None or (itwin and itwin.lower() != str(item.get("iTwinId")).lower()):
             return bentley_error(
@@ -77,7 +79,7 @@ class RealityData:
         top = int(request.query.get("$top") or 100)
         items = [
             _public(i)
-            for i in self._all().values()
+            for i in self.all().values()
             if not itwin or str(i.get("iTwinId")).lower() == itwin
         ]
         token = request.query.get("continuationToken")
@@ -95,18 +97,9 @@ class RealityData:
         item = self.find(request)
         if isinstance(item, web.Response):
             return item
-        state, config = self.state, self.state.config
-        account_url = state.blob_account()
-        if not account_url:
+        url = self.state.read_sas(item["id"])
+        if url is None:
             return bentley_error(503, "StorageUnavailable", "No blob storage is configured.")
-        url = container_sas(
-            account_url,
-            config.blob_account_name,
-            config.blob_account_key,
-            item["id"],
-            "rl",
-            state.sas_ttl,
-        )
         return json_response(
             {"type": "AzureBlobSasUrl", "access": "Read", "_links": {"containerUrl": {"href": url}}}
         )
