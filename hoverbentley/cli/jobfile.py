@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -58,10 +58,14 @@ def creation(
                 " (drop --service analysis)"
             )
         try:
-            check_creation(job.type, job.specifications)
+            check_creation(job.type, job.specifications, api=_service(service))
         except ConfigurationError as exc:
             raise ConfigurationError(f"{where}: {exc}") from None
     return job
+
+
+def _service(name: str) -> Literal["modeling", "analysis"]:
+    return "analysis" if name == "analysis" else "modeling"
 
 
 def _hint(document: dict[str, Any], api: str) -> str:

@@ -228,7 +228,7 @@ def test_v2_create_reads_standard_input(service: V2Service) -> None:
             "unknown field $.workspaceId (the service refuses it); this looks like a v1 job:"
             " drop --api v2 (v1 is the default)",
         ),
-        ({"type": "Fly"}, "unknown job type 'Fly'"),
+        ({"type": "Fly"}, "unknown Reality Modeling job type 'Fly'"),
         ({"iTwinId": None}, "`$.iTwinId`"),
         (
             {"specifications": {"inputs": {}, "outputs": {}}},
