@@ -155,9 +155,10 @@ def add_commands(
         parents=[common],
         help="run the offline Hover and Bentley emulator until Ctrl-C",
         description="Serve the offline emulator of the Hover v3 API, its file storage and the"
-        " Bentley Reality Modeling and Reality Management APIs on loopback, until Ctrl-C."
-        " Point the other commands at the printed URLs (--base-url, HOVER_BASE_URL, ...) and"
-        " pass --requests-per-minute 0: the emulator is not bound by the providers' limits.",
+        " Bentley Reality Modeling v1 and v2, Reality Analysis v2 and Reality Management APIs"
+        " on loopback, until Ctrl-C. Point the other commands at the printed URLs (--base-url,"
+        " HOVER_BASE_URL, BENTLEY_BASE_URL, BENTLEY_V2_BASE_URL, ...) and pass"
+        " --requests-per-minute 0: the emulator is not bound by the providers' limits.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     emulator.add_argument("--port", type=int, default=8080, help="Hover API port (default 8080)")
