@@ -1,61 +1,22 @@
-"""``hoverbentley bentley ...``: list and show Reality Modeling jobs, archive their records."""
+"""``hoverbentley bentley ...``: list and show Reality Modeling jobs (v1 or v2), archive them."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-import msgspec
-
 from ..archive.bentley_source import BentleySource
-from ..bentley.auth import IMS_TOKEN_URL
-from ..bentley.client import DEFAULT_BASE_URL, RealityModelingClient
 from ..bentley.filters import raw
-from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
 from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
-from .common import add_credential_options, check_out, positive_int
-from .options import add_archive_options, add_http_options, http_config
+from .bentley_api import add_api_options, add_credentials, client_from_args
+from .bentley_lifecycle import add_lifecycle_commands
+from .bentley_views import describe, list_line, write_json
+from .common import check_out, positive_int
+from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
 
-
-def add_credentials(parser: argparse.ArgumentParser) -> None:
-    """Bentley credentials, from flags or the environment."""
-    add_credential_options(
-        parser,
-        "Bentley",
-        (
-            ("--token", "BENTLEY_TOKEN", "bearer token", None),
-            ("--client-id", "BENTLEY_CLIENT_ID", "service application client id", None),
-            ("--client-secret", "BENTLEY_CLIENT_SECRET", "service application secret", None),
-            ("--token-url", "BENTLEY_TOKEN_URL", "IMS token endpoint", IMS_TOKEN_URL),
-            ("--base-url", "BENTLEY_BASE_URL", "Reality Modeling base URL", DEFAULT_BASE_URL),
-            (
-                "--reality-url",
-                "BENTLEY_REALITY_URL",
-                "Reality Management base URL, where job outputs are stored",
-                REALITY_BASE_URL,
-            ),
-        ),
-    )
-
-
-def client_from_args(args: argparse.Namespace) -> RealityModelingClient:
-    """A :class:`RealityModelingClient` from the credential and HTTP flags."""
-    service = bool(args.client_id or args.client_secret)
-    if not service and not args.token:
-        raise ConfigurationError(
-            "Bentley credentials missing: pass --token or set BENTLEY_TOKEN, or --client-id"
-            " and --client-secret (BENTLEY_CLIENT_ID, BENTLEY_CLIENT_SECRET)"
-        )
-    return RealityModelingClient(
-        token=None if service else args.token,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        token_url=args.token_url,
-        base_url=args.base_url,
-        http=http_config(args),
-    )
+__all__ = ["add_commands", "client_from_args"]
 
 
 async def cmd_jobs(args: argparse.Namespace) -> int:
@@ -63,9 +24,9 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     async with client_from_args(args) as client:
         async for job in client.iter_jobs(raw(args.filter), top=args.top):
             if args.json:
-                sys.stdout.buffer.write(msgspec.json.encode(job) + b"\n")
+                write_json(job)
             else:
-                print(f"{job.id}\t{job.state}\t{job.type}\t{job.created_date_time}\t{job.name}")
+                print(list_line(job))
             shown += 1
             if args.limit and shown >= args.limit:
                 break
@@ -74,16 +35,11 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
 
 async def cmd_job(args: argparse.Namespace) -> int:
     async with client_from_args(args) as client:
-        job, body = await client.get_job_raw(args.job_id)
+        record = await client.get_job_record(args.job_id)
     if args.json:
-        sys.stdout.buffer.write(body.rstrip() + b"\n")
-        return 0
-    print(f"job {job.id}: {job.name} [{job.state}] {job.type}")
-    print(f"  iTwin {job.i_twin_id or '-'}  workspace {job.workspace_id}")
-    print(f"  created {job.created_date_time}  modified {job.last_modified_date_time}")
-    settings = job.job_settings
-    for output in (settings.outputs or []) if settings else []:
-        print(f"  output {output.format}: {output.id or 'not produced'}")
+        sys.stdout.buffer.write(record.raw.rstrip() + b"\n")
+    else:
+        print("\n".join(describe(record.value)))
     return 0
 
 
@@ -120,19 +76,23 @@ def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Register ``bentley jobs``, ``bentley job`` and ``bentley archive``."""
+    """Register ``bentley jobs | job | archive | create | cancel | wait``."""
     bentley = subparsers.add_parser(
         "bentley",
-        help="Bentley iTwin Reality Modeling jobs",
+        help="Bentley iTwin Reality Modeling jobs (API v1 or v2)",
         description="Bentley iTwin Reality Modeling: list the jobs an OData filter selects,"
-        " show one, and archive their records and output files. Credentials come from flags"
-        " or BENTLEY_* environment variables; see each command's --help.",
+        " show one, archive their records and output files, and create, cancel and wait for"
+        " jobs. Every command takes --api v1 (the default, /contextcapture) or --api v2"
+        " (/reality-modeling, a Technology Preview; --service analysis for Reality Analysis)."
+        " Credentials come from flags or BENTLEY_* environment variables; see each command's"
+        " --help.",
     )
     commands = bentley.add_subparsers(dest="bentley_command", metavar="COMMAND", required=True)
     filter_help = (
         'OData $filter, e.g. "iTwinId eq 3fa85f64-5717-4562-b3fc-2c963f66afa6 and'
         " state eq 'success'\" (properties id, iTwinId, name, email, type, state,"
-        " createdDateTime, inputId, outputId; operators eq ne lt le gt ge in and or)"
+        " createdDateTime, and in v1 only inputId and outputId; operators eq ne lt le gt ge"
+        " and or, and in v1 only in)"
     )
 
     jobs = commands.add_parser("jobs", parents=[common], help="list the jobs a filter selects")
@@ -143,7 +103,7 @@ def add_commands(
     jobs.set_defaults(handler=cmd_jobs)
 
     job = commands.add_parser("job", parents=[common], help="show one job")
-    job.add_argument("job_id", metavar="ID", help="the Reality Modeling job id (a UUID)")
+    job.add_argument("job_id", metavar="ID", help="the job id (a UUID)")
     job.add_argument("--json", action="store_true", help="print the job as the API returns it")
     job.set_defaults(handler=cmd_job)
 
@@ -152,11 +112,11 @@ def add_commands(
         parents=[common],
         help="archive the records and output files of every job a filter selects into OUT",
         description="Save each selected job's record as OUT/bentley/<job id>/job.json and"
-        " every file of its outputs (from reality data storage) under"
-        " OUT/bentley/<job id>/outputs/<reality data id>/, verified and resumable, with"
-        " manifest.jsonl and index.csv as for Hover. Exit status: 0 when nothing failed,"
-        " 1 when a file or job failed, 2 for usage errors, 130 when interrupted (143 on"
-        " SIGTERM).",
+        " every file of its outputs (from reality data storage, or the iTwin's bucket for a v2"
+        " bkt: output) under OUT/bentley/<job id>/outputs/<output location>/, verified and"
+        " resumable, with manifest.jsonl and index.csv as for Hover. Exit status: 0 when"
+        " nothing failed, 1 when a file or job failed, 2 for usage errors, 130 when"
+        " interrupted (143 on SIGTERM).",
     )
     arc.add_argument("out", metavar="OUT", help="archive directory")
     arc.add_argument("--filter", required=True, metavar="EXPR", help=filter_help)
@@ -164,8 +124,9 @@ def add_commands(
     arc.add_argument(
         "--outputs",
         metavar="FORMATS",
-        help="output formats to download, comma-separated as the service names them"
-        " (e.g. 'Cesium 3D Tiles,OBJ,LAS'); default: all",
+        help="outputs to download, comma-separated as the service names them: v1 formats"
+        " (e.g. 'Cesium 3D Tiles,OBJ,LAS'), v2 output names or export formats (e.g."
+        " 'scene,report,3DTiles'); default: all",
     )
     arc.add_argument(
         "--records-only", action="store_true", help="save the job records, no output files"
@@ -173,6 +134,7 @@ def add_commands(
     add_archive_options(arc)
     arc.set_defaults(handler=cmd_archive)
 
-    for parser in (jobs, job, arc):
+    for parser in (jobs, job, arc, *add_lifecycle_commands(commands, common)):
+        add_api_options(parser)
         add_credentials(parser)
         add_http_options(parser)

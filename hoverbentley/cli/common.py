@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from collections.abc import Sequence
@@ -102,3 +103,12 @@ def check_out(text: str) -> Path:
 def print_err(message: str) -> None:
     """A line on standard error."""
     print(message, file=sys.stderr, flush=True)
+
+
+def sha256_file(path: Path) -> str:
+    """The hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()

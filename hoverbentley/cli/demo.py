@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
+import logging
+import sys
 from pathlib import Path
 
 import anyio
+import msgspec
 
 from ..archive import ArchiveSummary
 from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
 from ..hover.client import HoverClient
-from .common import check_out, positive_int
+from .common import check_out, positive_int, sha256_file
+from .demo_v2 import V2Demo, archive_v2_job
 from .options import add_archive_options
-from .report import report_summary, run_archive
+from .progress import summary_text
+from .report import run_archive
+
+logger = logging.getLogger("hoverbentley.cli")
 
 DEFAULT_DEMO_DIR = "hoverbentley-demo"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
@@ -45,17 +43,50 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         ) as client:
             summary = await run_archive(args, HoverSource(client, archived=True), out)
         mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
-    status = report_summary(args, summary)
-    if not args.json:
-        if mismatched:
-            print(f"checksum mismatch against the emulator: {', '.join(mismatched[:5])}")
-        else:
-            print("every archived file matches the emulator's sha256")
+        if not args.json:
+            print(summary_text(summary))
+            print(_verdict(mismatched, "every archived file matches the emulator's sha256"))
+            print(
+                f"emulator: Bentley Reality Modeling v2 at {emu.reality_modeling_v2_url};"
+                " archiving one job: a reality data and a file in the iTwin's bucket"
+            )
+        v2 = await archive_v2_job(args, emu, out)
+    _log(summary, v2)
+    if args.json:
+        _print_json(summary, v2)
+    else:
+        print(summary_text(v2.summary))
+        print(_verdict(v2.mismatched, "every archived v2 output matches the emulator's sha256"))
         print(
             f"look in {out}/: index.csv lists the jobs, manifest.jsonl every file with its"
-            f" sha256, hover/<job id>/ holds job.json and each model's files"
+            f" sha256, hover/<job id>/ holds job.json and each model's files,"
+            f" bentley/{v2.job_id}/ the v2 job's job.json and outputs/"
         )
-    return 1 if mismatched else status
+    ok = summary.ok and v2.summary.ok and not mismatched and not v2.mismatched
+    return 0 if ok else 1
+
+
+def _verdict(mismatched: list[str], fine: str) -> str:
+    if mismatched:
+        return f"checksum mismatch against the emulator: {', '.join(mismatched[:5])}"
+    return fine
+
+
+def _log(summary: ArchiveSummary, v2: V2Demo) -> None:
+    logger.info("archive finished", extra={"summary": msgspec.to_builtins(summary)})
+    logger.info("v2 archive finished", extra={"summary": msgspec.to_builtins(v2.summary)})
+
+
+def _print_json(summary: ArchiveSummary, v2: V2Demo) -> None:
+    """One JSON line: the Hover run's summary, and the v2 part under ``bentley_v2``."""
+    document = msgspec.to_builtins(summary)
+    document["bentley_v2"] = {
+        "job_id": v2.job_id,
+        "mismatched": v2.mismatched,
+        **msgspec.to_builtins(v2.summary),
+    }
+    sys.stdout.buffer.write(msgspec.json.encode(document) + b"\n")
+    sys.stdout.flush()
 
 
 def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
@@ -68,10 +99,14 @@ def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
     expected = {f.url: f.sha256 for f in emu.expected_files()}
     bad: list[str] = []
     for entry in manifest.entries.values():
-        if entry.status != "ok" or entry.kind == "job":
+        if entry.status != "ok" or entry.kind == "job" or not entry.path.startswith("hover/"):
             continue
         path = out / entry.path
-        if entry.url not in expected or not path.exists() or _sha256(path) != expected[entry.url]:
+        if (
+            entry.url not in expected
+            or not path.exists()
+            or sha256_file(path) != expected[entry.url]
+        ):
             bad.append(entry.path)
     return bad
 
@@ -99,8 +134,10 @@ def add_commands(
         "demo",
         parents=[common],
         help="archive the embedded emulator's jobs into OUT and verify them",
-        description="Start the embedded Hover emulator on loopback, archive all of its jobs"
-        " into OUT, verify every file against the emulator's checksums and print the summary.",
+        description="Start the embedded emulator on loopback, archive all of its Hover jobs"
+        " and one Bentley Reality Modeling v2 job into OUT, verify every file against the"
+        " emulator's checksums and print the summaries (with --json one line: the Hover"
+        " summary, the v2 one under bentley_v2).",
     )
     demo.add_argument(
         "out",
@@ -118,9 +155,10 @@ def add_commands(
         parents=[common],
         help="run the offline Hover and Bentley emulator until Ctrl-C",
         description="Serve the offline emulator of the Hover v3 API, its file storage and the"
-        " Bentley Reality Modeling and Reality Management APIs on loopback, until Ctrl-C."
-        " Point the other commands at the printed URLs (--base-url, HOVER_BASE_URL, ...) and"
-        " pass --requests-per-minute 0: the emulator is not bound by the providers' limits.",
+        " Bentley Reality Modeling v1 and v2, Reality Analysis v2 and Reality Management APIs"
+        " on loopback, until Ctrl-C. Point the other commands at the printed URLs (--base-url,"
+        " HOVER_BASE_URL, BENTLEY_BASE_URL, BENTLEY_V2_BASE_URL, ...) and pass"
+        " --requests-per-minute 0: the emulator is not bound by the providers' limits.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     emulator.add_argument("--port", type=int, default=8080, help="Hover API port (default 8080)")
