@@ -63,7 +63,7 @@ class V2JobsApi(JobsListing[m.JobsPage, m.Job]):
     async def create_job(self, job: m.JobCreation | Mapping[str, Any]) -> m.Job:
         """``POST /jobs``: create and start a job (its specifications checked first, locally)."""
         creation = job if isinstance(job, m.JobCreation) else _creation(job)
-        check_creation(creation.type, creation.specifications, api=self.service)
+        check_creation(creation.type, creation.specifications, api=self.service, name=creation.name)
         return (await self._call(_JOB, "POST", "/jobs", creation)).job
 
     async def get_job(self, job_id: str) -> m.Job:

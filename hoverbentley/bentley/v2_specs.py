@@ -8,6 +8,7 @@ outputs wanted; a job then maps each name to its location. Production and Recons
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -345,8 +346,26 @@ def job_specifications(job_type: str, specifications: dict[str, Any]) -> Any:
         raise DecodeError(f"{job_type} specifications: {exc}", url=None) from None
 
 
+_NAME_FORBIDDEN = re.compile(r'["<>|:*?\\/\x00-\x1f\x7f]')
+
+
+def check_job_name(name: str | None) -> None:
+    """A v2 job name: 3 to 256 characters, none of ``" < > | : * ? \\ /`` or a control one."""
+    if name is None:
+        return
+    if not 3 <= len(name) <= 256:
+        raise ConfigurationError(f"a job name needs 3 to 256 characters, not {len(name)}")
+    bad = _NAME_FORBIDDEN.search(name)
+    if bad:
+        raise ConfigurationError(f"a job name must not contain {bad.group()!r}: {name!r}")
+
+
 def check_creation(
-    job_type: str, specifications: Any, *, api: Literal["modeling", "analysis"] = "modeling"
+    job_type: str,
+    specifications: Any,
+    *,
+    api: Literal["modeling", "analysis"] = "modeling",
+    name: str | None = None,
 ) -> None:
     """Raise :class:`ConfigurationError` naming what is wrong with a job to create, locally.
 
@@ -356,6 +375,7 @@ def check_creation(
     """
     if not isinstance(specifications, dict):
         raise ConfigurationError(f"{job_type}: specifications must be an object")
+    check_job_name(name)
     known = tuple(MODELING_TYPES) if api == "modeling" else ANALYSIS_TYPES
     if job_type not in known:
         service = "Reality Modeling" if api == "modeling" else "Reality Analysis"
@@ -372,14 +392,15 @@ def check_creation(
         msgspec.convert(specifications, struct)
     except msgspec.ValidationError as exc:
         raise ConfigurationError(f"{job_type} specifications: {exc}") from None
-    unknown = _unknown_keys(specifications, struct, "$")
+    unknown = unknown_fields(specifications, struct)
     if unknown:
         raise ConfigurationError(
             f"{job_type} specifications: unknown field {unknown[0]} (the service refuses it)"
         )
 
 
-def _unknown_keys(value: Any, struct: type[msgspec.Struct], path: str) -> list[str]:
+def unknown_fields(value: Any, struct: type[msgspec.Struct], path: str = "$") -> list[str]:
+    """The JSON paths of the keys of ``value`` (wire form) that ``struct`` does not know."""
     if not isinstance(value, dict):
         return []
     fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
@@ -393,7 +414,7 @@ def _unknown_keys(value: Any, struct: type[msgspec.Struct], path: str) -> list[s
             items = item if isinstance(item, list) else [item]
             for index, element in enumerate(items):
                 where = f"{path}.{key}[{index}]" if isinstance(item, list) else f"{path}.{key}"
-                found.extend(_unknown_keys(element, inner, where))
+                found.extend(unknown_fields(element, inner, where))
     return found
 
 

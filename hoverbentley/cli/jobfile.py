@@ -10,7 +10,7 @@ import msgspec
 
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
-from ..bentley.v2_specs import ANALYSIS_TYPES, MODELING_TYPES, _unknown_keys, check_creation
+from ..bentley.v2_specs import ANALYSIS_TYPES, MODELING_TYPES, check_creation, unknown_fields
 from ..errors import ConfigurationError
 
 Creation = v1.JobCreation | v2.JobCreation
@@ -38,7 +38,7 @@ def creation(
     if not isinstance(document, dict):
         raise ConfigurationError(f"{where}: a job to create is a JSON object")
     struct: type[Creation] = v2.JobCreation if api == "v2" else v1.JobCreation
-    unknown = _unknown_keys(document, struct, "$")
+    unknown = unknown_fields(document, struct)
     if unknown:
         raise ConfigurationError(
             f"{where}: unknown field {unknown[0]} (the service refuses it){_hint(document, api)}"
@@ -58,7 +58,7 @@ def creation(
                 " (drop --service analysis)"
             )
         try:
-            check_creation(job.type, job.specifications, api=_service(service))
+            check_creation(job.type, job.specifications, api=_service(service), name=job.name)
         except ConfigurationError as exc:
             raise ConfigurationError(f"{where}: {exc}") from None
     return job

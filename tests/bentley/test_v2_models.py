@@ -101,3 +101,19 @@ def test_message_placeholders_are_filled_from_params() -> None:
         code="InputData_Invalid", message="Input %1 is invalid: %2", params=["scene", "empty"]
     )
     assert message.text == "Input scene is invalid: empty"
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("ab", "3 to 256 characters"),
+        ("x" * 257, "3 to 256"),
+        ("a/b c", "'/'"),
+        ("bad\tname", "must not contain"),
+    ],
+)
+def test_a_v2_job_name_is_checked_locally(name: str, words: str) -> None:
+    specs = {"inputs": {"scene": "7e8bd05b-0000-4000-8000-000000000003"}, "outputs": ["scene"]}
+    with pytest.raises(ConfigurationError, match=words):
+        check_creation("Calibration", specs, name=name)
+    check_creation("Calibration", specs, name="Bridge survey, spring")
