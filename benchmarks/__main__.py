@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -504,7 +505,7 @@ def big_file(sizes: Sequence[int], runs: int, out: Path) -> tuple[list[Row], lis
         for path, n in sorted(overrides.items(), key=lambda kv: -kv[1]):
             name = f"hoverbentley download ({n // MiB} MiB)"
             command = ours(path, f"big.{n}")
-            contenders[name] = to_new_file(out / f"big.{n}", lambda c=command: run_measured(c))
+            contenders[name] = to_new_file(out / f"big.{n}", partial(run_measured, command))
         if curl:
             fetch = [curl, "-sSfL", "-o", str(out / "big.curl")]
             fetch += ["-H", f"Authorization: Bearer {config.token}", with_user(url, user)]
