@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import shutil
@@ -286,8 +287,13 @@ def aria2c_command(aria2c: str, work: Path, out: Path, jobs: int, ca_file: str |
 
 
 OURS = "hoverbentley hover archive"
+UVLOOP = "hoverbentley hover archive, on uvloop"
 DIRECT = "hoverbentley, aria2c's signed URLs"
 ARIA = f"aria2c -j{CONCURRENCY}"
+
+
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
 
 
 def bulk_rows(
@@ -338,6 +344,11 @@ def bulk(
                         archive_command(fresh(out / "ours"), CONCURRENCY), env
                     ),
                 }
+                if full and uvloop_installed():
+                    uv = [*PY, "benchmarks.contenders.with_uvloop"]
+                    contenders[UVLOOP] = lambda: run_measured(
+                        [*uv, *archive_command(fresh(out / "uv"), CONCURRENCY)[2:]], env
+                    )
                 if full:
                     contenders[f"requests, {CONCURRENCY} threads"] = lambda: run_measured(
                         [

@@ -21,6 +21,7 @@ from .transport import Transport
 logger = logging.getLogger("hoverbentley")
 
 CHUNK_SIZE = 1024 * 1024
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
 
@@ -77,10 +78,12 @@ def _store_whole(
     """Hash, check, write, fsync and rename a body that arrived whole: one thread hop."""
     digest = _Digest(md5 is not None, data)
     _check_md5(digest, md5, url)
-    with open(part, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    fd = os.open(part, _WRITE_FLAGS | os.O_TRUNC, 0o666)
+    try:
+        _write_all(fd, [data])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(part, dest)
     _clear(state)
     _fsync_dir(dest.parent)
@@ -343,8 +346,7 @@ async def _stream_to(
 def _open_part(part: Path, offset: int, saved: tuple[Path, str, str | None] | None) -> int:
     if saved is not None:
         _save_state(*saved)
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(part, flags, 0o666)
+    fd = os.open(part, _WRITE_FLAGS, 0o666)
     try:
         os.ftruncate(fd, offset)
         os.lseek(fd, offset, os.SEEK_SET)
