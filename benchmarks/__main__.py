@@ -723,7 +723,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         " files after a `sync`, so no one pays for another's writeback, and their wall times"
         " include interpreter start-up. CPU-s/GB is user + system CPU seconds per 10^9 bytes."
     )
-    text = "\n\n".join(["# Benchmark results", intro, "## Targets", *sections, notes])
+    # The profile note is kept by hand beside this file; it is read when the run ends.
+    profile = ROOT / "where_the_time_goes.md"
+    extra = [profile.read_text().strip()] if profile.exists() else []
+    text = "\n\n".join(["# Benchmark results", intro, "## Targets", *sections, notes, *extra])
     text = text.replace("## Targets", "## Targets\n\n" + "\n".join(f"- {t}" for t in targets), 1)
     Path(args.out).write_text(text + "\n")
     print("\n".join(targets))
