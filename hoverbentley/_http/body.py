@@ -6,10 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
-import anyio
 
 from ..errors import APIError, APITimeoutError
 from .failures import HopFailure, wrap_error
+
+
+class _Stalled(Exception):
+    """Set on a response's reader by the stall watchdog, to end the pending read."""
 
 
 class BodyStream:
@@ -34,24 +37,73 @@ class BodyStream:
         """Yield the body in chunks of at most ``size`` bytes, as they arrive."""
         # One buffered piece at a time: joining pieces (as ``iter_chunked`` does) copies
         # every byte once more, which the writer batches away anyway.
-        pieces = self._response.content.iter_chunks().__aiter__()
-        while True:
-            try:
-                with anyio.fail_after(self._stall_timeout):
-                    chunk, _ = await pieces.__anext__()
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise APITimeoutError(
-                    f"the body stalled: no data for {self._stall_timeout:g} s", url=self.url
-                ) from None
-            except Exception as exc:
-                raise wrap_error(exc, self.url, sent=True) from None
-            if len(chunk) > size:
-                for start in range(0, len(chunk), size):
-                    yield chunk[start : start + size]
-            elif chunk:
-                yield chunk
+        content = self._response.content
+        watchdog = _Watchdog(content, self._stall_timeout)
+        try:
+            while True:
+                watchdog.wait()
+                try:
+                    chunk, end_of_http_chunk = await content.readchunk()
+                except _Stalled:
+                    raise APITimeoutError(
+                        f"the body stalled: no data for {self._stall_timeout:g} s", url=self.url
+                    ) from None
+                except Exception as exc:
+                    raise wrap_error(exc, self.url, sent=True) from None
+                watchdog.got()
+                if not chunk:
+                    if end_of_http_chunk:
+                        continue  # a chunk boundary of a chunked body, not its end
+                    return
+                if len(chunk) > size:
+                    for start in range(0, len(chunk), size):
+                        yield chunk[start : start + size]
+                else:
+                    yield chunk
+        finally:
+            watchdog.stop()
+
+
+class _Watchdog:
+    """Ends a read that has waited ``timeout`` seconds for data.
+
+    One timer for the whole body instead of one per chunk: a read records when it began
+    waiting, and the timer, when it fires early, is set again for the wait in progress.
+    Time the consumer spends between reads does not count.
+    """
+
+    def __init__(self, content: aiohttp.StreamReader, timeout: float) -> None:
+        self._content = content
+        self._timeout = timeout
+        self._loop = asyncio.get_running_loop()
+        self._since = 0.0
+        self._waiting = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def wait(self) -> None:
+        """A read begins."""
+        self._since = self._loop.time()
+        self._waiting = True
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._since + self._timeout, self._check)
+
+    def got(self) -> None:
+        """The read returned."""
+        self._waiting = False
+
+    def _check(self) -> None:
+        self._timer = None
+        if not self._waiting:
+            return  # the next read sets the timer again
+        if self._loop.time() - self._since >= self._timeout:
+            self._content.set_exception(_Stalled())
+            return
+        self._timer = self._loop.call_at(self._since + self._timeout, self._check)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def read_body(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -10,10 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiofiles
 import anyio
 import msgspec
-from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
@@ -22,6 +21,7 @@ from .transport import Transport
 logger = logging.getLogger("hoverbentley")
 
 CHUNK_SIZE = 1024 * 1024
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
 
@@ -78,10 +78,12 @@ def _store_whole(
     """Hash, check, write, fsync and rename a body that arrived whole: one thread hop."""
     digest = _Digest(md5 is not None, data)
     _check_md5(digest, md5, url)
-    with open(part, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    fd = os.open(part, _WRITE_FLAGS | os.O_TRUNC, 0o666)
+    try:
+        _write_all(fd, [data])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(part, dest)
     _clear(state)
     _fsync_dir(dest.parent)
@@ -189,12 +191,13 @@ async def download_file(
                 new_etag = _strong(body.headers.get("ETag"))
                 if offset and new_etag != etag:
                     raise _Restart()  # a different version: never splice two into one file
+                saved: tuple[Path, str, str | None] | None = None
                 if offset == 0:
                     etag = new_etag
-                    await anyio.to_thread.run_sync(_save_state, state, key, etag)
+                    saved = (state, key, etag)
                 before = offset
                 try:
-                    offset = await _stream_to(body, part, offset, hasher, chunk_size)
+                    offset = await _stream_to(body, part, offset, hasher, chunk_size, saved)
                 finally:
                     received += offset - before if offset >= before else 0
                 _check_length(offset, total, url)
@@ -312,58 +315,148 @@ async def _read_all(body: BodyStream, limit: int) -> bytes:
     return b"".join(parts)
 
 
+#: Most buffers handed to one ``os.writev`` (Linux allows 1024).
+_MAX_PIECES = 512
+
+
 async def _stream_to(
-    body: BodyStream, part: Path, offset: int, hasher: _Digest, chunk_size: int
-) -> int:
-    await anyio.to_thread.run_sync(_truncate, part, offset)
-    # Opening and closing are shielded: a cancellation (Ctrl-C) arriving meanwhile would
-    # otherwise leave an open file to the garbage collector.
-    with anyio.CancelScope(shield=True):
-        fh = await aiofiles.open(part, "ab")
-    try:
-        return await _append(body, fh, offset, hasher, chunk_size)
-    finally:
-        with anyio.CancelScope(shield=True):
-            await fh.close()
-
-
-async def _append(
     body: BodyStream,
-    fh: AsyncBufferedIOBase,
+    part: Path,
     offset: int,
     hasher: _Digest,
     chunk_size: int,
+    saved: tuple[Path, str, str | None] | None,
 ) -> int:
-    """Write the body to ``fh`` in batches of at least ``chunk_size``; fsync; the new length."""
-    # Chunks are hashed as they arrive and written as a batch in one thread hop, without
-    # being copied into a single buffer first.
+    """Append the body to ``part`` from ``offset``; fsync it; the new length.
+
+    ``saved`` (state file, key, ETag) is recorded for a later resume in the same thread hop
+    that opens the file.
+    """
+    # Opening is shielded: a cancellation (Ctrl-C) arriving meanwhile would otherwise leave
+    # an open descriptor behind.
+    with anyio.CancelScope(shield=True):
+        fd = await anyio.to_thread.run_sync(_open_part, part, offset, saved)
+    writer = _PartWriter(fd, hasher, offset)
+    try:
+        return await _append(body, writer, chunk_size)
+    finally:
+        await writer.close()
+
+
+def _open_part(part: Path, offset: int, saved: tuple[Path, str, str | None] | None) -> int:
+    if saved is not None:
+        _save_state(*saved)
+    fd = os.open(part, _WRITE_FLAGS, 0o666)
+    try:
+        os.ftruncate(fd, offset)
+        os.lseek(fd, offset, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class _PartWriter:
+    """A ``.part`` file on a raw descriptor, written in batches off the event loop.
+
+    Each batch is hashed and written in one worker-thread call (hashlib and ``os.writev``
+    release the GIL on large buffers) while the event loop reads the next batch; at most one
+    batch is in the worker at a time, so memory stays bounded and bytes stay in order.
+    """
+
+    def __init__(self, fd: int, hasher: _Digest, offset: int) -> None:
+        self._fd: int | None = fd
+        self._hasher = hasher
+        self._pending: asyncio.Future[None] | None = None
+        self._queued = 0
+        #: Bytes in the file, the batch in the worker not counted until it is written.
+        self.written = offset
+
+    async def write(self, batch: list[bytes], size: int) -> None:
+        """Start writing ``batch`` (``size`` bytes) once the previous batch is written."""
+        await self.wait()
+        assert self._fd is not None
+        loop = asyncio.get_running_loop()
+        self._pending = loop.run_in_executor(None, _hash_and_write, self._fd, batch, self._hasher)
+        self._queued = size
+
+    async def wait(self) -> None:
+        """Wait for the batch in the worker; raise its error, if any."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        # Shielded: the descriptor must not close while a worker still writes to it.
+        with anyio.CancelScope(shield=True):
+            await pending
+        self.written += self._queued
+        self._queued = 0
+
+    async def finish(self, batch: list[bytes], size: int) -> None:
+        """Write the last batch, fsync and close, in one thread hop."""
+        await self.wait()
+        fd, self._fd = self._fd, None
+        assert fd is not None
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_write_sync_close, fd, batch, self._hasher)
+        self.written += size
+
+    async def close(self) -> None:
+        """Close the descriptor unless :meth:`finish` did (after the worker is done)."""
+        try:
+            await self.wait()
+        finally:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(os.close, fd)
+
+
+def _hash_and_write(fd: int, batch: list[bytes], hasher: _Digest) -> None:
+    for piece in batch:
+        hasher.update(piece)
+    _write_all(fd, batch)
+
+
+def _write_sync_close(fd: int, batch: list[bytes], hasher: _Digest) -> None:
+    try:
+        _hash_and_write(fd, batch, hasher)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every piece, in order, retrying short writes."""
+    writev = getattr(os, "writev", None)
+    views: list[bytes | memoryview] = list(pieces)
+    while views:
+        written = os.write(fd, views[0]) if writev is None else writev(fd, views)
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = memoryview(views[0])[written:]
+
+
+async def _append(body: BodyStream, writer: _PartWriter, chunk_size: int) -> int:
+    """Write the body in batches of at least ``chunk_size``; fsync; the new length."""
+    # Chunks are not copied into one buffer: a batch is a list handed to os.writev.
     batch: list[bytes] = []
     pending = 0
-    written = offset
+    start = writer.written
     try:
         async for chunk in body.chunks(chunk_size):
-            hasher.update(chunk)
             batch.append(chunk)
             pending += len(chunk)
-            if pending >= chunk_size:
-                await fh.writelines(batch)
-                written += pending
+            if pending >= chunk_size or len(batch) >= _MAX_PIECES:
+                await writer.write(batch, pending)
                 batch, pending = [], 0
     except APIConnectionError as exc:
-        await fh.writelines(batch)
-        written += pending
-        await fh.flush()
-        raise _PartialBody(exc, written, written - offset) from None
-    await fh.writelines(batch)
-    written += pending
-    await fh.flush()
-    await anyio.to_thread.run_sync(os.fsync, fh.fileno())
-    return written
-
-
-def _truncate(part: Path, size: int) -> None:
-    with open(part, "ab") as fh:
-        fh.truncate(size)
+        await writer.write(batch, pending)
+        await writer.wait()
+        raise _PartialBody(exc, writer.written, writer.written - start) from None
+    await writer.finish(batch, pending)
+    return writer.written
 
 
 def _check_length(got: int, total: int | None, url: str) -> None:

@@ -103,7 +103,8 @@ class RedirectChain:
         self, request: Request, headers: dict[str, str], host: str
     ) -> aiohttp.ClientResponse:
         url = request.url
-        logger.debug("%s %s", request.method, redact_url(url))
+        if logger.isEnabledFor(logging.DEBUG):  # redacting costs more than the check
+            logger.debug("%s %s", request.method, redact_url(url))
         try:
             response = await self._session().request(
                 request.method,
