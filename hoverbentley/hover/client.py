@@ -30,7 +30,20 @@ DEFAULT_REQUESTS_PER_MINUTE = 100.0
 
 _JOB = msgspec.json.Decoder(Job)
 _PAGE = msgspec.json.Decoder(JobListPage)
-_ANY = msgspec.json.Decoder()
+
+
+class _ModelArtifacts(msgspec.Struct, gc=False):
+    id: int | None = None
+    artifacts: Any = None
+
+
+class _ArtifactTrees(msgspec.Struct, gc=False):
+    """Only the raw ``artifacts`` tree of each model: every other field is skipped unread."""
+
+    models: list[_ModelArtifacts] | None = None
+
+
+_TREES = msgspec.json.Decoder(_ArtifactTrees)
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,11 @@ class JobPayload(Raw[Job]):
 
     def files(self, *, all_models: bool = False) -> JobFiles:
         """Every downloadable file of the job (see :func:`hoverbentley.hover.files.job_files`)."""
-        return job_files(self.job, _ANY.decode(self.raw), all_models=all_models)
+        # Artifact keys this package does not model yet are kept from the raw tree, read
+        # alone (decoding the whole body again would cost more than the typed decode).
+        trees = _TREES.decode(self.raw).models or []
+        raw = {"models": [{"id": m.id, "artifacts": m.artifacts} for m in trees]}
+        return job_files(self.job, raw, all_models=all_models)
 
 
 @dataclass(frozen=True)
