@@ -14,6 +14,7 @@ from pathlib import Path
 import anyio
 import msgspec
 
+from .._io.atomic import replace_durably
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
 from .transport import Transport
@@ -64,14 +65,6 @@ class _Restart(Exception):
     """The partial file cannot be continued; start from the first byte."""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _store_whole(
     part: Path, dest: Path, state: Path, data: bytes, md5: str | None, url: str
 ) -> _Digest:
@@ -84,9 +77,8 @@ def _store_whole(
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(part, dest)
+    replace_durably(part, dest)
     _clear(state)
-    _fsync_dir(dest.parent)
     return digest
 
 
@@ -465,6 +457,5 @@ def _check_length(got: int, total: int | None, url: str) -> None:
 
 
 def _finish(part: Path, final: Path, state: Path) -> None:
-    os.replace(part, final)
+    replace_durably(part, final)
     _clear(state)
-    _fsync_dir(final.parent)

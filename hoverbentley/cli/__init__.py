@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import logging
 from collections.abc import Sequence
@@ -78,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(*verbosity(args), log_file=args.log_file, log_format=args.log_format)
         to_file = args.log_file is not None
         if inspect.iscoroutinefunction(args.handler):
-            status: int = anyio.run(run_until_terminated, lambda: args.handler(args))
+            status: int = anyio.run(
+                run_until_terminated, lambda: args.handler(args), backend_options=_loop_options()
+            )
         else:
             status = args.handler(args)
     except KeyboardInterrupt:
@@ -92,6 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if to_file:
             logger.error(message)
     return status
+
+
+def _loop_options() -> dict[str, object]:
+    """uvloop when it is installed (the ``fast`` extra): its event loop is written in C."""
+    return {"use_uvloop": True} if importlib.util.find_spec("uvloop") is not None else {}
 
 
 def _single(exc: BaseException) -> BaseException:

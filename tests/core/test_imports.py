@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (
 # child starts with nothing of hoverbentley imported, as a fresh interpreter would.
 _CHECK = """
 import importlib, json, os, sys, traceback
-import aiohttp, anyio, msgspec, aiofiles  # noqa: F401  (shared, not ours)
+import aiohttp, anyio, msgspec  # noqa: F401  (shared, not ours)
 failures = {}
 for name in json.loads(sys.argv[1]):
     read, write = os.pipe()
