@@ -13,16 +13,17 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
+from .._http.sink import Sink
 from ..download import DownloadResult
 from ..errors import HoverBentleyError
 from .manifest import ManifestEntry
 from .plan import PlannedFile
 
 #: What a destination hands the fetcher to write one file into. A local directory hands the
-#: file's final path (the download writes ``PATH.part``, resumes it, verifies and renames it).
-#: A store that cannot take a path will hand a writable sink here instead, once the download
-#: layer can stream into one; the pipeline passes the target through without looking at it.
-Target = str | os.PathLike[str]
+#: file's final path (the download writes ``PATH.part``, resumes it, verifies and renames it);
+#: an object store hands a :class:`~hoverbentley._http.sink.Sink` (an upload the body streams
+#: into). The pipeline passes the target through without looking at it.
+Target = str | os.PathLike[str] | Sink
 
 #: The source's ``fetch``: write ``file`` into ``target``, complete and verified, or raise.
 Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]

@@ -23,7 +23,7 @@ import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..errors import HoverBentleyError
+from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
 from .destination import ArchiveWriteError, Destination
 from .local import LocalDirectory
@@ -277,7 +277,17 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
 
 
 def as_destination(out: str | os.PathLike[str] | Destination) -> Destination:
-    """``out`` as a destination: a path is a :class:`LocalDirectory`."""
+    """``out`` as a destination: ``s3://…`` or ``az://…`` is an object store (the
+    ``objectstore`` extra), another path a :class:`LocalDirectory`."""
+    if isinstance(out, str) and urlsplit(out).scheme in ("s3", "az") and "://" in out:
+        try:
+            from .object_store import ObjectStoreDestination
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"{out}: archiving into an object store needs obstore"
+                f" (pip install 'hoverbentley[objectstore]'): {exc}"
+            ) from None
+        return ObjectStoreDestination(out)
     if isinstance(out, (str, os.PathLike)):
         return LocalDirectory(out)
     return out
@@ -290,7 +300,8 @@ async def archive(
     *,
     reporter: Reporter | None = None,
 ) -> ArchiveSummary:
-    """Archive every job ``source`` lists into ``out`` (a directory or a destination).
+    """Archive every job ``source`` lists into ``out``: a directory, an object store URL
+    (``s3://bucket/prefix``, ``az://container/prefix``) or a destination.
 
     Files already complete (by manifest and size) are skipped; failures are recorded per file
     and the run goes on. A write failure (disk full, a directory in the way) stops the run with
