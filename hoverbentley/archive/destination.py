@@ -29,6 +29,15 @@ Target = str | os.PathLike[str] | Sink
 Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]
 
 
+#: URL schemes of the object stores an archive can be written into (the ``objectstore`` extra).
+STORE_SCHEMES = ("s3", "az")
+
+
+def is_store_url(text: str) -> bool:
+    """Whether ``text`` names an object store (``s3://…``, ``az://…``) rather than a path."""
+    return text.split("://", 1)[0] in STORE_SCHEMES and "://" in text
+
+
 class ArchiveWriteError(HoverBentleyError):
     """The archive cannot be written (disk full, permissions, a directory in the way).
 

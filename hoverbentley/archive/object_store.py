@@ -12,6 +12,7 @@ lines, replaced at checkpoints so a crash loses at most the lines of the last fe
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -28,7 +29,7 @@ from obstore.store import AzureStore, S3Store
 
 from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
-from .destination import ArchiveWriteError, Fetch
+from .destination import ArchiveWriteError, Fetch, is_store_url
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
 from .plan import PlannedFile
@@ -37,10 +38,10 @@ if TYPE_CHECKING:
     from obstore import Attributes
     from obstore.store import AzureConfig, ClientConfig, ObjectStore
 
-#: URL schemes this destination takes.
-SCHEMES = ("s3", "az")
 #: The object metadata key holding a file's sha256 (``x-amz-meta-sha256``, ``x-ms-meta-sha256``).
 SHA256_KEY = "sha256"
+#: The object metadata key holding the source's ETag of the file, when it named one.
+ETAG_KEY = "sourceetag"
 #: Where each run keeps its own manifest lines until the run ends.
 SEGMENTS = "manifests/"
 #: Multipart part size: S3 takes parts of 5 MiB and more (the last one may be smaller).
@@ -51,9 +52,14 @@ _BATCH = 1024 * 1024
 _SEGMENT_LINES = 2000
 
 
-def is_store_url(text: str) -> bool:
-    """Whether ``text`` names an object store (``s3://…``, ``az://…``) rather than a path."""
-    return urlsplit(text).scheme in SCHEMES and "://" in text
+def _settle() -> None:
+    # obstore completes each awaited call from a Tokio thread that still holds a Python thread
+    # state for a moment; an interpreter that finalizes meanwhile aborts the process (SIGABRT
+    # after a complete run). Waiting here, before finalization, lets those threads finish.
+    time.sleep(0.2)
+
+
+atexit.register(_settle)
 
 
 def _store_from_url(url: str) -> ObjectStore:
@@ -168,12 +174,14 @@ class _Upload:
             with anyio.CancelScope(shield=True):
                 await writer.__aexit__(RuntimeError, RuntimeError("aborted"), None)
 
-    async def commit(self, sha256: str) -> None:
-        """Make the object visible at its key, whole."""
+    async def commit(self, sha256: str, etag: str | None) -> None:
+        """Make the object visible at its key, whole (``etag``: the source's, kept too)."""
         if self._writer is None:
             data = b"".join(self._pending)
             self._pending, self._pending_size = [], 0
             attributes: Attributes = {SHA256_KEY: sha256}
+            if etag:
+                attributes[ETAG_KEY] = etag
             await obstore.put_async(
                 self._store, self.name, data, attributes=attributes, use_multipart=False
             )
@@ -221,6 +229,8 @@ class ObjectStoreDestination:
         self._merged_segments: list[str] = []
         self._index_rows: list[dict[str, str]] = []
         self._lock = anyio.Lock()
+        #: The size of every object under the prefix when the run began.
+        self._listed: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"ObjectStoreDestination({self.location!r})"
@@ -244,8 +254,12 @@ class ObjectStoreDestination:
             data = await self._read(MANIFEST_NAME)
             sources = [data] if data is not None else []
             segments: list[str] = []
-            async for batch in obstore.list(self._store, SEGMENTS.rstrip("/")):
-                segments.extend(m["path"] for m in batch)
+            async for batch in obstore.list(self._store):
+                for meta in batch:
+                    if meta["path"].startswith(SEGMENTS):
+                        segments.append(meta["path"])
+                    else:
+                        self._listed[meta["path"]] = meta["size"]
             segments.sort()
             for key in segments:
                 if (part := await self._read(key)) is not None:
@@ -258,27 +272,60 @@ class ObjectStoreDestination:
     def entry(self, path: str) -> ManifestEntry | None:
         return self._entries.get(path)
 
+    def entries(self) -> list[str]:
+        """The paths the manifest names (after :meth:`open`)."""
+        return list(self._entries)
+
     async def is_complete(self, file: PlannedFile) -> bool:
+        """Complete: the manifest line, the object's size and its stored sha256 agree; or,
+        without a line (a crash before the checkpoint), an object whose metadata says it."""
+        key = object_key(file.path)
+        if key not in self._listed:
+            return False  # no request: the object was not there when the run began
         entry = self._entries.get(file.path)
-        if entry is None or entry.status != "ok":
+        if entry is not None and entry.status != "ok":
             return False
-        if file.etag and entry.etag and file.etag != entry.etag:
+        if file.etag and entry is not None and entry.etag and file.etag != entry.etag:
             return False  # changed at the source
         try:
-            head = await obstore.get_async(
-                self._store, object_key(file.path), options={"head": True}
-            )
+            head = await obstore.get_async(self._store, key, options={"head": True})
         except FileNotFoundError:
             return False
         except (BaseError, OSError) as exc:
             raise self._error(exc, file.path) from None
         size = head.meta["size"]
-        if entry.size is not None and size != entry.size:
-            return False
+        stored = head.attributes.get(SHA256_KEY)
         if file.size is not None and size != file.size:
             return False
-        stored = head.attributes.get(SHA256_KEY)
+        if entry is None:
+            return await self._recover(file, size, stored, head.attributes.get(ETAG_KEY))
+        if entry.size is not None and size != entry.size:
+            return False
         return stored is None or stored == entry.sha256
+
+    async def _recover(
+        self, file: PlannedFile, size: int, sha256: str | None, etag: str | None
+    ) -> bool:
+        """Record the line of an object stored whole by a run that died before recording it."""
+        if sha256 is None or (file.etag and etag and file.etag != etag):
+            return False
+        await self.record(
+            ManifestEntry(
+                path=file.path,
+                url=file.url,
+                size=size,
+                sha256=sha256,
+                etag=etag,
+                job_id=file.job_id,
+                part_id=file.part_id,
+                kind=file.kind,
+                format=file.format,
+                key=file.key,
+                status="ok",
+                completed_at=time.time(),
+            )
+        )
+        return True
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
         upload = _Upload(
@@ -291,7 +338,7 @@ class ObjectStoreDestination:
                     f"received {result.size} bytes where the listing says {file.size}",
                     url=file.url,
                 )
-            await upload.commit(result.sha256)
+            await upload.commit(result.sha256, result.etag)
         except (BaseError, OSError) as exc:
             await upload.abort()
             raise self._error(exc, file.path) from None
@@ -299,6 +346,19 @@ class ObjectStoreDestination:
             await upload.abort()
             raise
         return result
+
+    async def sha256(self, path: str) -> str | None:
+        """The sha256 of the bytes stored at ``path``, read back in full (None: no object)."""
+        try:
+            result = await obstore.get_async(self._store, object_key(path))
+            digest = hashlib.sha256()
+            async for chunk in result.stream(min_chunk_size=_BATCH):
+                digest.update(chunk)
+        except FileNotFoundError:
+            return None
+        except (BaseError, OSError) as exc:
+            raise ArchiveWriteError(f"cannot read {self._where(path)}: {_cause(exc)}") from None
+        return digest.hexdigest()
 
     async def write_record(self, path: str, data: bytes) -> None:
         attributes: Attributes = {SHA256_KEY: hashlib.sha256(data).hexdigest()}
@@ -312,7 +372,9 @@ class ObjectStoreDestination:
     async def record(self, entry: ManifestEntry) -> None:
         self._entries[entry.path] = entry
         self._run_lines.append(encode_entry(entry))
-        if anyio.current_time() - self._last_checkpoint >= self._checkpoint:
+        # A multipart object has no sha256 metadata to be recognised by: its line is saved now.
+        multipart = entry.size is not None and entry.size > self._part_size
+        if multipart or anyio.current_time() - self._last_checkpoint >= self._checkpoint:
             await self._save_segment()
 
     async def _save_segment(self) -> None:

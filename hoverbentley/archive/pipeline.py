@@ -25,7 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
-from .destination import ArchiveWriteError, Destination
+from .destination import ArchiveWriteError, Destination, is_store_url
 from .local import LocalDirectory
 from .manifest import ManifestEntry
 from .options import ArchiveOptions
@@ -279,7 +279,7 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
 def as_destination(out: str | os.PathLike[str] | Destination) -> Destination:
     """``out`` as a destination: ``s3://…`` or ``az://…`` is an object store (the
     ``objectstore`` extra), another path a :class:`LocalDirectory`."""
-    if isinstance(out, str) and urlsplit(out).scheme in ("s3", "az") and "://" in out:
+    if isinstance(out, str) and is_store_url(out):
         try:
             from .object_store import ObjectStoreDestination
         except ImportError as exc:

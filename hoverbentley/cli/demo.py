@@ -44,7 +44,10 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             http=HttpConfig(requests_per_minute=None),
         ) as client:
             summary = await run_archive(args, HoverSource(client, archived=True), out)
-        mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
+        if isinstance(out, Path):
+            mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
+        else:
+            mismatched = await _verify_store(emu, out)
     status = report_summary(args, summary)
     if not args.json:
         if mismatched:
@@ -56,6 +59,25 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             f" sha256, hover/<job id>/ holds job.json and each model's files"
         )
     return 1 if mismatched else status
+
+
+async def _verify_store(emu: object, url: str) -> list[str]:
+    """The archived files in the store at ``url`` whose bytes differ from the emulator's."""
+    from ..archive.object_store import ObjectStoreDestination
+    from ..emulator import Emulator
+
+    assert isinstance(emu, Emulator)
+    store = ObjectStoreDestination(url)
+    await store.open()
+    expected = {f.url: f.sha256 for f in emu.expected_files()}
+    bad: list[str] = []
+    for path in sorted(store.entries()):
+        entry = store.entry(path)
+        if entry is None or entry.status != "ok" or entry.kind == "job":
+            continue
+        if entry.url not in expected or await store.sha256(path) != expected[entry.url]:
+            bad.append(entry.path)
+    return bad
 
 
 def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:

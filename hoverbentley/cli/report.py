@@ -20,7 +20,9 @@ logger = logging.getLogger("hoverbentley.cli")
 T = TypeVar("T")
 
 
-async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path) -> ArchiveSummary:
+async def run_archive(
+    args: argparse.Namespace, source: ArchiveSource, out: Path | str
+) -> ArchiveSummary:
     """Archive ``source`` into ``out`` as the shared archive flags say.
 
     A run stopped by Ctrl-C or SIGTERM prints what it had done to stderr before it ends, so a

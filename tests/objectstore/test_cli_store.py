@@ -1,0 +1,99 @@
+"""``hover archive s3://…`` from the command line: a run killed mid-upload, then a rerun."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs
+from tests.archive.test_cli_archive import FAST, env_for, summary_of
+from tests.support import HB
+
+from .conftest import S3_KEY_ID, S3_SECRET, Store
+from .helpers import mirror, objects
+
+#: Two files of three 8 MiB parts each: caught mid-upload when the run is killed.
+BIG = 20 * MiB
+
+
+def command(url: str, *args: str) -> list[str]:
+    return [*HB, "hover", "archive", url, "--all", "--json", *FAST, *args]
+
+
+def uploads_in_progress(store: Store) -> int:
+    client = boto3.client(
+        "s3",
+        endpoint_url=store.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
+    )
+    return len(client.list_multipart_uploads(Bucket=store.name).get("Uploads", []))
+
+
+def stored_files(store: Store) -> dict[str, bytes]:
+    return {k: v for k, v in objects(store).items() if k.startswith("hover/")}
+
+
+@pytest.mark.slow
+def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
+    s3: Store, tmp_path: Path
+) -> None:
+    config = EmulatorConfig(
+        jobs=3,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(2, BIG),
+        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+    )
+    with Emulator.threaded(config) as emu:
+        expected = emu.expected_files()
+        proc = subprocess.Popen(
+            command(s3.url(), "--concurrency", "4", "--retries", "0"),
+            env=env_for(emu, **s3.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (stored_files(s3) and uploads_in_progress(s3)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never got mid-upload"
+            time.sleep(0.05)
+        proc.kill()
+        _, stderr = proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+
+        # Whatever is at a final key is a whole file with the emulator's bytes.
+        whole = {(f.size, f.sha256) for f in expected}
+        records = {f"hover/{j}/job.json" for j in emu.job_ids()}
+        left = {k: v for k, v in stored_files(s3).items() if k not in records}
+        for key, data in left.items():
+            assert (len(data), hashlib.sha256(data).hexdigest()) in whole, key
+
+        emu.faults.config = FaultConfig()
+        result = subprocess.run(
+            command(s3.url()),
+            env=env_for(emu, **s3.env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        summary = summary_of(result)
+        assert summary["failed"] == 0
+        assert summary["downloaded"] + summary["skipped"] == summary["files"] == len(expected)
+        # Every file whole in the store when the run died is kept, not fetched again.
+        assert summary["skipped"] >= len(left)
+
+        copy = mirror(s3, tmp_path / "copy")
+        assert_complete(copy, emu, emu.job_ids(), expected=expected)
+        assert not [k for k in objects(s3) if k.startswith("manifests/")]
+        assert S3_SECRET not in result.stderr + result.stdout + stderr
+        assert S3_SECRET not in (copy / "manifest.jsonl").read_text()
