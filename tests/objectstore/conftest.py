@@ -138,3 +138,17 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Store:
     for name, value in made.env.items():
         monkeypatch.setenv(name, value)
     return made
+
+
+def uploads_in_progress(store: Store) -> int:
+    """Multipart uploads begun in ``store``'s bucket and neither completed nor aborted."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=store.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
+    )
+    return len(client.list_multipart_uploads(Bucket=store.name).get("Uploads", []))

@@ -8,7 +8,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
@@ -16,7 +15,7 @@ from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs
 from tests.archive.test_cli_archive import FAST, env_for, summary_of
 from tests.support import HB
 
-from .conftest import S3_KEY_ID, S3_SECRET, Store
+from .conftest import S3_SECRET, Store, uploads_in_progress
 from .helpers import mirror, objects
 
 #: Two files of three 8 MiB parts each: caught mid-upload when the run is killed.
@@ -25,17 +24,6 @@ BIG = 20 * MiB
 
 def command(url: str, *args: str) -> list[str]:
     return [*HB, "hover", "archive", url, "--all", "--json", *FAST, *args]
-
-
-def uploads_in_progress(store: Store) -> int:
-    client = boto3.client(
-        "s3",
-        endpoint_url=store.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=S3_KEY_ID,
-        aws_secret_access_key=S3_SECRET,
-    )
-    return len(client.list_multipart_uploads(Bucket=store.name).get("Uploads", []))
 
 
 def stored_files(store: Store) -> dict[str, bytes]:

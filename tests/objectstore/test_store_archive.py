@@ -10,11 +10,13 @@ import pytest
 from hoverbentley.archive import ArchiveOptions, archive
 from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.archive.object_store import ObjectStoreDestination
+from hoverbentley.emulator import FaultConfig
 from tests.archive.helpers import MiB, assert_complete, big_pdfs, disk_files, storage_requests
 from tests.archive.test_archive import client, emulator
 
-from .conftest import Store
+from .conftest import Store, uploads_in_progress
 from .helpers import manifest_lines, metadata, mirror, objects
+from .proxy import faulty_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -60,3 +62,57 @@ async def test_store_archive_equals_a_local_archive_and_a_rerun_fetches_nothing(
 
     text = caplog.text + (copy / "manifest.jsonl").read_text()
     assert store.secret not in text
+
+
+async def test_500s_and_resets_between_the_archive_and_the_store_still_give_the_same_archive(
+    s3: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with emulator(jobs=3, size_overrides=big_pdfs(2, 2 * PART + 123)) as emu:
+        local = tmp_path / "local"
+        await archive_into(emu, local)
+        async with faulty_proxy(s3.endpoint, every=3) as (proxy, url):
+            monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+            summary = await archive_into(emu, ObjectStoreDestination(s3.url(), part_size=PART))
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
+        assert summary.ok, summary.failures  # type: ignore[attr-defined]
+    # Writes of every kind failed: object PUTs, parts, multipart starts and completions.
+    assert {kind for kind, _, _ in proxy.faults} == {"500", "reset"}
+    assert any("uploadId" in path for _, _, path in proxy.faults)
+    copy = mirror(s3, tmp_path / "copy")
+    assert disk_files(copy) == disk_files(local)
+    assert manifest_lines(copy) == manifest_lines(local)
+    # Only a start of an upload answered by a reset (its id never reached the client) can
+    # leave an upload behind: never visible at a key, removed by the bucket's lifecycle rule.
+    lost_starts = [p for k, m, p in proxy.faults if k == "reset" and "?uploads" in p]
+    assert uploads_in_progress(s3) <= len(lost_starts)
+
+
+async def test_bodies_cut_by_the_source_resume_by_range_into_the_upload(
+    store: Store, tmp_path: Path
+) -> None:
+    faults = FaultConfig(truncate=0.3, max_in_a_row=2, seed=11)
+    async with emulator(jobs=3, size_overrides=big_pdfs(2, 2 * PART + 123)) as emu:
+        emu.faults.config = faults
+        summary = await archive_into(emu, ObjectStoreDestination(store.url(), part_size=PART))
+        assert summary.ok, summary.failures  # type: ignore[attr-defined]
+        ranged = [r for r in storage_requests(emu) if r.range]
+        # Resumed where the upload stood (206), or cut again (the emulator's 599 marks a cut).
+        assert 206 in {r.status for r in ranged} and {r.status for r in ranged} <= {206, 599}
+        assert_complete(mirror(store, tmp_path / "copy"), emu, emu.job_ids())
+
+
+async def test_a_file_that_keeps_failing_leaves_nothing_at_its_key(
+    s3: Store, tmp_path: Path
+) -> None:
+    async with emulator(jobs=2, size_overrides=big_pdfs(2, 2 * PART + 123)) as emu:
+        emu.faults.config = FaultConfig(truncate=1.0)
+        summary = await archive_into(
+            emu, ObjectStoreDestination(s3.url(), part_size=PART), retries=0
+        )
+        assert not summary.ok and summary.downloaded == 0  # type: ignore[attr-defined]
+        stored = [k for k in objects(s3) if "/models/" in k]
+        assert stored == []
+        assert uploads_in_progress(s3) == 0
+        copy = mirror(s3, tmp_path / "copy")
+        failed = {e["status"] for e in manifest_lines(copy).values() if e["kind"] != "job"}
+        assert failed == {"failed"}
