@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -107,15 +108,14 @@ def make_s3_bucket(endpoint: str) -> Store:
 
 
 def make_azure_container(endpoint: str) -> Store:
-    import requests
-
     from hoverbentley.emulator.config import AZURITE_KEY
     from hoverbentley.emulator.sas import account_sas
 
     name = f"hb-{secrets.token_hex(6)}"
     sas = account_sas(AZURITE_ACCOUNT, AZURITE_KEY, "rwdlac", 3600)
-    response = requests.put(f"{endpoint}/{name}?restype=container&{sas}", timeout=10)
-    assert response.status_code == 201, response.text
+    request = urllib.request.Request(f"{endpoint}/{name}?restype=container&{sas}", method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
     return Store("az", endpoint, name, azure_env(endpoint), AZURITE_KEY)
 
 

@@ -15,8 +15,8 @@ from .conftest import Store
 def open_store(store: Store, prefix: str = "archive") -> Any:
     """The obstore store of ``store``'s bucket under ``prefix`` (the environment is set)."""
     if store.kind == "s3":
-        return S3Store(store.name, prefix=prefix)
-    return AzureStore(store.name, prefix=prefix)
+        return S3Store(store.name, prefix=prefix or None)
+    return AzureStore(store.name, prefix=prefix or None)
 
 
 def objects(store: Store, prefix: str = "archive") -> dict[str, bytes]:

@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 
 from hoverbentley.archive import ArchiveOptions, archive
+from hoverbentley.archive.destination import ArchiveWriteError
 from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.archive.object_store import ObjectStoreDestination
+from hoverbentley.archive.plan import PlannedFile
+from hoverbentley.download import DownloadResult
 from hoverbentley.emulator import FaultConfig
+from hoverbentley.errors import ConfigurationError
 from tests.archive.helpers import MiB, assert_complete, big_pdfs, disk_files, storage_requests
 from tests.archive.test_archive import client, emulator
 
-from .conftest import Store, uploads_in_progress
+from .conftest import S3_SECRET, Store, uploads_in_progress
 from .helpers import manifest_lines, metadata, mirror, objects
 from .proxy import faulty_proxy
 
@@ -116,3 +120,42 @@ async def test_a_file_that_keeps_failing_leaves_nothing_at_its_key(
         copy = mirror(s3, tmp_path / "copy")
         failed = {e["status"] for e in manifest_lines(copy).values() if e["kind"] != "job"}
         assert failed == {"failed"}
+
+
+@pytest.mark.parametrize(
+    "path", ["../escape", "hover/../../escape", "hover//x", "hover/./x", "hover\\..\\x", "a/\x00"]
+)
+async def test_a_path_that_could_leave_the_prefix_is_refused(s3: Store, path: str) -> None:
+    dest = ObjectStoreDestination(s3.url())
+    await dest.open()
+    file = PlannedFile(
+        url="http://127.0.0.1:9/x",
+        path=path,
+        job_id="1",
+        part_id=None,
+        kind="k",
+        format="f",
+        key="k",
+    )
+    fetched: list[object] = []
+
+    async def fetch(file: PlannedFile, target: object) -> DownloadResult:
+        fetched.append(target)
+        raise AssertionError("fetched")
+
+    with pytest.raises(ArchiveWriteError, match="not a plain relative path"):
+        await dest.receive(file, fetch)
+    with pytest.raises(ArchiveWriteError, match="not a plain relative path"):
+        await dest.write_record(path, b"{}")
+    await dest.close()
+    assert not fetched
+    assert objects(s3, prefix="") == {}  # nothing anywhere in the bucket
+
+
+def test_credentials_in_the_url_are_refused_without_being_repeated(s3: Store) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ObjectStoreDestination(f"s3://AKIA:{S3_SECRET}@{s3.name}/archive")
+    assert S3_SECRET not in str(caught.value)
+    with pytest.raises(ConfigurationError) as caught:
+        ObjectStoreDestination(f"az://{s3.name}/archive?sig={S3_SECRET}")
+    assert S3_SECRET not in str(caught.value)
