@@ -12,6 +12,7 @@ from ..archive import ArchiveSummary
 from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
 from ..hover.client import HoverClient
+from .azurite import local_azurite
 from .common import check_out, positive_int
 from .options import add_archive_options
 from .report import report_summary, run_archive
@@ -28,6 +29,15 @@ def _sha256(path: Path) -> str:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
+    if args.azurite:
+        with local_azurite() as container:
+            prefix = args.out if args.out != DEFAULT_DEMO_DIR else "archive"
+            args.out = f"{container}/{prefix.strip('/')}"
+            return await _demo(args)
+    return await _demo(args)
+
+
+async def _demo(args: argparse.Namespace) -> int:
     from ..emulator import Emulator, EmulatorConfig
 
     out = check_out(args.out)
@@ -54,10 +64,13 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             print(f"checksum mismatch against the emulator: {', '.join(mismatched[:5])}")
         else:
             print("every archived file matches the emulator's sha256")
-        print(
-            f"look in {out}/: index.csv lists the jobs, manifest.jsonl every file with its"
-            f" sha256, hover/<job id>/ holds job.json and each model's files"
-        )
+        if args.azurite:
+            print(f"archived into {out}/ of a local Azurite, in memory: gone with the demo")
+        else:
+            print(
+                f"look in {out}/: index.csv lists the jobs, manifest.jsonl every file with its"
+                f" sha256, hover/<job id>/ holds job.json and each model's files"
+            )
     return 1 if mismatched else status
 
 
@@ -132,6 +145,12 @@ def add_commands(
         help=f"archive directory (default ./{DEFAULT_DEMO_DIR})",
     )
     demo.add_argument("--jobs", type=positive_int, default=20, help="generated jobs (default 20)")
+    demo.add_argument(
+        "--azurite",
+        action="store_true",
+        help="archive into a container of a local Azurite started for the demo (in memory;"
+        " azurite-blob from PATH or HOVERBENTLEY_AZURITE); OUT is then the prefix",
+    )
     add_archive_options(demo, dry_run=False)
     demo.set_defaults(handler=cmd_demo)
 

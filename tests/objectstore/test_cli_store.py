@@ -13,7 +13,8 @@ import pytest
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs
 from tests.archive.test_cli_archive import FAST, env_for, summary_of
-from tests.support import HB
+from tests.services import find_tool, missing
+from tests.support import HB, cli_env
 
 from .conftest import S3_SECRET, Store, uploads_in_progress
 from .helpers import mirror, objects
@@ -85,3 +86,22 @@ def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
         assert not [k for k in objects(s3) if k.startswith("manifests/")]
         assert S3_SECRET not in result.stderr + result.stdout + stderr
         assert S3_SECRET not in (copy / "manifest.jsonl").read_text()
+
+
+def test_the_demo_archives_into_a_local_azurite_with_one_flag() -> None:
+    tool = find_tool("azurite-blob", "HOVERBENTLEY_AZURITE")
+    if tool is None:
+        missing("Azurite", "HOVERBENTLEY_AZURITE")
+    assert tool is not None
+    result = subprocess.run(
+        [*HB, "demo", "--azurite", "--jobs", "3", "--json"],
+        env=cli_env(HOVERBENTLEY_AZURITE=tool),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert summary["out"] == "az://hoverbentley-demo/archive"
+    assert summary["failed"] == 0 and summary["downloaded"] == summary["files"] > 0
+    assert "Traceback" not in result.stderr
