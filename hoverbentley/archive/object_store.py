@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import csv
 import hashlib
+import io
 import os
 import secrets
 import time
@@ -33,6 +35,7 @@ from .destination import ArchiveWriteError, Fetch, is_store_url
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
 from .plan import PlannedFile
+from .shard import Shard, in_shard, shard_name
 
 if TYPE_CHECKING:
     from obstore import Attributes
@@ -44,6 +47,8 @@ SHA256_KEY = "sha256"
 ETAG_KEY = "sourceetag"
 #: Where each run keeps its own manifest lines until the run ends.
 SEGMENTS = "manifests/"
+#: Where each shard keeps its rows of the index.
+INDEXES = "indexes/"
 #: Multipart part size: S3 takes parts of 5 MiB and more (the last one may be smaller).
 PART_SIZE = 8 * 1024 * 1024
 #: Body bytes gathered before one call into the uploader.
@@ -209,6 +214,7 @@ class ObjectStoreDestination:
         part_size: int = PART_SIZE,
         part_concurrency: int = 2,
         checkpoint: float = 5.0,
+        shard: Shard | None = None,
     ) -> None:
         if not is_store_url(url):
             raise ConfigurationError(f"not an object store URL: {url} (s3://… or az://…)")
@@ -229,6 +235,8 @@ class ObjectStoreDestination:
         self._merged_segments: list[str] = []
         self._index_rows: list[dict[str, str]] = []
         self._lock = anyio.Lock()
+        #: A shard keeps its lines in its own part, whole, and never compacts the others.
+        self._shard = shard
         #: The size of every object under the prefix when the run began.
         self._listed: dict[str, int] = {}
 
@@ -383,8 +391,12 @@ class ObjectStoreDestination:
             if self._written_lines == len(self._run_lines):
                 return
             lines = len(self._run_lines)
-            key = f"{self._run}-{self._segment_no:05d}.jsonl"
-            data = b"".join(self._run_lines[self._segment_start : lines])
+            if self._shard is not None:
+                key = f"{SEGMENTS}{shard_name(self._shard)}.jsonl"
+                data = b"".join(encode_entry(e) for e in self._shard_entries())
+            else:
+                key = f"{self._run}-{self._segment_no:05d}.jsonl"
+                data = b"".join(self._run_lines[self._segment_start : lines])
             try:
                 await obstore.put_async(self._store, key, data, use_multipart=False)
             except (BaseError, OSError) as exc:
@@ -396,6 +408,13 @@ class ObjectStoreDestination:
             if lines - self._segment_start >= _SEGMENT_LINES:
                 self._segment_start, self._segment_no = lines, self._segment_no + 1
 
+    def _shard_entries(self) -> list[ManifestEntry]:
+        """The newest line of every path of this shard's jobs (earlier runs' included)."""
+        shard = self._shard
+        return [
+            e for e in self._entries.values() if in_shard(e.path.split("/")[0], e.job_id, shard)
+        ]
+
     def add_index_row(self, row: Mapping[str, str]) -> None:
         self._index_rows.append(dict(row))
 
@@ -404,19 +423,36 @@ class ObjectStoreDestination:
         first: ArchiveWriteError | None = None
         try:
             await self._save_segment()
-            await self._compact()
+            if self._shard is None:
+                await self._compact()
         except ArchiveWriteError as exc:
             first = exc
         if self._index_rows:
             rows, self._index_rows = self._index_rows, []
             try:
-                existing = await self._read(INDEX_NAME)
-                data = merge_index(existing, rows)
-                await obstore.put_async(self._store, INDEX_NAME, data, use_multipart=False)
+                await self._write_index(rows)
             except (BaseError, OSError) as exc:
                 first = first or self._error(exc, INDEX_NAME)
         if first is not None:
             raise first
+
+    async def _write_index(self, rows: list[dict[str, str]]) -> None:
+        """Merge ``rows`` into ``index.csv``; a shard keeps them in its own index part too,
+        and rebuilds ``index.csv`` from every part."""
+        if self._shard is None:
+            data = merge_index(await self._read(INDEX_NAME), rows)
+            await obstore.put_async(self._store, INDEX_NAME, data, use_multipart=False)
+            return
+        part = f"{INDEXES}{shard_name(self._shard)}.csv"
+        own = merge_index(await self._read(part), rows)
+        await obstore.put_async(self._store, part, own, use_multipart=False)
+        merged = await self._read(INDEX_NAME)
+        async for batch in obstore.list(self._store, INDEXES.rstrip("/")):
+            for meta in batch:
+                text = await self._read(meta["path"])
+                if text is not None:
+                    merged = merge_index(merged, _rows(text))
+        await obstore.put_async(self._store, INDEX_NAME, merged or own, use_multipart=False)
 
     async def _compact(self) -> None:
         if not self._run_lines and not self._merged_segments:
@@ -432,11 +468,17 @@ class ObjectStoreDestination:
             self._entries = current
         except (BaseError, OSError) as exc:
             raise self._error(exc, MANIFEST_NAME) from None
-        for key in [*self._merged_segments, *self._segments]:
+        # Shard parts stay: their shards may be running now, and readers merge them anyway.
+        runs = [k for k in self._merged_segments if k.startswith(f"{SEGMENTS}run-")]
+        for key in [*runs, *self._segments]:
             # Merged already: if the delete fails, a later run merges it again, harmlessly.
             with contextlib.suppress(BaseError, OSError):
                 await obstore.delete_async(self._store, key)
         self._merged_segments = []
+
+
+def _rows(index: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(index.decode("utf-8"), newline="")))
 
 
 def _keep_newest(entries: dict[str, ManifestEntry], entry: ManifestEntry) -> None:

@@ -54,7 +54,7 @@ def client_from_args(args: argparse.Namespace) -> RealityModelingClient:
         client_secret=args.client_secret,
         token_url=args.token_url,
         base_url=args.base_url,
-        http=http_config(args),
+        http=http_config(args, RealityModelingClient.default_requests_per_minute),
     )
 
 

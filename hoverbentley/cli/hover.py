@@ -92,7 +92,7 @@ def client_from_args(args: argparse.Namespace) -> HoverClient:
         current_user_email=args.current_user_email,
         current_user_id=args.current_user_id,
         base_url=args.base_url,
-        http=http_config(args),
+        http=http_config(args, HoverClient.default_requests_per_minute),
     )
 
 

@@ -32,9 +32,16 @@ def metadata(store: Store, key: str, prefix: str = "archive") -> dict[str, str]:
     return dict(result.attributes)
 
 
+#: Bookkeeping of sharded runs, which a local archive does not have.
+SHARD_PARTS = ("manifests/", "indexes/")
+
+
 def mirror(store: Store, into: Path, prefix: str = "archive") -> Path:
-    """Copy the archive's objects into directory ``into`` (to compare with a local archive)."""
+    """Copy the archive's objects into directory ``into`` (to compare with a local archive),
+    without the shards' manifest and index parts."""
     for key, data in objects(store, prefix).items():
+        if key.startswith(SHARD_PARTS):
+            continue
         target = into / key
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
