@@ -382,7 +382,9 @@ class ObjectStoreDestination:
         self._run_lines.append(encode_entry(entry))
         # A multipart object has no sha256 metadata to be recognised by: its line is saved now.
         multipart = entry.size is not None and entry.size > self._part_size
-        if multipart or anyio.current_time() - self._last_checkpoint >= self._checkpoint:
+        due = anyio.current_time() - self._last_checkpoint >= self._checkpoint
+        # A checkpoint under way carries the lines recorded before it; the next takes the rest.
+        if multipart or (due and not self._lock.locked()):
             await self._save_segment()
 
     async def _save_segment(self) -> None:

@@ -61,6 +61,19 @@ def test_indexed_job_shards_make_the_whole_archive_with_no_file_fetched_twice(
         paths = [json.loads(line)["path"] for p in parts for line in store[p].splitlines()]
         assert len(paths) == len(set(paths)) == len(expected) + len(jobs)
 
+        # A shard run again alone finds its part complete.
+        mark = len(emu.requests)
+        alone = subprocess.run(
+            [*command(s3.url()), "--shard", f"1/{SHARDS}"],
+            env=env_for(emu, **s3.env),
+            capture_output=True,
+            text=True,
+        )
+        assert alone.returncode == 0, alone.stderr
+        rerun = summary_of(alone)
+        assert (rerun["downloaded"], rerun["skipped"]) == (0, results[1]["files"])
+        assert file_requests(emu, mark) == []
+
         # An unsharded reader sees the whole: nothing left to fetch, one compact manifest.
         result = subprocess.run(
             command(s3.url()), env=env_for(emu, **s3.env), capture_output=True, text=True
