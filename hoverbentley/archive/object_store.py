@@ -284,6 +284,11 @@ class ObjectStoreDestination:
         """The paths the manifest names (after :meth:`open`)."""
         return list(self._entries)
 
+    def listed(self) -> dict[str, int]:
+        """Every archived object (not the bookkeeping) and its size, as :meth:`open` found."""
+        own = (MANIFEST_NAME, INDEX_NAME)
+        return {k: v for k, v in self._listed.items() if k not in own and not k.startswith(INDEXES)}
+
     async def is_complete(self, file: PlannedFile) -> bool:
         """Complete: the manifest line, the object's size and its stored sha256 agree; or,
         without a line (a crash before the checkpoint), an object whose metadata says it."""

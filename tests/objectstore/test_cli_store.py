@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
+import obstore
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
@@ -17,7 +20,7 @@ from tests.services import find_tool, missing
 from tests.support import HB, cli_env
 
 from .conftest import S3_SECRET, Store, uploads_in_progress
-from .helpers import mirror, objects
+from .helpers import mirror, objects, open_store
 
 #: Two files of three 8 MiB parts each: caught mid-upload when the run is killed.
 BIG = 20 * MiB
@@ -105,3 +108,38 @@ def test_the_demo_archives_into_a_local_azurite_with_one_flag() -> None:
     assert summary["out"] == "az://hoverbentley-demo/archive"
     assert summary["failed"] == 0 and summary["downloaded"] == summary["files"] > 0
     assert "Traceback" not in result.stderr
+
+
+def test_verify_reads_the_store_back_and_names_missing_changed_and_extra_objects(
+    s3: Store,
+) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=2, sizes=SMALL_SIZES)) as emu:
+        archived = subprocess.run(
+            command(s3.url()), env=env_for(emu, **s3.env), capture_output=True, text=True
+        )
+        assert archived.returncode == 0, archived.stderr
+
+    def verify() -> tuple[int, dict[str, Any]]:
+        result = subprocess.run(
+            [*HB, "verify", s3.url(), "--json"],
+            env=cli_env(**s3.env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "Traceback" not in result.stderr
+        return result.returncode, json.loads(result.stdout)
+
+    status, report = verify()
+    assert status == 0 and report["verified"] == report["files"] > 0, report
+    handle = open_store(s3)
+    files = sorted(k for k in objects(s3) if "/models/" in k)
+    obstore.put(handle, files[0], b"other bytes", use_multipart=False)
+    obstore.delete(handle, files[1])
+    obstore.put(handle, "hover/stray.bin", b"x", use_multipart=False)
+    status, report = verify()
+    assert status == 1
+    assert [c["path"] for c in report["changed"]] == [files[0]]
+    assert report["missing"] == [files[1]]
+    assert report["extra"] == ["hover/stray.bin"]
+    assert report["verified"] == report["files"] - 2
