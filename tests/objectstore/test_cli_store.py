@@ -143,3 +143,44 @@ def test_verify_reads_the_store_back_and_names_missing_changed_and_extra_objects
     assert report["missing"] == [files[1]]
     assert report["extra"] == ["hover/stray.bin"]
     assert report["verified"] == report["files"] - 2
+
+
+@pytest.mark.slow
+def test_sigterm_mid_upload_aborts_the_uploads_and_keeps_what_is_complete(s3: Store) -> None:
+    config = EmulatorConfig(
+        jobs=3,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(2, BIG),
+        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+    )
+    with Emulator.threaded(config) as emu:
+        proc = subprocess.Popen(
+            command(s3.url(), "--concurrency", "4", "--retries", "0"),
+            env=env_for(emu, **s3.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (stored_files(s3) and uploads_in_progress(s3)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never got mid-upload"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 143, stderr
+        assert "Traceback" not in stderr
+        # The uploads under way were aborted; the manifest names what is complete.
+        assert uploads_in_progress(s3) == 0
+        store = objects(s3)
+        lines = [json.loads(x) for x in store["manifest.jsonl"].splitlines()]
+        done = {e["path"] for e in lines if e["status"] == "ok" and e["kind"] != "job"}
+        assert done and done <= set(store)
+        assert not [k for k in store if k.startswith("manifests/")]
+
+        emu.faults.config = FaultConfig()
+        result = subprocess.run(
+            command(s3.url()), env=env_for(emu, **s3.env), capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert summary_of(result)["skipped"] >= len(done)
