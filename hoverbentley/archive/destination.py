@@ -72,13 +72,15 @@ class Destination(Protocol):
     ``/``-separated, made of safe segments (``hover/123/models/4/measurements.pdf``); a path is
     a file's identity across runs. Every write failure raises :class:`ArchiveWriteError`.
 
-    An object store implements it so: ``open`` reads ``PREFIX/manifest.jsonl`` if any;
+    :class:`~hoverbentley.archive.object_store.ObjectStoreDestination` implements it so:
+    ``open`` reads ``PREFIX/manifest.jsonl`` and the parts of unfinished or sharded runs;
     ``write_record`` puts a small object; ``is_complete`` compares the manifest line with the
-    object's size and stored sha256 metadata; ``receive`` opens a multipart upload, hands the
-    fetcher a sink that uploads fixed-size parts while hashing, and completes the upload only
-    after the fetch returned and the size and digest match (aborting it on any error), so no
-    partial object is ever visible at a final key; ``record`` buffers manifest lines and
-    ``close`` writes the manifest and ``index.csv`` as new objects that replace the old ones.
+    object's size and stored sha256 metadata; ``receive`` hands the fetcher a sink
+    (:class:`~hoverbentley._http.sink.Sink`) that uploads fixed-size parts while the body is
+    hashed, and completes the upload only after the fetch returned and the checks passed
+    (aborting it on any error), so no partial object is ever visible at a final key;
+    ``record`` replaces the run's manifest part at checkpoints and ``close`` writes the
+    manifest and ``index.csv`` as new objects that replace the old ones.
     """
 
     #: Where the archive is, as shown to people (a directory, ``s3://bucket/prefix``).

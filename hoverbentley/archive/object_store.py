@@ -6,8 +6,14 @@ from each store's environment (``AWS_*``, ``AZURE_STORAGE_*``); they never appea
 location, the logs or the manifest.
 
 Layout under the prefix, as in a local archive: the files at their paths, ``manifest.jsonl``
-(compacted when a run ends), ``index.csv``, and ``manifests/run-*.jsonl``, this run's manifest
-lines, replaced at checkpoints so a crash loses at most the lines of the last few seconds.
+(compacted when a run ends) and ``index.csv``; besides, ``manifests/run-*.jsonl``, a running
+run's lines, replaced at checkpoints (every few seconds, and after each multipart object) and
+merged into ``manifest.jsonl`` when it ends. A file up to a part is stored with one PUT that
+carries its sha256 (and the source's ETag) as metadata, so a rerun after a crash recognises it
+even without its manifest line; a larger one is a multipart upload whose sha256 is in the
+manifest only (S3 takes an object's metadata when the upload starts, before it is hashed).
+A shard (``--shard K/N``) keeps ``manifests/shard-K-of-N.jsonl`` and ``indexes/shard-K-of-N.csv``
+instead, and every reader merges all parts.
 """
 
 from __future__ import annotations
