@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from .._core.names import safe_segment
 from .._http.health import HostHealth
+from .._http.sink import Sink, stream_into
 from ..bentley import v2_models
+from ..bentley.azure import blob_url
 from ..bentley.client import RealityModelingClient
 from ..bentley.filters import FilterLike
 from ..bentley.models import Job
@@ -202,13 +204,21 @@ class BentleySource:
             },
         )
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
+    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
         if not file.part_id:
             raise ValueError(f"{file.path}: a Bentley output file names its output (part_id)")
         if file.part_id.startswith(BUCKET_PREFIX):
             container = await self._bucket(file.job_id, None)
         else:
             container = self._container(file.part_id)
-        return await download_blob(
-            self._reality().transport, container, file.key, dest, md5=file.md5
-        )
+        transport = self._reality().transport
+        if isinstance(dest, Sink):
+            sink: Sink = dest
+            name, md5 = file.key, file.md5
+
+            async def into(signed: str) -> DownloadResult:
+                url = blob_url(signed, name)
+                return await stream_into(transport, url, sink, authenticated=False, md5=md5)
+
+            return await container.signed(into)
+        return await download_blob(transport, container, file.key, dest, md5=file.md5)

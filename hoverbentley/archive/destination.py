@@ -13,19 +13,29 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
+from .._http.sink import Sink
 from ..download import DownloadResult
 from ..errors import HoverBentleyError
 from .manifest import ManifestEntry
 from .plan import PlannedFile
 
 #: What a destination hands the fetcher to write one file into. A local directory hands the
-#: file's final path (the download writes ``PATH.part``, resumes it, verifies and renames it).
-#: A store that cannot take a path will hand a writable sink here instead, once the download
-#: layer can stream into one; the pipeline passes the target through without looking at it.
-Target = str | os.PathLike[str]
+#: file's final path (the download writes ``PATH.part``, resumes it, verifies and renames it);
+#: an object store hands a :class:`~hoverbentley._http.sink.Sink` (an upload the body streams
+#: into). The pipeline passes the target through without looking at it.
+Target = str | os.PathLike[str] | Sink
 
 #: The source's ``fetch``: write ``file`` into ``target``, complete and verified, or raise.
 Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]
+
+
+#: URL schemes of the object stores an archive can be written into (the ``objectstore`` extra).
+STORE_SCHEMES = ("s3", "az")
+
+
+def is_store_url(text: str) -> bool:
+    """Whether ``text`` names an object store (``s3://…``, ``az://…``) rather than a path."""
+    return text.split("://", 1)[0] in STORE_SCHEMES and "://" in text
 
 
 class ArchiveWriteError(HoverBentleyError):
@@ -62,13 +72,15 @@ class Destination(Protocol):
     ``/``-separated, made of safe segments (``hover/123/models/4/measurements.pdf``); a path is
     a file's identity across runs. Every write failure raises :class:`ArchiveWriteError`.
 
-    An object store implements it so: ``open`` reads ``PREFIX/manifest.jsonl`` if any;
+    :class:`~hoverbentley.archive.object_store.ObjectStoreDestination` implements it so:
+    ``open`` reads ``PREFIX/manifest.jsonl`` and the parts of unfinished or sharded runs;
     ``write_record`` puts a small object; ``is_complete`` compares the manifest line with the
-    object's size and stored sha256 metadata; ``receive`` opens a multipart upload, hands the
-    fetcher a sink that uploads fixed-size parts while hashing, and completes the upload only
-    after the fetch returned and the size and digest match (aborting it on any error), so no
-    partial object is ever visible at a final key; ``record`` buffers manifest lines and
-    ``close`` writes the manifest and ``index.csv`` as new objects that replace the old ones.
+    object's size and stored sha256 metadata; ``receive`` hands the fetcher a sink
+    (:class:`~hoverbentley._http.sink.Sink`) that uploads fixed-size parts while the body is
+    hashed, and completes the upload only after the fetch returned and the checks passed
+    (aborting it on any error), so no partial object is ever visible at a final key;
+    ``record`` replaces the run's manifest part at checkpoints and ``close`` writes the
+    manifest and ``index.csv`` as new objects that replace the old ones.
     """
 
     #: Where the archive is, as shown to people (a directory, ``s3://bucket/prefix``).

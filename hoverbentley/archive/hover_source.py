@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from .._http.health import HostHealth
+from .._http.sink import Sink, stream_into
 from ..download import DownloadResult
 from ..hover.client import HoverClient
 from ..hover.models import Address
@@ -107,5 +108,7 @@ class HoverSource:
             index=index,
         )
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
+    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
+        if isinstance(dest, Sink):
+            return await stream_into(self.client.transport, file.url, dest)
         return await self.client.download(file.url, dest)

@@ -15,13 +15,20 @@ COLUMNS = ("provider", "job_id", "name", "address", "state", "updated_at", "dire
 def update_index(root: Path, rows: list[dict[str, str]]) -> None:
     """Merge ``rows`` into the index (keyed by provider and job id) and rewrite it atomically."""
     path = root / INDEX_NAME
-    merged: dict[tuple[str, str], dict[str, str]] = {}
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                merged[(row.get("provider", ""), row.get("job_id", ""))] = row
+        existing: bytes | None = path.read_bytes()
     except FileNotFoundError:
-        pass
+        existing = None
+    write_atomic(path, merge_index(existing, rows))
+
+
+def merge_index(existing: bytes | None, rows: list[dict[str, str]]) -> bytes:
+    """The text of an index that holds ``existing`` (an index's bytes, if any) and ``rows``."""
+    merged: dict[tuple[str, str], dict[str, str]] = {}
+    if existing is not None:
+        text = io.StringIO(existing.decode("utf-8"), newline="")
+        for row in csv.DictReader(text):
+            merged[(row.get("provider", ""), row.get("job_id", ""))] = row
     for row in rows:
         merged[(row["provider"], row["job_id"])] = row
     buffer = io.StringIO()
@@ -29,7 +36,7 @@ def update_index(root: Path, rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     for key in sorted(merged, key=lambda k: (k[0], _numeric(k[1]))):
         writer.writerow({c: _cell(merged[key].get(c, "")) for c in COLUMNS})
-    write_atomic(path, buffer.getvalue().encode("utf-8"))
+    return buffer.getvalue().encode("utf-8")
 
 
 def _numeric(job_id: str) -> tuple[int, str]:

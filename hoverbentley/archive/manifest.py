@@ -127,14 +127,24 @@ class Manifest:
         return True
 
 
+def encode_entry(entry: ManifestEntry) -> bytes:
+    """``entry`` as one manifest line, newline included."""
+    return _ENCODER.encode(entry) + b"\n"
+
+
 def _read(path: Path) -> tuple[dict[str, ManifestEntry], int]:
     """The newest entry of each path in ``path``, and how many non-empty lines it has."""
-    entries: dict[str, ManifestEntry] = {}
-    lines = 0
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return entries, 0
+        return {}, 0
+    return parse_manifest(data)
+
+
+def parse_manifest(data: bytes) -> tuple[dict[str, ManifestEntry], int]:
+    """The newest entry of each path in manifest text ``data``, and its non-empty lines."""
+    entries: dict[str, ManifestEntry] = {}
+    lines = 0
     for line in data.splitlines():
         if not line.strip():
             continue

@@ -23,13 +23,14 @@ import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..errors import HoverBentleyError
+from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
-from .destination import ArchiveWriteError, Destination
+from .destination import ArchiveWriteError, Destination, is_store_url
 from .local import LocalDirectory
 from .manifest import ManifestEntry
 from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
+from .shard import Shard, in_shard
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
@@ -48,9 +49,14 @@ async def _each(items: list[str]) -> AsyncIterator[str]:
 
 class _Run:
     def __init__(
-        self, source: ArchiveSource, destination: Destination, options: ArchiveOptions
+        self,
+        source: ArchiveSource,
+        destination: Destination,
+        options: ArchiveOptions,
+        shard: Shard | None = None,
     ) -> None:
         self.source = source
+        self.shard = shard
         self.destination = destination
         self.options = options
         hosts = getattr(source, "hosts", None)  # optional: a source may not track its hosts
@@ -107,8 +113,10 @@ class _Run:
                     group.start_soon(self._guard, group, self.download, files_receive.clone())
 
     async def listed(self) -> AsyncIterator[str]:
-        """The source's jobs, counted as they are listed."""
+        """The source's jobs (of this run's shard), counted as they are listed."""
         async for job_id in self.source.job_ids():
+            if not in_shard(self.source.provider, job_id, self.shard):
+                continue
             self.progress.jobs += 1
             yield job_id
         self.progress.listing_done = True
@@ -277,8 +285,25 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
     )
 
 
-def as_destination(out: str | os.PathLike[str] | Destination) -> Destination:
-    """``out`` as a destination: a path is a :class:`LocalDirectory`."""
+def as_destination(
+    out: str | os.PathLike[str] | Destination, shard: Shard | None = None
+) -> Destination:
+    """``out`` as a destination: ``s3://…`` or ``az://…`` is an object store (the
+    ``objectstore`` extra), another path a :class:`LocalDirectory`. A shard writes its own
+    manifest part, which only an object store keeps."""
+    if isinstance(out, str) and is_store_url(out):
+        try:
+            from .object_store import ObjectStoreDestination
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"{out}: archiving into an object store needs obstore"
+                f" (pip install 'hoverbentley[objectstore]'): {exc}"
+            ) from None
+        return ObjectStoreDestination(out, shard=shard)
+    if shard is not None:
+        raise ConfigurationError(
+            "sharded runs write into an object store (s3://…, az://…): a local OUT has one manifest"
+        )
     if isinstance(out, (str, os.PathLike)):
         return LocalDirectory(out)
     return out
@@ -290,16 +315,22 @@ async def archive(
     options: ArchiveOptions | None = None,
     *,
     reporter: Reporter | None = None,
+    shard: Shard | None = None,
 ) -> ArchiveSummary:
-    """Archive every job ``source`` lists into ``out`` (a directory or a destination).
+    """Archive every job ``source`` lists into ``out``: a directory, an object store URL
+    (``s3://bucket/prefix``, ``az://container/prefix``) or a destination.
 
     Files already complete (by manifest and size) are skipped; failures are recorded per file
     and the run goes on. A write failure (disk full, a directory in the way) stops the run with
     :class:`ArchiveWriteError`; completed files are kept and a rerun finishes the work.
+
+    ``shard=(k, n)`` archives only the jobs of shard ``k`` of ``n`` (a stable hash of each
+    job id), so n processes on n machines fill one object store with disjoint parts; each
+    writes its own manifest part and every reader of the archive sees the whole.
     """
     options = options or ArchiveOptions()
-    destination = as_destination(out)
-    run = _Run(source, destination, options)
+    destination = as_destination(out, shard)
+    run = _Run(source, destination, options, shard)
     if not options.dry_run:
         await destination.open()
     try:

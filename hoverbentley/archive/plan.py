@@ -11,6 +11,7 @@ import msgspec
 
 from .._core.names import safe_segment
 from .._http.health import HostHealth
+from .._http.sink import Sink
 from ..download import DownloadResult
 
 
@@ -98,10 +99,13 @@ class ArchiveSource(Protocol):
         """
         ...
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
+    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
         """Download ``file`` to ``dest`` (complete, verified and renamed, or raise).
 
-        Works from ``file`` alone: it need not have been planned by this object.
+        ``dest`` is a path, or a :class:`~hoverbentley._http.sink.Sink` to stream the verified
+        body into (see :func:`~hoverbentley._http.sink.stream_into`) when the destination is
+        an object store. Works from ``file`` alone: it need not have been planned by this
+        object.
         """
         ...
 

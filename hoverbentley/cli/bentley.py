@@ -118,7 +118,12 @@ def add_commands(
         " nothing failed, 1 when a file or job failed, 2 for usage errors, 130 when"
         " interrupted (143 on SIGTERM).",
     )
-    arc.add_argument("out", metavar="OUT", help="archive directory")
+    arc.add_argument(
+        "out",
+        metavar="OUT",
+        help="archive directory, or s3://BUCKET/PREFIX or az://CONTAINER/PREFIX (credentials"
+        " from AWS_* or AZURE_STORAGE_* variables; needs the objectstore extra)",
+    )
     arc.add_argument("--filter", required=True, metavar="EXPR", help=filter_help)
     arc.add_argument("--top", type=int, metavar="N", help="jobs per listing page, 1..1000")
     arc.add_argument(

@@ -123,5 +123,5 @@ def client_from_args(args: argparse.Namespace) -> AnyClient:
         client_secret=args.client_secret,
         token_url=args.token_url,
         base_url=base_url_of(args),
-        http=http_config(args),
+        http=http_config(args, kind.default_requests_per_minute),
     )

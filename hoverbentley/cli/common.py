@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._core.times import parse_iso
+from ..archive.destination import is_store_url
 from ..errors import ConfigurationError
 
 #: The ``--since`` formats, for help texts and errors alike.
@@ -92,8 +93,11 @@ def hover_job_id(text: str) -> int:
     return value
 
 
-def check_out(text: str) -> Path:
-    """OUT as a path; an existing non-directory is a usage error."""
+def check_out(text: str) -> Path | str:
+    """OUT as a path, or an object store URL as given; an existing non-directory is a usage
+    error."""
+    if is_store_url(text):
+        return text
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise ConfigurationError(f"OUT is not a directory: {path}")

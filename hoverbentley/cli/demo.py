@@ -14,6 +14,7 @@ from ..archive import ArchiveSummary
 from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
 from ..hover.client import HoverClient
+from .azurite import local_azurite
 from .common import check_out, positive_int, sha256_file
 from .demo_v2 import V2Demo, archive_v2_job
 from .options import add_archive_options
@@ -26,6 +27,15 @@ DEFAULT_DEMO_DIR = "hoverbentley-demo"
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
+    if args.azurite:
+        with local_azurite() as container:
+            prefix = args.out if args.out != DEFAULT_DEMO_DIR else "archive"
+            args.out = f"{container}/{prefix.strip('/')}"
+            return await _demo(args)
+    return await _demo(args)
+
+
+async def _demo(args: argparse.Namespace) -> int:
     from ..emulator import Emulator, EmulatorConfig
 
     out = check_out(args.out)
@@ -42,10 +52,22 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             http=HttpConfig(requests_per_minute=None),
         ) as client:
             summary = await run_archive(args, HoverSource(client, archived=True), out)
-        mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
+        if isinstance(out, Path):
+            mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
+        else:
+            mismatched = await _verify_store(emu, out)
         if not args.json:
             print(summary_text(summary))
             print(_verdict(mismatched, "every archived file matches the emulator's sha256"))
+        if not isinstance(out, Path):
+            # The store demo shows the Hover archive; the v2 part needs a local directory.
+            _log(summary, None)
+            if args.json:
+                _print_json(summary, None)
+            else:
+                print(f"archived into {out}/ of a local Azurite, in memory: gone with the demo")
+            return 0 if summary.ok and not mismatched else 1
+        if not args.json:
             print(
                 f"emulator: Bentley Reality Modeling v2 at {emu.reality_modeling_v2_url};"
                 " archiving one job: a reality data and a file in the iTwin's bucket"
@@ -72,21 +94,42 @@ def _verdict(mismatched: list[str], fine: str) -> str:
     return fine
 
 
-def _log(summary: ArchiveSummary, v2: V2Demo) -> None:
+def _log(summary: ArchiveSummary, v2: V2Demo | None) -> None:
     logger.info("archive finished", extra={"summary": msgspec.to_builtins(summary)})
-    logger.info("v2 archive finished", extra={"summary": msgspec.to_builtins(v2.summary)})
+    if v2 is not None:
+        logger.info("v2 archive finished", extra={"summary": msgspec.to_builtins(v2.summary)})
 
 
-def _print_json(summary: ArchiveSummary, v2: V2Demo) -> None:
+def _print_json(summary: ArchiveSummary, v2: V2Demo | None) -> None:
     """One JSON line: the Hover run's summary, and the v2 part under ``bentley_v2``."""
     document = msgspec.to_builtins(summary)
-    document["bentley_v2"] = {
-        "job_id": v2.job_id,
-        "mismatched": v2.mismatched,
-        **msgspec.to_builtins(v2.summary),
-    }
+    if v2 is not None:
+        document["bentley_v2"] = {
+            "job_id": v2.job_id,
+            "mismatched": v2.mismatched,
+            **msgspec.to_builtins(v2.summary),
+        }
     sys.stdout.buffer.write(msgspec.json.encode(document) + b"\n")
     sys.stdout.flush()
+
+
+async def _verify_store(emu: object, url: str) -> list[str]:
+    """The archived files in the store at ``url`` whose bytes differ from the emulator's."""
+    from ..archive.object_store import ObjectStoreDestination
+    from ..emulator import Emulator
+
+    assert isinstance(emu, Emulator)
+    store = ObjectStoreDestination(url)
+    await store.open()
+    expected = {f.url: f.sha256 for f in emu.expected_files()}
+    bad: list[str] = []
+    for path in sorted(store.entries()):
+        entry = store.entry(path)
+        if entry is None or entry.status != "ok" or entry.kind == "job":
+            continue
+        if entry.url not in expected or await store.sha256(path) != expected[entry.url]:
+            bad.append(entry.path)
+    return bad
 
 
 def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
@@ -147,6 +190,12 @@ def add_commands(
         help=f"archive directory (default ./{DEFAULT_DEMO_DIR})",
     )
     demo.add_argument("--jobs", type=positive_int, default=20, help="generated jobs (default 20)")
+    demo.add_argument(
+        "--azurite",
+        action="store_true",
+        help="archive into a container of a local Azurite started for the demo (in memory;"
+        " azurite-blob from PATH or HOVERBENTLEY_AZURITE); OUT is then the prefix",
+    )
     add_archive_options(demo, dry_run=False)
     demo.set_defaults(handler=cmd_demo)
 

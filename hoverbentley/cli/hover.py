@@ -92,7 +92,7 @@ def client_from_args(args: argparse.Namespace) -> HoverClient:
         current_user_email=args.current_user_email,
         current_user_id=args.current_user_id,
         base_url=args.base_url,
-        http=http_config(args),
+        http=http_config(args, HoverClient.default_requests_per_minute),
     )
 
 
@@ -202,7 +202,12 @@ def add_commands(
         " and resumable. Exit status: 0 when nothing failed, 1 when a file or job failed,"
         " 2 for usage errors, 130 when interrupted (143 on SIGTERM; run again to resume).",
     )
-    arc.add_argument("out", metavar="OUT", help="archive directory")
+    arc.add_argument(
+        "out",
+        metavar="OUT",
+        help="archive directory, or s3://BUCKET/PREFIX or az://CONTAINER/PREFIX (credentials"
+        " from AWS_* or AZURE_STORAGE_* variables; needs the objectstore extra)",
+    )
     which = arc.add_argument_group("which jobs")
     which.add_argument(
         "--job", type=hover_job_id, action="append", metavar="ID", help="a job id (repeatable)"

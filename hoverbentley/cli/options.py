@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..archive import ArchiveOptions
+from ..archive.shard import Shard, parse_shard, shard_from_env
 from ..config import HttpConfig
 from ..errors import ConfigurationError
 from .common import env, non_negative_int, positive_int
@@ -129,12 +131,19 @@ _HTTP_FLAGS = (
 )
 
 
-def http_config(args: argparse.Namespace) -> HttpConfig:
-    """The :class:`HttpConfig` the flags describe; the rate limit is the provider's unless set."""
+def http_config(args: argparse.Namespace, provider_rpm: float | None = None) -> HttpConfig:
+    """The :class:`HttpConfig` the flags describe; the rate limit is the provider's unless set.
+
+    A shard of N shares the provider's quota (``provider_rpm``) with the others: its default
+    limit is an N-th of it.
+    """
     values: dict[str, object] = {"ca_file": args.ca_file}
     rpm = args.requests_per_minute
+    shard = archive_shard(args)
     if rpm is not None:
         values["requests_per_minute"] = rpm if rpm > 0 else None
+    elif shard is not None and provider_rpm is not None:
+        values["requests_per_minute"] = provider_rpm / shard[1]
     for name in _HTTP_FLAGS:
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
@@ -181,6 +190,23 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
             "--dry-run", action="store_true", help="list and plan, print counts, save nothing"
         )
     group.add_argument(
+        "--shard",
+        type=_shard_arg,
+        default=None,
+        metavar="K/N",
+        help="archive only shard K of N (0 <= K < N, by a stable hash of each job id) into an"
+        " object store OUT shared by all N; each shard keeps its own manifest part and the"
+        " default --requests-per-minute is the provider's quota divided by N",
+    )
+    group.add_argument(
+        "--shards",
+        type=positive_int,
+        default=_env_int("HOVERBENTLEY_SHARDS"),
+        metavar="N",
+        help="shard count of a Kubernetes Indexed Job: the shard is JOB_COMPLETION_INDEX of N"
+        " (env HOVERBENTLEY_SHARDS)",
+    )
+    group.add_argument(
         "--json",
         action="store_true",
         help="print the summary as JSON on stdout (implies --no-progress unless --progress)",
@@ -212,3 +238,26 @@ def wants_progress(args: argparse.Namespace) -> bool:
     if args.progress is not None:
         return bool(args.progress)
     return not args.json
+
+
+def _shard_arg(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value and value.isdigit() and int(value) > 0 else None
+
+
+def archive_shard(args: argparse.Namespace) -> Shard | None:
+    """The shard this run archives: ``--shard``, else ``JOB_COMPLETION_INDEX`` of ``--shards``."""
+    shard: Shard | None = getattr(args, "shard", None)
+    count: int | None = getattr(args, "shards", None)
+    if shard is None:
+        shard = shard_from_env(count)
+    elif count is not None and count != shard[1]:
+        raise ConfigurationError(f"--shard {shard[0]}/{shard[1]} and --shards {count} disagree")
+    return shard

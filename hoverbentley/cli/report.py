@@ -13,14 +13,16 @@ import anyio
 import msgspec
 
 from ..archive import ArchiveSource, ArchiveSummary, Progress, archive
-from .options import archive_options, wants_progress
+from .options import archive_options, archive_shard, wants_progress
 from .progress import make_reporter, summary_text
 
 logger = logging.getLogger("hoverbentley.cli")
 T = TypeVar("T")
 
 
-async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path) -> ArchiveSummary:
+async def run_archive(
+    args: argparse.Namespace, source: ArchiveSource, out: Path | str
+) -> ArchiveSummary:
     """Archive ``source`` into ``out`` as the shared archive flags say.
 
     A run stopped by Ctrl-C or SIGTERM prints what it had done to stderr before it ends, so a
@@ -38,7 +40,7 @@ async def run_archive(args: argparse.Namespace, source: ArchiveSource, out: Path
 
     options = archive_options(args)
     try:
-        return await archive(source, out, options, reporter=reporter)
+        return await archive(source, out, options, reporter=reporter, shard=archive_shard(args))
     except anyio.get_cancelled_exc_class():
         if seen:
             partial = seen[0].summary(str(out), dry_run=options.dry_run, interrupted=True)

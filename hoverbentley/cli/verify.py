@@ -10,9 +10,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import msgspec
 
 from ..archive import Manifest, ManifestEntry
+from ..archive.destination import is_store_url
 from ..archive.index import INDEX_NAME
 from ..archive.manifest import MANIFEST_NAME
 from ..errors import ConfigurationError
@@ -192,9 +194,14 @@ def report_text(r: VerifyReport) -> str:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     _, quiet = verbosity(args)
-    report = verify(
-        Path(args.out), workers=args.concurrency, show_progress=not (quiet or args.json)
-    )
+    if is_store_url(args.out):
+        from .verify_store import verify_store
+
+        report = anyio.run(lambda: verify_store(args.out, workers=args.concurrency))
+    else:
+        report = verify(
+            Path(args.out), workers=args.concurrency, show_progress=not (quiet or args.json)
+        )
     print_result(report, report_text, as_json=args.json)
     return 0 if report.ok else 1
 
@@ -214,7 +221,9 @@ def add_commands(
         " clean, 1 when anything is missing, changed, extra or failed in the last run, 2 for"
         " usage errors.",
     )
-    parser.add_argument("out", metavar="OUT", help="archive directory")
+    parser.add_argument(
+        "out", metavar="OUT", help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX"
+    )
     parser.add_argument(
         "--concurrency",
         type=positive_int,

@@ -1,0 +1,189 @@
+"""Stream one download into a :class:`Sink` (an object-store upload) instead of a file.
+
+The sink receives the body in order, hashed on the way. A body cut mid-file is resumed with a
+Range request guarded by ``If-Range`` from the sink's current length (the sink holds every byte
+before it), and started over (:meth:`Sink.restart`) when the server ignores the range or the
+file changed. The sink is never finished here: the caller completes it once the checks pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+from ..errors import APIConnectionError, APIStatusError, IntegrityError
+from .body import BodyStream
+from .download import CHUNK_SIZE, DownloadResult
+from .transport import Transport
+
+logger = logging.getLogger("hoverbentley")
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
+_MAX_RESTARTS = 3
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where a streamed body goes: bytes appended in order, or dropped to start again."""
+
+    #: The object's name, as the result's ``path`` reports it.
+    name: str
+
+    @property
+    def size(self) -> int:
+        """How many bytes the sink holds (a resume continues from here)."""
+        ...
+
+    async def write(self, data: bytes) -> None:
+        """Append ``data``."""
+        ...
+
+    async def restart(self) -> None:
+        """Drop everything written so far; the next write is byte 0 again."""
+        ...
+
+
+class _Restart(Exception):
+    """The bytes in the sink cannot be continued; start from the first byte."""
+
+
+class _Cut(Exception):
+    def __init__(self, error: APIConnectionError) -> None:
+        self.error = error
+
+
+class _Hashes:
+    def __init__(self, md5: bool) -> None:
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+
+    def update(self, data: bytes) -> None:
+        self.sha256.update(data)
+        if self.md5 is not None:
+            self.md5.update(data)
+
+    def md5_base64(self) -> str | None:
+        return base64.b64encode(self.md5.digest()).decode() if self.md5 is not None else None
+
+
+async def stream_into(
+    transport: Transport,
+    url: str,
+    sink: Sink,
+    *,
+    authenticated: bool = True,
+    md5: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> DownloadResult:
+    """Stream ``url`` into ``sink``, verified; the result's ``path`` is ``sink.name``.
+
+    Body failures are retried with the transport's retry policy, resuming by range when the
+    server names a strong ETag. The announced length and ``md5`` (base64, as in
+    ``Content-MD5``) are checked before returning; on any error the sink is left for the caller
+    to abandon.
+    """
+    if sink.size:
+        await sink.restart()
+    hashes = _Hashes(md5 is not None)
+    offset = 0
+    etag: str | None = None
+    received = 0
+    failures = restarts = 0
+    policy = transport.retry_policy
+    started = anyio.current_time()
+    while True:
+        headers = {"Accept-Encoding": "identity"}
+        if offset and etag:
+            headers["Range"] = f"bytes={offset}-"
+            headers["If-Range"] = etag
+        try:
+            async with transport.stream(
+                url, headers=headers, authenticated=authenticated, started=started
+            ) as body:
+                start, total = _position(body, offset)
+                new_etag = _strong(body.headers.get("ETag"))
+                if start and new_etag != etag:
+                    raise _Restart()  # another version: never splice two into one object
+                if start == 0:
+                    if offset:  # the whole body came back: drop what the sink has
+                        await sink.restart()
+                        offset, hashes = 0, _Hashes(md5 is not None)
+                    etag = new_etag
+                try:
+                    async for chunk in body.chunks(chunk_size):
+                        hashes.update(chunk)
+                        await sink.write(chunk)
+                        offset += len(chunk)
+                        received += len(chunk)
+                except APIConnectionError as exc:
+                    raise _Cut(exc) from None
+                if total is not None and offset != total:
+                    raise IntegrityError(
+                        f"received {offset} bytes where {total} were announced", url=url
+                    )
+        except _Restart:
+            restarts += 1
+            if restarts > _MAX_RESTARTS:
+                raise IntegrityError(
+                    "the server's ranges do not match the request", url=url
+                ) from None
+            await sink.restart()
+            offset, etag, hashes = 0, None, _Hashes(md5 is not None)
+            continue
+        except _Cut as exc:
+            if not etag:
+                await sink.restart()
+                offset, hashes = 0, _Hashes(md5 is not None)
+            if transport.body_failed(exc.error.url or url):
+                continue  # the host is down: wait for it in the next request, budget unspent
+            failures += 1
+            delay = policy.backoff(failures - 1)
+            spent = anyio.current_time() - started
+            if not policy.can_retry(failures - 1) or spent + delay > policy.retry_for:
+                raise exc.error from None
+            logger.info("resuming %s at byte %d in %.2f s: %s", sink.name, offset, delay, exc.error)
+            await anyio.sleep(delay)
+            continue
+        except APIStatusError as exc:
+            if exc.status == 416 and offset:
+                if _range_total(exc) == offset:
+                    break  # every byte is already in the sink
+                await sink.restart()
+                offset, etag, hashes = 0, None, _Hashes(md5 is not None)
+                continue
+            raise
+        break
+    if md5 is not None and hashes.md5_base64() != md5:
+        raise IntegrityError(
+            f"Content-MD5 mismatch: the server announced {md5}, the bytes hash to"
+            f" {hashes.md5_base64()}",
+            url=url,
+        )
+    return DownloadResult(Path(sink.name), offset, hashes.sha256.hexdigest(), etag, received, 0)
+
+
+def _strong(etag: str | None) -> str | None:
+    return etag if etag and not etag.startswith("W/") else None
+
+
+def _position(body: BodyStream, offset: int) -> tuple[int, int | None]:
+    """Where this response's body starts in the file, and the file's total size."""
+    if body.status == 206:
+        match = _CONTENT_RANGE.match(body.headers.get("Content-Range", ""))
+        if not match or int(match.group(1)) != offset:
+            raise _Restart()
+        return offset, None if match.group(3) == "*" else int(match.group(3))
+    return 0, body.content_length
+
+
+def _range_total(exc: APIStatusError) -> int | None:
+    if m := _UNSATISFIED_RANGE.match(exc.headers.get("Content-Range", "")):
+        return int(m.group(1))
+    return None

@@ -1,0 +1,82 @@
+"""``hoverbentley demo --azurite``: a throwaway local Azurite to archive the demo into."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import ConfigurationError
+
+#: Azurite's fixed development account.
+ACCOUNT = "devstoreaccount1"
+#: The container the demo archives into.
+CONTAINER = "hoverbentley-demo"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(proc: subprocess.Popen[bytes], port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise ConfigurationError(f"Azurite exited at start (status {proc.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise ConfigurationError(f"Azurite did not start within {timeout:g} s") from None
+            time.sleep(0.1)
+
+
+@contextmanager
+def local_azurite(timeout: float = 30) -> Iterator[str]:
+    """Start Azurite in memory on 127.0.0.1 with container :data:`CONTAINER`, point the
+    ``AZURE_STORAGE_*`` variables of this process at it, and yield ``az://CONTAINER``."""
+    from ..emulator.config import AZURITE_KEY
+    from ..emulator.sas import account_sas
+
+    tool = os.environ.get("HOVERBENTLEY_AZURITE") or shutil.which("azurite-blob")
+    if not tool:
+        raise ConfigurationError(
+            "--azurite needs Azurite (npm install -g azurite), or HOVERBENTLEY_AZURITE set to"
+            " its azurite-blob"
+        )
+    port = _free_port()
+    command = [tool, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"]
+    command += ["--skipApiVersionCheck", "--loose", "--disableTelemetry"]
+    # The user's own Azurite, from their PATH or HOVERBENTLEY_AZURITE.
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        _wait(proc, port, timeout)
+        endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
+        sas = account_sas(ACCOUNT, AZURITE_KEY, "rwdlac", 3600)
+        url = f"{endpoint}/{CONTAINER}?restype=container&{sas}"
+        create = urllib.request.Request(url, method="PUT")  # noqa: S310 (loopback http)
+        with urllib.request.urlopen(create, timeout=10):  # noqa: S310
+            pass
+        os.environ.update(
+            AZURE_STORAGE_ACCOUNT_NAME=ACCOUNT,
+            AZURE_STORAGE_ACCOUNT_KEY=AZURITE_KEY,
+            AZURE_STORAGE_ENDPOINT=endpoint,
+            AZURE_ALLOW_HTTP="true",
+        )
+        yield f"az://{CONTAINER}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,71 @@
+"""A proxy between the archive and a store that fails some of the store's requests."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from tests.support import serve
+
+_HOP = {"host", "content-length", "transfer-encoding", "connection"}
+
+
+@dataclass
+class FaultyProxy:
+    """Forwards to ``target``; every ``every``-th write (PUT, POST) is answered 500 or reset.
+
+    Faults alternate between a 500 before the request reaches the store and a connection
+    reset after it did (the client cannot tell whether the write happened).
+    """
+
+    target: str
+    every: int = 3
+    writes: int = 0
+    faults: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def app(self, session: aiohttp.ClientSession) -> web.Application:
+        async def forward(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            fault = None
+            if request.method in ("PUT", "POST"):
+                self.writes += 1
+                if self.writes % self.every == 0:
+                    fault = "500" if len(self.faults) % 2 == 0 else "reset"
+                    self.faults.append((fault, request.method, request.path_qs))
+            if fault == "500":
+                return web.Response(status=500, text="<Error><Code>InternalError</Code></Error>")
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+            headers["Host"] = request.headers.get("Host", "")
+            async with session.request(
+                request.method,
+                self.target + request.path_qs,
+                headers=headers,
+                data=io.BytesIO(body),
+            ) as upstream:
+                answer = await upstream.read()
+                if fault == "reset":
+                    assert request.transport is not None
+                    request.transport.close()
+                    return web.Response(status=500)
+                out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP}
+                return web.Response(status=upstream.status, headers=out, body=answer)
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", forward)
+        return app
+
+
+@asynccontextmanager
+async def faulty_proxy(target: str, every: int = 3) -> AsyncIterator[tuple[FaultyProxy, str]]:
+    """The proxy in front of ``target``, and its URL."""
+    proxy = FaultyProxy(target, every)
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as session,
+        serve(proxy.app(session)) as url,
+    ):
+        yield proxy, url
