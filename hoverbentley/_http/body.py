@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 import aiohttp
 
 from ..errors import APIError, APITimeoutError
+from .bandwidth import Bandwidth
 from .failures import HopFailure, wrap_error
 
 
@@ -19,12 +20,20 @@ class BodyStream:
     """An open response whose body is read in chunks.
 
     A body that delivers no byte for ``stall_timeout`` seconds is cut with
-    :class:`~hoverbentley.errors.APITimeoutError`, so the caller can resume it.
+    :class:`~hoverbentley.errors.APITimeoutError`, so the caller can resume it. With a
+    ``bandwidth``, each chunk waits for its turn of the transport's shared limit.
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, url: str, stall_timeout: float) -> None:
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        url: str,
+        stall_timeout: float,
+        bandwidth: Bandwidth | None = None,
+    ) -> None:
         self._response = response
         self._stall_timeout = stall_timeout
+        self._bandwidth = bandwidth
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
         self.url = url
@@ -55,6 +64,8 @@ class BodyStream:
                     if end_of_http_chunk:
                         continue  # a chunk boundary of a chunked body, not its end
                     return
+                if self._bandwidth is not None:
+                    await self._bandwidth.take(len(chunk))
                 if len(chunk) > size:
                     for start in range(0, len(chunk), size):
                         yield chunk[start : start + size]

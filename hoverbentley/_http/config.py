@@ -35,7 +35,8 @@ class HttpConfig:
     (or one file, for downloads) stops retrying after ``retry_for`` seconds. A body that
     delivers no byte for ``stall_timeout`` seconds is cut and resumed. A host that stops
     answering is waited for (new requests held, one probe at a time) for up to
-    ``max_outage`` seconds before its requests fail.
+    ``max_outage`` seconds before its requests fail. ``bandwidth_limit`` (bytes a second)
+    caps the bodies read through one client, all transfers together.
     """
 
     connect_timeout: float = 10.0
@@ -55,12 +56,15 @@ class HttpConfig:
     max_body_bytes: int = 64 * 1024 * 1024
     read_bufsize: int = 1024 * 1024
     ca_file: str | None = None
+    bandwidth_limit: float | None = None
     user_agent: str = f"hoverbentley/{__version__}"
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "stall_timeout", "retry_for"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
+        if self.bandwidth_limit is not None and self.bandwidth_limit <= 0:
+            raise ValueError("bandwidth_limit must be > 0 bytes a second (or None)")
         if self.max_outage < 0:
             raise ValueError("max_outage must be >= 0")
         if self.max_connections < 1 or self.max_connections_per_host < 0:

@@ -23,6 +23,7 @@ from .._core.errorbody import error_for_response
 from .._core.urls import add_query, same_origin
 from ..errors import HoverBentleyError
 from ..redact import SecretScrubber, redact_url
+from .bandwidth import Bandwidth
 from .body import BodyStream, read_body
 from .config import HttpConfig
 from .credentials import ApiScope
@@ -63,6 +64,9 @@ class Transport:
             self._client, scope, config, self._limiter, self.health, sender=self
         )
         self._rng = random.Random()
+        limit = config.bandwidth_limit
+        #: The shared bandwidth limit of every body read through this transport, if any.
+        self.bandwidth = Bandwidth(limit) if limit else None
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.scope.base_url!r})"
@@ -142,7 +146,7 @@ class Transport:
         request = Request("GET", self.api_url(url), headers=headers, authenticated=authenticated)
         hop, _ = await self._exchange(request, read=False, started=started)
         try:
-            yield BodyStream(hop.response, hop.url, self.config.stall_timeout)
+            yield BodyStream(hop.response, hop.url, self.config.stall_timeout, self.bandwidth)
         finally:
             hop.response.release()
 
