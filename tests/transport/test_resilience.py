@@ -175,8 +175,7 @@ async def test_a_stalled_body_is_cut_and_resumed_from_where_it_stopped(tmp_path:
     async with _app({"/b": blob}) as base:
         transport = Transport(_config(stall_timeout=0.3), ApiScope("http://api.test"))
         async with transport:
-            with anyio.fail_after(20):
-                result = await download_file(transport, f"{base}/b", tmp_path / "f")
+            result = await download_file(transport, f"{base}/b", tmp_path / "f")
     assert result.sha256 == hashlib.sha256(BODY).hexdigest()
     assert ranges[0] is None and len(ranges) == 2
     assert ranges[1] is not None and result.resumed_from == 0 and result.received < 2 * len(BODY)
