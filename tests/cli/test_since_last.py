@@ -1,0 +1,171 @@
+"""``--since last``: the mark in OUT, how a run uses it, and which runs move it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from hoverbentley.emulator import BentleyConfig, Emulator, EmulatorConfig, FaultConfig
+from tests.support import cli_env
+
+from .helpers import FAST, error_line, hb, hover_env
+
+MARK = Path(".hoverbentley") / "last-run.json"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    config = EmulatorConfig(jobs=2, bentley=BentleyConfig(itwins=1, jobs_per_itwin=3))
+    with Emulator.threaded(config) as emulator:
+        yield emulator
+
+
+def started(out: Path) -> list[datetime]:
+    runs = json.loads((out / MARK).read_text())["runs"]
+    return [datetime.fromisoformat(r["started"].replace("Z", "+00:00")) for r in runs.values()]
+
+
+def hover_archive(emu: Emulator, out: Path, *args: str) -> tuple[int, str, str]:
+    result = hb("hover", "archive", out, "--all", *FAST, *args, env=hover_env(emu))
+    return result.returncode, result.stdout, result.stderr
+
+
+def listed_since(emu: Emulator) -> list[str | None]:
+    """The ``updated_since`` of every job listing Hover saw, in order."""
+    seen = []
+    for r in emu.requests_to("hover", "/api/v3/jobs"):
+        if r.path_qs.split("?")[0].rstrip("/") == "/api/v3/jobs":
+            seen.append(parse_qs(urlsplit(r.path_qs).query).get("updated_since", [None])[0])
+    return seen
+
+
+def test_hover_first_run_archives_everything_then_lists_from_the_mark(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    before = len(listed_since(emu))
+    status, stdout, stderr = hover_archive(emu, out, "--since", "last", "--json")
+    assert status == 0, stderr
+    assert "no complete run of this selection" in stderr
+    assert json.loads(stdout)["jobs"] == len(emu.job_ids(archived=False)) > 0
+    assert listed_since(emu)[before:] == [None]
+    [mark] = started(out)
+
+    status, stdout, stderr = hover_archive(emu, out, "--since", "last", "--json")
+    assert status == 0, stderr
+    since = listed_since(emu)[before + 1 :]
+    assert since and all(s is not None for s in since)
+    # The listing starts ten minutes before the last run started (clock skew between hosts).
+    # Hover takes epoch seconds.
+    assert abs(float(str(since[0])) - (mark - timedelta(minutes=10)).timestamp()) < 1
+    assert json.loads(stdout)["jobs"] == 0
+    [moved] = started(out)
+    assert moved > mark
+    assert hb("verify", out).returncode == 0  # the mark is not an extra file
+
+
+def test_hover_failed_run_keeps_the_mark(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert hover_archive(emu, out, "--include", "json")[0] == 0
+    before = (out / MARK).read_bytes()
+    emu.set_faults("storage", FaultConfig(error_500=1.0))
+    try:
+        # A new selection (images) that fails: its mark must not appear, the other stays.
+        status, _, _ = hover_archive(
+            emu,
+            out,
+            "--include",
+            "images",
+            "--max-retries",
+            "0",
+            "--retries",
+            "0",
+            "--max-outage",
+            "0.5",
+        )
+    finally:
+        emu.set_faults("storage", None)
+    assert status == 1
+    assert (out / MARK).read_bytes() == before
+
+
+def test_hover_runs_of_one_job_or_a_given_date_do_not_move_the_mark(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    status, _, stderr = hover_archive(emu, out, "--since", "2020-01-01")
+    assert status == 0, stderr
+    job = str(emu.job_ids()[0])
+    result = hb("hover", "archive", out, "--job", job, *FAST, env=hover_env(emu))
+    assert result.returncode == 0, result.stderr
+    assert not (out / MARK).exists()
+
+
+def test_since_last_into_an_object_store_is_a_usage_error(tmp_path: Path) -> None:
+    result = hb(
+        "hover", "archive", "s3://bucket/archive", "--all", "--since", "last", env=hover_env(None)
+    )
+    assert result.returncode == 2
+    assert "--since last needs OUT to be a local directory" in error_line(result)
+
+
+def test_a_damaged_mark_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / MARK).parent.mkdir(parents=True)
+    (out / MARK).write_text("{not json")
+    result = hb("hover", "archive", out, "--all", "--since", "last", env=hover_env(None))
+    assert result.returncode == 2
+    assert str(out / MARK) in error_line(result)
+
+
+def bentley(emu: Emulator, *args: str | Path) -> tuple[int, str, str]:
+    env = cli_env(
+        BENTLEY_TOKEN=emu.config.bentley.token,
+        BENTLEY_BASE_URL=emu.reality_modeling_url,
+        BENTLEY_REALITY_URL=emu.reality_management_url,
+    )
+    result = hb("bentley", *args, *FAST, env=env)
+    return result.returncode, result.stdout, result.stderr
+
+
+def filters_sent(emu: Emulator) -> list[str]:
+    return [
+        parse_qs(urlsplit(r.path_qs).query)["$filter"][0]
+        for r in emu.requests_to("bentley", "$filter=")
+    ]
+
+
+def test_bentley_since_last_ands_created_after_the_mark(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    itwin = emu.bentley_jobs()[0]["iTwinId"]
+    wanted = f"iTwinId eq {itwin}"
+    count = sum(1 for j in emu.bentley_jobs() if j["iTwinId"] == itwin)
+    args = ("archive", out, "--filter", wanted, "--records-only", "--since", "last", "--json")
+    sent = len(filters_sent(emu))
+    status, stdout, stderr = bentley(emu, *args)
+    assert status == 0, stderr
+    assert json.loads(stdout)["jobs"] == count
+    assert filters_sent(emu)[sent:] == [wanted]
+    [mark] = started(out)
+
+    sent = len(filters_sent(emu))
+    status, stdout, stderr = bentley(emu, *args)
+    assert status == 0, stderr
+    assert json.loads(stdout)["jobs"] == 0
+    since = (mark - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    [text] = filters_sent(emu)[sent:]
+    assert text.startswith(f"({wanted}) and createdDateTime gt {since}")
+
+    # Another filter has a mark of its own: its first run archives everything it selects.
+    status, stdout, stderr = bentley(
+        emu, "archive", out, "--filter", f"iTwinId eq {itwin} and state ne 'x'",
+        "--records-only", "--since", "last", "--json",
+    )  # fmt: skip
+    assert status == 0, stderr
+    assert json.loads(stdout)["jobs"] == count
+    assert len(started(out)) == 2
