@@ -16,6 +16,7 @@ from .common import check_out, positive_int
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
+from .unfinished import WatchUnfinished
 
 __all__ = ["add_commands", "client_from_args"]
 
@@ -58,15 +59,17 @@ async def cmd_archive(args: argparse.Namespace) -> int:
             base_url=args.reality_url, auth=client.auth, http=client.http
         ) as reality,
     ):
-        source = BentleySource(
-            client,
-            wanted,
-            top=args.top,
-            reality=None if args.records_only else reality,
-            outputs=outputs,
+        source = WatchUnfinished(
+            BentleySource(
+                client,
+                wanted,
+                top=args.top,
+                reality=None if args.records_only else reality,
+                outputs=outputs,
+            )
         )
         summary = await run_archive(args, source, out)
-    await run.finished(summary.ok)
+    await run.finished(summary.ok, source.oldest)
     return report_summary(args, summary)
 
 

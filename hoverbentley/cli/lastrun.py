@@ -79,27 +79,35 @@ class Incremental:
                     f" {self.out_text} yet; archiving everything"
                 )
             return None
-        started = parse_iso(str(mark.get("started")))
+        started = parse_iso(str(mark.get("since", mark.get("started"))))
         if started is None:
             raise ConfigurationError(f"{self.path}: entry without a valid 'started' time")
         return started - OVERLAP
 
-    async def finished(self, ok: bool) -> None:
-        """Move the mark after a complete run of everything or of ``--since last``."""
+    async def finished(self, ok: bool, unfinished: datetime | None = None) -> None:
+        """Move the mark after a complete run of everything or of ``--since last``; not past
+        ``unfinished``, the creation of the oldest job the run saw still running."""
         if not ok or not self.whole or self.dry_run or isinstance(self.given, datetime):
             return
-        await anyio.to_thread.run_sync(self._write)
+        await anyio.to_thread.run_sync(self._write, unfinished)
 
-    def _write(self) -> None:
+    def _write(self, unfinished: datetime | None) -> None:
         marks = read_marks(self.path)
-        marks[self.key] = {
-            "started": self.started.isoformat().replace("+00:00", "Z"),
-            "finished": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        mark: dict[str, object] = {
+            "started": _iso(self.started),
+            "finished": _iso(datetime.now(timezone.utc)),
             "selection": self.selection,
         }
+        if unfinished is not None and unfinished < self.started:
+            mark["since"] = _iso(unfinished)
+        marks[self.key] = mark
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = {"version": 1, "runs": marks}
         write_atomic(self.path, json.dumps(body, indent=2, sort_keys=True).encode() + b"\n")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def read_marks(path: Path) -> dict[str, dict[str, object]]:
