@@ -227,7 +227,7 @@ def add_commands(
         "--since",
         type=since_or_last,
         metavar="DATE",
-        help=f"with --all: only jobs updated since {SINCE_HELP}",
+        help=f"with --all: only jobs updated since DATE: {SINCE_HELP}",
     )
     which.add_argument("--archived", action="store_true", help="with --all: archived jobs too")
     arc.add_argument(

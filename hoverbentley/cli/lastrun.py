@@ -2,8 +2,9 @@
 
 The mark lives in ``OUT/.hoverbentley/last-run.json``, one entry per selection (the provider,
 its base URL and every flag that narrows what is archived), so a run of one filter never moves
-the mark of another. It moves only after a run that finished with nothing failed and was not a
-dry run, and it is written atomically: a crash leaves the old mark or the new one.
+the mark of another. Only runs with ``--since last`` read or write it (the first one archives
+everything); it moves only after such a run finished with nothing failed and was not a dry run,
+and it is written atomically: a crash leaves the old mark or the new one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ LAST = "last"
 #: Taken off the mark when it is used: the provider's clock may run behind ours, and files
 #: already archived are skipped, so archiving a few minutes twice costs little.
 OVERLAP = timedelta(minutes=10)
-SINCE_HELP = f"'last' (the start of the last complete run into OUT), or {SINCE_FORMATS}"
+SINCE_HELP = (
+    f"'last' (the start of the last run of the same selection into OUT that finished with"
+    f" nothing failed; everything when there is none), or {SINCE_FORMATS}"
+)
 
 
 def since_or_last(text: str) -> datetime | str:
@@ -85,9 +89,10 @@ class Incremental:
         return started - OVERLAP
 
     async def finished(self, ok: bool, unfinished: datetime | None = None) -> None:
-        """Move the mark after a complete run of everything or of ``--since last``; not past
-        ``unfinished``, the creation of the oldest job the run saw still running."""
-        if not ok or not self.whole or self.dry_run or isinstance(self.given, datetime):
+        """Move the mark after a complete run of ``--since last``; not past ``unfinished``, the
+        creation of the oldest job the run saw still running. Runs without ``--since last``
+        leave OUT as they always have."""
+        if not ok or not self.whole or self.dry_run or self.given != LAST:
             return
         await anyio.to_thread.run_sync(self._write, unfinished)
 

@@ -74,35 +74,32 @@ def test_hover_first_run_archives_everything_then_lists_from_the_mark(
 
 def test_hover_failed_run_keeps_the_mark(emu: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert hover_archive(emu, out, "--include", "json")[0] == 0
+    assert hover_archive(emu, out, "--include", "json", "--since", "last")[0] == 0
     before = (out / MARK).read_bytes()
+    no_retry = ("--max-retries", "0", "--retries", "0", "--max-outage", "0.5")
     emu.set_faults("storage", FaultConfig(error_500=1.0))
     try:
-        # A new selection (images) that fails: its mark must not appear, the other stays.
-        status, _, _ = hover_archive(
-            emu,
-            out,
-            "--include",
-            "images",
-            "--max-retries",
-            "0",
-            "--retries",
-            "0",
-            "--max-outage",
-            "0.5",
-        )
+        # A new selection (images) whose files fail: no mark of its own appears.
+        status, _, _ = hover_archive(emu, out, "--include", "images", "--since", "last", *no_retry)
     finally:
         emu.set_faults("storage", None)
     assert status == 1
     assert (out / MARK).read_bytes() == before
+    emu.set_faults("hover", FaultConfig(error_500=1.0))
+    try:
+        # The same selection again, with the API failing: its mark stays where it was.
+        status, _, _ = hover_archive(emu, out, "--include", "json", "--since", "last", *no_retry)
+    finally:
+        emu.set_faults("hover", None)
+    assert status == 1
+    assert (out / MARK).read_bytes() == before
 
 
-def test_hover_runs_of_one_job_or_a_given_date_do_not_move_the_mark(
-    emu: Emulator, tmp_path: Path
-) -> None:
+def test_runs_without_since_last_leave_out_as_before(emu: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    status, _, stderr = hover_archive(emu, out, "--since", "2020-01-01")
-    assert status == 0, stderr
+    for args in ((), ("--since", "2020-01-01"), ("--since", "last", "--dry-run")):
+        status, _, stderr = hover_archive(emu, out, *args)
+        assert status == 0, stderr
     job = str(emu.job_ids()[0])
     result = hb("hover", "archive", out, "--job", job, *FAST, env=hover_env(emu))
     assert result.returncode == 0, result.stderr
