@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import inspect
 import logging
+import sys
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
@@ -14,10 +15,12 @@ import anyio
 from .._http.hops import origin_of
 from .._version import __version__
 from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
-from . import bentley, demo, hover, verify
+from . import bentley, completion, config_cmd, demo, hover, verify
 from .common import print_err
 from .logs import configure_logging
 from .options import add_verbosity, verbosity
+from .profiles import add_profile_option
+from .settings import apply_profile
 from .signals import Terminated, run_until_terminated
 
 PROG = "hoverbentley"
@@ -39,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         " fetch them, and archive every file, fast, verified and resumable.",
     )
     add_verbosity(parser, after_command=False)
+    add_profile_option(parser, after_command=False)
     parser.add_argument("--version", action="version", version=f"hoverbentley {__version__}")
     after = _Parser(add_help=False)
     add_verbosity(after, after_command=True)
+    add_profile_option(after, after_command=True)
     commands = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     hover.add_commands(commands, after)
     bentley.add_commands(commands, after)
     verify.add_commands(commands, after)
+    config_cmd.add_commands(commands, after)
+    completion.add_commands(commands, after)
     _remember_parsers(parser)
     return parser
 
@@ -78,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging(*verbosity(args), log_file=args.log_file, log_format=args.log_format)
         to_file = args.log_file is not None
+        apply_profile(args, sys.argv[1:] if argv is None else argv, build_parser)
         if inspect.iscoroutinefunction(args.handler):
             status: int = anyio.run(
                 run_until_terminated, lambda: args.handler(args), backend_options=_loop_options()

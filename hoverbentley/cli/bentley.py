@@ -6,15 +6,17 @@ import argparse
 import sys
 
 from ..archive.bentley_source import BentleySource
-from ..bentley.filters import raw
+from ..bentley.filters import F, raw
 from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
-from .bentley_api import add_api_options, add_credentials, client_from_args
+from .bentley_api import add_api_options, add_credentials, api_of, base_url_of, client_from_args
 from .bentley_lifecycle import add_lifecycle_commands
 from .bentley_views import describe, list_line, write_json
 from .common import check_out, positive_int
+from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
+from .unfinished import WatchUnfinished
 
 __all__ = ["add_commands", "client_from_args"]
 
@@ -44,23 +46,44 @@ async def cmd_job(args: argparse.Namespace) -> int:
 
 
 async def cmd_archive(args: argparse.Namespace) -> int:
+    run = Incremental(args, _selection(args))
     out = check_out(args.out)
     outputs = _formats(args.outputs)
+    wanted = raw(args.filter)
+    since = run.since()
+    if since is not None:
+        wanted = wanted & F.created_date_time.gt(since)
     async with (
         client_from_args(args) as client,
         RealityManagementClient(
             base_url=args.reality_url, auth=client.auth, http=client.http
         ) as reality,
     ):
-        source = BentleySource(
-            client,
-            raw(args.filter),
-            top=args.top,
-            reality=None if args.records_only else reality,
-            outputs=outputs,
+        source = WatchUnfinished(
+            BentleySource(
+                client,
+                wanted,
+                top=args.top,
+                reality=None if args.records_only else reality,
+                outputs=outputs,
+            )
         )
         summary = await run_archive(args, source, out)
+    await run.finished(summary.ok, source.oldest)
     return report_summary(args, summary)
+
+
+def _selection(args: argparse.Namespace) -> dict[str, object]:
+    """What decides which files a run archives: the key of its ``--since last`` mark."""
+    return {
+        "provider": "bentley",
+        "api": api_of(args),
+        "service": args.service,
+        "base_url": base_url_of(args).rstrip("/"),
+        "filter": args.filter,
+        "outputs": args.outputs,
+        "records_only": bool(args.records_only),
+    }
 
 
 def _formats(text: str | None) -> frozenset[str] | None:
@@ -125,6 +148,13 @@ def add_commands(
         " from AWS_* or AZURE_STORAGE_* variables; needs the objectstore extra)",
     )
     arc.add_argument("--filter", required=True, metavar="EXPR", help=filter_help)
+    arc.add_argument(
+        "--since",
+        type=since_or_last,
+        metavar="DATE",
+        help="only jobs created after DATE (a createdDateTime gt term and-ed with --filter):"
+        f" {SINCE_HELP}",
+    )
     arc.add_argument("--top", type=int, metavar="N", help="jobs per listing page, 1..1000")
     arc.add_argument(
         "--outputs",

@@ -98,11 +98,13 @@ def api_of(args: argparse.Namespace) -> str:
 
 
 def base_url_of(args: argparse.Namespace) -> str:
-    """``--base-url``, else the chosen API's environment variable, else Bentley's URL."""
+    """``--base-url``, else the chosen API's environment variable, else the profile's URL for
+    that API, else Bentley's URL."""
     if args.base_url:
         return str(args.base_url)
     variable, default = BASE_URLS[(api_of(args), args.service)]
-    return env(variable) or default
+    profile: dict[str, str] = getattr(args, "profile_urls", {})
+    return env(variable) or profile.get(variable) or default
 
 
 def client_from_args(args: argparse.Namespace) -> AnyClient:

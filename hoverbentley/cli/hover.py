@@ -22,6 +22,7 @@ from .common import (
     parse_since,
     positive_int,
 )
+from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options, http_config
 from .report import report_summary, run_archive
 
@@ -151,18 +152,32 @@ def _check_selection(args: argparse.Namespace) -> None:
 
 async def cmd_archive(args: argparse.Namespace) -> int:
     _check_selection(args)
+    run = Incremental(args, _selection(args), whole=bool(args.all))
     out = check_out(args.out)
     async with client_from_args(args) as client:
         source = HoverSource(
             client,
             job_ids=args.job or None,
-            updated_since=args.since,
+            updated_since=run.since(),
             archived=args.archived,
             include=parse_include(args.include),
             exclude=parse_exclude(args.exclude),
         )
         summary = await run_archive(args, source, out)
+    await run.finished(summary.ok)
     return report_summary(args, summary)
+
+
+def _selection(args: argparse.Namespace) -> dict[str, object]:
+    """What decides which files a run archives: the key of its ``--since last`` mark."""
+    return {
+        "provider": "hover",
+        "base_url": args.base_url.rstrip("/"),
+        "user": args.current_user_email or args.current_user_id,
+        "archived": bool(args.archived),
+        "include": args.include,
+        "exclude": args.exclude,
+    }
 
 
 def add_commands(
@@ -214,7 +229,10 @@ def add_commands(
     )
     which.add_argument("--all", action="store_true", help="every job of the list")
     which.add_argument(
-        "--since", type=parse_since, metavar="DATE", help=f"with --all: {since_help}"
+        "--since",
+        type=since_or_last,
+        metavar="DATE",
+        help=f"with --all: only jobs updated since DATE: {SINCE_HELP}",
     )
     which.add_argument("--archived", action="store_true", help="with --all: archived jobs too")
     arc.add_argument(

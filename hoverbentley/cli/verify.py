@@ -19,6 +19,7 @@ from ..archive.index import INDEX_NAME
 from ..archive.manifest import MANIFEST_NAME
 from ..errors import ConfigurationError
 from .common import positive_int
+from .lastrun import MARK_DIR
 from .options import verbosity
 from .progress import human_bytes, terminal_width
 from .report import print_result
@@ -154,7 +155,7 @@ def verify(root: Path, *, workers: int = 4, show_progress: bool = False) -> Veri
     extra: list[str] = []
     partial: list[str] = []
     for path in _on_disk(root):
-        if path in known or path in _OWN:
+        if path in known or path in _OWN or path.startswith(f"{MARK_DIR}/"):
             continue
         (partial if path.endswith(_PARTIAL) else extra).append(path)
     return VerifyReport(
