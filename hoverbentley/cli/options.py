@@ -105,6 +105,14 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
         " (default 600)",
     )
     group.add_argument(
+        "--bwlimit",
+        type=bandwidth,
+        default=None,
+        metavar="RATE",
+        help="bytes a second for all downloads together, with K, M or G (1024-based, as rclone"
+        " reads them): 50M, 1.5G (default: no limit)",
+    )
+    group.add_argument(
         "--requests-per-minute",
         type=float,
         default=None,
@@ -129,6 +137,20 @@ _HTTP_FLAGS = (
     "stall_timeout",
     "max_outage",
 )
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def bandwidth(text: str) -> float:
+    """An argparse type: a rate in bytes a second such as ``50M`` or ``1.5G`` (``0``: none)."""
+    value = text.strip().upper().removesuffix("/S").removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (use 50M, 1.5G, 800K)") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"a rate cannot be negative: {text!r}")
+    return number * _UNITS[unit]
 
 
 def http_config(args: argparse.Namespace, provider_rpm: float | None = None) -> HttpConfig:
@@ -147,6 +169,8 @@ def http_config(args: argparse.Namespace, provider_rpm: float | None = None) -> 
     for name in _HTTP_FLAGS:
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
+    if getattr(args, "bwlimit", None):
+        values["bandwidth_limit"] = args.bwlimit
     try:
         return HttpConfig(**values)  # type: ignore[arg-type]
     except ValueError as exc:

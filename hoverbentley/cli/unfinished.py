@@ -14,6 +14,7 @@ import msgspec
 
 from .._core.times import parse_iso
 from .._http.health import HostHealth
+from .._http.sink import Sink
 from ..archive import ArchiveSource
 from ..archive.plan import JobPlan, PlannedFile
 from ..download import DownloadResult
@@ -41,7 +42,7 @@ class WatchUnfinished:
                 self.oldest = created
         return plan
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str]) -> DownloadResult:
+    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
         return await self.source.fetch(file, dest)
 
     def hosts(self) -> list[HostHealth]:
