@@ -125,3 +125,39 @@ def running(command: Sequence[str], port: int, log: Path, timeout: float = 60) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def prism_mock(document: Path, workdir: Path) -> Iterator[str]:
+    """Stoplight Prism serving ``document`` strictly (``--errors``); yields its base URL."""
+    tool = find_tool("prism", "HOVERBENTLEY_PRISM")
+    if tool is None:
+        missing("Stoplight Prism", "HOVERBENTLEY_PRISM")
+    assert tool is not None
+    port = free_port()
+    command = [tool, "mock", str(document), "--host", "127.0.0.1", "--port", str(port), "--errors"]
+    with running(command, port, workdir / "prism.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def azurite_blob(workdir: Path) -> Iterator[str]:
+    """Microsoft's Azurite blob service in memory; yields ``http://127.0.0.1:PORT``."""
+    tool = find_tool("azurite-blob", "HOVERBENTLEY_AZURITE")
+    if tool is None:
+        missing("Azurite", "HOVERBENTLEY_AZURITE", "azurite-blob")
+    assert tool is not None
+    port = free_port()
+    command = [
+        tool,
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--disableTelemetry",
+    ]
+    with running(command, port, workdir / "azurite.log"):
+        yield f"http://127.0.0.1:{port}"

@@ -32,8 +32,8 @@ from hoverbentley.bentley.storage import download_blob, list_blobs
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.emulator.config import AZURITE_KEY
 from hoverbentley.emulator.sas import account_sas
-from tests.services import find_tool, missing, running
-from tests.support import HB, bentley_env, fast, free_port, serve
+from tests.services import azurite_blob
+from tests.support import HB, bentley_env, fast, serve
 
 pytestmark = pytest.mark.anyio
 ACCOUNT = "devstoreaccount1"
@@ -42,24 +42,8 @@ FAST = fast(max_retries=6, backoff_max=0.05)
 
 @pytest.fixture(scope="module")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tool = find_tool("azurite-blob", "HOVERBENTLEY_AZURITE")
-    if tool is None:
-        missing("Azurite", "HOVERBENTLEY_AZURITE", "azurite-blob")
-    assert tool is not None
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
-    command = [
-        tool,
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--inMemoryPersistence",
-        "--skipApiVersionCheck",
-        "--loose",
-    ]
-    with running(command, port, workdir / "azurite.log"):
-        yield f"http://127.0.0.1:{port}/{ACCOUNT}"
+    with azurite_blob(tmp_path_factory.mktemp("azurite")) as url:
+        yield f"{url}/{ACCOUNT}"
 
 
 @dataclass

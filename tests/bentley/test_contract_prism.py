@@ -23,8 +23,8 @@ from hoverbentley.bentley.base import ACCEPT_V1
 from hoverbentley.bentley.client import RealityModelingClient
 from hoverbentley.bentley.reality import RealityManagementClient
 from hoverbentley.errors import NotFoundError, RateLimitError, UnprocessableEntityError
-from tests.services import find_tool, missing, running
-from tests.support import fast, free_port
+from tests.services import prism_mock
+from tests.support import fast
 
 pytestmark = pytest.mark.anyio
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -69,17 +69,11 @@ def test_documents_are_the_published_ones(name: str) -> None:
 
 
 def _prism(name: str, factory: pytest.TempPathFactory) -> Iterator[str]:
-    tool = find_tool("prism", "HOVERBENTLEY_PRISM")
-    if tool is None:
-        missing("Stoplight Prism", "HOVERBENTLEY_PRISM", "prism")
-    assert tool is not None
     workdir = factory.mktemp("prism")
     document = workdir / name
     document.write_text(json.dumps(served_document(json.loads((SPECS / name).read_bytes()))))
-    port = free_port()
-    command = [tool, "mock", str(document), "--host", "127.0.0.1", "--port", str(port), "--errors"]
-    with running(command, port, workdir / "prism.log"):
-        yield f"http://127.0.0.1:{port}"
+    with prism_mock(document, workdir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

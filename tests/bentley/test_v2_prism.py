@@ -23,7 +23,7 @@ from hoverbentley.bentley.v2 import CancellationRefused
 from hoverbentley.bentley.v2_models import ACCEPT_V2
 from hoverbentley.config import HttpConfig
 from hoverbentley.errors import ConfigurationError, NotFoundError, RateLimitError
-from tests.services import ROOT, find_tool, free_port, missing, running
+from tests.services import ROOT, prism_mock
 from tests.support import serve
 
 pytestmark = pytest.mark.anyio
@@ -35,15 +35,8 @@ FAST = HttpConfig(requests_per_minute=None, max_retries=1, backoff_base=0.01, re
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tool = find_tool("prism", "HOVERBENTLEY_PRISM")
-    if tool is None:
-        missing("Stoplight Prism", "HOVERBENTLEY_PRISM")
-    assert tool is not None
-    port = free_port()
-    log = tmp_path_factory.mktemp("prism-v2") / "prism.log"
-    command = [tool, "mock", str(SPEC), "--host", "127.0.0.1", "--port", str(port), "--errors"]
-    with running(command, port, log):
-        yield f"http://127.0.0.1:{port}"
+    with prism_mock(SPEC, tmp_path_factory.mktemp("prism-v2")) as url:
+        yield url
 
 
 @dataclass

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.services import ROOT, find_tool, free_port, missing, running
+from tests.services import ROOT, prism_mock
 from tests.support import cli_env, serve_in_thread
 
 from .helpers import FAST, error_line, hb
@@ -39,15 +39,8 @@ class Proxy:
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tool = find_tool("prism", "HOVERBENTLEY_PRISM")
-    if tool is None:
-        missing("Stoplight Prism", "HOVERBENTLEY_PRISM")
-    assert tool is not None
-    port = free_port()
-    log = tmp_path_factory.mktemp("prism-cli") / "prism.log"
-    command = [tool, "mock", str(SPEC), "--host", "127.0.0.1", "--port", str(port), "--errors"]
-    with running(command, port, log):
-        yield f"http://127.0.0.1:{port}"
+    with prism_mock(SPEC, tmp_path_factory.mktemp("prism-cli")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.services import find_tool, free_port, missing, running
+from tests.services import azurite_blob, free_port, running
 
 pytest.importorskip("obstore")
 
@@ -50,25 +50,8 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tool = find_tool("azurite-blob", "HOVERBENTLEY_AZURITE")
-    if tool is None:
-        missing("Azurite", "HOVERBENTLEY_AZURITE")
-    assert tool is not None
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("azurite-store")
-    command = [
-        tool,
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--inMemoryPersistence",
-        "--skipApiVersionCheck",
-        "--loose",
-        "--disableTelemetry",
-    ]
-    with running(command, port, workdir / "azurite.log"):
-        yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    with azurite_blob(tmp_path_factory.mktemp("azurite-store")) as url:
+        yield f"{url}/{AZURITE_ACCOUNT}"
 
 
 def s3_env(endpoint: str) -> dict[str, str]:
