@@ -310,8 +310,8 @@ def test_sigint_exits_130_promptly_with_a_clean_archive_and_a_rerun_completes(
         assert "Traceback" not in stderr
         said = stderr.strip().splitlines()
         assert said[-1] == "hoverbentley: interrupted; run the same command again to resume"
-        assert said[0].startswith("stopped before the end: ")  # how far it got, for the log
-        assert " downloaded " in said[0]
+        stopped = [line for line in said if line.startswith("stopped before the end: ")]
+        assert len(stopped) == 1 and " downloaded " in stopped[0]  # how far it got, for the log
 
         # Whole manifest lines only; no half-written file at a final path.
         lines = read_manifest(out, strict=True)

@@ -151,7 +151,8 @@ def test_sigterm_mid_upload_aborts_the_uploads_and_keeps_what_is_complete(s3: St
         jobs=3,
         sizes=SMALL_SIZES,
         size_overrides=big_pdfs(2, BIG),
-        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+        # Slow enough that the run is still uploading when the signal lands.
+        faults=FaultConfig(slow=1.0, slow_delay=0.05),
     )
     with Emulator.threaded(config) as emu:
         proc = subprocess.Popen(

@@ -101,7 +101,8 @@ async def test_stalled_bodies_are_cut_and_resumed(tmp_path: Path) -> None:
     config = EmulatorConfig(jobs=2, sizes=big, faults=stalls)
     out = tmp_path / "out"
     async with Emulator(config) as emu:
-        async with hover_client(emu, http=fast(stall_timeout=0.5, max_retries=5)) as client:
+        # 2 s: long against a loaded machine's pauses, short against the 60 s stall.
+        async with hover_client(emu, http=fast(stall_timeout=2.0, max_retries=5)) as client:
             summary = await archive(
                 HoverSource(client, archived=True), out, ArchiveOptions(concurrency=8, retries=0)
             )
@@ -112,7 +113,7 @@ async def test_stalled_bodies_are_cut_and_resumed(tmp_path: Path) -> None:
         _complete(out, emu)
     assert summary.ok
     assert stalled > 0
-    # A stall costs one more request, no more (cut after 0.5 s, not after the 60 s stall), and
+    # A stall costs one more request, no more (cut after 2 s, not after the 60 s stall), and
     # the partial bodies were resumed from where they stopped (206), not fetched again whole.
     assert requests <= files + stalled, (requests, files, stalled)
     assert resumed > 0

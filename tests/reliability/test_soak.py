@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 KiB = 1024
 
 
+@pytest.mark.timeout(900)
 async def test_fault_soak(tmp_path: Path) -> None:
     jobs = int(os.environ.get("HOVERBENTLEY_SOAK_JOBS", "300"))
     faults = FaultConfig(
