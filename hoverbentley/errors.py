@@ -137,8 +137,10 @@ class UnreachableHostError(APIConnectionError):
     """A host cannot be reached for a reason no retry mends: a name that does not resolve, a TLS
     certificate or protocol error, or a refused connection on the first contact."""
 
-    def __init__(self, message: str, *, url: str | None, host: str) -> None:
+    def __init__(self, message: str, *, url: str | None, host: str, tls: bool = False) -> None:
         self.host = host
+        #: A TLS failure (certificate or protocol): the address itself may well be right.
+        self.tls = tls
         super().__init__(message, url=url)
 
 

@@ -43,9 +43,10 @@ def permanent_failure(
     cause = getattr(exc, "os_error", None) or exc.__cause__ or exc
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         reason = f"the TLS certificate of {host} is not trusted ({exc.certificate_error})"
-        return UnreachableHostError(reason, url=url, host=host)
+        return UnreachableHostError(reason, url=url, host=host, tls=True)
     if isinstance(exc, aiohttp.ClientSSLError) or isinstance(cause, ssl.SSLError):
-        return UnreachableHostError(f"TLS with {host} failed ({cause})", url=url, host=host)
+        reason = f"TLS with {host} failed ({cause})"
+        return UnreachableHostError(reason, url=url, host=host, tls=True)
     if not first_contact or not isinstance(exc, aiohttp.ClientConnectorError):
         return None
     dns = getattr(aiohttp, "ClientConnectorDNSError", ())

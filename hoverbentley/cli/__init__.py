@@ -121,7 +121,12 @@ def _single(exc: BaseException) -> BaseException:
 
 def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]:
     """The exit status and one-line message of a failed run."""
-    if isinstance(exc, UnreachableHostError) and base_url and exc.host == origin_of(base_url):
+    if (
+        isinstance(exc, UnreachableHostError)
+        and not exc.tls  # a certificate to trust, not an address to correct
+        and base_url
+        and exc.host == origin_of(base_url)
+    ):
         return 2, f"{PROG}: error: {exc}; check --base-url {base_url}"
     if isinstance(exc, Terminated):
         return 143, f"{PROG}: terminated (SIGTERM); run the same command again to resume"

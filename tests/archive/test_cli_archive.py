@@ -238,6 +238,12 @@ def _wait_for(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: f
     pytest.fail("the run did not get far enough in time")
 
 
+def _default_sigint() -> None:
+    # A job started in the background by a non-interactive shell ignores SIGINT, and its
+    # children inherit that: give the CLI the disposition a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(emu: Emulator, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         hover_archive(out, "--all", "--json", "--concurrency", "4", *FAST),
@@ -245,6 +251,7 @@ def _start(emu: Emulator, out: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
