@@ -50,7 +50,7 @@ from .merge import (
     report,
 )
 from .plan import PlannedFile
-from .shard import Shard, in_shard, shard_name
+from .shard import Shard, ShardBy, owns_file, shard_name
 
 if TYPE_CHECKING:
     from obstore import Attributes
@@ -230,6 +230,7 @@ class ObjectStoreDestination:
         part_concurrency: int = 2,
         checkpoint: float = 5.0,
         shard: Shard | None = None,
+        shard_by: ShardBy = "job",
     ) -> None:
         if not is_store_url(url):
             raise ConfigurationError(f"not an object store URL: {url} (s3://… or az://…)")
@@ -252,6 +253,7 @@ class ObjectStoreDestination:
         self._lock = anyio.Lock()
         #: A shard keeps its lines in its own part, whole, and never compacts the others.
         self._shard = shard
+        self._shard_by: ShardBy = shard_by
         #: The size of every object under the prefix when the run began.
         self._listed: dict[str, int] = {}
 
@@ -431,10 +433,12 @@ class ObjectStoreDestination:
                 self._segment_start, self._segment_no = lines, self._segment_no + 1
 
     def _shard_entries(self) -> list[ManifestEntry]:
-        """The newest line of every path of this shard's jobs (earlier runs' included)."""
-        shard = self._shard
+        """The newest line of every path this shard owns (earlier runs' included)."""
+        shard, by = self._shard, self._shard_by
         return [
-            e for e in self._entries.values() if in_shard(e.path.split("/")[0], e.job_id, shard)
+            e
+            for e in self._entries.values()
+            if owns_file(e.path.split("/")[0], e.job_id, e.part_id, shard, by)
         ]
 
     def add_index_row(self, row: Mapping[str, str]) -> None:
