@@ -219,6 +219,8 @@ class ObjectStoreDestination:
     store) replaces the one built from the URL and the environment. ``part_size`` and
     ``part_concurrency`` bound each transfer's memory to about ``part_size × (concurrency+1)``.
     Manifest lines are written to the store at most ``checkpoint`` seconds after they happen.
+    ``shard`` and ``shard_by`` (see :func:`~hoverbentley.archive.shard.owns_file`) say which
+    lines this run's manifest part keeps; :meth:`merge_parts` compacts every part into one.
     """
 
     def __init__(
