@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import csv
 import hashlib
-import io
 import os
 import secrets
 import time
@@ -39,9 +37,20 @@ from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
 from .destination import ArchiveWriteError, Fetch, is_store_url
 from .index import INDEX_NAME, merge_index
-from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
+from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry
+from .merge import (
+    INDEX_PARTS,
+    MANIFEST_PARTS,
+    MergeReport,
+    index_rows,
+    keep_newest,
+    manifest_body,
+    merge_indexes,
+    merge_texts,
+    report,
+)
 from .plan import PlannedFile
-from .shard import Shard, in_shard, shard_name
+from .shard import Shard, ShardBy, owns_file, shard_name
 
 if TYPE_CHECKING:
     from obstore import Attributes
@@ -52,9 +61,9 @@ SHA256_KEY = "sha256"
 #: The object metadata key holding the source's ETag of the file, when it named one.
 ETAG_KEY = "sourceetag"
 #: Where each run keeps its own manifest lines until the run ends.
-SEGMENTS = "manifests/"
+SEGMENTS = MANIFEST_PARTS
 #: Where each shard keeps its rows of the index.
-INDEXES = "indexes/"
+INDEXES = INDEX_PARTS
 #: Multipart part size: S3 takes parts of 5 MiB and more (the last one may be smaller).
 PART_SIZE = 8 * 1024 * 1024
 #: Body bytes gathered before one call into the uploader.
@@ -210,6 +219,8 @@ class ObjectStoreDestination:
     store) replaces the one built from the URL and the environment. ``part_size`` and
     ``part_concurrency`` bound each transfer's memory to about ``part_size × (concurrency+1)``.
     Manifest lines are written to the store at most ``checkpoint`` seconds after they happen.
+    ``shard`` and ``shard_by`` (see :func:`~hoverbentley.archive.shard.owns_file`) say which
+    lines this run's manifest part keeps; :meth:`merge_parts` compacts every part into one.
     """
 
     def __init__(
@@ -221,6 +232,7 @@ class ObjectStoreDestination:
         part_concurrency: int = 2,
         checkpoint: float = 5.0,
         shard: Shard | None = None,
+        shard_by: ShardBy = "job",
     ) -> None:
         if not is_store_url(url):
             raise ConfigurationError(f"not an object store URL: {url} (s3://… or az://…)")
@@ -243,6 +255,7 @@ class ObjectStoreDestination:
         self._lock = anyio.Lock()
         #: A shard keeps its lines in its own part, whole, and never compacts the others.
         self._shard = shard
+        self._shard_by: ShardBy = shard_by
         #: The size of every object under the prefix when the run began.
         self._listed: dict[str, int] = {}
 
@@ -281,7 +294,7 @@ class ObjectStoreDestination:
         except (BaseError, OSError) as exc:
             raise ArchiveWriteError(f"cannot read {self.location}: {_cause(exc)}") from None
         self._merged_segments = segments
-        self._entries = _merge(sources)
+        self._entries, _ = merge_texts(sources)
 
     def entry(self, path: str) -> ManifestEntry | None:
         return self._entries.get(path)
@@ -422,10 +435,12 @@ class ObjectStoreDestination:
                 self._segment_start, self._segment_no = lines, self._segment_no + 1
 
     def _shard_entries(self) -> list[ManifestEntry]:
-        """The newest line of every path of this shard's jobs (earlier runs' included)."""
-        shard = self._shard
+        """The newest line of every path this shard owns (earlier runs' included)."""
+        shard, by = self._shard, self._shard_by
         return [
-            e for e in self._entries.values() if in_shard(e.path.split("/")[0], e.job_id, shard)
+            e
+            for e in self._entries.values()
+            if owns_file(e.path.split("/")[0], e.job_id, e.part_id, shard, by)
         ]
 
     def add_index_row(self, row: Mapping[str, str]) -> None:
@@ -464,8 +479,50 @@ class ObjectStoreDestination:
             for meta in batch:
                 text = await self._read(meta["path"])
                 if text is not None:
-                    merged = merge_index(merged, _rows(text))
+                    merged = merge_index(merged, index_rows(text))
         await obstore.put_async(self._store, INDEX_NAME, merged or own, use_multipart=False)
+
+    async def merge_parts(self) -> MergeReport:
+        """Replace ``manifest.jsonl`` and ``index.csv`` with the merge of every part (the
+        shards' and unfinished runs'), each with one PUT: a reader sees the old or the new."""
+        parts: list[str] = []
+        index_parts: list[str] = []
+        try:
+            async for batch in obstore.list(self._store):
+                for meta in batch:
+                    key = meta["path"]
+                    if key.startswith(SEGMENTS) and key.endswith(".jsonl"):
+                        parts.append(key)
+                    elif key.startswith(INDEXES) and key.endswith(".csv"):
+                        index_parts.append(key)
+            parts.sort()
+            manifest = await self._read(MANIFEST_NAME)
+            if manifest is None and not parts:
+                raise ConfigurationError(
+                    f"no {MANIFEST_NAME} or {SEGMENTS} in {self.location}: not an archive"
+                )
+            texts = [manifest, *[await self._read(k) for k in parts]]
+            indexes = [
+                await self._read(INDEX_NAME),
+                *[await self._read(k) for k in sorted(index_parts)],
+            ]
+        except (BaseError, OSError) as exc:
+            raise ArchiveWriteError(f"cannot read {self.location}: {_cause(exc)}") from None
+        entries, lines = merge_texts(t for t in texts if t is not None)
+        index = merge_indexes(t for t in indexes if t is not None)
+        try:
+            await obstore.put_async(
+                self._store, MANIFEST_NAME, manifest_body(entries), use_multipart=False
+            )
+        except (BaseError, OSError) as exc:
+            raise self._error(exc, MANIFEST_NAME) from None
+        if index is not None:
+            try:
+                await obstore.put_async(self._store, INDEX_NAME, index, use_multipart=False)
+            except (BaseError, OSError) as exc:
+                raise self._error(exc, INDEX_NAME) from None
+        self._entries = entries
+        return report(self.location, parts, entries, lines, index)
 
     async def _compact(self) -> None:
         if not self._run_lines and not self._merged_segments:
@@ -473,9 +530,9 @@ class ObjectStoreDestination:
         try:
             # Read again: a run that finished meanwhile may have compacted its own lines in.
             data = await self._read(MANIFEST_NAME)
-            current = _merge([data] if data is not None else [])
+            current, _ = merge_texts([data] if data is not None else [])
             for entry in self._entries.values():
-                _keep_newest(current, entry)
+                keep_newest(current, entry)
             body = b"".join(encode_entry(e) for e in current.values())
             await obstore.put_async(self._store, MANIFEST_NAME, body, use_multipart=False)
             self._entries = current
@@ -488,23 +545,3 @@ class ObjectStoreDestination:
             with contextlib.suppress(BaseError, OSError):
                 await obstore.delete_async(self._store, key)
         self._merged_segments = []
-
-
-def _rows(index: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(index.decode("utf-8"), newline="")))
-
-
-def _keep_newest(entries: dict[str, ManifestEntry], entry: ManifestEntry) -> None:
-    old = entries.get(entry.path)
-    if old is None or (old.completed_at or 0) <= (entry.completed_at or 0):
-        entries[entry.path] = entry
-
-
-def _merge(sources: list[bytes]) -> dict[str, ManifestEntry]:
-    """The newest line of each path across manifest texts (by completion time, then order)."""
-    merged: dict[str, ManifestEntry] = {}
-    for data in sources:
-        entries, _ = parse_manifest(data)
-        for entry in entries.values():
-            _keep_newest(merged, entry)
-    return merged

@@ -30,7 +30,7 @@ from .local import LocalDirectory
 from .manifest import ManifestEntry
 from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
-from .shard import Shard, in_shard
+from .shard import Shard, ShardBy, in_shard, owns_file
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
@@ -54,9 +54,11 @@ class _Run:
         destination: Destination,
         options: ArchiveOptions,
         shard: Shard | None = None,
+        shard_by: ShardBy = "job",
     ) -> None:
         self.source = source
         self.shard = shard
+        self.shard_by = shard_by
         self.destination = destination
         self.options = options
         hosts = getattr(source, "hosts", None)  # optional: a source may not track its hosts
@@ -113,9 +115,10 @@ class _Run:
                     group.start_soon(self._guard, group, self.download, files_receive.clone())
 
     async def listed(self) -> AsyncIterator[str]:
-        """The source's jobs (of this run's shard), counted as they are listed."""
+        """The source's jobs (of this run's shard), counted as they are listed; sharded by
+        output, every job (each shard plans it and fetches its own outputs)."""
         async for job_id in self.source.job_ids():
-            if not in_shard(self.source.provider, job_id, self.shard):
+            if self.shard_by == "job" and not in_shard(self.source.provider, job_id, self.shard):
                 continue
             self.progress.jobs += 1
             yield job_id
@@ -145,9 +148,11 @@ class _Run:
         except HoverBentleyError as exc:
             self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
             return
-        await self._record_job(plan)
+        if in_shard(plan.provider, plan.job_id, self.shard):
+            await self._record_job(plan)  # the job's owner writes its record and index row
         for file in plan.files:
-            await self._offer(file, send)
+            if owns_file(plan.provider, file.job_id, file.part_id, self.shard, self.shard_by):
+                await self._offer(file, send)
         self.progress.jobs_planned += 1
 
     async def plan_again(self, job_id: str, send: MemoryObjectSendStream[PlannedFile]) -> None:
@@ -286,7 +291,9 @@ def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
 
 
 def as_destination(
-    out: str | os.PathLike[str] | Destination, shard: Shard | None = None
+    out: str | os.PathLike[str] | Destination,
+    shard: Shard | None = None,
+    shard_by: ShardBy = "job",
 ) -> Destination:
     """``out`` as a destination: ``s3://…`` or ``az://…`` is an object store (the
     ``objectstore`` extra), another path a :class:`LocalDirectory`. A shard writes its own
@@ -299,7 +306,7 @@ def as_destination(
                 f"{out}: archiving into an object store needs obstore"
                 f" (pip install 'hoverbentley[objectstore]'): {exc}"
             ) from None
-        return ObjectStoreDestination(out, shard=shard)
+        return ObjectStoreDestination(out, shard=shard, shard_by=shard_by)
     if shard is not None:
         raise ConfigurationError(
             "sharded runs write into an object store (s3://…, az://…): a local OUT has one manifest"
@@ -316,6 +323,7 @@ async def archive(
     *,
     reporter: Reporter | None = None,
     shard: Shard | None = None,
+    shard_by: ShardBy = "job",
 ) -> ArchiveSummary:
     """Archive every job ``source`` lists into ``out``: a directory, an object store URL
     (``s3://bucket/prefix``, ``az://container/prefix``) or a destination.
@@ -327,10 +335,13 @@ async def archive(
     ``shard=(k, n)`` archives only the jobs of shard ``k`` of ``n`` (a stable hash of each
     job id), so n processes on n machines fill one object store with disjoint parts; each
     writes its own manifest part and every reader of the archive sees the whole.
+    ``shard_by="output"`` spreads each job's outputs (a Bentley job's, a Hover job's models)
+    over the shards by a stable hash of job and output, so one huge job is split too; every
+    shard then plans every job, and the shard that owns the job id writes its record.
     """
     options = options or ArchiveOptions()
-    destination = as_destination(out, shard)
-    run = _Run(source, destination, options, shard)
+    destination = as_destination(out, shard, shard_by)
+    run = _Run(source, destination, options, shard, shard_by)
     if not options.dry_run:
         await destination.open()
     try:

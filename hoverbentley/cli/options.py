@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..archive import ArchiveOptions
-from ..archive.shard import Shard, parse_shard, shard_from_env
+from ..archive.shard import SHARD_BY, Shard, parse_shard, shard_from_env
 from ..config import HttpConfig
 from ..errors import ConfigurationError
 from .common import env, non_negative_int, positive_int
@@ -221,6 +221,14 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         help="archive only shard K of N (0 <= K < N, by a stable hash of each job id) into an"
         " object store OUT shared by all N; each shard keeps its own manifest part and the"
         " default --requests-per-minute is the provider's quota divided by N",
+    )
+    group.add_argument(
+        "--shard-by",
+        choices=SHARD_BY,
+        default="job",
+        help="what --shard splits: whole jobs (default), or each job's outputs by a stable hash"
+        " of job and output id, so one huge Bentley job is spread over the shards (every shard"
+        " then reads every job; the shard owning the job id writes its record)",
     )
     group.add_argument(
         "--shards",

@@ -40,7 +40,14 @@ async def run_archive(
 
     options = archive_options(args)
     try:
-        return await archive(source, out, options, reporter=reporter, shard=archive_shard(args))
+        return await archive(
+            source,
+            out,
+            options,
+            reporter=reporter,
+            shard=archive_shard(args),
+            shard_by=getattr(args, "shard_by", "job"),
+        )
     except anyio.get_cancelled_exc_class():
         if seen:
             partial = seen[0].summary(str(out), dry_run=options.dry_run, interrupted=True)

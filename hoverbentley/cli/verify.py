@@ -17,6 +17,7 @@ from ..archive import Manifest, ManifestEntry
 from ..archive.destination import is_store_url
 from ..archive.index import INDEX_NAME
 from ..archive.manifest import MANIFEST_NAME
+from ..archive.merge import INDEX_PARTS, MANIFEST_PARTS
 from ..errors import ConfigurationError
 from .common import positive_int
 from .lastrun import MARK_DIR
@@ -26,6 +27,8 @@ from .report import print_result
 
 #: Files of the archive itself, not of any job.
 _OWN = frozenset({MANIFEST_NAME, INDEX_NAME})
+#: The manifest and index parts of sharded runs (merged by ``manifest merge``).
+_PARTS = (MANIFEST_PARTS, INDEX_PARTS)
 #: What an interrupted run leaves to resume from.
 _PARTIAL = (".part", ".part.json", ".tmp")
 
@@ -155,7 +158,7 @@ def verify(root: Path, *, workers: int = 4, show_progress: bool = False) -> Veri
     extra: list[str] = []
     partial: list[str] = []
     for path in _on_disk(root):
-        if path in known or path in _OWN or path.startswith(f"{MARK_DIR}/"):
+        if path in known or path in _OWN or path.startswith((f"{MARK_DIR}/", *_PARTS)):
             continue
         (partial if path.endswith(_PARTIAL) else extra).append(path)
     return VerifyReport(

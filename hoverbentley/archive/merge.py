@@ -1,0 +1,140 @@
+"""``hoverbentley manifest merge OUT``: one compacted manifest and index from every part.
+
+Sharded runs (``--shard K/N``) keep their lines in ``manifests/shard-K-of-N.jsonl`` and their
+jobs in ``indexes/shard-K-of-N.csv``; a run that died keeps ``manifests/run-*.jsonl``. Merging
+writes ``manifest.jsonl`` with the newest line of each path across all of them (and the old
+``manifest.jsonl``) and ``index.csv`` with every part's rows, each as a new file or object
+that replaces the old one, so a reader sees the old whole or the new whole. The parts stay:
+a shard run again rewrites its own, and every reader merges them anyway.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+
+from .._io.atomic import write_atomic
+from ..errors import ConfigurationError
+from .destination import ArchiveWriteError, write_error
+from .index import INDEX_NAME, merge_index
+from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
+
+#: Where runs and shards keep their manifest lines, and shards their index rows.
+MANIFEST_PARTS = "manifests/"
+INDEX_PARTS = "indexes/"
+
+
+class MergeReport(msgspec.Struct, kw_only=True):
+    """What a merge wrote: the parts it read, and the merged manifest's and index's sizes."""
+
+    out: str
+    parts: list[str]
+    lines: int
+    files: int
+    failed: int
+    jobs: int
+
+
+def keep_newest(entries: dict[str, ManifestEntry], entry: ManifestEntry) -> None:
+    """Keep ``entry`` unless ``entries`` holds a line of its path completed later."""
+    old = entries.get(entry.path)
+    if old is None or (old.completed_at or 0) <= (entry.completed_at or 0):
+        entries[entry.path] = entry
+
+
+def merge_texts(sources: Iterable[bytes]) -> tuple[dict[str, ManifestEntry], int]:
+    """The newest line of each path across manifest texts (by completion time, then order),
+    and how many lines they held."""
+    merged: dict[str, ManifestEntry] = {}
+    lines = 0
+    for data in sources:
+        entries, count = parse_manifest(data)
+        lines += count
+        for entry in entries.values():
+            keep_newest(merged, entry)
+    return merged, lines
+
+
+def manifest_body(entries: dict[str, ManifestEntry]) -> bytes:
+    """The text of a compacted manifest: one line per path, sorted by path."""
+    return b"".join(encode_entry(entries[p]) for p in sorted(entries))
+
+
+def index_rows(index: bytes) -> list[dict[str, str]]:
+    """The rows of an ``index.csv`` (or index part) text."""
+    return list(csv.DictReader(io.StringIO(index.decode("utf-8"), newline="")))
+
+
+def merge_indexes(sources: Iterable[bytes]) -> bytes | None:
+    """One index text holding every row of ``sources`` (None when there are none)."""
+    merged: bytes | None = None
+    for data in sources:
+        merged = merge_index(merged, index_rows(data))
+    return merged
+
+
+def report(
+    out: str, parts: list[str], entries: dict[str, ManifestEntry], lines: int, index: bytes | None
+) -> MergeReport:
+    """The :class:`MergeReport` of a merge of ``parts`` into ``entries`` and ``index``."""
+    failed = sum(e.status != "ok" for e in entries.values())
+    return MergeReport(
+        out=out,
+        parts=parts,
+        lines=lines,
+        files=len(entries) - failed,
+        failed=failed,
+        jobs=len(index_rows(index)) if index is not None else 0,
+    )
+
+
+def merge_local(root: str | Path) -> MergeReport:
+    """Merge the manifest and index parts of the archive directory ``root`` (parts copied
+    there from the machines of a sharded run, say) into ``manifest.jsonl`` and ``index.csv``.
+
+    Run it when no archive run is writing into ``root``: a run appends to ``manifest.jsonl``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigurationError(f"OUT is not a directory: {root}")
+    parts = _files(root, MANIFEST_PARTS, ".jsonl")
+    manifest = root / MANIFEST_NAME
+    if not parts and not manifest.is_file():
+        raise ConfigurationError(
+            f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive"
+        )
+    sources = [_read(manifest), *(_read(root / p) for p in parts)]
+    entries, lines = merge_texts(s for s in sources if s is not None)
+    try:
+        write_atomic(manifest, manifest_body(entries))
+    except OSError as exc:
+        raise write_error(exc, str(manifest)) from None
+    index_path = root / INDEX_NAME
+    index_sources = [_read(index_path), *(_read(root / p) for p in _files(root, INDEX_PARTS))]
+    index = merge_indexes(s for s in index_sources if s is not None)
+    if index is not None:
+        try:
+            write_atomic(index_path, index)
+        except OSError as exc:
+            raise write_error(exc, str(index_path)) from None
+    return report(str(root), parts, entries, lines, index)
+
+
+def _files(root: Path, folder: str, suffix: str = ".csv") -> list[str]:
+    directory = root / folder
+    if not directory.is_dir():
+        return []
+    return sorted(f"{folder}{p.name}" for p in directory.iterdir() if p.name.endswith(suffix))
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ArchiveWriteError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,73 @@
+"""``hoverbentley manifest merge OUT``: one compacted manifest and index from every part."""
+
+from __future__ import annotations
+
+import argparse
+
+import anyio
+
+from ..archive.destination import is_store_url
+from ..archive.merge import MergeReport, merge_local
+from ..errors import ConfigurationError
+from .report import print_result
+
+
+async def merge_store(url: str) -> MergeReport:
+    """Merge the parts of the archive in the object store at ``url``."""
+    try:
+        from ..archive.object_store import ObjectStoreDestination
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"{url}: object stores need obstore (pip install 'hoverbentley[objectstore]'): {exc}"
+        ) from None
+    return await ObjectStoreDestination(url).merge_parts()
+
+
+def merge_text(r: MergeReport) -> str:
+    """The one-line human report of a merge."""
+    failed = f" ({r.failed} failed)" if r.failed else ""
+    return (
+        f"merged {len(r.parts)} parts into {r.out}/manifest.jsonl: {r.files} files{failed}"
+        f" from {r.lines} lines; {r.jobs} jobs in index.csv"
+    )
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    if is_store_url(args.out):
+        url: str = args.out
+        result = anyio.run(merge_store, url)
+    else:
+        result = merge_local(args.out)
+    print_result(result, merge_text, as_json=args.json)
+    return 0
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Register ``manifest merge``."""
+    manifest = subparsers.add_parser(
+        "manifest",
+        help="work on an archive's manifest (merge the parts of sharded runs)",
+        description="Commands on OUT/manifest.jsonl and OUT/index.csv.",
+    )
+    actions = manifest.add_subparsers(dest="action", metavar="ACTION", required=True)
+    merge = actions.add_parser(
+        "merge",
+        parents=[common],
+        help="write one compacted manifest.jsonl and index.csv from every part",
+        description="Read manifest.jsonl and every part under manifests/ (one per --shard K/N,"
+        " and those of runs that did not finish), keep the newest line of each file, and"
+        " replace manifest.jsonl with one line per file; merge index.csv with every part under"
+        " indexes/ the same way. Each is written whole and then replaces the old one (a new"
+        " object in a store, a rename in a directory), so a reader never sees a torn file. The"
+        " parts are kept. In a local directory, run it when no archive run is writing there."
+        " Exit status: 0 when merged, 1 when the archive cannot be read or written, 2 when OUT"
+        " is not an archive.",
+    )
+    merge.add_argument(
+        "out", metavar="OUT", help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX"
+    )
+    merge.add_argument("--json", action="store_true", help="print the report as JSON")
+    merge.set_defaults(handler=cmd_merge)
