@@ -7,7 +7,6 @@ import base64
 import hashlib
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +16,13 @@ import msgspec
 from .._io.atomic import replace_durably
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
+from .ranges import partial_start, resume_headers, strong, unsatisfied_total
 from .transport import Transport
 
 logger = logging.getLogger("hoverbentley")
 
 CHUNK_SIZE = 1024 * 1024
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-_UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,6 @@ def part_path(dest: Path) -> Path:
 
 def _state_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part.json")
-
-
-def _strong(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
 
 
 class _Restart(Exception):
@@ -156,10 +150,7 @@ async def download_file(
     received = 0
     failures = 0
     while True:
-        headers = {"Accept-Encoding": "identity"}
-        if offset and etag:
-            headers["Range"] = f"bytes={offset}-"
-            headers["If-Range"] = etag
+        headers = resume_headers(offset, etag)
         try:
             async with transport.stream(
                 url, headers=headers, authenticated=authenticated, started=started
@@ -180,7 +171,7 @@ async def download_file(
                         received,
                         resumed_from,
                     )
-                new_etag = _strong(body.headers.get("ETag"))
+                new_etag = strong(body.headers.get("ETag"))
                 if offset and new_etag != etag:
                     raise _Restart()  # a different version: never splice two into one file
                 saved: tuple[Path, str, str | None] | None = None
@@ -216,7 +207,7 @@ async def download_file(
         except APIStatusError as exc:
             if exc.status == 416 and offset:
                 # The partial file may already be whole (a crash before the rename).
-                if _range_total(exc) == offset:
+                if unsatisfied_total(exc.headers) == offset:
                     break
                 offset, etag, hasher = 0, None, empty.fresh()
                 continue
@@ -236,13 +227,6 @@ class _PartialBody(Exception):
         self.error = error
         self.offset = offset
         self.received = received
-
-
-def _range_total(exc: APIStatusError) -> int | None:
-    header = exc.headers.get("Content-Range", "")
-    if m := _UNSATISFIED_RANGE.match(header):
-        return int(m.group(1))
-    return None
 
 
 def _check_md5(digest: _Digest, expected: str | None, url: str) -> None:
@@ -288,11 +272,10 @@ def _save_state(state: Path, url: str, etag: str | None) -> None:
 def _position(body: BodyStream, offset: int, hasher: _Digest) -> tuple[int, _Digest, int | None]:
     """Where this response's body starts in the file, and the file's total size."""
     if body.status == 206:
-        match = _CONTENT_RANGE.match(body.headers.get("Content-Range", ""))
-        if not match or int(match.group(1)) != offset:
+        found = partial_start(body.headers)
+        if found is None or found[0] != offset:
             raise _Restart()
-        total = None if match.group(3) == "*" else int(match.group(3))
-        return offset, hasher, total
+        return offset, hasher, found[1]
     # 200: the whole file (the server ignored the range, or the file changed).
     return 0, (hasher if offset == 0 else hasher.fresh()), body.content_length
 

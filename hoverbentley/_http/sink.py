@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -20,12 +19,11 @@ import anyio
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
 from .download import CHUNK_SIZE, DownloadResult
+from .ranges import partial_start, resume_headers, strong, unsatisfied_total
 from .transport import Transport
 
 logger = logging.getLogger("hoverbentley")
 
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-_UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
 _MAX_RESTARTS = 3
 
 
@@ -99,16 +97,13 @@ async def stream_into(
     policy = transport.retry_policy
     started = anyio.current_time()
     while True:
-        headers = {"Accept-Encoding": "identity"}
-        if offset and etag:
-            headers["Range"] = f"bytes={offset}-"
-            headers["If-Range"] = etag
+        headers = resume_headers(offset, etag)
         try:
             async with transport.stream(
                 url, headers=headers, authenticated=authenticated, started=started
             ) as body:
                 start, total = _position(body, offset)
-                new_etag = _strong(body.headers.get("ETag"))
+                new_etag = strong(body.headers.get("ETag"))
                 if start and new_etag != etag:
                     raise _Restart()  # another version: never splice two into one object
                 if start == 0:
@@ -153,7 +148,7 @@ async def stream_into(
             continue
         except APIStatusError as exc:
             if exc.status == 416 and offset:
-                if _range_total(exc) == offset:
+                if unsatisfied_total(exc.headers) == offset:
                     break  # every byte is already in the sink
                 await sink.restart()
                 offset, etag, hashes = 0, None, _Hashes(md5 is not None)
@@ -169,21 +164,11 @@ async def stream_into(
     return DownloadResult(Path(sink.name), offset, hashes.sha256.hexdigest(), etag, received, 0)
 
 
-def _strong(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
-
-
 def _position(body: BodyStream, offset: int) -> tuple[int, int | None]:
     """Where this response's body starts in the file, and the file's total size."""
     if body.status == 206:
-        match = _CONTENT_RANGE.match(body.headers.get("Content-Range", ""))
-        if not match or int(match.group(1)) != offset:
+        found = partial_start(body.headers)
+        if found is None or found[0] != offset:
             raise _Restart()
-        return offset, None if match.group(3) == "*" else int(match.group(3))
+        return offset, found[1]
     return 0, body.content_length
-
-
-def _range_total(exc: APIStatusError) -> int | None:
-    if m := _UNSATISFIED_RANGE.match(exc.headers.get("Content-Range", "")):
-        return int(m.group(1))
-    return None
