@@ -79,6 +79,14 @@ class RetryPolicy:
         """
         return not sent or method.upper() in IDEMPOTENT_METHODS
 
+    def body_retry(self, failures: int, spent: float) -> float | None:
+        """Seconds to wait before resuming a body after its ``failures``-th failure, or
+        ``None`` when the retries or the ``retry_for`` budget (``spent`` so far) are used up."""
+        delay = self.backoff(failures - 1)
+        if not self.can_retry(failures - 1) or spent + delay > self.retry_for:
+            return None
+        return delay
+
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Capped exponential back-off with equal jitter for retry number ``attempt`` (0-based)."""
         ceiling = min(self.backoff_max, self.backoff_base * (2.0**attempt))

@@ -139,9 +139,8 @@ async def stream_into(
             if transport.body_failed(exc.error.url or url):
                 continue  # the host is down: wait for it in the next request, budget unspent
             failures += 1
-            delay = policy.backoff(failures - 1)
-            spent = anyio.current_time() - started
-            if not policy.can_retry(failures - 1) or spent + delay > policy.retry_for:
+            delay = policy.body_retry(failures, anyio.current_time() - started)
+            if delay is None:
                 raise exc.error from None
             logger.info("resuming %s at byte %d in %.2f s: %s", sink.name, offset, delay, exc.error)
             await anyio.sleep(delay)

@@ -77,3 +77,12 @@ def test_attempts_are_bounded() -> None:
     assert [policy.can_retry(a) for a in range(4)] == [True, True, False, False]
     with pytest.raises(ValueError, match="max_retries"):
         RetryPolicy(max_retries=-1)
+
+
+def test_body_retries_are_bounded_by_count_and_by_time() -> None:
+    policy = RetryPolicy(max_retries=2, backoff_base=1.0, backoff_max=1.0, retry_for=10.0)
+    first = policy.body_retry(1, spent=0.0)
+    assert first is not None and 0.5 <= first <= 1.0
+    assert policy.body_retry(2, spent=0.0) is not None
+    assert policy.body_retry(3, spent=0.0) is None  # two retries spent
+    assert policy.body_retry(1, spent=9.5) is None  # the wait would outlast retry_for

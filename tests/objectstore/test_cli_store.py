@@ -35,6 +35,23 @@ def stored_files(store: Store) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
+def _start_mid_upload(s3: Store, emu: Emulator) -> subprocess.Popen[str]:
+    """A CLI archive into ``s3``, returned once files are stored and an upload is under way."""
+    proc = subprocess.Popen(
+        command(s3.url(), "--concurrency", "4", "--retries", "0"),
+        env=env_for(emu, **s3.env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (stored_files(s3) and uploads_in_progress(s3)):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never got mid-upload"
+        time.sleep(0.05)
+    return proc
+
+
 def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
     s3: Store, tmp_path: Path
 ) -> None:
@@ -46,18 +63,7 @@ def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
     )
     with Emulator.threaded(config) as emu:
         expected = emu.expected_files()
-        proc = subprocess.Popen(
-            command(s3.url(), "--concurrency", "4", "--retries", "0"),
-            env=env_for(emu, **s3.env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while not (stored_files(s3) and uploads_in_progress(s3)):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never got mid-upload"
-            time.sleep(0.05)
+        proc = _start_mid_upload(s3, emu)
         proc.kill()
         _, stderr = proc.communicate()
         assert proc.returncode == -signal.SIGKILL
@@ -155,18 +161,7 @@ def test_sigterm_mid_upload_aborts_the_uploads_and_keeps_what_is_complete(s3: St
         faults=FaultConfig(slow=1.0, slow_delay=0.05),
     )
     with Emulator.threaded(config) as emu:
-        proc = subprocess.Popen(
-            command(s3.url(), "--concurrency", "4", "--retries", "0"),
-            env=env_for(emu, **s3.env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while not (stored_files(s3) and uploads_in_progress(s3)):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never got mid-upload"
-            time.sleep(0.05)
+        proc = _start_mid_upload(s3, emu)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 143, stderr
