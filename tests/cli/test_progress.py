@@ -19,7 +19,8 @@ from tests.support import HB
 from .helpers import FAST, bentley_env, hover_env, run_on_terminal
 
 SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
-SLOW = FaultConfig(slow=1.0, slow_delay=0.01)
+# Slow enough that the run lasts several redraws (every 0.5 s) even on an idle machine.
+SLOW = FaultConfig(slow=1.0, slow_delay=0.04)
 
 
 @pytest.mark.slow
