@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from ..errors import RedirectError
@@ -11,6 +12,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=4096)  # one request asks for the origins of the same few URLs many times
 def origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
     parts = urlsplit(url)

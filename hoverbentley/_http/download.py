@@ -14,6 +14,7 @@ import anyio
 import msgspec
 
 from .._io.atomic import replace_durably
+from .._io.threads import pool, run_blocking
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
 from .ranges import partial_start, resume_headers, strong, unsatisfied_total
@@ -59,20 +60,21 @@ class _Restart(Exception):
     """The partial file cannot be continued; start from the first byte."""
 
 
-def _store_whole(
-    part: Path, dest: Path, state: Path, data: bytes, md5: str | None, url: str
-) -> _Digest:
-    """Hash, check, write, fsync and rename a body that arrived whole: one thread hop."""
+def _store_whole(part: Path, dest: Path, data: bytes, md5: str | None, url: str) -> _Digest:
+    """Hash, check, write, fsync and rename a body that arrived whole: one thread hop.
+
+    Only a fresh download comes here, and a fresh one has no state file (see
+    :func:`_open_part`), so there is none to remove.
+    """
     digest = _Digest(md5 is not None, data)
     _check_md5(digest, md5, url)
-    fd = os.open(part, _WRITE_FLAGS | os.O_TRUNC, 0o666)
+    fd = _create(part, _WRITE_FLAGS | os.O_TRUNC)
     try:
         _write_all(fd, [data])
         os.fsync(fd)
     finally:
         os.close(fd)
     replace_durably(part, dest)
-    _clear(state)
     return digest
 
 
@@ -100,6 +102,15 @@ class _Digest:
         return base64.b64encode(self._md5.digest()).decode() if self._md5 is not None else None
 
 
+def _create(path: Path, flags: int) -> int:
+    """Open ``path`` for writing, making its directory first if it is missing."""
+    try:
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o666)
+
+
 def _hash_file(path: Path, hasher: _Digest) -> tuple[int, _Digest]:
     size = 0
     with open(path, "rb") as fh:
@@ -110,6 +121,7 @@ def _hash_file(path: Path, hasher: _Digest) -> tuple[int, _Digest]:
 
 
 def _clear(*paths: Path) -> None:
+    """Remove ``paths`` in order: a state file goes before its part file (see _open_part)."""
     for p in paths:
         p.unlink(missing_ok=True)
 
@@ -141,9 +153,16 @@ async def download_file(
     state = _state_path(final)
     key = identity or url
     empty = _Digest(md5 is not None)
-    offset, etag, hasher = await anyio.to_thread.run_sync(
-        _prepare, final, part, state, key, empty, resume
-    )
+    # A file that was never started (the usual case) costs one lookup here and a single
+    # thread hop once its body has arrived; only a partial file is read in a thread first.
+    # The lookup stays on the loop: a stat answered from the kernel's cache of names costs
+    # microseconds, a thread hop a hundred.
+    offset, etag, hasher = 0, None, empty.fresh()
+    if os.path.exists(part):  # noqa: ASYNC240
+        if resume:
+            offset, etag, hasher = await run_blocking(_resume_point, part, state, key, empty)
+        else:
+            await run_blocking(_clear, state, part)
     resumed_from = offset
     policy = transport.retry_policy
     started = anyio.current_time()
@@ -160,9 +179,7 @@ async def download_file(
                     data = await _read_all(body, chunk_size)
                     received += len(data)
                     _check_length(len(data), total, url)
-                    whole = await anyio.to_thread.run_sync(
-                        _store_whole, part, final, state, data, md5, url
-                    )
+                    whole = await run_blocking(_store_whole, part, final, data, md5, url)
                     return DownloadResult(
                         final,
                         len(data),
@@ -215,9 +232,9 @@ async def download_file(
     try:
         _check_md5(hasher, md5, url)
     except IntegrityError:
-        await anyio.to_thread.run_sync(_clear, part, state)
+        await run_blocking(_clear, state, part)
         raise
-    await anyio.to_thread.run_sync(_finish, part, final, state)
+    await run_blocking(_finish, part, final, state)
     return DownloadResult(final, offset, hasher.hexdigest(), etag, received, resumed_from)
 
 
@@ -237,16 +254,6 @@ def _check_md5(digest: _Digest, expected: str | None, url: str) -> None:
         )
 
 
-def _prepare(
-    final: Path, part: Path, state: Path, key: str, empty: _Digest, resume: bool
-) -> tuple[int, str | None, _Digest]:
-    """Create the destination's directory; where a download of ``final`` starts."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if resume and part.exists():
-        return _resume_point(part, state, key, empty)
-    return 0, None, empty.fresh()
-
-
 def _resume_point(
     part: Path, state: Path, url: str, empty: _Digest
 ) -> tuple[int, str | None, _Digest]:
@@ -255,7 +262,7 @@ def _resume_point(
     except (OSError, msgspec.MsgspecError):
         saved = None
     if saved is None or saved.url != url or not saved.etag:
-        _clear(part, state)
+        _clear(state, part)
         return 0, None, empty.fresh()
     size, hasher = _hash_file(part, empty.fresh())
     return size, saved.etag, hasher
@@ -306,10 +313,9 @@ async def _stream_to(
     ``saved`` (state file, key, ETag) is recorded for a later resume in the same thread hop
     that opens the file.
     """
-    # Opening is shielded: a cancellation (Ctrl-C) arriving meanwhile would otherwise leave
-    # an open descriptor behind.
-    with anyio.CancelScope(shield=True):
-        fd = await anyio.to_thread.run_sync(_open_part, part, offset, saved)
+    # Opening is shielded (run_blocking): a cancellation (Ctrl-C) arriving meanwhile would
+    # otherwise leave an open descriptor behind.
+    fd = await run_blocking(_open_part, part, offset, saved)
     writer = _PartWriter(fd, hasher, offset)
     try:
         return await _append(body, writer, chunk_size)
@@ -318,12 +324,18 @@ async def _stream_to(
 
 
 def _open_part(part: Path, offset: int, saved: tuple[Path, str, str | None] | None) -> int:
-    if saved is not None:
-        _save_state(*saved)
-    fd = os.open(part, _WRITE_FLAGS, 0o666)
+    """Open ``part`` at ``offset``, then record ``saved``.
+
+    A state file exists only beside its part file: it is written after the part is created,
+    removed before it (``_clear``, ``_finish``), so a download that finds no part file has
+    no state to clean up.
+    """
+    fd = _create(part, _WRITE_FLAGS)
     try:
         os.ftruncate(fd, offset)
         os.lseek(fd, offset, os.SEEK_SET)
+        if saved is not None:
+            _save_state(*saved)
     except BaseException:
         os.close(fd)
         raise
@@ -351,7 +363,7 @@ class _PartWriter:
         await self.wait()
         assert self._fd is not None
         loop = asyncio.get_running_loop()
-        self._pending = loop.run_in_executor(None, _hash_and_write, self._fd, batch, self._hasher)
+        self._pending = loop.run_in_executor(pool(), _hash_and_write, self._fd, batch, self._hasher)
         self._queued = size
 
     async def wait(self) -> None:
@@ -370,8 +382,7 @@ class _PartWriter:
         await self.wait()
         fd, self._fd = self._fd, None
         assert fd is not None
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_write_sync_close, fd, batch, self._hasher)
+        await run_blocking(_write_sync_close, fd, batch, self._hasher)
         self.written += size
 
     async def close(self) -> None:
@@ -381,8 +392,7 @@ class _PartWriter:
         finally:
             fd, self._fd = self._fd, None
             if fd is not None:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(os.close, fd)
+                await run_blocking(os.close, fd)
 
 
 def _hash_and_write(fd: int, batch: list[bytes], hasher: _Digest) -> None:
@@ -439,5 +449,5 @@ def _check_length(got: int, total: int | None, url: str) -> None:
 
 
 def _finish(part: Path, final: Path, state: Path) -> None:
-    replace_durably(part, final)
     _clear(state)
+    replace_durably(part, final)

@@ -1,1 +1,1 @@
-"""File-system helpers shared by every module that writes files (no network, no asyncio)."""
+"""File-system helpers shared by every module that writes files (no network)."""

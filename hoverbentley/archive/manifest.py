@@ -56,7 +56,8 @@ class Manifest:
         self.path = root / MANIFEST_NAME
         self.entries: dict[str, ManifestEntry] = {}
         self._fd: int | None = None
-        #: Whether the file may hold more lines than paths (appends, or a stale file loaded).
+        #: Whether the file may hold more lines than paths (a path appended again, or a
+        #: file loaded with such lines).
         self._superseded = False
 
     def load(self) -> None:
@@ -94,7 +95,9 @@ class Manifest:
         self._open_for_append()
         assert self._fd is not None
         line = memoryview(_ENCODER.encode(entry) + b"\n")
-        self._superseded = True
+        # Only a second line for a path makes the file longer than its paths; a run of new
+        # files leaves nothing to compact (and reading it all back would cost its size).
+        self._superseded = self._superseded or entry.path in self.entries
         while line:  # a short write (a disk filling up) is continued, and then raises
             line = line[os.write(self._fd, line) :]
         self.entries[entry.path] = entry
