@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import inspect
 import logging
@@ -88,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         to_file = args.log_file is not None
         apply_profile(args, sys.argv[1:] if argv is None else argv, build_parser)
         if inspect.iscoroutinefunction(args.handler):
+            _settle_garbage_collector()
             status: int = anyio.run(
                 run_until_terminated, lambda: args.handler(args), backend_options=_loop_options()
             )
@@ -104,6 +106,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if to_file:
             logger.error(message)
     return status
+
+
+def _settle_garbage_collector() -> None:
+    """Keep the cyclic collector off what start-up built (modules, classes, the parser).
+
+    A long run allocates several objects per request; each full collection would walk every
+    object imported at start-up again, which was 7% of an archive's CPU.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _loop_options() -> dict[str, object]:
