@@ -8,12 +8,28 @@ location, the logs or the manifest.
 Layout under the prefix, as in a local archive: the files at their paths, ``manifest.jsonl``
 (compacted when a run ends) and ``index.csv``; besides, ``manifests/run-*.jsonl``, a running
 run's lines, replaced at checkpoints (every few seconds, and after each multipart object) and
-merged into ``manifest.jsonl`` when it ends. A file up to a part is stored with one PUT that
-carries its sha256 (and the source's ETag) as metadata, so a rerun after a crash recognises it
-even without its manifest line; a larger one is a multipart upload whose sha256 is in the
-manifest only (S3 takes an object's metadata when the upload starts, before it is hashed).
-A shard (``--shard K/N``) keeps ``manifests/shard-K-of-N.jsonl`` and ``indexes/shard-K-of-N.csv``
-instead, and every reader merges all parts.
+merged into ``manifest.jsonl`` when it ends. A shard (``--shard K/N``) keeps
+``manifests/shard-K-of-N.jsonl`` and ``indexes/shard-K-of-N.csv`` instead, and every reader
+merges all parts. No temporary keys: a multipart upload's parts are invisible until it
+completes at the final key.
+
+Where a file's sha256 (and the source's ETag) is kept as object metadata, by store:
+
+- A file up to a part, on either store: one PUT carrying both, so the object and its
+  metadata appear together.
+- A larger file on Azure: its blocks are committed at the final key (Put Block List), then
+  the metadata is set (Set Blob Metadata, through a URL that obstore signs, sent with
+  aiohttp). Between the two the object is whole but without metadata; a crash there leaves
+  an object a rerun does not trust without its manifest line, and fetches again.
+- A larger file on S3: in the manifest only. S3 takes an object's metadata when the
+  multipart upload starts, before the bytes are hashed, and obstore offers no way to change
+  it after: its copy sends no metadata (a CopyObject that replaces metadata is not exposed),
+  a presigned URL cannot carry the ``x-amz-*`` headers such a copy needs (S3 requires them
+  signed), and reading the object back into a second upload would triple its traffic.
+  Its line is saved as soon as it completes, so only a crash in that moment costs a refetch.
+
+A rerun trusts an object whose manifest line, size and stored sha256 (where there is one)
+agree; without a line, one whose size and sha256 metadata say it is whole.
 """
 
 from __future__ import annotations
@@ -21,13 +37,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import aiohttp
 import anyio
 import obstore
 from obstore.exceptions import BaseError
@@ -70,6 +89,12 @@ PART_SIZE = 8 * 1024 * 1024
 _BATCH = 1024 * 1024
 #: Manifest lines per segment object before a run starts its next one.
 _SEGMENT_LINES = 2000
+#: How long the signed URL that sets a blob's metadata is valid.
+_SIGNED_FOR = timedelta(minutes=10)
+#: Tries of a Set Blob Metadata request that fails (5xx, reset, timeout) before giving up.
+_METADATA_TRIES = 4
+
+logger = logging.getLogger("hoverbentley")
 
 
 def _settle() -> None:
@@ -132,13 +157,42 @@ def _cause(exc: BaseException) -> str:
     return " ".join(w.split("?", 1)[0] if "://" in w else w for w in first.split())[:300]
 
 
+async def _set_blob_metadata(store: AzureStore, key: str, attributes: Attributes) -> bool:
+    """Set the metadata of blob ``key`` (replacing any), through a URL obstore signs.
+
+    False when it could not be set; the signed URL is never logged (its query is the grant).
+    """
+    headers = {f"x-ms-meta-{name}": str(value) for name, value in attributes.items()}
+    cause = ""
+    try:
+        url = await obstore.sign_async(store, "PUT", key, _SIGNED_FOR)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            for attempt in range(_METADATA_TRIES):
+                if attempt:
+                    await anyio.sleep(0.2 * 2**attempt)
+                try:
+                    async with session.put(f"{url}&comp=metadata", headers=headers) as answer:
+                        if answer.status == 200:
+                            return True
+                        cause = f"HTTP {answer.status}"
+                        if answer.status < 500:
+                            break
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    cause = type(exc).__name__
+    except (BaseError, OSError) as exc:
+        cause = _cause(exc)
+    logger.warning("no sha256 metadata on %s (its manifest line has it): %s", key, cause)
+    return False
+
+
 class _Upload:
     """A :class:`~hoverbentley._http.sink.Sink` that becomes one object when committed.
 
     Up to :data:`PART_SIZE` bytes are held in memory; a file that stays within it is stored
     with one PUT carrying its sha256 as metadata. A larger one goes out as a multipart upload
     in parts of :data:`PART_SIZE` (at most ``concurrency`` parts in flight), completed only by
-    :meth:`commit`; :meth:`abort` and :meth:`restart` drop it, so nothing appears at the key.
+    :meth:`commit`, which then sets its metadata on Azure (see the module's notes);
+    :meth:`abort` and :meth:`restart` drop it, so nothing appears at the key.
     """
 
     def __init__(self, store: ObjectStore, key: str, part_size: int, concurrency: int) -> None:
@@ -154,11 +208,6 @@ class _Upload:
     @property
     def size(self) -> int:
         return self._size
-
-    @property
-    def multipart(self) -> bool:
-        """Whether the object goes out in parts (its sha256 is then only in the manifest)."""
-        return self._writer is not None
 
     async def write(self, data: bytes) -> None:
         self._size += len(data)
@@ -196,12 +245,12 @@ class _Upload:
 
     async def commit(self, sha256: str, etag: str | None) -> None:
         """Make the object visible at its key, whole (``etag``: the source's, kept too)."""
+        attributes: Attributes = {SHA256_KEY: sha256}
+        if etag:
+            attributes[ETAG_KEY] = etag
         if self._writer is None:
             data = b"".join(self._pending)
             self._pending, self._pending_size = [], 0
-            attributes: Attributes = {SHA256_KEY: sha256}
-            if etag:
-                attributes[ETAG_KEY] = etag
             await obstore.put_async(
                 self._store, self.name, data, attributes=attributes, use_multipart=False
             )
@@ -210,6 +259,8 @@ class _Upload:
             await self._flush()
         writer, self._writer = self._writer, None
         await writer.close()
+        if isinstance(self._store, AzureStore):
+            await _set_blob_metadata(self._store, self.name, attributes)
 
 
 class ObjectStoreDestination:
@@ -404,7 +455,8 @@ class ObjectStoreDestination:
     async def record(self, entry: ManifestEntry) -> None:
         self._entries[entry.path] = entry
         self._run_lines.append(encode_entry(entry))
-        # A multipart object has no sha256 metadata to be recognised by: its line is saved now.
+        # A multipart object may have no sha256 metadata to be recognised by (on S3, or if
+        # setting it failed): its line is saved now.
         multipart = entry.size is not None and entry.size > self._part_size
         due = anyio.current_time() - self._last_checkpoint >= self._checkpoint
         # A checkpoint under way carries the lines recorded before it; the next takes the rest.
