@@ -20,7 +20,10 @@ Where a file's sha256 (and the source's ETag) is kept as object metadata, by sto
 - A larger file on Azure: its blocks are committed at the final key (Put Block List), then
   the metadata is set (Set Blob Metadata, through a URL that obstore signs, sent with
   aiohttp). Between the two the object is whole but without metadata; a crash there leaves
-  an object a rerun does not trust without its manifest line, and fetches again.
+  an object a rerun does not trust without its manifest line, and fetches again. Signing
+  needs an account key or a bearer token (Entra ID); with a SAS-token credential, or if
+  the request keeps failing (it is tried four times), the sha256 is in the manifest only,
+  as on S3, and a warning says so.
 - A larger file on S3: in the manifest only. S3 takes an object's metadata when the
   multipart upload starts, before the bytes are hashed, and obstore offers no way to change
   it after: its copy sends no metadata (a CopyObject that replaces metadata is not exposed),
@@ -157,32 +160,60 @@ def _cause(exc: BaseException) -> str:
     return " ".join(w.split("?", 1)[0] if "://" in w else w for w in first.split())[:300]
 
 
-async def _set_blob_metadata(store: AzureStore, key: str, attributes: Attributes) -> bool:
-    """Set the metadata of blob ``key`` (replacing any), through a URL obstore signs.
+async def _put_metadata(url: str, attributes: Attributes) -> str | None:
+    """Set Blob Metadata (replacing any) at the signed ``url``; None, or why it failed.
 
-    False when it could not be set; the signed URL is never logged (its query is the grant).
+    The URL is never logged: its query is the grant.
     """
     headers = {f"x-ms-meta-{name}": str(value) for name, value in attributes.items()}
     cause = ""
-    try:
-        url = await obstore.sign_async(store, "PUT", key, _SIGNED_FOR)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-            for attempt in range(_METADATA_TRIES):
-                if attempt:
-                    await anyio.sleep(0.2 * 2**attempt)
-                try:
-                    async with session.put(f"{url}&comp=metadata", headers=headers) as answer:
-                        if answer.status == 200:
-                            return True
-                        cause = f"HTTP {answer.status}"
-                        if answer.status < 500:
-                            break
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    cause = type(exc).__name__
-    except (BaseError, OSError) as exc:
-        cause = _cause(exc)
-    logger.warning("no sha256 metadata on %s (its manifest line has it): %s", key, cause)
-    return False
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for attempt in range(_METADATA_TRIES):
+            if attempt:
+                await anyio.sleep(0.2 * 2**attempt)
+            try:
+                async with session.put(f"{url}&comp=metadata", headers=headers) as answer:
+                    if answer.status == 200:
+                        return None
+                    cause = f"HTTP {answer.status}"
+                    if answer.status < 500:
+                        break
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                cause = type(exc).__name__
+    return cause
+
+
+class _BlobMetadata:
+    """Sets the metadata of blobs that multipart uploads committed (see the module's notes).
+
+    Through a URL obstore signs for each blob: a credential that cannot sign (a SAS token)
+    is reported once, and the large objects then keep their sha256 in the manifest only.
+    """
+
+    def __init__(self, store: AzureStore, location: str) -> None:
+        self._store = store
+        self._location = location
+        self._can_sign = True
+
+    async def set(self, key: str, attributes: Attributes) -> bool:
+        """Whether blob ``key`` now carries ``attributes`` as its metadata."""
+        if not self._can_sign:
+            return False
+        try:
+            url = await obstore.sign_async(self._store, "PUT", key, _SIGNED_FOR)
+        except (BaseError, OSError) as exc:
+            self._can_sign = False
+            logger.warning(
+                "%s: cannot sign requests (%s): objects larger than a part keep their sha256"
+                " in the manifest only",
+                self._location,
+                _cause(exc),
+            )
+            return False
+        cause = await _put_metadata(url, attributes)
+        if cause is not None:
+            logger.warning("no sha256 metadata on %s (its manifest line has it): %s", key, cause)
+        return cause is None
 
 
 class _Upload:
@@ -195,9 +226,17 @@ class _Upload:
     :meth:`abort` and :meth:`restart` drop it, so nothing appears at the key.
     """
 
-    def __init__(self, store: ObjectStore, key: str, part_size: int, concurrency: int) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        key: str,
+        part_size: int,
+        concurrency: int,
+        metadata: _BlobMetadata | None,
+    ) -> None:
         self.name = key
         self._store = store
+        self._metadata = metadata
         self._part_size = part_size
         self._concurrency = concurrency
         self._pending: list[bytes] = []
@@ -259,8 +298,8 @@ class _Upload:
             await self._flush()
         writer, self._writer = self._writer, None
         await writer.close()
-        if isinstance(self._store, AzureStore):
-            await _set_blob_metadata(self._store, self.name, attributes)
+        if self._metadata is not None:
+            await self._metadata.set(self.name, attributes)
 
 
 class ObjectStoreDestination:
@@ -289,6 +328,12 @@ class ObjectStoreDestination:
             raise ConfigurationError(f"not an object store URL: {url} (s3://… or az://…)")
         self.location = url.rstrip("/")
         self._store = store if store is not None else _store_from_url(url)
+        #: Where multipart objects get their metadata after they complete (Azure only).
+        self._metadata = (
+            _BlobMetadata(self._store, self.location)
+            if isinstance(self._store, AzureStore)
+            else None
+        )
         self._part_size = part_size
         self._part_concurrency = part_concurrency
         self._checkpoint = checkpoint
@@ -411,9 +456,8 @@ class ObjectStoreDestination:
         return True
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
-        upload = _Upload(
-            self._store, object_key(file.path), self._part_size, self._part_concurrency
-        )
+        key = object_key(file.path)
+        upload = _Upload(self._store, key, self._part_size, self._part_concurrency, self._metadata)
         try:
             result = await fetch(file, upload)
             if file.size is not None and result.size != file.size:

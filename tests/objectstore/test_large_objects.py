@@ -23,7 +23,7 @@ from tests.archive.helpers import (
 )
 from tests.archive.test_archive import emulator
 
-from .conftest import Store
+from .conftest import AZURITE_ACCOUNT, Store
 from .helpers import manifest_lines, metadata, mirror, open_store
 from .proxy import faulty_proxy
 from .test_store_archive import archive_into
@@ -134,3 +134,33 @@ async def test_metadata_that_cannot_be_set_leaves_the_object_and_its_line(
         again = await archive_into(emu, ObjectStoreDestination(az.url(), part_size=PART))
         assert again.ok and again.downloaded == 0  # type: ignore[attr-defined]
         assert storage_requests(emu)[seen:] == []
+
+
+async def test_with_a_sas_token_large_objects_keep_their_sha256_in_the_manifest_only(
+    az: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hoverbentley.emulator.config import AZURITE_KEY
+    from hoverbentley.emulator.sas import account_sas
+
+    caplog.set_level(logging.WARNING, logger="hoverbentley")
+    # A SAS token cannot sign further URLs: no Set Blob Metadata, one warning for the run.
+    sas = account_sas(AZURITE_ACCOUNT, AZURITE_KEY, "rwdlac", 3600)
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY")
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        f"AccountName={AZURITE_ACCOUNT};BlobEndpoint={az.endpoint};SharedAccessSignature={sas}",
+    )
+    async with emulator(jobs=3, size_overrides=big_pdfs(2, BIG)) as emu:
+        summary = await archive_into(emu, ObjectStoreDestination(az.url(), part_size=PART))
+        assert summary.ok, summary.failures  # type: ignore[attr-defined]
+        big = big_files(emu)
+    # Read back with the account key again.
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "cannot sign" in warned[0], warned
+    assert "sig=" not in caplog.text
+    for file in big:
+        path, line = archived(az, tmp_path, file)
+        assert "sha256" not in metadata(az, path)
+        assert line["sha256"] == file.sha256
