@@ -21,13 +21,15 @@ Where a file's sha256 (and the source's ETag) is kept as object metadata, by sto
   the metadata is set (Set Blob Metadata, through a URL that obstore signs, sent with
   aiohttp). Between the two the object is whole but without metadata; a crash there leaves
   an object a rerun does not trust without its manifest line, and fetches again. Signing
-  needs an account key or a bearer token (Entra ID); with a SAS-token credential, or if
-  the request keeps failing (it is tried four times), the sha256 is in the manifest only,
-  as on S3, and a warning says so.
+  works with an account key (tested against Azurite); obstore signs for a bearer token
+  (Entra ID) with a user delegation key, which no test here covers. With a SAS-token
+  credential, which cannot sign, or if the request keeps failing (it is tried four times),
+  the sha256 is in the manifest only, as on S3, and a warning says so.
 - A larger file on S3: in the manifest only. S3 takes an object's metadata when the
   multipart upload starts, before the bytes are hashed, and obstore offers no way to change
-  it after: its copy sends no metadata (a CopyObject that replaces metadata is not exposed),
-  a presigned URL cannot carry the ``x-amz-*`` headers such a copy needs (S3 requires them
+  it after: its copy sends no metadata (a CopyObject that replaces metadata is not exposed,
+  so an upload to a temporary key copied to the final one would carry none either), a
+  presigned URL cannot carry the ``x-amz-*`` headers such a copy needs (S3 requires them
   signed), and reading the object back into a second upload would triple its traffic.
   Its line is saved as soon as it completes, so only a crash in that moment costs a refetch.
 
