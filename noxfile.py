@@ -41,7 +41,9 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """The benchmarks against the emulator on loopback; writes benchmarks/RESULTS.md."""
-    session.install("-e", ".[bench]")
+    # The stores benchmark: obstore, a local S3 server and the AWS CLI for `aws s3 sync`
+    # (Azurite comes from npm, as for the tests).
+    session.install("-e", ".[bench,objectstore]", "moto[server]>=5", "awscli")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

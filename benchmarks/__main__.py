@@ -626,7 +626,7 @@ BULK_HEADER = [
     "CPU-s/GB",
     "peak RSS MiB",
 ]
-NAMES = ["fanout", "bulk", "disk", "small", "stream", "bigfile", "decode"]
+NAMES = ["fanout", "bulk", "disk", "small", "stream", "bigfile", "decode", "stores"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -700,6 +700,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "decode" in chosen:
             rows, t = decode()
             emit("Decoding", ["payload", "decoder", "µs per decode", "x msgspec"], rows, t)
+        if "stores" in chosen:
+            from .stores import HEADER, store_benchmark
+
+            rows, t = store_benchmark(bulk_config(quick), args.runs, work, ram_out)
+            emit("Archive into object stores (moto, Azurite), against tmpfs", HEADER, rows, t)
     elapsed = time.monotonic() - started
     flags = " -- --quick" if quick else ""
     intro = (

@@ -8,12 +8,33 @@ location, the logs or the manifest.
 Layout under the prefix, as in a local archive: the files at their paths, ``manifest.jsonl``
 (compacted when a run ends) and ``index.csv``; besides, ``manifests/run-*.jsonl``, a running
 run's lines, replaced at checkpoints (every few seconds, and after each multipart object) and
-merged into ``manifest.jsonl`` when it ends. A file up to a part is stored with one PUT that
-carries its sha256 (and the source's ETag) as metadata, so a rerun after a crash recognises it
-even without its manifest line; a larger one is a multipart upload whose sha256 is in the
-manifest only (S3 takes an object's metadata when the upload starts, before it is hashed).
-A shard (``--shard K/N``) keeps ``manifests/shard-K-of-N.jsonl`` and ``indexes/shard-K-of-N.csv``
-instead, and every reader merges all parts.
+merged into ``manifest.jsonl`` when it ends. A shard (``--shard K/N``) keeps
+``manifests/shard-K-of-N.jsonl`` and ``indexes/shard-K-of-N.csv`` instead, and every reader
+merges all parts. No temporary keys: a multipart upload's parts are invisible until it
+completes at the final key.
+
+Where a file's sha256 (and the source's ETag) is kept as object metadata, by store:
+
+- A file up to a part, on either store: one PUT carrying both, so the object and its
+  metadata appear together.
+- A larger file on Azure: its blocks are committed at the final key (Put Block List), then
+  the metadata is set (Set Blob Metadata, through a URL that obstore signs, sent with
+  aiohttp). Between the two the object is whole but without metadata; a crash there leaves
+  an object a rerun does not trust without its manifest line, and fetches again. Signing
+  works with an account key (tested against Azurite); obstore signs for a bearer token
+  (Entra ID) with a user delegation key, which no test here covers. With a SAS-token
+  credential, which cannot sign, or if the request keeps failing (it is tried four times),
+  the sha256 is in the manifest only, as on S3, and a warning says so.
+- A larger file on S3: in the manifest only. S3 takes an object's metadata when the
+  multipart upload starts, before the bytes are hashed, and obstore offers no way to change
+  it after: its copy sends no metadata (a CopyObject that replaces metadata is not exposed,
+  so an upload to a temporary key copied to the final one would carry none either), a
+  presigned URL cannot carry the ``x-amz-*`` headers such a copy needs (S3 requires them
+  signed), and reading the object back into a second upload would triple its traffic.
+  Its line is saved as soon as it completes, so only a crash in that moment costs a refetch.
+
+A rerun trusts an object whose manifest line, size and stored sha256 (where there is one)
+agree; without a line, one whose size and sha256 metadata say it is whole.
 """
 
 from __future__ import annotations
@@ -21,13 +42,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import aiohttp
 import anyio
 import obstore
 from obstore.exceptions import BaseError
@@ -70,6 +94,12 @@ PART_SIZE = 8 * 1024 * 1024
 _BATCH = 1024 * 1024
 #: Manifest lines per segment object before a run starts its next one.
 _SEGMENT_LINES = 2000
+#: How long the signed URL that sets a blob's metadata is valid.
+_SIGNED_FOR = timedelta(minutes=10)
+#: Tries of a Set Blob Metadata request that fails (5xx, reset, timeout) before giving up.
+_METADATA_TRIES = 4
+
+logger = logging.getLogger("hoverbentley")
 
 
 def _settle() -> None:
@@ -132,18 +162,83 @@ def _cause(exc: BaseException) -> str:
     return " ".join(w.split("?", 1)[0] if "://" in w else w for w in first.split())[:300]
 
 
+async def _put_metadata(url: str, attributes: Attributes) -> str | None:
+    """Set Blob Metadata (replacing any) at the signed ``url``; None, or why it failed.
+
+    The URL is never logged: its query is the grant.
+    """
+    headers = {f"x-ms-meta-{name}": str(value) for name, value in attributes.items()}
+    cause = ""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for attempt in range(_METADATA_TRIES):
+            if attempt:
+                await anyio.sleep(0.2 * 2**attempt)
+            try:
+                async with session.put(f"{url}&comp=metadata", headers=headers) as answer:
+                    if answer.status == 200:
+                        return None
+                    cause = f"HTTP {answer.status}"
+                    if answer.status < 500:
+                        break
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                cause = type(exc).__name__
+    return cause
+
+
+class _BlobMetadata:
+    """Sets the metadata of blobs that multipart uploads committed (see the module's notes).
+
+    Through a URL obstore signs for each blob: a credential that cannot sign (a SAS token)
+    is reported once, and the large objects then keep their sha256 in the manifest only.
+    """
+
+    def __init__(self, store: AzureStore, location: str) -> None:
+        self._store = store
+        self._location = location
+        self._can_sign = True
+
+    async def set(self, key: str, attributes: Attributes) -> bool:
+        """Whether blob ``key`` now carries ``attributes`` as its metadata."""
+        if not self._can_sign:
+            return False
+        try:
+            url = await obstore.sign_async(self._store, "PUT", key, _SIGNED_FOR)
+        except (BaseError, OSError) as exc:
+            self._can_sign = False
+            logger.warning(
+                "%s: cannot sign requests (%s): objects larger than a part keep their sha256"
+                " in the manifest only",
+                self._location,
+                _cause(exc),
+            )
+            return False
+        cause = await _put_metadata(url, attributes)
+        if cause is not None:
+            logger.warning("no sha256 metadata on %s (its manifest line has it): %s", key, cause)
+        return cause is None
+
+
 class _Upload:
     """A :class:`~hoverbentley._http.sink.Sink` that becomes one object when committed.
 
     Up to :data:`PART_SIZE` bytes are held in memory; a file that stays within it is stored
     with one PUT carrying its sha256 as metadata. A larger one goes out as a multipart upload
     in parts of :data:`PART_SIZE` (at most ``concurrency`` parts in flight), completed only by
-    :meth:`commit`; :meth:`abort` and :meth:`restart` drop it, so nothing appears at the key.
+    :meth:`commit`, which then sets its metadata on Azure (see the module's notes);
+    :meth:`abort` and :meth:`restart` drop it, so nothing appears at the key.
     """
 
-    def __init__(self, store: ObjectStore, key: str, part_size: int, concurrency: int) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        key: str,
+        part_size: int,
+        concurrency: int,
+        metadata: _BlobMetadata | None,
+    ) -> None:
         self.name = key
         self._store = store
+        self._metadata = metadata
         self._part_size = part_size
         self._concurrency = concurrency
         self._pending: list[bytes] = []
@@ -154,11 +249,6 @@ class _Upload:
     @property
     def size(self) -> int:
         return self._size
-
-    @property
-    def multipart(self) -> bool:
-        """Whether the object goes out in parts (its sha256 is then only in the manifest)."""
-        return self._writer is not None
 
     async def write(self, data: bytes) -> None:
         self._size += len(data)
@@ -196,12 +286,12 @@ class _Upload:
 
     async def commit(self, sha256: str, etag: str | None) -> None:
         """Make the object visible at its key, whole (``etag``: the source's, kept too)."""
+        attributes: Attributes = {SHA256_KEY: sha256}
+        if etag:
+            attributes[ETAG_KEY] = etag
         if self._writer is None:
             data = b"".join(self._pending)
             self._pending, self._pending_size = [], 0
-            attributes: Attributes = {SHA256_KEY: sha256}
-            if etag:
-                attributes[ETAG_KEY] = etag
             await obstore.put_async(
                 self._store, self.name, data, attributes=attributes, use_multipart=False
             )
@@ -210,6 +300,8 @@ class _Upload:
             await self._flush()
         writer, self._writer = self._writer, None
         await writer.close()
+        if self._metadata is not None:
+            await self._metadata.set(self.name, attributes)
 
 
 class ObjectStoreDestination:
@@ -238,6 +330,12 @@ class ObjectStoreDestination:
             raise ConfigurationError(f"not an object store URL: {url} (s3://… or az://…)")
         self.location = url.rstrip("/")
         self._store = store if store is not None else _store_from_url(url)
+        #: Where multipart objects get their metadata after they complete (Azure only).
+        self._metadata = (
+            _BlobMetadata(self._store, self.location)
+            if isinstance(self._store, AzureStore)
+            else None
+        )
         self._part_size = part_size
         self._part_concurrency = part_concurrency
         self._checkpoint = checkpoint
@@ -360,9 +458,8 @@ class ObjectStoreDestination:
         return True
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
-        upload = _Upload(
-            self._store, object_key(file.path), self._part_size, self._part_concurrency
-        )
+        key = object_key(file.path)
+        upload = _Upload(self._store, key, self._part_size, self._part_concurrency, self._metadata)
         try:
             result = await fetch(file, upload)
             if file.size is not None and result.size != file.size:
@@ -404,7 +501,8 @@ class ObjectStoreDestination:
     async def record(self, entry: ManifestEntry) -> None:
         self._entries[entry.path] = entry
         self._run_lines.append(encode_entry(entry))
-        # A multipart object has no sha256 metadata to be recognised by: its line is saved now.
+        # A multipart object may have no sha256 metadata to be recognised by (on S3, or if
+        # setting it failed): its line is saved now.
         multipart = entry.size is not None and entry.size > self._part_size
         due = anyio.current_time() - self._last_checkpoint >= self._checkpoint
         # A checkpoint under way carries the lines recorded before it; the next takes the rest.

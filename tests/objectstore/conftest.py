@@ -6,6 +6,7 @@ credentials from; nothing leaves the machine.
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 import urllib.request
@@ -123,8 +124,20 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Store:
     return made
 
 
+@pytest.fixture
+def az(azurite_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """A fresh container on Azurite, with its environment set."""
+    made = make_azure_container(azurite_endpoint)
+    for name, value in made.env.items():
+        monkeypatch.setenv(name, value)
+    return made
+
+
 def uploads_in_progress(store: Store) -> int:
-    """Multipart uploads begun in ``store``'s bucket and neither completed nor aborted."""
+    """Multipart uploads begun in ``store``'s bucket and neither completed nor aborted; in a
+    container, the blobs that have uncommitted blocks only (invisible at their keys)."""
+    if store.kind == "az":
+        return len(_blob_names(store, uncommitted=True) - _blob_names(store, uncommitted=False))
     import boto3
 
     client = boto3.client(
@@ -135,3 +148,15 @@ def uploads_in_progress(store: Store) -> int:
         aws_secret_access_key=S3_SECRET,
     )
     return len(client.list_multipart_uploads(Bucket=store.name).get("Uploads", []))
+
+
+def _blob_names(store: Store, *, uncommitted: bool) -> set[str]:
+    from hoverbentley.emulator.config import AZURITE_KEY
+    from hoverbentley.emulator.sas import account_sas
+
+    sas = account_sas(AZURITE_ACCOUNT, AZURITE_KEY, "rl", 3600)
+    include = "&include=uncommittedblobs" if uncommitted else ""
+    url = f"{store.endpoint}/{store.name}?restype=container&comp=list{include}&{sas}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        listing = response.read().decode()
+    return set(re.findall(r"<Name>([^<]*)</Name>", listing))

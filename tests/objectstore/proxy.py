@@ -17,14 +17,18 @@ _HOP = {"host", "content-length", "transfer-encoding", "connection"}
 
 @dataclass
 class FaultyProxy:
-    """Forwards to ``target``; every ``every``-th write (PUT, POST) is answered 500 or reset.
+    """Forwards to ``target``; every ``every``-th write (PUT, POST) is answered 500 or reset
+    (with ``only``: every ``every``-th write whose path and query contain it).
 
     Faults alternate between a 500 before the request reaches the store and a connection
-    reset after it did (the client cannot tell whether the write happened).
+    reset after it did (the client cannot tell whether the write happened); without
+    ``resets``, every fault is a 500.
     """
 
     target: str
     every: int = 3
+    only: str = ""
+    resets: bool = True
     writes: int = 0
     faults: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -32,10 +36,11 @@ class FaultyProxy:
         async def forward(request: web.Request) -> web.StreamResponse:
             body = await request.read()
             fault = None
-            if request.method in ("PUT", "POST"):
+            if request.method in ("PUT", "POST") and self.only in request.path_qs:
                 self.writes += 1
                 if self.writes % self.every == 0:
-                    fault = "500" if len(self.faults) % 2 == 0 else "reset"
+                    reset = self.resets and len(self.faults) % 2 == 1
+                    fault = "reset" if reset else "500"
                     self.faults.append((fault, request.method, request.path_qs))
             if fault == "500":
                 return web.Response(status=500, text="<Error><Code>InternalError</Code></Error>")
@@ -45,7 +50,9 @@ class FaultyProxy:
                 request.method,
                 self.target + request.path_qs,
                 headers=headers,
-                data=io.BytesIO(body),
+                # As sent: Azure's Shared Key signs the length and type too.
+                data=io.BytesIO(body) if body else None,
+                skip_auto_headers=("Content-Type",),
             ) as upstream:
                 answer = await upstream.read()
                 if fault == "reset":
@@ -61,9 +68,11 @@ class FaultyProxy:
 
 
 @asynccontextmanager
-async def faulty_proxy(target: str, every: int = 3) -> AsyncIterator[tuple[FaultyProxy, str]]:
+async def faulty_proxy(
+    target: str, every: int = 3, only: str = "", *, resets: bool = True
+) -> AsyncIterator[tuple[FaultyProxy, str]]:
     """The proxy in front of ``target``, and its URL."""
-    proxy = FaultyProxy(target, every)
+    proxy = FaultyProxy(target, every, only, resets)
     async with (
         aiohttp.ClientSession(auto_decompress=False) as session,
         serve(proxy.app(session)) as url,
