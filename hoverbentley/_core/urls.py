@@ -12,7 +12,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@lru_cache(maxsize=4096)  # one request asks for the origins of the same few URLs many times
+@lru_cache(maxsize=512)  # one request asks for the origins of the same few URLs many times
 def origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
     parts = urlsplit(url)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -41,6 +42,14 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
         return self.part_id
 
 
+class Completed(NamedTuple):
+    """What deciding that a file is complete needs of its line."""
+
+    size: int | None
+    sha256: str | None
+    etag: str | None
+
+
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(ManifestEntry)
 
@@ -54,7 +63,11 @@ class Manifest:
 
     def __init__(self, root: Path) -> None:
         self.path = root / MANIFEST_NAME
+        #: The newest line of each path loaded from the file, and the job records appended
+        #: since; a file appended by this process is kept only as :class:`Completed` (a run
+        #: of many files holds a few fields per file, not every line).
         self.entries: dict[str, ManifestEntry] = {}
+        self._appended: dict[str, Completed | None] = {}
         self._fd: int | None = None
         #: Whether the file may hold more lines than paths (a path appended again, or a
         #: file loaded with such lines).
@@ -66,10 +79,14 @@ class Manifest:
         self.entries.update(entries)
         self._superseded = self._superseded or lines != len(entries)
 
-    def completed(self, path: str) -> ManifestEntry | None:
-        """The entry of ``path`` if it was completed."""
+    def completed(self, path: str) -> Completed | None:
+        """Size, sha256 and ETag of ``path`` if its newest line says it is complete."""
+        if path in self._appended:
+            return self._appended[path]
         entry = self.entries.get(path)
-        return entry if entry is not None and entry.status == "ok" else None
+        if entry is None or entry.status != "ok":
+            return None
+        return Completed(entry.size, entry.sha256, entry.etag)
 
     def open(self) -> None:
         """Load the existing manifest and open it for appending (a torn last line is ended)."""
@@ -97,10 +114,16 @@ class Manifest:
         line = memoryview(_ENCODER.encode(entry) + b"\n")
         # Only a second line for a path makes the file longer than its paths; a run of new
         # files leaves nothing to compact (and reading it all back would cost its size).
-        self._superseded = self._superseded or entry.path in self.entries
+        path = entry.path
+        self._superseded = self._superseded or path in self.entries or path in self._appended
         while line:  # a short write (a disk filling up) is continued, and then raises
             line = line[os.write(self._fd, line) :]
-        self.entries[entry.path] = entry
+        if entry.kind == "job":
+            self.entries[path] = entry
+            return
+        self.entries.pop(path, None)
+        ok = entry.status == "ok"
+        self._appended[path] = Completed(entry.size, entry.sha256, entry.etag) if ok else None
 
     def close(self) -> None:
         """Flush the manifest to disk and close it."""
@@ -126,7 +149,7 @@ class Manifest:
         with atomic_writer(self.path) as fh:
             for entry in entries.values():
                 fh.write(_ENCODER.encode(entry) + b"\n")
-        self.entries = entries
+        self.entries, self._appended = entries, {}
         return True
 
 
