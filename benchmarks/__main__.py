@@ -287,7 +287,6 @@ def aria2c_command(aria2c: str, work: Path, out: Path, jobs: int, ca_file: str |
 
 
 OURS = "hoverbentley hover archive"
-UVLOOP = "hoverbentley hover archive, on uvloop"
 DIRECT = "hoverbentley, aria2c's signed URLs"
 ARIA = f"aria2c -j{CONCURRENCY}"
 
@@ -344,11 +343,6 @@ def bulk(
                         archive_command(fresh(out / "ours"), CONCURRENCY), env
                     ),
                 }
-                if full and uvloop_installed():
-                    uv = [*PY, "benchmarks.contenders.with_uvloop"]
-                    contenders[UVLOOP] = lambda: run_measured(
-                        [*uv, *archive_command(fresh(out / "uv"), CONCURRENCY)[2:]], env
-                    )
                 if full:
                     contenders[f"requests, {CONCURRENCY} threads"] = lambda: run_measured(
                         [
@@ -359,9 +353,11 @@ def bulk(
                             *("--ca-file", ca_file or ""),
                         ]
                     )
+                    # On uvloop, as the command line runs.
                     contenders[DIRECT] = lambda: run_measured(
                         [
                             *PY,
+                            *(["benchmarks.contenders.with_uvloop"] if uvloop_installed() else []),
                             "benchmarks.contenders.url_list",
                             *("--urls", str(work / "signed.txt"), "--out", str(fresh(out / "d"))),
                             *("--base", emu.hover_url, "--concurrency", str(CONCURRENCY)),
