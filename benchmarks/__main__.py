@@ -57,12 +57,26 @@ def machine() -> str:
     )
 
 
+#: Contenders whose run failed once and was run again (named in RESULTS.md's notes).
+REPEATED: list[str] = []
+
+
 def interleaved(contenders: dict[str, Callable[[], Sample]], runs: int) -> dict[str, list[Sample]]:
-    """Run every contender once per round, ``runs`` rounds, so noise hits all alike."""
+    """Run every contender once per round, ``runs`` rounds, so noise hits all alike.
+
+    A run that fails is run once more (and named in the notes), so one crash of a contender
+    does not lose the benchmarks measured before it; a second failure stops the run.
+    """
     results: dict[str, list[Sample]] = {name: [] for name in contenders}
     for _ in range(runs):
         for name, contender in contenders.items():
-            results[name].append(contender())
+            try:
+                sample = contender()
+            except RuntimeError as exc:
+                print(f"{name}: run failed, running it again: {exc}", file=sys.stderr, flush=True)
+                REPEATED.append(name)
+                sample = contender()
+            results[name].append(sample)
     return results
 
 
@@ -724,6 +738,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         " files after a `sync`, so no one pays for another's writeback, and their wall times"
         " include interpreter start-up. CPU-s/GB is user + system CPU seconds per 10^9 bytes."
     )
+    if REPEATED:
+        notes += " Runs that failed once and were run again: " + ", ".join(REPEATED) + "."
     # The profile note is kept by hand beside this file; it is read when the run ends.
     profile = ROOT / "where_the_time_goes.md"
     extra = [profile.read_text().strip()] if profile.exists() else []
