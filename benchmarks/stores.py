@@ -241,7 +241,14 @@ def _then(staged: Path, upload: Callable[[str], list[str]]) -> Callable[[str], l
 
     def command(prefix: str) -> list[str]:
         first = shlex.join(archive_command(fresh(staged), CONCURRENCY))
-        return ["sh", "-c", f"{first} >/dev/null && {shlex.join(upload(prefix))}"]
+        second = shlex.join(upload(prefix))
+        # Each step names itself when it fails, so a failure says which one it was.
+        return [
+            "sh",
+            "-c",
+            f'{first} >/dev/null || {{ s=$?; echo "archive step: exit $s" >&2; exit $s; }};'
+            f' {second} || {{ s=$?; echo "upload step: exit $s" >&2; exit $s; }}',
+        ]
 
     return command
 
