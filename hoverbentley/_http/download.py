@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -17,7 +15,8 @@ from .._io.atomic import replace_durably
 from .._io.threads import pool, run_blocking
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
-from .ranges import partial_start, resume_headers, strong, unsatisfied_total
+from .digest import Digest, check_md5
+from .ranges import CannotResume, body_start, resume_headers, strong, unsatisfied_total
 from .transport import Transport
 
 logger = logging.getLogger("hoverbentley")
@@ -56,18 +55,14 @@ def _state_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part.json")
 
 
-class _Restart(Exception):
-    """The partial file cannot be continued; start from the first byte."""
-
-
-def _store_whole(part: Path, dest: Path, data: bytes, md5: str | None, url: str) -> _Digest:
+def _store_whole(part: Path, dest: Path, data: bytes, md5: str | None, url: str) -> Digest:
     """Hash, check, write, fsync and rename a body that arrived whole: one thread hop.
 
     Only a fresh download comes here, and a fresh one has no state file (see
     :func:`_open_part`), so there is none to remove.
     """
-    digest = _Digest(md5 is not None, data)
-    _check_md5(digest, md5, url)
+    digest = Digest(md5 is not None, data)
+    check_md5(digest, md5, url)
     fd = _create(part, _WRITE_FLAGS | os.O_TRUNC)
     try:
         _write_all(fd, [data])
@@ -76,30 +71,6 @@ def _store_whole(part: Path, dest: Path, data: bytes, md5: str | None, url: str)
         os.close(fd)
     replace_durably(part, dest)
     return digest
-
-
-class _Digest:
-    """sha256 of a body, and its MD5 too when the server announced one to check against."""
-
-    def __init__(self, md5: bool = False, data: bytes = b"") -> None:
-        self._sha256 = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
-        if data:
-            self.update(data)
-
-    def update(self, data: bytes | bytearray | memoryview) -> None:
-        self._sha256.update(data)
-        if self._md5 is not None:
-            self._md5.update(data)
-
-    def fresh(self) -> _Digest:
-        return _Digest(self._md5 is not None)
-
-    def hexdigest(self) -> str:
-        return self._sha256.hexdigest()
-
-    def md5_base64(self) -> str | None:
-        return base64.b64encode(self._md5.digest()).decode() if self._md5 is not None else None
 
 
 def _create(path: Path, flags: int) -> int:
@@ -111,7 +82,7 @@ def _create(path: Path, flags: int) -> int:
         return os.open(path, flags, 0o666)
 
 
-def _hash_file(path: Path, hasher: _Digest) -> tuple[int, _Digest]:
+def _hash_file(path: Path, hasher: Digest) -> tuple[int, Digest]:
     size = 0
     with open(path, "rb") as fh:
         while block := fh.read(CHUNK_SIZE):
@@ -152,7 +123,7 @@ async def download_file(
     part = part_path(final)
     state = _state_path(final)
     key = identity or url
-    empty = _Digest(md5 is not None)
+    empty = Digest(md5 is not None)
     # A file that was never started (the usual case) costs one lookup here and a single
     # thread hop once its body has arrived; only a partial file is read in a thread first.
     # The lookup stays on the loop: a stat answered from the kernel's cache of names costs
@@ -190,7 +161,7 @@ async def download_file(
                     )
                 new_etag = strong(body.headers.get("ETag"))
                 if offset and new_etag != etag:
-                    raise _Restart()  # a different version: never splice two into one file
+                    raise CannotResume()  # a different version: never splice two into one file
                 saved: tuple[Path, str, str | None] | None = None
                 if offset == 0:
                     etag = new_etag
@@ -201,7 +172,7 @@ async def download_file(
                 finally:
                     received += offset - before if offset >= before else 0
                 _check_length(offset, total, url)
-        except _Restart:
+        except CannotResume:
             offset, etag, hasher = 0, None, empty.fresh()
             continue
         except _PartialBody as exc:
@@ -230,7 +201,7 @@ async def download_file(
             raise
         break
     try:
-        _check_md5(hasher, md5, url)
+        check_md5(hasher, md5, url)
     except IntegrityError:
         await run_blocking(_clear, state, part)
         raise
@@ -245,18 +216,9 @@ class _PartialBody(Exception):
         self.received = received
 
 
-def _check_md5(digest: _Digest, expected: str | None, url: str) -> None:
-    if expected is not None and digest.md5_base64() != expected:
-        raise IntegrityError(
-            f"Content-MD5 mismatch: the server announced {expected}, the bytes hash to"
-            f" {digest.md5_base64()}",
-            url=url,
-        )
-
-
 def _resume_point(
-    part: Path, state: Path, url: str, empty: _Digest
-) -> tuple[int, str | None, _Digest]:
+    part: Path, state: Path, url: str, empty: Digest
+) -> tuple[int, str | None, Digest]:
     try:
         saved = msgspec.json.decode(state.read_bytes(), type=_PartState)
     except (OSError, msgspec.MsgspecError):
@@ -275,15 +237,10 @@ def _save_state(state: Path, url: str, etag: str | None) -> None:
     state.write_bytes(msgspec.json.encode(_PartState(url=url, etag=etag)))
 
 
-def _position(body: BodyStream, offset: int, hasher: _Digest) -> tuple[int, _Digest, int | None]:
-    """Where this response's body starts in the file, and the file's total size."""
-    if body.status == 206:
-        found = partial_start(body.headers)
-        if found is None or found[0] != offset:
-            raise _Restart()
-        return offset, hasher, found[1]
-    # 200: the whole file (the server ignored the range, or the file changed).
-    return 0, (hasher if offset == 0 else hasher.fresh()), body.content_length
+def _position(body: BodyStream, offset: int, hasher: Digest) -> tuple[int, Digest, int | None]:
+    """Where this response's body starts in the file, its hasher, and the file's total size."""
+    start, total = body_start(body.status, body.headers, body.content_length, offset)
+    return start, (hasher if start == offset else hasher.fresh()), total
 
 
 async def _read_all(body: BodyStream, limit: int) -> bytes:
@@ -304,7 +261,7 @@ async def _stream_to(
     body: BodyStream,
     part: Path,
     offset: int,
-    hasher: _Digest,
+    hasher: Digest,
     chunk_size: int,
     saved: tuple[Path, str, str | None] | None,
 ) -> int:
@@ -350,7 +307,7 @@ class _PartWriter:
     batch is in the worker at a time, so memory stays bounded and bytes stay in order.
     """
 
-    def __init__(self, fd: int, hasher: _Digest, offset: int) -> None:
+    def __init__(self, fd: int, hasher: Digest, offset: int) -> None:
         self._fd: int | None = fd
         self._hasher = hasher
         self._pending: asyncio.Future[None] | None = None
@@ -395,13 +352,13 @@ class _PartWriter:
                 await run_blocking(os.close, fd)
 
 
-def _hash_and_write(fd: int, batch: list[bytes], hasher: _Digest) -> None:
+def _hash_and_write(fd: int, batch: list[bytes], hasher: Digest) -> None:
     for piece in batch:
         hasher.update(piece)
     _write_all(fd, batch)
 
 
-def _write_sync_close(fd: int, batch: list[bytes], hasher: _Digest) -> None:
+def _write_sync_close(fd: int, batch: list[bytes], hasher: Digest) -> None:
     try:
         _hash_and_write(fd, batch, hasher)
         os.fsync(fd)

@@ -36,3 +36,23 @@ def unsatisfied_total(headers: Mapping[str, str]) -> int | None:
     if m := _UNSATISFIED_RANGE.match(headers.get("Content-Range", "")):
         return int(m.group(1))
     return None
+
+
+class CannotResume(Exception):
+    """The bytes kept so far cannot be continued: start again from the first byte."""
+
+
+def body_start(
+    status: int, headers: Mapping[str, str], content_length: int | None, offset: int
+) -> tuple[int, int | None]:
+    """Where a response to a GET resuming at ``offset`` starts, and the file's total size.
+
+    A 200 is the whole file (the server ignored the range, or the file changed); a 206 must
+    start at ``offset``, else :class:`CannotResume`.
+    """
+    if status == 206:
+        found = partial_start(headers)
+        if found is None or found[0] != offset:
+            raise CannotResume()
+        return offset, found[1]
+    return 0, content_length

@@ -8,8 +8,6 @@ file changed. The sink is never finished here: the caller completes it once the 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -17,9 +15,9 @@ from typing import Protocol, runtime_checkable
 import anyio
 
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
-from .body import BodyStream
+from .digest import Digest, check_md5
 from .download import CHUNK_SIZE, DownloadResult
-from .ranges import partial_start, resume_headers, strong, unsatisfied_total
+from .ranges import CannotResume, body_start, resume_headers, strong, unsatisfied_total
 from .transport import Transport
 
 logger = logging.getLogger("hoverbentley")
@@ -48,27 +46,9 @@ class Sink(Protocol):
         ...
 
 
-class _Restart(Exception):
-    """The bytes in the sink cannot be continued; start from the first byte."""
-
-
 class _Cut(Exception):
     def __init__(self, error: APIConnectionError) -> None:
         self.error = error
-
-
-class _Hashes:
-    def __init__(self, md5: bool) -> None:
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
-
-    def update(self, data: bytes) -> None:
-        self.sha256.update(data)
-        if self.md5 is not None:
-            self.md5.update(data)
-
-    def md5_base64(self) -> str | None:
-        return base64.b64encode(self.md5.digest()).decode() if self.md5 is not None else None
 
 
 async def stream_into(
@@ -89,7 +69,7 @@ async def stream_into(
     """
     if sink.size:
         await sink.restart()
-    hashes = _Hashes(md5 is not None)
+    hashes = Digest(md5 is not None)
     offset = 0
     etag: str | None = None
     received = 0
@@ -102,14 +82,14 @@ async def stream_into(
             async with transport.stream(
                 url, headers=headers, authenticated=authenticated, started=started
             ) as body:
-                start, total = _position(body, offset)
+                start, total = body_start(body.status, body.headers, body.content_length, offset)
                 new_etag = strong(body.headers.get("ETag"))
                 if start and new_etag != etag:
-                    raise _Restart()  # another version: never splice two into one object
+                    raise CannotResume()  # another version: never splice two into one object
                 if start == 0:
                     if offset:  # the whole body came back: drop what the sink has
                         await sink.restart()
-                        offset, hashes = 0, _Hashes(md5 is not None)
+                        offset, hashes = 0, Digest(md5 is not None)
                     etag = new_etag
                 try:
                     async for chunk in body.chunks(chunk_size):
@@ -123,19 +103,19 @@ async def stream_into(
                     raise IntegrityError(
                         f"received {offset} bytes where {total} were announced", url=url
                     )
-        except _Restart:
+        except CannotResume:
             restarts += 1
             if restarts > _MAX_RESTARTS:
                 raise IntegrityError(
                     "the server's ranges do not match the request", url=url
                 ) from None
             await sink.restart()
-            offset, etag, hashes = 0, None, _Hashes(md5 is not None)
+            offset, etag, hashes = 0, None, Digest(md5 is not None)
             continue
         except _Cut as exc:
             if not etag:
                 await sink.restart()
-                offset, hashes = 0, _Hashes(md5 is not None)
+                offset, hashes = 0, Digest(md5 is not None)
             if transport.body_failed(exc.error.url or url):
                 continue  # the host is down: wait for it in the next request, budget unspent
             failures += 1
@@ -150,24 +130,9 @@ async def stream_into(
                 if unsatisfied_total(exc.headers) == offset:
                     break  # every byte is already in the sink
                 await sink.restart()
-                offset, etag, hashes = 0, None, _Hashes(md5 is not None)
+                offset, etag, hashes = 0, None, Digest(md5 is not None)
                 continue
             raise
         break
-    if md5 is not None and hashes.md5_base64() != md5:
-        raise IntegrityError(
-            f"Content-MD5 mismatch: the server announced {md5}, the bytes hash to"
-            f" {hashes.md5_base64()}",
-            url=url,
-        )
-    return DownloadResult(Path(sink.name), offset, hashes.sha256.hexdigest(), etag, received, 0)
-
-
-def _position(body: BodyStream, offset: int) -> tuple[int, int | None]:
-    """Where this response's body starts in the file, and the file's total size."""
-    if body.status == 206:
-        found = partial_start(body.headers)
-        if found is None or found[0] != offset:
-            raise _Restart()
-        return offset, found[1]
-    return 0, body.content_length
+    check_md5(hashes, md5, url)
+    return DownloadResult(Path(sink.name), offset, hashes.hexdigest(), etag, received, 0)
