@@ -13,11 +13,8 @@ import dataclasses
 import os
 import shlex
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
+from tests.processes import free_port, running
 
 from .__main__ import (
     CONCURRENCY,
@@ -60,13 +58,6 @@ THEN_AWS = "hover archive to tmpfs, then aws s3 sync"
 THEN_OBSTORE = "hover archive to tmpfs, then an obstore upload (contenders/upload_dir.py)"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     """A store's server on loopback: the environment to reach it and its process."""
@@ -85,32 +76,6 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@contextmanager
-def _running(command: list[str], port: int, log: Path) -> Iterator[int]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited: {log.read_text()[-500:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not start in 60 s") from None
-                time.sleep(0.1)
-        yield proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def _put(url: str) -> None:
     """An empty PUT to a server on loopback (to create a bucket or container)."""
     request = urllib.request.Request(url, method="PUT")  # noqa: S310 (loopback http)
@@ -125,9 +90,9 @@ def _moto(work: Path) -> Iterator[Server | str]:
     except ImportError as exc:
         yield f"moto[server] is not installed ({exc.name} missing)"
         return
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with _running(command, port, work / "moto.log") as pid:
+    with running(command, port, work / "moto.log") as pid:
         endpoint = f"http://127.0.0.1:{port}"
         # moto takes the bucket without checking signatures.
         _put(f"{endpoint}/{BUCKET}")
@@ -166,10 +131,10 @@ def _azurite(work: Path) -> Iterator[Server | str]:
     if tool is None:
         yield "Azurite is not installed (npm install azurite, or set HOVERBENTLEY_AZURITE)"
         return
-    port = _free_port()
+    port = free_port()
     command = [tool, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"]
     command += ["--skipApiVersionCheck", "--loose", "--disableTelemetry"]
-    with _running(command, port, work / "azurite.log") as pid:
+    with running(command, port, work / "azurite.log") as pid:
         endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
         sas = account_sas(AZURITE_ACCOUNT, AZURITE_KEY, "rwdlac", 3600)
         create = f"{endpoint}/{BUCKET}?restype=container&{sas}"

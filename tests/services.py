@@ -11,17 +11,15 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from tests.support import free_port
+from tests.processes import free_port, running
 
 __all__ = ["ROOT", "find_tool", "free_port", "missing", "running"]
 
@@ -96,35 +94,6 @@ def missing(tool: str, env_var: str, name: str | None = None) -> None:
     if REQUIRE:
         pytest.fail(message)
     pytest.skip(message)
-
-
-@contextmanager
-def running(command: Sequence[str], port: int, log: Path, timeout: float = 60) -> Iterator[None]:
-    """Run ``command`` until it accepts connections on ``port``; stop it afterwards."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{command[0]} exited: {log.read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not start within {timeout} s") from None
-                time.sleep(0.2)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -30,13 +29,6 @@ FAST = HttpConfig(requests_per_minute=None, max_retries=2, backoff_base=0.01, ba
 def fast(**changes: Any) -> HttpConfig:
     """:data:`FAST` with some settings changed."""
     return dataclasses.replace(FAST, **changes)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

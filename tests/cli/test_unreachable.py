@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.support import HB, cli_env, free_port
+from tests.processes import free_port
+from tests.support import HB, cli_env
 
 
 def test_a_base_url_nobody_listens_on_is_a_usage_error_at_once() -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.services import azurite_blob, free_port, running
+from tests.processes import free_port, running
+from tests.services import azurite_blob
 
 pytest.importorskip("obstore")
 

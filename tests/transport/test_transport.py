@@ -24,7 +24,8 @@ from hoverbentley.errors import (
     ServerError,
     UnreachableHostError,
 )
-from tests.support import fast, free_port, serve
+from tests.processes import free_port
+from tests.support import fast, serve
 
 pytestmark = pytest.mark.anyio
 
