@@ -17,8 +17,10 @@ _HOP = {"host", "content-length", "transfer-encoding", "connection"}
 
 @dataclass
 class FaultyProxy:
-    """Forwards to ``target``; every ``every``-th write (PUT, POST) is answered 500 or reset
-    (with ``only``: every ``every``-th write whose path and query contain it).
+    """Forwards to ``target``; of each kind of write (PUT, POST), the first and then every
+    ``every``-th is answered 500 or reset (with ``only``: of the writes whose path and query
+    contain it). A write's kind is the names of its query parameters (a plain PUT, an upload's
+    start, a part, its completion, ...), so every kind fails whatever order they come in.
 
     Faults alternate between a 500 before the request reaches the store and a connection
     reset after it did (the client cannot tell whether the write happened); without
@@ -29,7 +31,7 @@ class FaultyProxy:
     every: int = 3
     only: str = ""
     resets: bool = True
-    writes: int = 0
+    writes: dict[str, int] = field(default_factory=dict)
     faults: list[tuple[str, str, str]] = field(default_factory=list)
 
     def app(self, session: aiohttp.ClientSession) -> web.Application:
@@ -37,8 +39,9 @@ class FaultyProxy:
             body = await request.read()
             fault = None
             if request.method in ("PUT", "POST") and self.only in request.path_qs:
-                self.writes += 1
-                if self.writes % self.every == 0:
+                kind = f"{request.method} {sorted(request.query)}"
+                seen = self.writes[kind] = self.writes.get(kind, 0) + 1
+                if (seen - 1) % self.every == 0:
                     reset = self.resets and len(self.faults) % 2 == 1
                     fault = "reset" if reset else "500"
                     self.faults.append((fault, request.method, request.path_qs))
