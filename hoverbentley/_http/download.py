@@ -15,6 +15,7 @@ from .._io.atomic import replace_durably
 from .._io.threads import pool, run_blocking
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .body import BodyStream
+from .clock import now
 from .digest import Digest, check_md5
 from .ranges import CannotResume, body_start, resume_headers, strong, unsatisfied_total
 from .transport import Transport
@@ -136,7 +137,7 @@ async def download_file(
             await run_blocking(_clear, state, part)
     resumed_from = offset
     policy = transport.retry_policy
-    started = anyio.current_time()
+    started = now()
     received = 0
     failures = 0
     while True:
@@ -183,7 +184,7 @@ async def download_file(
             if transport.body_failed(exc.error.url or url):
                 continue  # the host is down: wait for it in the next request, budget unspent
             failures += 1
-            delay = policy.body_retry(failures, anyio.current_time() - started)
+            delay = policy.body_retry(failures, now() - started)
             if delay is None:
                 raise exc.error from None
             logger.info(

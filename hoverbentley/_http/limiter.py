@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 
 from .._core.ratelimit import Gcra
+from .clock import now
 
 
 class RateLimiter:
@@ -15,10 +16,10 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait until the next request may be sent."""
-        wait = self._gcra.reserve(anyio.current_time())
+        wait = self._gcra.reserve(now())
         if wait > 0:
             await anyio.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Hold every later request back by ``seconds`` (the server asked for it)."""
-        self._gcra.pause(anyio.current_time(), seconds)
+        self._gcra.pause(now(), seconds)

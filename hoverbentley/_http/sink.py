@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
+from .clock import now
 from .digest import Digest, check_md5
 from .download import CHUNK_SIZE, DownloadResult
 from .ranges import CannotResume, body_start, resume_headers, strong, unsatisfied_total
@@ -75,7 +76,7 @@ async def stream_into(
     received = 0
     failures = restarts = 0
     policy = transport.retry_policy
-    started = anyio.current_time()
+    started = now()
     while True:
         headers = resume_headers(offset, etag)
         try:
@@ -119,7 +120,7 @@ async def stream_into(
             if transport.body_failed(exc.error.url or url):
                 continue  # the host is down: wait for it in the next request, budget unspent
             failures += 1
-            delay = policy.body_retry(failures, anyio.current_time() - started)
+            delay = policy.body_retry(failures, now() - started)
             if delay is None:
                 raise exc.error from None
             logger.info("resuming %s at byte %d in %.2f s: %s", sink.name, offset, delay, exc.error)

@@ -25,6 +25,7 @@ from ..errors import HoverBentleyError
 from ..redact import SecretScrubber, redact_url
 from .bandwidth import Bandwidth
 from .body import BodyStream, read_body
+from .clock import now
 from .config import HttpConfig
 from .credentials import ApiScope
 from .failures import HopFailure
@@ -140,7 +141,7 @@ class Transport:
 
         Failures before the body are retried; errors while reading the body are raised from
         :meth:`BodyStream.chunks` as :class:`APIConnectionError` for the caller to resume.
-        ``started`` (``anyio.current_time()`` when a file's first attempt began) makes the
+        ``started`` (the loop's time when a file's first attempt began) makes the
         ``retry_for`` budget span every attempt of one file.
         """
         request = Request("GET", self.api_url(url), headers=headers, authenticated=authenticated)
@@ -159,7 +160,7 @@ class Transport:
     async def _exchange(
         self, request: Request, *, read: bool, started: float | None = None
     ) -> tuple[Hop, bytes]:
-        budget = Budget(started=anyio.current_time() if started is None else started)
+        budget = Budget(started=now() if started is None else started)
         auth = self.scope.auth
         while True:
             hop: Hop | None = None
@@ -186,7 +187,7 @@ class Transport:
                 outcome,
                 budget,
                 self.retry_policy,
-                now=anyio.current_time(),
+                now=now(),
                 wall_time=time.time(),
                 can_refresh=auth is not None,
                 rng=self._rng,

@@ -57,6 +57,7 @@ import obstore
 from obstore.exceptions import BaseError
 from obstore.store import AzureStore, S3Store
 
+from .._http.clock import now
 from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
 from .destination import ArchiveWriteError, Fetch, is_store_url
@@ -504,7 +505,7 @@ class ObjectStoreDestination:
         # A multipart object may have no sha256 metadata to be recognised by (on S3, or if
         # setting it failed): its line is saved now.
         multipart = entry.size is not None and entry.size > self._part_size
-        due = anyio.current_time() - self._last_checkpoint >= self._checkpoint
+        due = now() - self._last_checkpoint >= self._checkpoint
         # A checkpoint under way carries the lines recorded before it; the next takes the rest.
         if multipart or (due and not self._lock.locked()):
             await self._save_segment()
@@ -528,7 +529,7 @@ class ObjectStoreDestination:
             if key not in self._segments:
                 self._segments.append(key)
             self._written_lines = lines
-            self._last_checkpoint = anyio.current_time()
+            self._last_checkpoint = now()
             if lines - self._segment_start >= _SEGMENT_LINES:
                 self._segment_start, self._segment_no = lines, self._segment_no + 1
 
