@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
@@ -12,9 +13,19 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@lru_cache(maxsize=512)  # one request asks for the origins of the same few URLs many times
+#: ``scheme://netloc`` at the start of a URL, as ``urlsplit`` delimits them.
+_HEAD = re.compile(r"[^:/?#]*:(?://[^/?#]*)?")
+
+
 def origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
+    # Cached by scheme and authority: signed storage URLs are each unique, their hosts few.
+    head = _HEAD.match(url)
+    return _origin(head.group() if head else url)
+
+
+@lru_cache(maxsize=512)
+def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     port = parts.port or _DEFAULT_PORTS.get(scheme, 0)

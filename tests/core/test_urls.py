@@ -4,6 +4,7 @@ import pytest
 
 from hoverbentley._core.urls import (
     add_query,
+    origin,
     redirect_method,
     redirect_target,
     same_origin,
@@ -16,6 +17,23 @@ def test_same_origin_uses_default_ports() -> None:
     assert same_origin("https://hover.to/a", "https://HOVER.to:443/b")
     assert not same_origin("https://hover.to", "http://hover.to")
     assert not same_origin("http://127.0.0.1:8000/", "http://127.0.0.1:8001/")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://a.b:8080/x?y", ("http", "a.b", 8080)),
+        ("HTTPS://User:pw@Host.COM/p", ("https", "host.com", 443)),
+        ("http://h?q=1", ("http", "h", 80)),
+        ("http://h#/frag:99", ("http", "h", 80)),
+        ("http://[::1]:9/x", ("http", "::1", 9)),
+        ("https://store.example/k?X-Amz-Signature=a:b/c", ("https", "store.example", 443)),
+        ("s3://bucket/key", ("s3", "bucket", 0)),
+        ("/relative/path", ("", "", 0)),
+    ],
+)
+def test_origin_reads_scheme_host_and_port(url: str, expected: tuple[str, str, int]) -> None:
+    assert origin(url) == expected
 
 
 def test_add_query_keeps_existing_parameters() -> None:
