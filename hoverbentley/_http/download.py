@@ -148,7 +148,7 @@ async def download_file(
             ) as body:
                 offset, hasher, total = _position(body, offset, hasher)
                 if offset == 0 and total is not None and total <= chunk_size:
-                    data = await _read_all(body, chunk_size)
+                    data = await _read_all(body)
                     received += len(data)
                     _check_length(len(data), total, url)
                     whole = await run_blocking(_store_whole, part, final, data, md5, url)
@@ -244,10 +244,11 @@ def _position(body: BodyStream, offset: int, hasher: Digest) -> tuple[int, Diges
     return start, (hasher if start == offset else hasher.fresh()), total
 
 
-async def _read_all(body: BodyStream, limit: int) -> bytes:
+async def _read_all(body: BodyStream) -> bytes:
+    """A body whose announced length fits one chunk (aiohttp reads no further)."""
     parts: list[bytes] = []
     try:
-        async for chunk in body.chunks(limit):
+        async for chunk in body.chunks():
             parts.append(chunk)
     except APIConnectionError as exc:
         raise _PartialBody(exc, 0, sum(map(len, parts))) from None
@@ -387,7 +388,7 @@ async def _append(body: BodyStream, writer: _PartWriter, chunk_size: int) -> int
     pending = 0
     start = writer.written
     try:
-        async for chunk in body.chunks(chunk_size):
+        async for chunk in body.chunks():
             batch.append(chunk)
             pending += len(chunk)
             if pending >= chunk_size or len(batch) >= _MAX_PIECES:

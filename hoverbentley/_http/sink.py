@@ -93,7 +93,7 @@ async def stream_into(
                         offset, hashes = 0, Digest(md5 is not None)
                     etag = new_etag
                 try:
-                    async for chunk in body.chunks(chunk_size):
+                    async for chunk in body.chunks():
                         hashes.update(chunk)
                         await sink.write(chunk)
                         offset += len(chunk)
