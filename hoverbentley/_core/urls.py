@@ -57,8 +57,11 @@ def redirect_target(current: str, location: str | None, visited: list[str], limi
     """
     if not location:
         raise RedirectError("redirect without a Location header", url=current)
-    target = urljoin(current, location.strip())
-    scheme = urlsplit(target).scheme.lower()
+    location = location.strip()
+    # An absolute Location (storage's signed URLs) is kept byte for byte, without a join.
+    absolute = location.startswith(("http://", "https://"))
+    target = location if absolute else urljoin(current, location)
+    scheme = origin(target)[0]
     if scheme not in ("http", "https"):
         raise RedirectError(f"redirect to a non-HTTP scheme {scheme!r} refused", url=current)
     if origin(current)[0] == "https" and scheme == "http":

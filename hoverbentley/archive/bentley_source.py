@@ -212,13 +212,13 @@ class BentleySource:
         else:
             container = self._container(file.part_id)
         transport = self._reality().transport
-        if isinstance(dest, Sink):
-            sink: Sink = dest
-            name, md5 = file.key, file.md5
+        if isinstance(dest, (str, os.PathLike)):  # not a Sink (see HoverSource.fetch)
+            return await download_blob(transport, container, file.key, dest, md5=file.md5)
+        sink: Sink = dest
+        name, md5 = file.key, file.md5
 
-            async def into(signed: str) -> DownloadResult:
-                url = blob_url(signed, name)
-                return await stream_into(transport, url, sink, authenticated=False, md5=md5)
+        async def into(signed: str) -> DownloadResult:
+            url = blob_url(signed, name)
+            return await stream_into(transport, url, sink, authenticated=False, md5=md5)
 
-            return await container.signed(into)
-        return await download_blob(transport, container, file.key, dest, md5=file.md5)
+        return await container.signed(into)

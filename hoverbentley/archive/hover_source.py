@@ -109,6 +109,7 @@ class HoverSource:
         )
 
     async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
-        if isinstance(dest, Sink):
-            return await stream_into(self.client.transport, file.url, dest)
-        return await self.client.download(file.url, dest)
+        # A path is told apart from a Sink cheaply; isinstance of a runtime Protocol is not.
+        if isinstance(dest, (str, os.PathLike)):
+            return await self.client.download(file.url, dest)
+        return await stream_into(self.client.transport, file.url, dest)

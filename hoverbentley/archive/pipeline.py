@@ -16,13 +16,13 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .._core.urls import origin
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
 from .destination import ArchiveWriteError, Destination, is_store_url
@@ -64,7 +64,7 @@ class _Run:
         hosts = getattr(source, "hosts", None)  # optional: a source may not track its hosts
         self.progress = Progress(hosts=hosts() if hosts is not None else [])
         self.fatal: BaseException | None = None
-        self._hosts: dict[str, anyio.CapacityLimiter] = {}
+        self._hosts: dict[tuple[str, str, int], anyio.CapacityLimiter] = {}
         #: Files whose latest attempt failed, by path (what a later pass fetches again).
         self._failed: dict[str, PlannedFile] = {}
         #: Paths a later pass is fetching again now, and every path that needed one.
@@ -74,7 +74,7 @@ class _Run:
         self._replanning: set[str] = set()
 
     def _host_limiter(self, url: str) -> anyio.CapacityLimiter:
-        host = urlsplit(url).netloc
+        host = origin(url)
         if host not in self._hosts:
             self._hosts[host] = anyio.CapacityLimiter(self.options.per_host)
         return self._hosts[host]
