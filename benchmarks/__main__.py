@@ -305,6 +305,8 @@ OURS = "hoverbentley hover archive"
 DIRECT = "hoverbentley, aria2c's signed URLs"
 #: The stack's ceiling: plain aiohttp with our file work and nothing else.
 BARE = "bare aiohttp + sha256 + fsync, signed URLs"
+#: The same, given the API's URLs: aiohttp follows each redirect (and drops the token).
+BARE_API = "bare aiohttp + sha256 + fsync, via the API's redirects"
 ARIA = f"aria2c -j{CONCURRENCY}"
 
 
@@ -390,6 +392,16 @@ def bulk(
                             *("--concurrency", str(CONCURRENCY), "--ca-file", ca_file or ""),
                         ]
                     )
+                    contenders[BARE_API] = lambda: run_measured(
+                        [
+                            *PY,
+                            *(["benchmarks.contenders.with_uvloop"] if uvloop_installed() else []),
+                            "benchmarks.contenders.bare_aiohttp",
+                            *("--urls", str(work / "urls.txt"), "--out", str(fresh(out / "ba"))),
+                            *("--header", f"Authorization: Bearer {config.token}"),
+                            *("--concurrency", str(CONCURRENCY), "--ca-file", ca_file or ""),
+                        ]
+                    )
                 if aria2c:
                     contenders[ARIA] = lambda: run_measured(
                         aria2c_command(aria2c, work, fresh(out / "aria"), CONCURRENCY, ca_file)
@@ -414,6 +426,11 @@ def bulk(
                     f"; a bare aiohttp client doing the same file work (the ceiling of this"
                     f" stack here) {speeds[BARE][0] / speeds[ARIA][0]:.2f}x, at"
                     f" {speeds[BARE][1] / speeds[ARIA][1]:.2f}x aria2c's CPU per GB"
+                )
+            if BARE_API in speeds:
+                line += (
+                    f"; the bare client following the API's redirects, as the archive must,"
+                    f" {speeds[BARE_API][0] / speeds[ARIA][0]:.2f}x"
                 )
             targets.append(line)
         else:
@@ -776,22 +793,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" Total time: {elapsed:.0f} s."
     )
     notes = (
-        "Notes: sequential contenders at 20 and 100 ms fetch a slice of the jobs (their rate"
-        " is what compares); fan-out wall times are measured inside each process, without"
-        " interpreter start-up. aria2c is fed the signed storage URLs, resolved once before"
-        " timing, since it would otherwise send the bearer token to the storage host; the"
-        " archive lists the jobs, fetches every job record and follows the API's redirect of"
-        " every file itself, and the row 'hoverbentley, aria2c's signed URLs' is our"
-        " downloader given aria2c's input. The 'bare aiohttp' rows are the ceiling of our"
-        " stack: one plain aiohttp GET per file with the same hashing, size check, fsync and"
-        " rename, on the same event loop as the row of ours beside it, and nothing else (no"
-        " retries, resume, stall watch, manifest or progress;"
-        " `benchmarks/contenders/bare_aiohttp.py`). hoverbentley and the requests baseline hash"
-        " (sha256), check the size of and fsync every file; aria2c and curl do neither, and"
-        " 'curl -L, then fsync' adds the fsync, 'curl -L, then sha256sum' the hash. Bulk and"
-        " large-file contenders write to new files after a `sync`, so no one pays for"
-        " another's writeback, and their wall times include interpreter start-up. CPU-s/GB"
-        " is user + system CPU seconds per 10^9 bytes."
+        "Notes: sequential contenders at 20 and 100 ms fetch a slice of the jobs (their rate is"
+        " what compares); fan-out wall times are measured inside each process, without "
+        "interpreter start-up. aria2c is fed the signed storage URLs, resolved once before "
+        "timing, since it would otherwise send the bearer token to the storage host; the "
+        "archive lists the jobs, fetches every job record and follows the API's redirect of "
+        "every file itself, and the row 'hoverbentley, aria2c's signed URLs' is our downloader "
+        "given aria2c's input. The 'bare aiohttp' rows are the ceiling of our stack: one plain "
+        "aiohttp GET per file with the same hashing, size check, fsync and rename, on the same "
+        "event loop as the row of ours beside it, and nothing else (no retries, resume, stall "
+        "watch, manifest or progress; `benchmarks/contenders/bare_aiohttp.py`), given either "
+        "aria2c's signed URLs or the API's URLs, whose redirects aiohttp follows. hoverbentley "
+        "and the requests baseline hash (sha256), check the size of and fsync every file; "
+        "aria2c and curl do neither, and 'curl -L, then fsync' adds the fsync, 'curl -L, then "
+        "sha256sum' the hash. Bulk and large-file contenders write to new files after a `sync`,"
+        " so no one pays for another's writeback, and their wall times include interpreter "
+        "start-up. CPU-s/GB is user + system CPU seconds per 10^9 bytes."
     )
     if REPEATED:
         notes += " Runs that failed once and were run again: " + ", ".join(REPEATED) + "."
