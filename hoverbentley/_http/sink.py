@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import anyio
 
 from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .clock import now
 from .digest import Digest, check_md5
-from .download import CHUNK_SIZE, DownloadResult
+from .download import DownloadResult
 from .ranges import CannotResume, body_start, resume_headers, strong, unsatisfied_total
 from .transport import Transport
 
@@ -26,7 +26,6 @@ logger = logging.getLogger("hoverbentley")
 _MAX_RESTARTS = 3
 
 
-@runtime_checkable
 class Sink(Protocol):
     """Where a streamed body goes: bytes appended in order, or dropped to start again."""
 
@@ -59,7 +58,6 @@ async def stream_into(
     *,
     authenticated: bool = True,
     md5: str | None = None,
-    chunk_size: int = CHUNK_SIZE,
 ) -> DownloadResult:
     """Stream ``url`` into ``sink``, verified; the result's ``path`` is ``sink.name``.
 
