@@ -1,24 +1,21 @@
 """Local servers for tests and benchmarks: a free port, and a process run until it listens.
 
-Free of pytest, so the benchmarks (which run without the test extra) use it too.
+Free of pytest, so the benchmarks (which run without the test extra) use it too. The port,
+the wait and the stop are the package's own (``hoverbentley.cli.local_server``, which
+starts the demo's Azurite); this adds the log file and its tail in the error.
 """
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from hoverbentley.cli.local_server import free_port, stop, wait_listening
+from hoverbentley.errors import ConfigurationError
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+__all__ = ["free_port", "running"]
 
 
 @contextmanager
@@ -30,24 +27,10 @@ def running(command: Sequence[str], port: int, log: Path, timeout: float = 60) -
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{command[0]} exited: {log.read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not start within {timeout} s") from None
-                time.sleep(0.2)
+        try:
+            wait_listening(proc, port, timeout, command[0])
+        except ConfigurationError as exc:
+            raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
         yield proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -4,40 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import ConfigurationError
+from .local_server import free_port, stop, wait_listening
 
 #: Azurite's fixed development account.
 ACCOUNT = "devstoreaccount1"
 #: The container the demo archives into.
 CONTAINER = "hoverbentley-demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait(proc: subprocess.Popen[bytes], port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise ConfigurationError(f"Azurite exited at start (status {proc.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise ConfigurationError(f"Azurite did not start within {timeout:g} s") from None
-            time.sleep(0.1)
 
 
 @contextmanager
@@ -53,13 +31,13 @@ def local_azurite(timeout: float = 30) -> Iterator[str]:
             "--azurite needs Azurite (npm install -g azurite), or HOVERBENTLEY_AZURITE set to"
             " its azurite-blob"
         )
-    port = _free_port()
+    port = free_port()
     command = [tool, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"]
     command += ["--skipApiVersionCheck", "--loose", "--disableTelemetry"]
     # The user's own Azurite, from their PATH or HOVERBENTLEY_AZURITE.
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
-        _wait(proc, port, timeout)
+        wait_listening(proc, port, timeout, "Azurite")
         endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
         sas = account_sas(ACCOUNT, AZURITE_KEY, "rwdlac", 3600)
         url = f"{endpoint}/{CONTAINER}?restype=container&{sas}"
@@ -74,9 +52,4 @@ def local_azurite(timeout: float = 30) -> Iterator[str]:
         )
         yield f"az://{CONTAINER}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
