@@ -314,6 +314,12 @@ def uvloop_installed() -> bool:
     return importlib.util.find_spec("uvloop") is not None
 
 
+def on_uvloop(module: str, *args: str) -> list[str]:
+    """``python -m MODULE ARGS`` on uvloop where it is installed, as the command line runs."""
+    wrapper = ["benchmarks.contenders.with_uvloop"] if uvloop_installed() else []
+    return [*PY, *wrapper, module, *args]
+
+
 def bulk_rows(
     scheme: str, samples: dict[str, list[Sample]], files: int, total: int
 ) -> tuple[list[Row], dict[str, tuple[float, float]]]:
@@ -372,35 +378,29 @@ def bulk(
                             *("--ca-file", ca_file or ""),
                         ]
                     )
-                    # On uvloop, as the command line runs.
+                    signed, api = str(work / "signed.txt"), str(work / "urls.txt")
                     contenders[DIRECT] = lambda: run_measured(
-                        [
-                            *PY,
-                            *(["benchmarks.contenders.with_uvloop"] if uvloop_installed() else []),
+                        on_uvloop(
                             "benchmarks.contenders.url_list",
-                            *("--urls", str(work / "signed.txt"), "--out", str(fresh(out / "d"))),
+                            *("--urls", signed, "--out", str(fresh(out / "d"))),
                             *("--base", emu.hover_url, "--concurrency", str(CONCURRENCY)),
                             *("--ca-file", ca_file or ""),
-                        ]
+                        )
                     )
                     contenders[BARE] = lambda: run_measured(
-                        [
-                            *PY,
-                            *(["benchmarks.contenders.with_uvloop"] if uvloop_installed() else []),
+                        on_uvloop(
                             "benchmarks.contenders.bare_aiohttp",
-                            *("--urls", str(work / "signed.txt"), "--out", str(fresh(out / "b"))),
+                            *("--urls", signed, "--out", str(fresh(out / "b"))),
                             *("--concurrency", str(CONCURRENCY), "--ca-file", ca_file or ""),
-                        ]
+                        )
                     )
                     contenders[BARE_API] = lambda: run_measured(
-                        [
-                            *PY,
-                            *(["benchmarks.contenders.with_uvloop"] if uvloop_installed() else []),
+                        on_uvloop(
                             "benchmarks.contenders.bare_aiohttp",
-                            *("--urls", str(work / "urls.txt"), "--out", str(fresh(out / "ba"))),
+                            *("--urls", api, "--out", str(fresh(out / "ba"))),
                             *("--header", f"Authorization: Bearer {config.token}"),
                             *("--concurrency", str(CONCURRENCY), "--ca-file", ca_file or ""),
-                        ]
+                        )
                     )
                 if aria2c:
                     contenders[ARIA] = lambda: run_measured(
