@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hoverbentley.cli.azurite import azurite_command
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from tests.processes import free_port, running
 
@@ -132,9 +133,7 @@ def _azurite(work: Path) -> Iterator[Server | str]:
         yield "Azurite is not installed (npm install azurite, or set HOVERBENTLEY_AZURITE)"
         return
     port = free_port()
-    command = [tool, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"]
-    command += ["--skipApiVersionCheck", "--loose", "--disableTelemetry"]
-    with running(command, port, work / "azurite.log") as pid:
+    with running(azurite_command(tool, port), port, work / "azurite.log") as pid:
         endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
         sas = account_sas(AZURITE_ACCOUNT, AZURITE_KEY, "rwdlac", 3600)
         create = f"{endpoint}/{BUCKET}?restype=container&{sas}"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from hoverbentley.cli.azurite import azurite_command
 from tests.processes import free_port, running
 
 __all__ = ["ROOT", "find_tool", "free_port", "missing", "running"]
@@ -117,16 +118,6 @@ def azurite_blob(workdir: Path) -> Iterator[str]:
         missing("Azurite", "HOVERBENTLEY_AZURITE", "azurite-blob")
     assert tool is not None
     port = free_port()
-    command = [
-        tool,
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--inMemoryPersistence",
-        "--skipApiVersionCheck",
-        "--loose",
-        "--disableTelemetry",
-    ]
+    command = azurite_command(tool, port)
     with running(command, port, workdir / "azurite.log"):
         yield f"http://127.0.0.1:{port}"

@@ -18,6 +18,15 @@ ACCOUNT = "devstoreaccount1"
 CONTAINER = "hoverbentley-demo"
 
 
+def azurite_command(tool: str, port: int) -> list[str]:
+    """Azurite's blob service (``tool``, its ``azurite-blob``) in memory on 127.0.0.1:``port``,
+    taking any API version and the loose checks our requests need, without telemetry."""
+    return [
+        *(tool, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"),
+        *("--skipApiVersionCheck", "--loose", "--disableTelemetry"),
+    ]
+
+
 @contextmanager
 def local_azurite(timeout: float = 30) -> Iterator[str]:
     """Start Azurite in memory on 127.0.0.1 with container :data:`CONTAINER`, point the
@@ -32,8 +41,7 @@ def local_azurite(timeout: float = 30) -> Iterator[str]:
             " its azurite-blob"
         )
     port = free_port()
-    command = [tool, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"]
-    command += ["--skipApiVersionCheck", "--loose", "--disableTelemetry"]
+    command = azurite_command(tool, port)
     # The user's own Azurite, from their PATH or HOVERBENTLEY_AZURITE.
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
