@@ -25,7 +25,7 @@ from aiohttp import web
 
 from hoverbentley.archive import ArchiveOptions, archive
 from hoverbentley.archive.bentley_source import BentleySource
-from hoverbentley.bentley import F, RealityModelingClient
+from hoverbentley.bentley import F, RealityModelingClient, storage
 from hoverbentley.bentley.azure import sas_expiry
 from hoverbentley.bentley.reality import RealityManagementClient
 from hoverbentley.bentley.storage import download_blob, list_blobs
@@ -283,9 +283,21 @@ async def test_sas_refused_by_the_store_is_renewed_once(world: World, tmp_path: 
     assert [g["status"] for g in _blob_gets(world, name)] == [403, 200]
 
 
-async def test_archive_renews_the_sas_mid_run(world: World, tmp_path: Path) -> None:
-    world.emu.bentley.sas_ttl = 2
-    world.proxy.delay = 0.1  # the run lasts several SAS lifetimes
+async def test_archive_renews_the_sas_mid_run(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store accepts each SAS for 20 s, but the client is told it expires after 2 s, so a
+    # run of a few seconds spans several lifetimes as the client sees them, and each renewal
+    # comes ~18 s before the store would refuse that SAS: a busy machine cannot delay a request
+    # long enough to be refused (with a real 2 s SAS the margin was 0.1-0.2 s, one slow request).
+    world.emu.bentley.sas_ttl = 20
+    world.proxy.delay = 0.1  # the run lasts several of the client's SAS lifetimes
+
+    def tenth_of_the_lifetime(url: str) -> float | None:
+        expiry = sas_expiry(url)
+        return None if expiry is None else time.time() + (expiry - time.time()) / 10
+
+    monkeypatch.setattr(storage, "sas_expiry", tenth_of_the_lifetime)
     summary = await run_archive(world, tmp_path / "out")
     assert summary.failed == 0, summary.failures[:3]
     check_files(world, tmp_path / "out")

@@ -53,7 +53,12 @@ def test_shards_mapped_over_a_local_cluster_make_the_single_machine_archive(
 
         with (
             distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                # ":0": a dashboard port from the OS (None still binds the default 8787,
+                # which fails the test wherever another Dask or Jupyter holds that port).
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
             ) as cluster,
             distributed.Client(cluster) as dask,
         ):
