@@ -11,6 +11,21 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
+from tests import services
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the test-tool installer speak on the terminal, past ``-q`` and output capture."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    terminal = config.pluginmanager.getplugin("terminalreporter")
+    if capture is None or terminal is None:
+        return
+
+    def announce(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            terminal.write_line(message)
+
+    services.announce = announce
 
 
 @pytest.fixture

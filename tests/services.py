@@ -12,7 +12,7 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,9 @@ CACHE = Path(
 #: The npm package of each tool (the versions CI installs).
 PACKAGES = {"prism": "@stoplight/prism-cli@5", "azurite-blob": "azurite@3"}
 _install_errors: dict[str, str] = {}
+#: Where a message reaches the person running the tests even under ``-q`` and output capture
+#: (set by ``tests/conftest.py`` to pytest's terminal; a plain print outside pytest).
+announce: Callable[[str], None] = print
 
 
 def _installed(name: str, env_var: str) -> str | None:
@@ -53,6 +56,10 @@ def _npm_install(package: str) -> str | None:
     if npm is None:
         return "npm is not on PATH"
     CACHE.mkdir(parents=True, exist_ok=True)
+    announce(
+        f"Installing {package} with npm into {CACHE} for the tests that need it"
+        " (once per machine; Prism and Azurite together are about 270 MB)..."
+    )
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions install one after the other
         command = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]
