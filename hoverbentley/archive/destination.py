@@ -2,8 +2,8 @@
 
 The pipeline knows a source (:class:`~hoverbentley.archive.plan.ArchiveSource`) and a
 destination, and nothing else about either. :class:`~hoverbentley.archive.local.LocalDirectory`
-is the first destination; an object store (``s3://bucket/prefix``, ``az://container/prefix``)
-is the next, written against this protocol alone.
+is the first destination; :class:`~hoverbentley.archive.object_store.ObjectStoreDestination`
+(``s3://``, ``az://``, ``gs://``, through :mod:`hoverbentley.archive.stores`) the other.
 """
 
 from __future__ import annotations
@@ -27,15 +27,6 @@ Target = str | os.PathLike[str] | Sink
 
 #: The source's ``fetch``: write ``file`` into ``target``, complete and verified, or raise.
 Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]
-
-
-#: URL schemes of the object stores an archive can be written into (the ``objectstore`` extra).
-STORE_SCHEMES = ("s3", "az")
-
-
-def is_store_url(text: str) -> bool:
-    """Whether ``text`` names an object store (``s3://…``, ``az://…``) rather than a path."""
-    return text.split("://", 1)[0] in STORE_SCHEMES and "://" in text
 
 
 class ArchiveWriteError(HoverBentleyError):

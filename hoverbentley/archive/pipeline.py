@@ -25,12 +25,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._core.urls import origin
 from ..errors import ConfigurationError, HoverBentleyError
 from ..redact import redact_url
-from .destination import ArchiveWriteError, Destination, is_store_url
+from .destination import ArchiveWriteError, Destination
 from .local import LocalDirectory
 from .manifest import ManifestEntry
 from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .shard import Shard, ShardBy, in_shard, owns_file
+from .stores import parse_location
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
@@ -295,21 +296,21 @@ def as_destination(
     shard: Shard | None = None,
     shard_by: ShardBy = "job",
 ) -> Destination:
-    """``out`` as a destination: ``s3://…`` or ``az://…`` is an object store (the
-    ``objectstore`` extra), another path a :class:`LocalDirectory`. A shard writes its own
-    manifest part, which only an object store keeps."""
-    if isinstance(out, str) and is_store_url(out):
-        try:
+    """``out`` as a destination: ``s3://…``, ``az://…`` or ``gs://…`` is an object store (the
+    ``objectstore`` extra), a path or ``file://`` a :class:`LocalDirectory`; any other
+    ``scheme://`` is a :class:`~.stores.StoreUnavailable` naming the supported ones. A shard
+    writes its own manifest part, which only an object store keeps."""
+    if isinstance(out, str):
+        location = parse_location(out)
+        if location.scheme != "file":
             from .object_store import ObjectStoreDestination
-        except ImportError as exc:
-            raise ConfigurationError(
-                f"{out}: archiving into an object store needs obstore"
-                f" (pip install 'hoverbentley[objectstore]'): {exc}"
-            ) from None
-        return ObjectStoreDestination(out, shard=shard, shard_by=shard_by)
+
+            return ObjectStoreDestination(out, shard=shard, shard_by=shard_by)
+        out = location.prefix
     if shard is not None:
         raise ConfigurationError(
-            "sharded runs write into an object store (s3://…, az://…): a local OUT has one manifest"
+            "sharded runs write into an object store (s3://…, az://…, gs://…): a local OUT has"
+            " one manifest"
         )
     if isinstance(out, (str, os.PathLike)):
         return LocalDirectory(out)

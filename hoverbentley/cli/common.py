@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._core.times import parse_iso
-from ..archive.destination import is_store_url
+from ..archive.stores import parse_location
 from ..errors import ConfigurationError
 
 #: The ``--since`` formats, for help texts and errors alike.
@@ -92,11 +92,12 @@ def hover_job_id(text: str) -> int:
 
 
 def check_out(text: str) -> Path | str:
-    """OUT as a path, or an object store URL as given; an existing non-directory is a usage
-    error."""
-    if is_store_url(text):
+    """OUT as a path, or an object store URL as given; an unknown ``scheme://`` or an existing
+    non-directory is a usage error."""
+    location = parse_location(text)
+    if location.scheme != "file":
         return text
-    path = Path(text)
+    path = Path(location.prefix)
     if path.exists() and not path.is_dir():
         raise ConfigurationError(f"OUT is not a directory: {path}")
     return path

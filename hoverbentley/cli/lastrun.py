@@ -19,6 +19,7 @@ import anyio
 
 from .._core.times import parse_iso
 from .._io.atomic import write_atomic
+from ..archive.stores import is_local
 from ..errors import ConfigurationError
 from .common import SINCE_FORMATS, parse_since, print_err
 from .options import verbosity
@@ -61,7 +62,7 @@ class Incremental:
         self.given: datetime | str | None = args.since
         self.quiet = verbosity(args)[1]
         self.dry_run = bool(getattr(args, "dry_run", False))
-        if self.given == LAST and "://" in self.out_text:
+        if self.given == LAST and not is_local(self.out_text):
             raise ConfigurationError(
                 f"--since last needs OUT to be a local directory for now, not {self.out_text}"
             )

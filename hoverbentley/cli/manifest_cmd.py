@@ -6,20 +6,14 @@ import argparse
 
 import anyio
 
-from ..archive.destination import is_store_url
 from ..archive.merge import MergeReport, merge_local
-from ..errors import ConfigurationError
+from ..archive.object_store import ObjectStoreDestination
+from ..archive.stores import parse_location
 from .report import print_result
 
 
 async def merge_store(url: str) -> MergeReport:
     """Merge the parts of the archive in the object store at ``url``."""
-    try:
-        from ..archive.object_store import ObjectStoreDestination
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"{url}: object stores need obstore (pip install 'hoverbentley[objectstore]'): {exc}"
-        ) from None
     return await ObjectStoreDestination(url).merge_parts()
 
 
@@ -33,11 +27,12 @@ def merge_text(r: MergeReport) -> str:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    if is_store_url(args.out):
+    location = parse_location(args.out)
+    if location.scheme != "file":
         url: str = args.out
         result = anyio.run(merge_store, url)
     else:
-        result = merge_local(args.out)
+        result = merge_local(location.prefix)
     print_result(result, merge_text, as_json=args.json)
     return 0
 
@@ -67,7 +62,9 @@ def add_commands(
         " is not an archive.",
     )
     merge.add_argument(
-        "out", metavar="OUT", help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX"
+        "out",
+        metavar="OUT",
+        help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX, gs://BUCKET/PREFIX",
     )
     merge.add_argument("--json", action="store_true", help="print the report as JSON")
     merge.set_defaults(handler=cmd_merge)

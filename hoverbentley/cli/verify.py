@@ -14,10 +14,10 @@ import anyio
 import msgspec
 
 from ..archive import Manifest, ManifestEntry
-from ..archive.destination import is_store_url
 from ..archive.index import INDEX_NAME
 from ..archive.manifest import MANIFEST_NAME
 from ..archive.merge import INDEX_PARTS, MANIFEST_PARTS
+from ..archive.stores import is_local
 from ..errors import ConfigurationError
 from .common import positive_int
 from .lastrun import MARK_DIR
@@ -198,7 +198,7 @@ def report_text(r: VerifyReport) -> str:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     _, quiet = verbosity(args)
-    if is_store_url(args.out):
+    if not is_local(args.out):
         from .verify_store import verify_store
 
         report = anyio.run(lambda: verify_store(args.out, workers=args.concurrency))

@@ -1,0 +1,31 @@
+"""Where an archive lives: one :class:`Store` protocol and one table of schemes.
+
+``open_store(url)`` is the only place that knows a scheme: a local directory (a path or
+``file://``), and through obstore ``s3://``, ``az://`` and ``gs://``. Everything above it
+(the destination, verify, the ``--since last`` marks) speaks to a :class:`Store`.
+"""
+
+from .base import (
+    ObjectInfo,
+    PreconditionFailed,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    Upload,
+)
+from .location import SCHEMES, StoreLocation, is_local, parse_location
+from .registry import open_store
+
+__all__ = [
+    "SCHEMES",
+    "ObjectInfo",
+    "PreconditionFailed",
+    "Store",
+    "StoreError",
+    "StoreLocation",
+    "StoreUnavailable",
+    "Upload",
+    "is_local",
+    "open_store",
+    "parse_location",
+]

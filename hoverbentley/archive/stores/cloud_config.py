@@ -1,0 +1,70 @@
+"""obstore stores built from a location and the environment each cloud's tools read.
+
+Credentials come only from the environment (``AWS_*``, ``AZURE_STORAGE_*`` including
+``AZURE_STORAGE_CONNECTION_STRING``, ``GOOGLE_*``), never from the URL.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from obstore.exceptions import BaseError
+from obstore.store import AzureStore, GCSStore, S3Store
+
+from .base import StoreUnavailable
+from .location import StoreLocation
+
+if TYPE_CHECKING:
+    from obstore.store import AzureConfig, ClientConfig, ObjectStore
+
+#: What to set when a cloud's credentials are missing, by scheme.
+CREDENTIALS_HELP = {
+    "s3": "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a web identity"
+    " token), or run where the instance metadata service answers",
+    "az": "set AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or"
+    " AZURE_STORAGE_SAS_KEY, or AZURE_STORAGE_CONNECTION_STRING",
+    "gs": "set GOOGLE_APPLICATION_CREDENTIALS (or GOOGLE_SERVICE_ACCOUNT) to a service account"
+    " file, or run where the metadata server answers",
+}
+
+
+def obstore_store(location: StoreLocation) -> ObjectStore:
+    """The obstore store of ``location`` (``s3``, ``az`` or ``gs``), configured from the
+    environment; a configuration obstore refuses is :class:`StoreUnavailable`."""
+    prefix = location.prefix or None
+    try:
+        if location.scheme == "s3":
+            return S3Store(location.name, prefix=prefix)
+        if location.scheme == "gs":
+            return GCSStore(location.name, prefix=prefix)
+        return _azure_store(location.name, prefix)
+    except BaseError as exc:
+        text = str(exc)
+        if "Account must be specified" in text:
+            raise StoreUnavailable(
+                f"{location.url}: no Azure storage account given: {CREDENTIALS_HELP['az']}"
+            ) from None
+        first = (text.strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreUnavailable(f"{location.url}: cannot open the store: {first}") from None
+
+
+def _azure_store(name: str, prefix: str | None) -> AzureStore:
+    """An Azure store from the environment, reading ``AZURE_STORAGE_CONNECTION_STRING`` too."""
+    text = os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "").strip()
+    if not text:
+        return AzureStore(name, prefix=prefix)
+    fields = dict(p.split("=", 1) for p in text.split(";") if "=" in p)
+    config: AzureConfig = {}
+    client: ClientConfig = {}
+    if "AccountName" in fields:
+        config["account_name"] = fields["AccountName"]
+    if "AccountKey" in fields:
+        config["account_key"] = fields["AccountKey"]
+    if "SharedAccessSignature" in fields:
+        config["sas_key"] = fields["SharedAccessSignature"]
+    if "BlobEndpoint" in fields:
+        config["endpoint"] = fields["BlobEndpoint"]
+        if fields["BlobEndpoint"].startswith("http://"):
+            client["allow_http"] = True
+    return AzureStore(name, prefix=prefix, config=config, client_options=client)
