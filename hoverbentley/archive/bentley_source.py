@@ -163,7 +163,7 @@ class BentleySource:
                 name = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
                 files.append(
                     PlannedFile(
-                        url=f"{container.base}/{blob.name}",
+                        url=blob_url(container.base, blob.name),
                         path=blob_path(job.id, location, name or blob.name.rsplit("/", 1)[-1]),
                         job_id=job.id,
                         part_id=location,

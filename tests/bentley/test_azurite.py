@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import aiohttp
 import anyio
@@ -132,13 +132,18 @@ async def upload(account_url: str, container: str, blobs: dict[str, bytes], md5:
                     hashlib.md5(data, usedforsecurity=False).digest()
                 ).decode()
             async with session.put(
-                f"{account_url}/{container}/{name}?{sas}", data=data, headers=headers
+                f"{account_url}/{container}/{quote(name)}?{sas}", data=data, headers=headers
             ) as resp:
                 assert resp.status == 201, await resp.text()
 
 
+#: Blob names a URL must encode: a space, "#" (a fragment), "?" (a query), "%" (an escape).
+ODD_NAMES = ("Production/Tile 000 #2/model.obj", "Production/What?/50%.las")
+
+
 def _blobs(rng: random.Random, count: int) -> dict[str, bytes]:
     out = {"Production/doc.json": b'{"root": "tileset.json"}'}
+    out.update({name: name.encode() * 3 for name in ODD_NAMES})
     for i in range(count - 1):
         out[f"Production/Data/Tile_{i // 40:03d}/L{i % 7}/t{i}.b3dm"] = rng.randbytes(
             rng.randint(1, 20_000)
@@ -201,7 +206,11 @@ def check_files(world: World, out: Path) -> int:
             assert len(matches) == 1, (output_id, name)
             assert (out / matches[0]).read_bytes() == data
             assert outputs[matches[0]]["sha256"] == hashlib.sha256(data).hexdigest()
+            url = urlsplit(outputs[matches[0]]["url"])
             assert "sig=" not in outputs[matches[0]]["url"]
+            # The manifest URL is the blob's, encoded: nothing of the name is a query or fragment.
+            assert (url.query, url.fragment) == ("", "")
+            assert unquote(url.path).endswith(f"/{output_id}/{name}")
             found += 1
     return found
 
@@ -373,9 +382,12 @@ def test_cli_archives_selected_output_formats(azurite: str, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["downloaded"] == len(wanted_blobs)
-    base = out / "bentley" / job["id"] / "outputs" / wanted_id
+    lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    paths = {e["key"]: e["path"] for e in lines if e["kind"] == "output"}
+    base = f"bentley/{job['id']}/outputs/{wanted_id}/"
     for name, data in wanted_blobs.items():
-        assert (base / name).read_bytes() == data
+        assert paths[name].startswith(base)
+        assert (out / paths[name]).read_bytes() == data
     others = [i for i in content if i != wanted_id]
     assert not any((out / "bentley" / job["id"] / "outputs" / i).exists() for i in others)
     assert (
