@@ -1,9 +1,9 @@
-"""The archive in an object store: ``s3://bucket/prefix``, ``az://container/prefix``,
-``gs://bucket/prefix``, written through the :class:`~.stores.Store` protocol alone.
+"""The archive in an object store: ``s3://bucket/prefix`` or ``az://container/prefix``,
+written through the :class:`~.stores.Store` protocol alone.
 
 The stores (:mod:`.stores`) are built on obstore (Rust's ``object_store``): streamed
 multipart uploads with a fixed part size, and abort on failure. Credentials come from each
-store's environment (``AWS_*``, ``AZURE_STORAGE_*``, ``GOOGLE_*``); they never appear in the
+store's environment (``AWS_*``, ``AZURE_STORAGE_*``); they never appear in the
 location, the logs or the manifest.
 
 Layout under the prefix, as in a local archive: the files at their paths, ``manifest.jsonl``
@@ -26,7 +26,7 @@ Where a file's sha256 (and the source's ETag) is kept as object metadata, by sto
   (Entra ID) with a user delegation key, which no test here covers. With a SAS-token
   credential, which cannot sign, or if the request keeps failing (it is tried four times),
   the sha256 is in the manifest only, as on S3, and a warning says so.
-- A larger file on S3 or GCS: in the manifest only. S3 takes an object's metadata when the
+- A larger file on S3: in the manifest only. S3 takes an object's metadata when the
   multipart upload starts, before the bytes are hashed, and obstore offers no way to change
   it after: its copy sends no metadata (a CopyObject that replaces metadata is not exposed,
   so an upload to a temporary key copied to the final one would carry none either), a
@@ -54,6 +54,7 @@ from ..errors import ConfigurationError, IntegrityError
 from .destination import Fetch
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry
+from .marks import MARK_DIR
 from .merge import (
     INDEX_PARTS,
     MANIFEST_PARTS,
@@ -94,14 +95,14 @@ def object_key(path: str) -> str:
 def open_object_store(url: str) -> Store:
     """The object store at ``url``; a local path is refused (it is a :class:`LocalDirectory`)."""
     if parse_location(url).scheme == "file":
-        raise ConfigurationError(f"not an object store URL: {url} (s3://…, az://… or gs://…)")
+        raise ConfigurationError(f"not an object store URL: {url} (s3://… or az://…)")
     return open_store(url)
 
 
 class ObjectStoreDestination:
     """A :class:`~hoverbentley.archive.destination.Destination` under an object-store prefix.
 
-    ``url`` is ``s3://bucket/prefix``, ``az://container/prefix`` or ``gs://bucket/prefix``;
+    ``url`` is ``s3://bucket/prefix`` or ``az://container/prefix``;
     ``store`` (a :class:`~.stores.Store`) replaces the one opened from the URL and the
     environment. ``part_size`` and ``part_concurrency`` bound each transfer's memory to about
     ``part_size × (concurrency+1)``. Manifest lines are written to the store at most
@@ -179,7 +180,10 @@ class ObjectStoreDestination:
     def listed(self) -> dict[str, int]:
         """Every archived object (not the bookkeeping) and its size, as :meth:`open` found."""
         own = (MANIFEST_NAME, INDEX_NAME)
-        return {k: v for k, v in self._listed.items() if k not in own and not k.startswith(INDEXES)}
+        bookkeeping = (INDEXES, f"{MARK_DIR}/")
+        return {
+            k: v for k, v in self._listed.items() if k not in own and not k.startswith(bookkeeping)
+        }
 
     async def is_complete(self, file: PlannedFile) -> bool:
         """Complete: the manifest line, the object's size and its stored sha256 agree; or,

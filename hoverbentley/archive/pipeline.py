@@ -296,7 +296,7 @@ def as_destination(
     shard: Shard | None = None,
     shard_by: ShardBy = "job",
 ) -> Destination:
-    """``out`` as a destination: ``s3://…``, ``az://…`` or ``gs://…`` is an object store (the
+    """``out`` as a destination: ``s3://…`` or ``az://…`` is an object store (the
     ``objectstore`` extra), a path or ``file://`` a :class:`LocalDirectory`; any other
     ``scheme://`` is a :class:`~.stores.StoreUnavailable` naming the supported ones. A shard
     writes its own manifest part, which only an object store keeps."""
@@ -309,8 +309,7 @@ def as_destination(
         out = location.prefix
     if shard is not None:
         raise ConfigurationError(
-            "sharded runs write into an object store (s3://…, az://…, gs://…): a local OUT has"
-            " one manifest"
+            "sharded runs write into an object store (s3://…, az://…): a local OUT has one manifest"
         )
     if isinstance(out, (str, os.PathLike)):
         return LocalDirectory(out)

@@ -50,7 +50,7 @@ async def cmd_archive(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     outputs = _formats(args.outputs)
     wanted = raw(args.filter)
-    since = run.since()
+    since = await run.since()
     if since is not None:
         wanted = wanted & F.created_date_time.gt(since)
     async with (

@@ -158,7 +158,7 @@ async def cmd_archive(args: argparse.Namespace) -> int:
         source = HoverSource(
             client,
             job_ids=args.job or None,
-            updated_since=run.since(),
+            updated_since=await run.since(),
             archived=args.archived,
             include=parse_include(args.include),
             exclude=parse_exclude(args.exclude),

@@ -1,10 +1,11 @@
-"""``--since last``: when the last complete run of a selection started, kept in OUT.
+"""``--since last`` on the command line: resolve ``last`` and move the mark after a run.
 
-The mark lives in ``OUT/.hoverbentley/last-run.json``, one entry per selection (the provider,
-its base URL and every flag that narrows what is archived), so a run of one filter never moves
-the mark of another. Only runs with ``--since last`` read or write it (the first one archives
-everything); it moves only after such a run finished with nothing failed and was not a dry run,
-and it is written atomically: a crash leaves the old mark or the new one.
+The marks are the archive's (:mod:`hoverbentley.archive.marks`, in OUT, a directory or any
+store): one entry per selection (the provider, its base URL and every flag that narrows what
+is archived), so a run of one filter never moves the mark of another. Only runs with
+``--since last`` read or write it (the first one archives everything); it moves only after
+such a run finished with nothing failed and was not a dry run, and it is replaced whole: a
+crash leaves the old mark or the new one.
 """
 
 from __future__ import annotations
@@ -13,20 +14,14 @@ import argparse
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-import anyio
 
 from .._core.times import parse_iso
-from .._io.atomic import write_atomic
-from ..archive.stores import is_local
+from ..archive.marks import RunMarks
+from ..archive.stores import open_store
 from ..errors import ConfigurationError
 from .common import SINCE_FORMATS, parse_since, print_err
 from .options import verbosity
 
-#: Where the marks are kept, relative to OUT.
-MARK_DIR = ".hoverbentley"
-MARK_PATH = f"{MARK_DIR}/last-run.json"
 LAST = "last"
 #: Taken off the mark when it is used: the provider's clock may run behind ours, and files
 #: already archived are skipped, so archiving a few minutes twice costs little.
@@ -62,21 +57,14 @@ class Incremental:
         self.given: datetime | str | None = args.since
         self.quiet = verbosity(args)[1]
         self.dry_run = bool(getattr(args, "dry_run", False))
-        if self.given == LAST and not is_local(self.out_text):
-            raise ConfigurationError(
-                f"--since last needs OUT to be a local directory for now, not {self.out_text}"
-            )
+        self.marks = RunMarks(open_store(self.out_text)) if self.given == LAST else None
 
-    @property
-    def path(self) -> Path:
-        return Path(self.out_text) / MARK_PATH
-
-    def since(self) -> datetime | None:
+    async def since(self) -> datetime | None:
         """The time to select from: the date given, the mark less :data:`OVERLAP`, or ``None``
         (everything: no date given, or no complete run of this selection yet)."""
-        if self.given != LAST:
+        if self.marks is None:
             return self.given if isinstance(self.given, datetime) else None
-        mark = read_marks(self.path).get(self.key)
+        mark = (await self.marks.read()).get(self.key)
         if mark is None:
             if not self.quiet:
                 print_err(
@@ -86,19 +74,15 @@ class Incremental:
             return None
         started = parse_iso(str(mark.get("since", mark.get("started"))))
         if started is None:
-            raise ConfigurationError(f"{self.path}: entry without a valid 'started' time")
+            raise ConfigurationError(f"{self.marks.where}: entry without a valid 'started' time")
         return started - OVERLAP
 
     async def finished(self, ok: bool, unfinished: datetime | None = None) -> None:
         """Move the mark after a complete run of ``--since last``; not past ``unfinished``, the
         creation of the oldest job the run saw still running. Runs without ``--since last``
         leave OUT as they always have."""
-        if not ok or not self.whole or self.dry_run or self.given != LAST:
+        if not ok or not self.whole or self.dry_run or self.marks is None:
             return
-        await anyio.to_thread.run_sync(self._write, unfinished)
-
-    def _write(self, unfinished: datetime | None) -> None:
-        marks = read_marks(self.path)
         mark: dict[str, object] = {
             "started": _iso(self.started),
             "finished": _iso(datetime.now(timezone.utc)),
@@ -106,29 +90,8 @@ class Incremental:
         }
         if unfinished is not None and unfinished < self.started:
             mark["since"] = _iso(unfinished)
-        marks[self.key] = mark
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"version": 1, "runs": marks}
-        write_atomic(self.path, json.dumps(body, indent=2, sort_keys=True).encode() + b"\n")
+        await self.marks.write(self.key, mark)
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def read_marks(path: Path) -> dict[str, dict[str, object]]:
-    """Every selection's mark in ``path`` (none when the file does not exist)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    try:
-        body = json.loads(text)
-        runs = body["runs"]
-        if not isinstance(runs, dict) or not all(isinstance(v, dict) for v in runs.values()):
-            raise TypeError("runs is not a table of runs")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(
-            f"cannot read {path} ({exc}); remove it to archive everything again"
-        ) from None
-    return runs

@@ -64,7 +64,7 @@ def add_commands(
     merge.add_argument(
         "out",
         metavar="OUT",
-        help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX, gs://BUCKET/PREFIX",
+        help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX",
     )
     merge.add_argument("--json", action="store_true", help="print the report as JSON")
     merge.set_defaults(handler=cmd_merge)

@@ -16,11 +16,11 @@ import msgspec
 from ..archive import Manifest, ManifestEntry
 from ..archive.index import INDEX_NAME
 from ..archive.manifest import MANIFEST_NAME
+from ..archive.marks import MARK_DIR
 from ..archive.merge import INDEX_PARTS, MANIFEST_PARTS
 from ..archive.stores import is_local
 from ..errors import ConfigurationError
 from .common import positive_int
-from .lastrun import MARK_DIR
 from .options import verbosity
 from .progress import human_bytes, terminal_width
 from .report import print_result

@@ -106,14 +106,6 @@ def test_runs_without_since_last_leave_out_as_before(emu: Emulator, tmp_path: Pa
     assert not (out / MARK).exists()
 
 
-def test_since_last_into_an_object_store_is_a_usage_error(tmp_path: Path) -> None:
-    result = hb(
-        "hover", "archive", "s3://bucket/archive", "--all", "--since", "last", env=hover_env(None)
-    )
-    assert result.returncode == 2
-    assert "--since last needs OUT to be a local directory" in error_line(result)
-
-
 def test_a_damaged_mark_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / MARK).parent.mkdir(parents=True)

@@ -80,6 +80,15 @@ def test_an_unknown_scheme_is_a_usage_error_and_writes_nothing(
         assert list(tmp_path.iterdir()) == []  # no ./S3:/bucket/prefix on the local disk
 
 
+def test_gcs_is_refused_with_the_reason_and_what_to_use_instead(tmp_path: Path) -> None:
+    for command in commands("gs://bucket/prefix"):
+        result = run(command, tmp_path, bare_env())
+        assert result.returncode == 2, (command, result.stderr)
+        assert "gs://bucket/prefix: Google Cloud Storage is not supported yet" in result.stderr
+        assert "AWS_ENDPOINT_URL" in result.stderr and "Traceback" not in result.stderr
+        assert list(tmp_path.iterdir()) == []
+
+
 def test_azure_without_an_account_is_one_line_naming_what_to_set(tmp_path: Path) -> None:
     for command in commands("az://container/prefix"):
         result = run(command, tmp_path, bare_env())

@@ -1,7 +1,8 @@
 """Where an archive lives: one :class:`Store` protocol and one table of schemes.
 
 ``open_store(url)`` is the only place that knows a scheme: a local directory (a path or
-``file://``), and through obstore ``s3://``, ``az://`` and ``gs://``. Everything above it
+``file://``), and through obstore ``s3://`` and ``az://``; ``gs://`` is recognised and
+refused with the reason (its uploads cannot be tested locally yet). Everything above it
 (the destination, verify, the ``--since last`` marks) speaks to a :class:`Store`.
 """
 

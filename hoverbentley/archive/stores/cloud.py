@@ -1,6 +1,6 @@
-"""The :class:`~.base.Store` of S3, Azure Blob Storage and Google Cloud Storage, on obstore.
+"""The :class:`~.base.Store` of S3 and Azure Blob Storage, on obstore.
 
-obstore (Rust's ``object_store``) gives one async interface to the three clouds: streamed
+obstore (Rust's ``object_store``) gives one async interface to the clouds: streamed
 multipart uploads with abort, ranged reads, listing, conditional puts. Credentials come from
 each cloud's environment (:mod:`.cloud_config`) and never appear in messages or logs.
 """
@@ -41,7 +41,7 @@ atexit.register(_settle)
 
 
 class CloudStore:
-    """A bucket or container (and prefix) of ``s3://``, ``az://`` or ``gs://``.
+    """A bucket or container (and prefix) of ``s3://`` or ``az://``.
 
     ``store`` (an obstore store) replaces the one built from the location and the
     environment (tests, or credentials configured in code).

@@ -1,7 +1,7 @@
 """obstore stores built from a location and the environment each cloud's tools read.
 
 Credentials come only from the environment (``AWS_*``, ``AZURE_STORAGE_*`` including
-``AZURE_STORAGE_CONNECTION_STRING``, ``GOOGLE_*``), never from the URL.
+``AZURE_STORAGE_CONNECTION_STRING``), never from the URL.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from obstore.exceptions import BaseError
-from obstore.store import AzureStore, GCSStore, S3Store
+from obstore.store import AzureStore, S3Store
 
 from .base import StoreUnavailable
 from .location import StoreLocation
@@ -24,20 +24,16 @@ CREDENTIALS_HELP = {
     " token), or run where the instance metadata service answers",
     "az": "set AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or"
     " AZURE_STORAGE_SAS_KEY, or AZURE_STORAGE_CONNECTION_STRING",
-    "gs": "set GOOGLE_APPLICATION_CREDENTIALS (or GOOGLE_SERVICE_ACCOUNT) to a service account"
-    " file, or run where the metadata server answers",
 }
 
 
 def obstore_store(location: StoreLocation) -> ObjectStore:
-    """The obstore store of ``location`` (``s3``, ``az`` or ``gs``), configured from the
+    """The obstore store of ``location`` (``s3`` or ``az``), configured from the
     environment; a configuration obstore refuses is :class:`StoreUnavailable`."""
     prefix = location.prefix or None
     try:
         if location.scheme == "s3":
             return S3Store(location.name, prefix=prefix)
-        if location.scheme == "gs":
-            return GCSStore(location.name, prefix=prefix)
         return _azure_store(location.name, prefix)
     except BaseError as exc:
         text = str(exc)

@@ -13,7 +13,7 @@ SCHEMES: dict[str, str] = {
     "file": "a local directory (file:///path, or just the path)",
     "s3": "Amazon S3 or an S3-compatible store (s3://BUCKET/PREFIX)",
     "az": "Azure Blob Storage (az://CONTAINER/PREFIX)",
-    "gs": "Google Cloud Storage (gs://BUCKET/PREFIX)",
+    "gs": "Google Cloud Storage (gs://BUCKET/PREFIX): recognised, not supported yet",
 }
 #: Text that starts like a URL (``name://``): it must then name a scheme of the table.
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
