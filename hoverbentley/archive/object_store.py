@@ -513,11 +513,14 @@ class ObjectStoreDestination:
     async def _save_segment(self) -> None:
         """Replace this run's current segment with its lines so far (one PUT: whole or absent)."""
         async with self._lock:
-            if self._written_lines == len(self._run_lines):
+            own = None if self._shard is None else f"{SEGMENTS}{shard_name(self._shard)}.jsonl"
+            # A shard writes its part even without lines: readers count the shards by parts.
+            written = (None, *self._segments, *self._merged_segments)
+            if self._written_lines == len(self._run_lines) and own in written:
                 return
             lines = len(self._run_lines)
-            if self._shard is not None:
-                key = f"{SEGMENTS}{shard_name(self._shard)}.jsonl"
+            if own is not None:
+                key = own
                 data = b"".join(encode_entry(e) for e in self._shard_entries())
             else:
                 key = f"{self._run}-{self._segment_no:05d}.jsonl"
@@ -580,6 +583,18 @@ class ObjectStoreDestination:
                 if text is not None:
                     merged = merge_index(merged, index_rows(text))
         await obstore.put_async(self._store, INDEX_NAME, merged or own, use_multipart=False)
+
+    async def manifest_parts(self) -> list[str]:
+        """The keys of every manifest part (the shards' and unfinished runs'), sorted."""
+        try:
+            keys = [
+                meta["path"]
+                async for batch in obstore.list(self._store, SEGMENTS.rstrip("/"))
+                for meta in batch
+            ]
+        except (BaseError, OSError) as exc:
+            raise ArchiveWriteError(f"cannot read {self.location}: {_cause(exc)}") from None
+        return sorted(k for k in keys if k.endswith(".jsonl"))
 
     async def merge_parts(self) -> MergeReport:
         """Replace ``manifest.jsonl`` and ``index.csv`` with the merge of every part (the
