@@ -15,6 +15,10 @@ from .index import INDEX_NAME, update_index
 from .manifest import MANIFEST_NAME, Manifest, ManifestEntry
 from .plan import PlannedFile
 
+#: The command line's own folder in a local archive (the ``--since last`` marks): no job's
+#: files are there.
+MARK_DIR = ".hoverbentley"
+
 
 class LocalDirectory:
     """A :class:`~hoverbentley.archive.destination.Destination` in directory ``root``.

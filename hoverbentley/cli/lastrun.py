@@ -19,12 +19,12 @@ import anyio
 
 from .._core.times import parse_iso
 from .._io.atomic import write_atomic
+from ..archive.local import MARK_DIR
 from ..errors import ConfigurationError
 from .common import SINCE_FORMATS, parse_since, print_err
 from .options import verbosity
 
 #: Where the marks are kept, relative to OUT.
-MARK_DIR = ".hoverbentley"
 MARK_PATH = f"{MARK_DIR}/last-run.json"
 LAST = "last"
 #: Taken off the mark when it is used: the provider's clock may run behind ours, and files
