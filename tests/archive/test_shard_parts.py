@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hoverbentley.archive.shard import shard_name, shard_part_problems
+import pytest
+
+from hoverbentley.archive.merge import check_shards
+from hoverbentley.archive.shard import IncompleteShardsError, shard_name, shard_part_problems
 
 
 def part(k: int, n: int) -> str:
@@ -59,3 +62,13 @@ def test_a_huge_count_names_the_first_missing_shards_and_counts_the_rest() -> No
     assert len(problems) == 101
     assert problems[0] == f"shard 1 of {10**9} is missing: {part(1, 10**9)}"
     assert problems[-1] == f"and {10**9 - 101} more shards of {10**9} are missing"
+
+
+def test_the_check_raises_unless_partial_is_allowed() -> None:
+    parts = [part(0, 3), part(2, 3)]
+    with pytest.raises(IncompleteShardsError) as raised:
+        check_shards(parts, allow_partial=False)
+    assert str(raised.value) == "shard 1 of 3 is missing: manifests/shard-00001-of-00003.jsonl"
+    assert raised.value.problems == [str(raised.value)]
+    assert check_shards(parts, allow_partial=True) == [str(raised.value)]
+    assert check_shards([part(0, 1)], allow_partial=False) == []
