@@ -7,7 +7,9 @@ from .manifest import Manifest, ManifestEntry
 from .options import ArchiveOptions
 from .pipeline import archive
 from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem, SkippedPart
+from .shard import IncompleteShardsError
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
+from .verify import VerifyProgress, VerifyReport, verify_archive
 
 __all__ = [
     "ArchiveOptions",
@@ -16,6 +18,7 @@ __all__ = [
     "ArchiveWriteError",
     "Destination",
     "FileFailure",
+    "IncompleteShardsError",
     "JobFailure",
     "JobPlan",
     "LocalDirectory",
@@ -25,7 +28,10 @@ __all__ = [
     "Progress",
     "SkippedItem",
     "SkippedPart",
+    "VerifyProgress",
+    "VerifyReport",
     "archive",
     "parse_exclude",
     "parse_include",
+    "verify_archive",
 ]

@@ -22,6 +22,7 @@ from ..errors import ConfigurationError
 from .destination import ArchiveWriteError, write_error
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
+from .shard import IncompleteShardsError, shard_part_problems
 
 #: Where runs and shards keep their manifest lines, and shards their index rows.
 MANIFEST_PARTS = "manifests/"
@@ -29,7 +30,11 @@ INDEX_PARTS = "indexes/"
 
 
 class MergeReport(msgspec.Struct, kw_only=True):
-    """What a merge wrote: the parts it read, and the merged manifest's and index's sizes."""
+    """What a merge wrote: the parts it read, and the merged manifest's and index's sizes.
+
+    ``shard_problems``: what :func:`~hoverbentley.archive.shard.shard_part_problems` found
+    wrong with the shards' parts, when the merge was allowed to go on regardless.
+    """
 
     out: str
     parts: list[str]
@@ -37,6 +42,7 @@ class MergeReport(msgspec.Struct, kw_only=True):
     files: int
     failed: int
     jobs: int
+    shard_problems: list[str] = []
 
 
 def keep_newest(entries: dict[str, ManifestEntry], entry: ManifestEntry) -> None:
@@ -92,11 +98,25 @@ def report(
     )
 
 
-def merge_local(root: str | Path) -> MergeReport:
+def check_shards(parts: list[str], *, allow_partial: bool) -> list[str]:
+    """The problems of the shards' manifest parts among ``parts``; raises
+    :class:`~hoverbentley.archive.shard.IncompleteShardsError` when there are any and
+    ``allow_partial`` is false."""
+    problems = shard_part_problems(parts)
+    if problems and not allow_partial:
+        raise IncompleteShardsError(problems)
+    return problems
+
+
+def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport:
     """Merge the manifest and index parts of the archive directory ``root`` (parts copied
     there from the machines of a sharded run, say) into ``manifest.jsonl`` and ``index.csv``.
 
     Run it when no archive run is writing into ``root``: a run appends to ``manifest.jsonl``.
+    When a shard's part is missing or doubled, or the parts disagree on the number of shards
+    (see :func:`~hoverbentley.archive.shard.shard_part_problems`), nothing is written and
+    :class:`~hoverbentley.archive.shard.IncompleteShardsError` is raised, unless
+    ``allow_partial``: then the parts there are are merged and the report names the problems.
     """
     root = Path(root)
     if not root.is_dir():
@@ -107,6 +127,7 @@ def merge_local(root: str | Path) -> MergeReport:
         raise ConfigurationError(
             f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive"
         )
+    problems = check_shards(parts, allow_partial=allow_partial)
     sources = [_read(manifest), *(_read(root / p) for p in parts)]
     entries, lines = merge_texts(s for s in sources if s is not None)
     try:
@@ -121,7 +142,21 @@ def merge_local(root: str | Path) -> MergeReport:
             write_atomic(index_path, index)
         except OSError as exc:
             raise write_error(exc, str(index_path)) from None
-    return report(str(root), parts, entries, lines, index)
+    merged = report(str(root), parts, entries, lines, index)
+    merged.shard_problems = problems
+    return merged
+
+
+async def merge_store(url: str, *, allow_partial: bool = False) -> MergeReport:
+    """Merge the parts of the archive in the object store at ``url`` (``s3://…``, ``az://…``)
+    into its ``manifest.jsonl`` and ``index.csv``; shard problems as in :func:`merge_local`."""
+    from .object_store import ObjectStoreDestination  # it imports this module
+
+    store = ObjectStoreDestination(url)
+    problems = check_shards(await store.manifest_parts(), allow_partial=allow_partial)
+    merged = await store.merge_parts()
+    merged.shard_problems = problems
+    return merged
 
 
 def _files(root: Path, folder: str, suffix: str = ".csv") -> list[str]:

@@ -281,11 +281,14 @@ class ObjectStoreDestination:
     async def _save_segment(self) -> None:
         """Replace this run's current segment with its lines so far (one PUT: whole or absent)."""
         async with self._lock:
-            if self._written_lines == len(self._run_lines):
+            own = None if self._shard is None else f"{SEGMENTS}{shard_name(self._shard)}.jsonl"
+            # A shard writes its part even without lines: readers count the shards by parts.
+            written = (None, *self._segments, *self._merged_segments)
+            if self._written_lines == len(self._run_lines) and own in written:
                 return
             lines = len(self._run_lines)
-            if self._shard is not None:
-                key = f"{SEGMENTS}{shard_name(self._shard)}.jsonl"
+            if own is not None:
+                key = own
                 data = b"".join(encode_entry(e) for e in self._shard_entries())
             else:
                 key = f"{self._run}-{self._segment_no:05d}.jsonl"
@@ -344,6 +347,11 @@ class ObjectStoreDestination:
             if text is not None:
                 merged = merge_index(merged, index_rows(text))
         await self._store.put(INDEX_NAME, merged or own)
+
+    async def manifest_parts(self) -> list[str]:
+        """The keys of every manifest part (the shards' and unfinished runs'), sorted."""
+        keys = [info.key async for info in self._store.list(SEGMENTS)]
+        return sorted(k for k in keys if k.endswith(".jsonl"))
 
     async def merge_parts(self) -> MergeReport:
         """Replace ``manifest.jsonl`` and ``index.csv`` with the merge of every part (the

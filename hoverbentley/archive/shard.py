@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, HoverBentleyError
 
 #: One shard of ``count``: ``(index, count)`` with ``0 <= index < count``.
 Shard = tuple[int, int]
@@ -67,3 +71,76 @@ def _bucket(key: str, count: int) -> int:
 def shard_name(shard: Shard) -> str:
     """The name of a shard's manifest and index parts (``shard-00003-of-00016``)."""
     return f"shard-{shard[0]:05d}-of-{shard[1]:05d}"
+
+
+#: A shard's manifest part, as :func:`shard_name` spells it (zero-padded or not).
+_PART = re.compile(r"(?:.*/)?shard-(\d+)-of-(\d+)\.jsonl")
+
+
+class IncompleteShardsError(HoverBentleyError):
+    """The manifest parts of a sharded archive are not one part per shard of one count.
+
+    ``problems`` holds one message per finding, as :func:`shard_part_problems` words them.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def shard_part_problems(parts: Iterable[str]) -> list[str]:
+    """What is wrong with the set of shard parts among the manifest part names ``parts``
+    (``manifests/shard-00001-of-00003.jsonl``; other names, such as the parts of unfinished
+    unsharded runs, are not looked at): one message per shard missing, doubled or out of
+    range, or one message when the parts disagree on the number of shards. Empty when every
+    shard of the count has exactly one part, or when there are no shard parts at all.
+
+    The count N comes from the names alone: a sharded run writes its part even when its shard
+    has no jobs, so a part is missing only when its shard never ran (or died before its first
+    checkpoint).
+    """
+    found: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    folder = ""
+    for name in parts:
+        match = _PART.fullmatch(name)
+        if match is not None:
+            found[int(match[2])][int(match[1])].append(name)
+            folder = name[: match.start(1) - len("shard-")]
+    if len(found) > 1:
+        counts = ", ".join(
+            f"{n} ({_list([p for names in found[n].values() for p in names])})"
+            for n in sorted(found)
+        )
+        return [f"the shard parts disagree on the number of shards: {counts}"]
+    problems: list[tuple[int, str]] = []
+    for count, shards in found.items():
+        for index, names in shards.items():
+            if index >= count:
+                problems.append((index, f"there is no shard {index} of {count}: {_list(names)}"))
+            elif len(names) > 1:
+                text = f"shard {index} of {count} has {len(names)} parts: {_list(names)}"
+                problems.append((index, text))
+        named = list(itertools.islice(_absent(count, shards), _NAMED))
+        for index in named:
+            name = f"{folder}{shard_name((index, count))}.jsonl"
+            problems.append((index, f"shard {index} of {count} is missing: {name}"))
+        more = count - sum(i < count for i in shards) - len(named)
+        if more:
+            problems.append((count, f"and {more} more shards of {count} are missing"))
+    return [text for _, text in sorted(problems)]
+
+
+#: Missing shards named one by one; beyond them, a count.
+_NAMED = 100
+
+
+def _list(names: list[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+def _absent(count: int, present: Iterable[int]) -> Iterator[int]:
+    """The shards of ``count`` not in ``present``, in order (without walking the present)."""
+    previous = -1
+    for index in [*sorted(i for i in present if i < count), count]:
+        yield from range(previous + 1, index)
+        previous = index

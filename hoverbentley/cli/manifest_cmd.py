@@ -4,35 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-import anyio
-
-from ..archive.merge import MergeReport, merge_local
-from ..archive.object_store import ObjectStoreDestination
+from ..archive.merge import MergeReport, merge_local, merge_store
 from ..archive.stores import parse_location
 from .report import print_result
 
 
-async def merge_store(url: str) -> MergeReport:
-    """Merge the parts of the archive in the object store at ``url``."""
-    return await ObjectStoreDestination(url).merge_parts()
-
-
 def merge_text(r: MergeReport) -> str:
-    """The one-line human report of a merge."""
+    """The human report of a merge: one line, after the shards' problems it was allowed."""
     failed = f" ({r.failed} failed)" if r.failed else ""
-    return (
+    lines = [f"{problem} (allowed by --allow-partial)" for problem in r.shard_problems]
+    lines.append(
         f"merged {len(r.parts)} parts into {r.out}/manifest.jsonl: {r.files} files{failed}"
         f" from {r.lines} lines; {r.jobs} jobs in index.csv"
     )
+    return "\n".join(lines)
 
 
-def cmd_merge(args: argparse.Namespace) -> int:
+async def cmd_merge(args: argparse.Namespace) -> int:
     location = parse_location(args.out)
     if location.scheme != "file":
-        url: str = args.out
-        result = anyio.run(merge_store, url)
+        result = await merge_store(args.out, allow_partial=args.allow_partial)
     else:
-        result = merge_local(location.prefix)
+        result = merge_local(location.prefix, allow_partial=args.allow_partial)
     print_result(result, merge_text, as_json=args.json)
     return 0
 
@@ -58,13 +51,23 @@ def add_commands(
         " indexes/ the same way. Each is written whole and then replaces the old one (a new"
         " object in a store, a rename in a directory), so a reader never sees a torn file. The"
         " parts are kept. In a local directory, run it when no archive run is writing there."
-        " Exit status: 0 when merged, 1 when the archive cannot be read or written, 2 when OUT"
-        " is not an archive.",
+        " The shards' parts must be one per shard of one N (manifests/shard-K-of-N.jsonl): when"
+        " one is missing or doubled, or the parts disagree on N, nothing is written and the"
+        " error names them (unless --allow-partial)."
+        " Exit status: 0 when merged, 1 when the archive cannot be read or written or a"
+        " shard's part is missing or doubled, 2 when OUT is not an archive.",
     )
     merge.add_argument(
         "out",
         metavar="OUT",
         help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX",
+    )
+    merge.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="merge the parts there are when a shard's part is missing or doubled, or the parts"
+        " disagree on the number of shards (otherwise nothing is written and the exit status is"
+        " 1); the problems are still printed",
     )
     merge.add_argument("--json", action="store_true", help="print the report as JSON")
     merge.set_defaults(handler=cmd_merge)
