@@ -60,10 +60,6 @@ class SkippedItem(msgspec.Struct):
     kind: str = "part"
 
 
-#: Former name of :class:`SkippedItem`.
-SkippedPart = SkippedItem
-
-
 @dataclass
 class JobPlan:
     """A job's record and its files, as one provider describes them."""
