@@ -133,14 +133,14 @@ class HoverClient(ApiClient):
         self.page_size = page_size
         self.page_size_param = page_size_param
 
-    async def get_job_payload(self, job_id: int) -> JobPayload:
+    async def get_job_record(self, job_id: int) -> JobPayload:
         """``GET /api/v3/jobs/{job_id}``: the job as Structs and as raw JSON."""
         raw = await self._call_raw(_JOB, "GET", f"/api/v3/jobs/{int(job_id)}")
         return JobPayload(raw.value, raw.raw, raw.url)
 
     async def get_job(self, job_id: int) -> Job:
         """``GET /api/v3/jobs/{job_id}`` decoded into a :class:`Job`."""
-        return (await self.get_job_payload(job_id)).job
+        return (await self.get_job_record(job_id)).job
 
     async def list_jobs_page(
         self,
@@ -208,7 +208,7 @@ class HoverClient(ApiClient):
         async def fetch(index: int, job_id: int) -> None:
             async with limiter:
                 try:
-                    results[index] = JobResult(job_id, payload=await self.get_job_payload(job_id))
+                    results[index] = JobResult(job_id, payload=await self.get_job_record(job_id))
                 except HoverBentleyError as exc:
                     results[index] = JobResult(job_id, error=exc)
 
