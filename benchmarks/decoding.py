@@ -288,7 +288,7 @@ def run() -> dict[str, dict[str, float]]:
         "Hover v3 job payload": _interleaved(
             {
                 "msgspec Structs": lambda: hover_decoder.decode(hover),
-                # What a JobPayload costs once files() decodes the raw body a second time.
+                # What a JobRecord costs once files() decodes the raw body a second time.
                 "msgspec Structs + generic decode": lambda: (
                     hover_decoder.decode(hover),
                     generic.decode(hover),

@@ -6,7 +6,7 @@ from .local import LocalDirectory
 from .manifest import Manifest, ManifestEntry
 from .options import ArchiveOptions
 from .pipeline import archive
-from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem, SkippedPart
+from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem
 from .shard import IncompleteShardsError
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 from .verify import VerifyProgress, VerifyReport, verify_archive
@@ -27,7 +27,6 @@ __all__ = [
     "PlannedFile",
     "Progress",
     "SkippedItem",
-    "SkippedPart",
     "VerifyProgress",
     "VerifyReport",
     "archive",

@@ -69,9 +69,9 @@ class HoverSource:
         return [self.client.transport.health]
 
     async def plan(self, job_id: str) -> JobPlan:
-        payload = await self.client.get_job_payload(int(job_id))
-        job = payload.job
-        listing = payload.files()
+        record = await self.client.get_job_record(int(job_id))
+        job = record.job
+        listing = record.files()
         directory = job_directory(self.provider, str(job.id))
         files = [
             PlannedFile(
@@ -101,7 +101,7 @@ class HoverSource:
         return JobPlan(
             provider=self.provider,
             job_id=str(job.id),
-            record=payload.raw,
+            record=record.raw,
             record_url=self.client.url_for(f"/api/v3/jobs/{job.id}"),
             files=files,
             skipped=skipped,

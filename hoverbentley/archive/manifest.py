@@ -36,11 +36,6 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     error: str | None = None
     completed_at: float | None = None
 
-    @property
-    def model_id(self) -> str | None:
-        """Former name of :attr:`part_id`."""
-        return self.part_id
-
 
 class Completed(NamedTuple):
     """What deciding that a file is complete needs of its line."""

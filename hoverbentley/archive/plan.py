@@ -41,11 +41,6 @@ class PlannedFile:
     etag: str | None = None
     md5: str | None = None
 
-    @property
-    def model_id(self) -> str | None:
-        """Former name of :attr:`part_id`."""
-        return self.part_id
-
 
 class SkippedItem(msgspec.Struct):
     """A part of a job left out because it is not complete (not a failure).
@@ -58,10 +53,6 @@ class SkippedItem(msgspec.Struct):
     state: str | None = None
     reason: str | None = None
     kind: str = "part"
-
-
-#: Former name of :class:`SkippedItem`.
-SkippedPart = SkippedItem
 
 
 @dataclass

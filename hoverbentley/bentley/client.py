@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -53,14 +52,6 @@ class RealityModelingClient(JobsListing[m.JobsPage, m.Job]):
         """The job, the exact JSON body it came in, and the URL that served it."""
         raw = await self._call_raw(_JOB, "GET", f"/jobs/{id_segment(job_id)}")
         return Raw(raw.value.job, raw.raw, raw.url)
-
-    async def get_job_raw(self, job_id: str) -> tuple[m.Job, bytes]:
-        """The job and the exact JSON body it came in (deprecated: use :meth:`get_job_record`)."""
-        warnings.warn(
-            "get_job_raw is deprecated; use get_job_record", DeprecationWarning, stacklevel=2
-        )
-        record = await self.get_job_record(job_id)
-        return record.value, record.raw
 
     async def create_job(self, job: m.JobCreation | Mapping[str, Any]) -> m.Job:
         """``POST /jobs``: a new, unsubmitted job."""

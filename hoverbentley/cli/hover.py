@@ -99,16 +99,16 @@ def client_from_args(args: argparse.Namespace) -> HoverClient:
 
 async def cmd_job(args: argparse.Namespace) -> int:
     async with client_from_args(args) as client:
-        payload = await client.get_job_payload(args.job_id)
+        record = await client.get_job_record(args.job_id)
     if args.json:
-        sys.stdout.buffer.write(payload.raw.rstrip() + b"\n")
+        sys.stdout.buffer.write(record.raw.rstrip() + b"\n")
         return 0
-    job = payload.job
+    job = record.job
     print(f"job {job.id}: {job.name or ''} [{job.reconstruction_state}]")
     if job.address is not None:
         a = job.address
         print(f"  address: {a.location_line_1 or ''}, {a.city or ''} {a.region or ''}")
-    listing = payload.files(all_models=True)
+    listing = record.files(all_models=True)
     for model in job.models:
         count = sum(1 for f in listing.files if f.model_id == model.id)
         print(f"  model {model.id} {model.name or ''} [{model.state}] {count} files")

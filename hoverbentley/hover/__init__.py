@@ -1,7 +1,7 @@
 """Hover (hover.to): jobs, models, measurement reports, CAD exports and photos."""
 
 from .auth import HoverOAuth
-from .client import HoverClient, JobPayload, JobResult
+from .client import HoverClient, JobRecord, JobResult
 from .files import JobFile, JobFiles, SkippedModel, job_files
 from .models import (
     Address,
@@ -33,7 +33,7 @@ __all__ = [
     "JobFile",
     "JobFiles",
     "JobListPage",
-    "JobPayload",
+    "JobRecord",
     "JobResult",
     "JobSummary",
     "Measurements",

@@ -47,7 +47,7 @@ _TREES = msgspec.json.Decoder(_ArtifactTrees)
 
 
 @dataclass(frozen=True)
-class JobPayload(Raw[Job]):
+class JobRecord(Raw[Job]):
     """A job decoded into Structs, with the raw JSON it came from and the URL that served it."""
 
     @property
@@ -66,15 +66,15 @@ class JobPayload(Raw[Job]):
 
 @dataclass(frozen=True)
 class JobResult:
-    """The outcome of fetching one job: ``payload`` or ``error``."""
+    """The outcome of fetching one job: ``record`` or ``error``."""
 
     job_id: int
-    payload: JobPayload | None = None
+    record: JobRecord | None = None
     error: HoverBentleyError | None = None
 
     @property
     def job(self) -> Job | None:
-        return self.payload.job if self.payload else None
+        return self.record.job if self.record else None
 
 
 class HoverClient(ApiClient):
@@ -133,14 +133,14 @@ class HoverClient(ApiClient):
         self.page_size = page_size
         self.page_size_param = page_size_param
 
-    async def get_job_payload(self, job_id: int) -> JobPayload:
+    async def get_job_record(self, job_id: int) -> JobRecord:
         """``GET /api/v3/jobs/{job_id}``: the job as Structs and as raw JSON."""
         raw = await self._call_raw(_JOB, "GET", f"/api/v3/jobs/{int(job_id)}")
-        return JobPayload(raw.value, raw.raw, raw.url)
+        return JobRecord(raw.value, raw.raw, raw.url)
 
     async def get_job(self, job_id: int) -> Job:
         """``GET /api/v3/jobs/{job_id}`` decoded into a :class:`Job`."""
-        return (await self.get_job_payload(job_id)).job
+        return (await self.get_job_record(job_id)).job
 
     async def list_jobs_page(
         self,
@@ -196,7 +196,7 @@ class HoverClient(ApiClient):
     async def get_jobs(self, job_ids: Iterable[int], *, concurrency: int = 8) -> list[JobResult]:
         """Fetch many jobs at once, at most ``concurrency`` in flight.
 
-        A failing id does not stop the others: each result holds its payload or its error,
+        A failing id does not stop the others: each result holds its record or its error,
         in the order of ``job_ids``.
         """
         if concurrency < 1:
@@ -208,7 +208,7 @@ class HoverClient(ApiClient):
         async def fetch(index: int, job_id: int) -> None:
             async with limiter:
                 try:
-                    results[index] = JobResult(job_id, payload=await self.get_job_payload(job_id))
+                    results[index] = JobResult(job_id, record=await self.get_job_record(job_id))
                 except HoverBentleyError as exc:
                     results[index] = JobResult(job_id, error=exc)
 

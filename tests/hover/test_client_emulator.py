@@ -56,8 +56,8 @@ async def test_get_jobs_reports_errors_per_id(emu: Emulator) -> None:
     async with client(emu) as hover:
         results = await hover.get_jobs(ids, concurrency=3)
     assert [r.job_id for r in results] == ids
-    assert [r.payload is not None for r in results] == [True, False, True, False]
-    assert all(isinstance(r.error, NotFoundError) for r in results if r.payload is None)
+    assert [r.record is not None for r in results] == [True, False, True, False]
+    assert all(isinstance(r.error, NotFoundError) for r in results if r.record is None)
 
 
 async def test_the_current_user_rule(emu: Emulator) -> None:

@@ -56,8 +56,8 @@ async def test_ca_file_trusts_the_private_ca_end_to_end(
     tls_emulator: Emulator, ca_file: str, tmp_path: Path
 ) -> None:
     async with _client(tls_emulator, dataclasses.replace(FAST, ca_file=ca_file)) as client:
-        payload = await client.get_job_payload(15084303)
-        first = payload.files().files[0]
+        record = await client.get_job_record(15084303)
+        first = record.files().files[0]
         result = await client.download(first.url, tmp_path / "f")
     assert result.sha256 == tls_emulator.expected_file(first.url).sha256
 
