@@ -38,6 +38,7 @@ agree; without a line, one whose size and sha256 metadata say it is whole.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 
@@ -47,9 +48,10 @@ from .destination import Fetch
 from .manifest import ManifestEntry
 from .merge import MergeReport
 from .plan import PlannedFile
-from .shard import Shard, ShardBy
+from .shard import Shard, ShardBy, shard_name
 from .store_manifest import StoreManifest
 from .stores import Store, StoreError, open_store, parse_location
+from .upload_ledger import UploadLedger
 
 __all__ = ["PART_SIZE", "ObjectStoreDestination", "object_key"]
 
@@ -57,6 +59,7 @@ __all__ = ["PART_SIZE", "ObjectStoreDestination", "object_key"]
 SHA256_KEY = "sha256"
 #: The object metadata key holding the source's ETag of the file, when it named one.
 ETAG_KEY = "sourceetag"
+logger = logging.getLogger("hoverbentley")
 #: Multipart part size: S3 takes parts of 5 MiB and more (the last one may be smaller).
 PART_SIZE = 8 * 1024 * 1024
 
@@ -106,6 +109,9 @@ class ObjectStoreDestination:
         self.manifest = StoreManifest(
             self._store, checkpoint=checkpoint, shard=shard, shard_by=shard_by
         )
+        self._shard = shard
+        #: The multipart uploads this run has open, recorded in the store (S3 only).
+        self._ledger: UploadLedger | None = None
 
     def __repr__(self) -> str:
         return f"ObjectStoreDestination({self.location!r})"
@@ -116,8 +122,19 @@ class ObjectStoreDestination:
         return self._store
 
     async def open(self) -> None:
-        """Load the manifest (see :meth:`.StoreManifest.open`)."""
+        """Load the manifest (see :meth:`.StoreManifest.open`), and abort the multipart
+        uploads that a crashed run of this owner left open (see :mod:`.upload_ledger`)."""
         await self.manifest.open()
+        shard = shard_name(self._shard) if self._shard is not None else None
+        self._ledger = UploadLedger.for_store(self._store, shard or self.manifest.run_id)
+        if self._ledger is not None:
+            aborted = await self._ledger.clean_up(shard)
+            if aborted:
+                logger.info(
+                    "%s: aborted %d multipart uploads a crashed run left open",
+                    self.location,
+                    len(aborted),
+                )
 
     def entry(self, path: str) -> ManifestEntry | None:
         return self.manifest.entry(path)
@@ -140,8 +157,13 @@ class ObjectStoreDestination:
         self.manifest.add_index_row(row)
 
     async def close(self) -> None:
-        """Write this run's manifest lines and index rows (see :meth:`.StoreManifest.close`)."""
-        await self.manifest.close()
+        """Write this run's manifest lines and index rows (see :meth:`.StoreManifest.close`),
+        and drop its record of open uploads when none is left."""
+        try:
+            await self.manifest.close()
+        finally:
+            if self._ledger is not None:
+                await self._ledger.close()
 
     async def manifest_parts(self) -> list[str]:
         """The keys of every manifest part (the shards' and unfinished runs'), sorted."""
@@ -201,7 +223,10 @@ class ObjectStoreDestination:
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
         key = object_key(file.path)
         upload = self._store.upload(
-            key, part_size=self._part_size, concurrency=self._part_concurrency
+            key,
+            part_size=self._part_size,
+            concurrency=self._part_concurrency,
+            watcher=self._ledger,
         )
         try:
             result = await fetch(file, upload)

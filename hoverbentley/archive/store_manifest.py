@@ -65,7 +65,9 @@ class StoreManifest:
         self._run_lines: list[bytes] = []
         self._written_lines = 0
         self._last_checkpoint = 0.0
-        self._run = f"{SEGMENTS}run-{time.time_ns():020d}-{secrets.token_hex(4)}"
+        #: This run's name among the runs into the store.
+        self.run_id = f"run-{time.time_ns():020d}-{secrets.token_hex(4)}"
+        self._run = f"{SEGMENTS}{self.run_id}"
         #: This run's segments: each holds the lines after the one before, up to
         #: ``_SEGMENT_LINES``, so a checkpoint rewrites a bounded object.
         self._segments: list[str] = []

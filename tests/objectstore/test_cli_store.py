@@ -35,10 +35,10 @@ def stored_files(store: Store) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def _start_mid_upload(store: Store, emu: Emulator) -> subprocess.Popen[str]:
+def _start_mid_upload(store: Store, emu: Emulator, *args: str) -> subprocess.Popen[str]:
     """A CLI archive into ``store``, returned once files are stored and an upload is under way."""
     proc = subprocess.Popen(
-        command(store.url(), "--concurrency", "4", "--retries", "0"),
+        command(store.url(), "--concurrency", "4", "--retries", "0", *args),
         env=env_for(emu, **store.env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -67,6 +67,8 @@ def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
         proc.kill()
         _, stderr = proc.communicate()
         assert proc.returncode == -signal.SIGKILL
+        left_open = uploads_in_progress(store)
+        assert left_open > 0  # the kill landed while an upload was open
 
         # Whatever is at a final key is a whole file with the emulator's bytes.
         whole = {(f.size, f.sha256) for f in expected}
@@ -94,16 +96,51 @@ def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
         lines = assert_complete(copy, emu, emu.job_ids(), expected=expected)
         # Nothing else under the prefix: no temporary key, no run's manifest segment.
         assert set(objects(store)) == {*lines, "manifest.jsonl", "index.csv"}
+        # None left open: on S3 the rerun aborted the killed run's uploads (its record of them
+        # is gone too: nothing else is under the prefix); on Azure its commits dropped the
+        # uncommitted blocks.
+        assert uploads_in_progress(store) == 0
         if store.kind == "az":
-            # The rerun's commits dropped the killed run's uncommitted blocks; the large
-            # objects carry their sha256 (on S3 it is in the manifest only).
-            assert uploads_in_progress(store) == 0
+            # The large objects carry their sha256 (on S3 it is in the manifest only).
             for file in expected:
                 if file.size == BIG:
                     (path,) = [p for p, e in lines.items() if e["url"] == file.url]
                     assert metadata(store, path)["sha256"] == file.sha256
         assert store.secret not in result.stderr + result.stdout + stderr
         assert store.secret not in (copy / "manifest.jsonl").read_text()
+
+
+def test_a_shard_aborts_only_the_uploads_its_own_crashed_run_left_open(s3: Store) -> None:
+    config = EmulatorConfig(
+        jobs=4,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(4, BIG),
+        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+    )
+    with Emulator.threaded(config) as emu:
+        proc = _start_mid_upload(s3, emu, "--shard", "0/2")
+        proc.kill()
+        proc.communicate()
+        left_open = uploads_in_progress(s3)
+        assert left_open > 0
+        emu.faults.config = FaultConfig()
+
+        def shard(k: int) -> dict[str, Any]:
+            result = subprocess.run(
+                command(s3.url(), "--shard", f"{k}/2"),
+                env=env_for(emu, **s3.env),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert result.returncode == 0, result.stderr
+            return summary_of(result)
+
+        assert shard(1)["failed"] == 0
+        assert uploads_in_progress(s3) == left_open  # a sibling shard's uploads are not its own
+        assert shard(0)["failed"] == 0
+        assert uploads_in_progress(s3) == 0
+        assert not [k for k in objects(s3) if k.startswith(".hoverbentley/uploads/")]
 
 
 def test_the_demo_archives_into_a_local_azurite_with_one_flag() -> None:

@@ -13,6 +13,7 @@ from .base import (
     StoreError,
     StoreUnavailable,
     Upload,
+    UploadWatcher,
 )
 from .location import SCHEMES, StoreLocation, is_local, parse_location
 from .registry import open_store
@@ -26,6 +27,7 @@ __all__ = [
     "StoreLocation",
     "StoreUnavailable",
     "Upload",
+    "UploadWatcher",
     "is_local",
     "open_store",
     "parse_location",

@@ -65,6 +65,22 @@ class Upload(Protocol):
         ...
 
 
+class UploadWatcher(Protocol):
+    """Told about the multipart uploads of a store, so that a crashed run's can be found."""
+
+    async def opening(self, key: str) -> None:
+        """A multipart upload of ``key`` is about to begin (no part has been sent yet)."""
+        ...
+
+    async def alive(self) -> None:
+        """Parts are being sent (called often: cheap unless something is due)."""
+        ...
+
+    def closed(self, key: str, *, cleanly: bool) -> None:
+        """The upload of ``key`` was completed or aborted (``cleanly``: nothing left open)."""
+        ...
+
+
 class Store(Protocol):
     """A flat namespace of objects under a prefix: a directory, a bucket, a container.
 
@@ -108,8 +124,16 @@ class Store(Protocol):
         """
         ...
 
-    def upload(self, key: str, *, part_size: int, concurrency: int) -> Upload:
-        """A streamed put of ``key`` in parts of ``part_size`` (``concurrency`` in flight)."""
+    def upload(
+        self,
+        key: str,
+        *,
+        part_size: int,
+        concurrency: int,
+        watcher: UploadWatcher | None = None,
+    ) -> Upload:
+        """A streamed put of ``key`` in parts of ``part_size`` (``concurrency`` in flight);
+        ``watcher`` hears of it when it becomes a multipart upload and when it ends."""
         ...
 
     async def delete(self, key: str) -> None:

@@ -17,7 +17,7 @@ from obstore.exceptions import AlreadyExistsError, BaseError, PreconditionError
 from obstore.store import AzureStore
 
 from .azure_metadata import BlobMetadata
-from .base import ObjectInfo, PreconditionFailed, StoreError
+from .base import ObjectInfo, PreconditionFailed, StoreError, UploadWatcher
 from .cloud_config import obstore_store
 from .cloud_upload import CloudUpload
 from .errors import translate
@@ -142,8 +142,17 @@ class CloudStore:
             raise self._error(exc, key, "write") from None
         return result.get("e_tag")
 
-    def upload(self, key: str, *, part_size: int, concurrency: int) -> CloudUpload:
-        return CloudUpload(self.obstore, key, part_size, concurrency, self._metadata, self._error)
+    def upload(
+        self,
+        key: str,
+        *,
+        part_size: int,
+        concurrency: int,
+        watcher: UploadWatcher | None = None,
+    ) -> CloudUpload:
+        return CloudUpload(
+            self.obstore, key, part_size, concurrency, self._metadata, self._error, watcher
+        )
 
     async def delete(self, key: str) -> None:
         try:

@@ -10,7 +10,7 @@ import obstore
 from obstore.exceptions import BaseError
 
 from .azure_metadata import BlobMetadata
-from .base import StoreError
+from .base import StoreError, UploadWatcher
 
 if TYPE_CHECKING:
     from obstore import Attributes
@@ -38,9 +38,11 @@ class CloudUpload:
         concurrency: int,
         metadata: BlobMetadata | None,
         error: Callable[[BaseException, str, str], StoreError],
+        watcher: UploadWatcher | None = None,
     ) -> None:
         self.name = key
         self._error = error
+        self._watcher = watcher
         self._store = store
         self._metadata = metadata
         self._part_size = part_size
@@ -72,6 +74,8 @@ class CloudUpload:
         if self._writer is None and self._pending_size <= self._part_size:
             return
         if self._writer is None:
+            if self._watcher is not None:
+                await self._watcher.opening(self.name)  # before the upload begins
             self._writer = obstore.open_writer_async(
                 self._store,
                 self.name,
@@ -86,6 +90,8 @@ class CloudUpload:
         data = b"".join(self._pending)
         self._pending, self._pending_size = [], 0
         await self._writer.write(data)
+        if self._watcher is not None:
+            await self._watcher.alive()
 
     async def restart(self) -> None:
         await self.abort()
@@ -100,7 +106,13 @@ class CloudUpload:
                 try:
                     await writer.__aexit__(RuntimeError, RuntimeError("aborted"), None)
                 except (BaseError, OSError) as exc:
+                    self._closed(cleanly=False)
                     raise self._error(exc, self.name, "abort the upload of") from None
+            self._closed(cleanly=True)
+
+    def _closed(self, *, cleanly: bool) -> None:
+        if self._watcher is not None:
+            self._watcher.closed(self.name, cleanly=cleanly)
 
     async def commit(self, attributes: Mapping[str, str]) -> None:
         """Make the object visible at its key, whole, with ``attributes`` as its metadata."""
@@ -122,5 +134,6 @@ class CloudUpload:
             await self._flush()
         writer, self._writer = self._writer, None
         await writer.close()
+        self._closed(cleanly=True)
         if self._metadata is not None:
             await self._metadata.set(self.name, stored)

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 
 from ..._io.atomic import replace_durably, write_atomic
-from .base import ObjectInfo, PreconditionFailed, StoreError
+from .base import ObjectInfo, PreconditionFailed, StoreError, UploadWatcher
 
 _CHUNK = 1024 * 1024
 
@@ -122,7 +122,14 @@ class LocalStore:
         except OSError as exc:
             raise self._error(exc, key) from None
 
-    def upload(self, key: str, *, part_size: int, concurrency: int) -> LocalUpload:
+    def upload(
+        self,
+        key: str,
+        *,
+        part_size: int,
+        concurrency: int,
+        watcher: UploadWatcher | None = None,
+    ) -> LocalUpload:
         return LocalUpload(self._path(key), key, self._error)
 
     async def delete(self, key: str) -> None:
