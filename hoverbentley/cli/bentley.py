@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..archive.bentley_source import BentleySource
+from ..archive.unfinished import WatchUnfinished
 from ..bentley.filters import F, raw
 from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
@@ -16,7 +17,6 @@ from .common import check_out, positive_int
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
-from .unfinished import WatchUnfinished
 
 __all__ = ["add_commands", "client_from_args"]
 

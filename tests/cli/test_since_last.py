@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hoverbentley.cli.unfinished import FINAL
+from hoverbentley.archive.unfinished import FINAL
 from hoverbentley.emulator import BentleyConfig, Emulator, EmulatorConfig, FaultConfig
 from tests.support import cli_env
 

@@ -15,16 +15,19 @@ import msgspec
 from .._core.times import parse_iso
 from .._http.health import HostHealth
 from .._http.sink import Sink
-from ..archive import ArchiveSource
-from ..archive.plan import JobPlan, PlannedFile
 from ..download import DownloadResult
+from .plan import ArchiveSource, JobPlan, PlannedFile
 
 #: States after which a job's record and outputs no longer change (v1 lower case, v2 capitalised).
 FINAL = frozenset({"success", "failed", "cancelled"})
 
 
 class WatchUnfinished:
-    """An :class:`ArchiveSource` that notes the creation time of every unfinished job."""
+    """An :class:`ArchiveSource` that notes the creation time of every unfinished job.
+
+    Wrap a Bentley source in it; after the run, :attr:`oldest` is where the next incremental
+    run must start listing (``None``: every job it saw was final).
+    """
 
     def __init__(self, source: ArchiveSource) -> None:
         self.source = source
