@@ -28,6 +28,14 @@ class ConfigurationError(HoverBentleyError, ValueError):
     """The caller's arguments or settings are invalid; nothing was sent."""
 
 
+class ArchiveWriteError(HoverBentleyError):
+    """The archive cannot be written (disk full, permissions, a directory in the way).
+
+    The run stops; what is complete is kept and a rerun after the cause is fixed finishes it.
+    The message is one line naming the path and the cause.
+    """
+
+
 class APIError(HoverBentleyError):
     """An error tied to one request URL (always redacted)."""
 

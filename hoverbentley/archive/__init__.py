@@ -1,7 +1,8 @@
 """The bulk archive: concurrent, resumable, verified copies of every job's files."""
 
+from ..errors import ArchiveWriteError
 from ..hover.select import parse_exclude, parse_include
-from .destination import ArchiveWriteError, Destination
+from .destination import Destination
 from .local import LocalDirectory
 from .manifest import Manifest, ManifestEntry
 from .options import ArchiveOptions

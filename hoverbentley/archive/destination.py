@@ -3,7 +3,7 @@
 The pipeline knows a source (:class:`~hoverbentley.archive.plan.ArchiveSource`) and a
 destination, and nothing else about either. :class:`~hoverbentley.archive.local.LocalDirectory`
 is the first destination; :class:`~hoverbentley.archive.object_store.ObjectStoreDestination`
-(``s3://``, ``az://``, ``gs://``, through :mod:`hoverbentley.archive.stores`) the other.
+(``s3://``, ``az://``, ``gs://``, through :mod:`hoverbentley.stores`) the other.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 
 from .._http.sink import Sink
 from ..download import DownloadResult
-from ..errors import HoverBentleyError
+from ..errors import ArchiveWriteError
 from .manifest import ManifestEntry
 from .plan import PlannedFile
 
@@ -27,14 +27,6 @@ Target = str | os.PathLike[str] | Sink
 
 #: The source's ``fetch``: write ``file`` into ``target``, complete and verified, or raise.
 Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]
-
-
-class ArchiveWriteError(HoverBentleyError):
-    """The archive cannot be written (disk full, permissions, a directory in the way).
-
-    The run stops; what is complete is kept and a rerun after the cause is fixed finishes it.
-    The message is one line naming the path and the cause.
-    """
 
 
 def write_error(exc: OSError, where: str) -> ArchiveWriteError:

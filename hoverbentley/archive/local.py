@@ -10,7 +10,8 @@ import anyio
 
 from .._io.atomic import write_atomic
 from ..download import DownloadResult
-from .destination import ArchiveWriteError, Fetch, write_error
+from ..errors import ArchiveWriteError
+from .destination import Fetch, write_error
 from .index import INDEX_NAME, update_index
 from .manifest import MANIFEST_NAME, Manifest, ManifestEntry
 from .plan import PlannedFile

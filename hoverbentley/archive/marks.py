@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from ..errors import ConfigurationError
-from .stores import PreconditionFailed, Store
+from ..stores import PreconditionFailed, Store
 
 #: Where the marks are kept, relative to OUT.
 MARK_DIR = ".hoverbentley"

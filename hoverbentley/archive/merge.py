@@ -18,8 +18,8 @@ from pathlib import Path
 import msgspec
 
 from .._io.atomic import write_atomic
-from ..errors import ConfigurationError
-from .destination import ArchiveWriteError, write_error
+from ..errors import ArchiveWriteError, ConfigurationError
+from .destination import write_error
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
 from .shard import IncompleteShardsError, shard_part_problems

@@ -44,13 +44,13 @@ from collections.abc import Mapping
 
 from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
+from ..stores import Store, StoreError, open_store, parse_location
 from .destination import Fetch
 from .manifest import ManifestEntry
 from .merge import MergeReport
 from .plan import PlannedFile
 from .shard import Shard, ShardBy, shard_name
 from .store_manifest import StoreManifest
-from .stores import Store, StoreError, open_store, parse_location
 from .upload_ledger import UploadLedger
 
 __all__ = ["PART_SIZE", "ObjectStoreDestination", "object_key"]

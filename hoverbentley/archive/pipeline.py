@@ -23,15 +23,15 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._core.urls import origin
-from ..errors import ConfigurationError, HoverBentleyError
+from ..errors import ArchiveWriteError, ConfigurationError, HoverBentleyError
 from ..redact import redact_url
-from .destination import ArchiveWriteError, Destination
+from ..stores import parse_location
+from .destination import Destination
 from .local import LocalDirectory
 from .manifest import ManifestEntry
 from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .shard import Shard, ShardBy, in_shard, owns_file
-from .stores import parse_location
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import anyio
 
 from .._http.clock import now
+from ..stores import Store, StoreError, StoreUnavailable
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry
 from .marks import MARK_DIR
@@ -32,7 +33,6 @@ from .merge import (
     report,
 )
 from .shard import Shard, ShardBy, owns_file, shard_name
-from .stores import Store, StoreError, StoreUnavailable
 
 #: Where each run keeps its own manifest lines until the run ends.
 SEGMENTS = MANIFEST_PARTS

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .._core.times import parse_iso
-from .stores import Store, StoreError
+from ..stores import Store, StoreError
 
 if TYPE_CHECKING:
-    from .stores.cloud import CloudStore
+    from ..stores.cloud import CloudStore
 
 #: Where the records are, relative to the archive's prefix.
 LEDGER_DIR = ".hoverbentley/uploads/"
@@ -75,7 +75,7 @@ class UploadLedger:
     @classmethod
     def for_store(cls, store: Store, owner: str) -> UploadLedger | None:
         """The ledger of ``owner`` where ``store`` needs one (S3), else ``None``."""
-        from .stores.cloud import CloudStore
+        from ..stores.cloud import CloudStore
 
         if isinstance(store, CloudStore) and store.where.scheme == "s3":
             return cls(store, owner)
@@ -120,7 +120,7 @@ class UploadLedger:
     async def clean_up(self, shard: str | None) -> list[str]:
         """Abort the open uploads that records this run owns name, then delete those records;
         return the keys whose uploads were aborted. Before this run opens any upload."""
-        from .stores.s3_uploads import abort_uploads
+        from ..stores.s3_uploads import abort_uploads
 
         aborted: list[str] = []
         async for info in self.store.list(LEDGER_DIR):

@@ -22,12 +22,12 @@ import msgspec
 
 from .._io.threads import run_blocking
 from ..errors import ConfigurationError
+from ..stores import parse_location
 from .index import INDEX_NAME
 from .manifest import MANIFEST_NAME, Manifest, ManifestEntry
 from .marks import MARK_DIR
 from .merge import INDEX_PARTS, MANIFEST_PARTS
 from .shard import shard_part_problems
-from .stores import parse_location
 
 __all__ = ["Changed", "VerifyProgress", "VerifyReport", "verify_archive"]
 

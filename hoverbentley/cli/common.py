@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .._core.times import parse_iso
-from ..archive.stores import parse_location
 from ..errors import ConfigurationError
+from ..stores import parse_location
 
 #: The ``--since`` formats, for help texts and errors alike.
 SINCE_FORMATS = (

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 
 from .._core.times import parse_iso
 from ..archive.marks import RunMarks
-from ..archive.stores import open_store
 from ..errors import ConfigurationError
+from ..stores import open_store
 from .common import SINCE_FORMATS, parse_since, print_err
 from .options import verbosity
 

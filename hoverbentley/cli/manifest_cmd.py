@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..archive.merge import MergeReport, merge_local, merge_store
-from ..archive.stores import parse_location
+from ..stores import parse_location
 from .report import print_result
 
 

@@ -1,4 +1,4 @@
-"""Open S3 multipart uploads listed and aborted (hoverbentley.archive.stores.s3_uploads).
+"""Open S3 multipart uploads listed and aborted (hoverbentley.stores.s3_uploads).
 
 Against moto, with boto3 as the oracle: uploads begun by obstore's writer and left open, by
 this process or by one killed with SIGKILL. The requests' signatures are checked by a second
@@ -27,7 +27,7 @@ from aiohttp import web
 from obstore.store import S3Store
 
 from hoverbentley.archive.destination import ArchiveWriteError
-from hoverbentley.archive.stores.s3_uploads import (
+from hoverbentley.stores.s3_uploads import (
     OpenUpload,
     S3UploadsError,
     abort_upload,

@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from hoverbentley.archive.marks import MARK_PATH, RunMarks
-from hoverbentley.archive.stores import open_store
 from hoverbentley.emulator import Emulator, EmulatorConfig
+from hoverbentley.stores import open_store
 from tests.cli.helpers import FAST, hb, hover_env
 from tests.cli.test_since_last import listed_since
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hoverbentley.archive.stores import (
+from hoverbentley.stores import (
     PreconditionFailed,
     Store,
     StoreUnavailable,

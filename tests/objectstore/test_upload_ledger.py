@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hoverbentley.archive.stores import open_store
-from hoverbentley.archive.stores.cloud import CloudStore
 from hoverbentley.archive.upload_ledger import LEASE, LEDGER_DIR, UploadLedger
+from hoverbentley.stores import open_store
+from hoverbentley.stores.cloud import CloudStore
 
 from .conftest import Store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import anyio
 
-from ..._io.atomic import replace_durably, write_atomic
+from .._io.atomic import replace_durably, write_atomic
 from .base import ObjectInfo, PreconditionFailed, StoreError, UploadWatcher
 
 _CHUNK = 1024 * 1024

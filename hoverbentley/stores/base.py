@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ...errors import ConfigurationError
-from ..destination import ArchiveWriteError
+from ..errors import ArchiveWriteError, ConfigurationError
 
 
 class StoreError(ArchiveWriteError):
