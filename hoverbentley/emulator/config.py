@@ -102,6 +102,9 @@ class EmulatorConfig:
     #: The refresh token that is valid at start; each refresh replaces it (single use).
     refresh_token: str = "emu-refresh-0"  # noqa: S105 - offline emulator credential
     access_token_ttl: int = 7200
+    #: Seconds ``POST /oauth/token`` waits before it answers (processes started together then
+    #: really overlap in their refreshes).
+    token_delay: float = 0.0
     #: Largest page size the job list grants; ``per`` (or ``per_page``/``page_size``) above it
     #: is clamped.
     max_page_size: int = 100

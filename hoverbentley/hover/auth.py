@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import msgspec
 
@@ -30,8 +31,10 @@ class HoverOAuth(RenewingAuth):
     """Access tokens from ``POST /oauth/token`` with ``grant_type=refresh_token``.
 
     Each refresh token works once: the new one is saved to ``store`` before the access token
-    issued with it is used. A token in the store is preferred to the one given here, since a
-    stored token is newer. A refused refresh raises :class:`ReauthorizationRequired`.
+    issued with it is used, and processes sharing the store refresh once between them (see
+    :meth:`~hoverbentley.auth.TokenStore.rotate`). A token in the store is preferred to the
+    one given here, since a stored token is newer. A refused refresh raises
+    :class:`ReauthorizationRequired`, naming the store and when it was last refreshed.
     """
 
     def __init__(
@@ -51,6 +54,9 @@ class HoverOAuth(RenewingAuth):
         self._refresh_token = refresh_token
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
         self._token_path = token_path
+        #: The access token this process uses now, and when its refresh happened.
+        self._held: str | None = None
+        self._refreshed_at: float | None = None
 
     def __repr__(self) -> str:
         return f"HoverOAuth(client_id={self._client_id!r}, <secrets redacted>)"
@@ -63,40 +69,62 @@ class HoverOAuth(RenewingAuth):
                     "no refresh token: pass refresh_token or use a token store that holds one"
                 )
             return None
-        self._refresh_token = stored.refresh_token
+        self._note(stored)
         if stored.access_token and stored.expires_at:
+            self._held = stored.access_token
             return AccessToken(stored.access_token, stored.expires_at)
         return None
 
     async def _renew(self, sender: Sender) -> AccessToken:
-        refresh_token = self._refresh_token
-        if not refresh_token:
-            raise ConfigurationError("no refresh token to renew the access token with")
-        self._remember(self._client_secret, refresh_token)
-        grant = await request_token(
-            sender,
-            self._token_path,
-            _TOKEN,
-            refused=self._refused,
-            json={
-                "grant_type": "refresh_token",
-                "refresh_token": refresh_token,
-                "client_id": self._client_id,
-                "client_secret": self._client_secret,
-            },
-        )
-        token = AccessToken(grant.access_token, time.time() + grant.expires_in)
-        new_refresh = grant.refresh_token or refresh_token
-        self._remember(token.value, new_refresh)
-        await self._store.save(
-            StoredTokens(
-                refresh_token=new_refresh,
-                access_token=token.value,
-                expires_at=token.expires_at,
+        held = self._held
+
+        def fresh(stored: StoredTokens) -> bool:
+            # Another process refreshed since this one took its token: use theirs.
+            return (
+                stored.access_token is not None
+                and stored.access_token != held
+                and stored.expires_at is not None
+                and stored.expires_at - self.renew_before > time.time()
             )
-        )
-        self._refresh_token = new_refresh
-        return token
+
+        async def refresh(stored: StoredTokens | None) -> StoredTokens:
+            if stored is not None:
+                self._note(stored)
+            refresh_token = self._refresh_token
+            if not refresh_token:
+                raise ConfigurationError("no refresh token to renew the access token with")
+            self._remember(self._client_secret, refresh_token)
+            grant = await request_token(
+                sender,
+                self._token_path,
+                _TOKEN,
+                refused=self._refused,
+                json={
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                },
+            )
+            self._remember(grant.access_token, grant.refresh_token)
+            return StoredTokens(
+                refresh_token=grant.refresh_token or refresh_token,
+                access_token=grant.access_token,
+                expires_at=time.time() + grant.expires_in,
+                refreshed_at=time.time(),
+            )
+
+        tokens = await self._store.rotate(refresh, fresh)
+        self._note(tokens)
+        assert tokens.access_token is not None and tokens.expires_at is not None
+        self._held = tokens.access_token
+        return AccessToken(tokens.access_token, tokens.expires_at)
+
+    def _note(self, stored: StoredTokens) -> None:
+        """Take ``stored`` as the newest tokens (a store's are newer than those given)."""
+        self._refresh_token = stored.refresh_token
+        self._refreshed_at = stored.refreshed_at
+        self._remember(stored.refresh_token, stored.access_token)
 
     def _refused(self, exc: APIStatusError) -> AuthenticationError:
         reason = exc.code or exc.api_message or "no reason given"
@@ -109,11 +137,17 @@ class HoverOAuth(RenewingAuth):
                 f" check the client id {self._client_id!r} and its secret",
                 method="POST",
             )
+        when = (
+            datetime.fromtimestamp(self._refreshed_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if self._refreshed_at
+            else "never by this package"
+        )
         return ReauthorizationRequired(
             exc.status,
             url=exc.url or self._token_path,
             code=exc.code,
-            message=f"Hover refused the refresh token ({reason}):"
+            message=f"Hover refused the refresh token ({reason}) from token store"
+            f" {self._store.location} (last refreshed {when}):"
             " the user must authorize the application again",
             method="POST",
         )

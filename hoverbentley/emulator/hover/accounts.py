@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,9 @@ class HoverAccounts:
     refresh_token: str = ""
     issued: dict[str, float] = field(default_factory=dict)
     refreshes: int = 0
+    #: When set, ``POST /oauth/token`` answers only once this event is set (a test holds the
+    #: first refresh until other processes are seen waiting for it).
+    gate: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self.refresh_token = self.config.refresh_token
@@ -67,6 +72,10 @@ class TokenEndpoint:
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Rotate the tokens for a valid refresh grant."""
         config = self.accounts.config
+        if config.token_delay > 0:
+            await asyncio.sleep(config.token_delay)
+        while self.accounts.gate is not None and not self.accounts.gate.is_set():
+            await asyncio.sleep(0.01)
         if request.content_type == "application/json":
             try:
                 body = await request.json()

@@ -1,24 +1,19 @@
-"""Credentials: static bearer tokens, renewable tokens and token stores."""
+"""Credentials: static bearer tokens, tokens renewed before they expire, the token grant."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-import anyio
 import msgspec
 
-from ._core.decode import decode_json
-from ._http.credentials import Sender
-from ._http.renewable import Lease, Renewable
-from ._io.atomic import write_atomic
-from .errors import (
+from .._core.decode import decode_json
+from .._http.credentials import Sender
+from .._http.renewable import Lease, Renewable
+from ..errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -139,71 +134,3 @@ async def request_token(
     except (BadRequestError, AuthenticationError) as exc:
         raise refused(exc) from None
     return decode_json(decoder, response.body, response.url)
-
-
-class StoredTokens(msgspec.Struct, omit_defaults=True):
-    """What a token store keeps: the newest refresh token and the access token issued with it."""
-
-    refresh_token: str
-    access_token: str | None = None
-    expires_at: float | None = None
-
-    def __repr__(self) -> str:
-        return f"StoredTokens(<redacted>, expires_at={self.expires_at})"
-
-
-class TokenStore(Protocol):
-    """Persists rotating refresh tokens; ``save`` must be durable before it returns."""
-
-    async def load(self) -> StoredTokens | None: ...
-
-    async def save(self, tokens: StoredTokens) -> None: ...
-
-
-class MemoryTokenStore:
-    """Keeps tokens in memory only (tests, short-lived processes)."""
-
-    def __init__(self, tokens: StoredTokens | None = None) -> None:
-        self.tokens = tokens
-        self.saves = 0
-
-    def __repr__(self) -> str:
-        return "MemoryTokenStore(<redacted>)"
-
-    async def load(self) -> StoredTokens | None:
-        return self.tokens
-
-    async def save(self, tokens: StoredTokens) -> None:
-        self.tokens = tokens
-        self.saves += 1
-
-
-class JsonFileTokenStore:
-    """Keeps tokens in a JSON file readable by its owner only (mode 0600), replaced atomically."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path).expanduser()
-
-    def __repr__(self) -> str:
-        return f"JsonFileTokenStore({str(self.path)!r})"
-
-    async def load(self) -> StoredTokens | None:
-        return await anyio.to_thread.run_sync(self._load)
-
-    async def save(self, tokens: StoredTokens) -> None:
-        await anyio.to_thread.run_sync(self._save, tokens)
-
-    def _load(self) -> StoredTokens | None:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            return msgspec.json.decode(data, type=StoredTokens)
-        except msgspec.MsgspecError:
-            raise ConfigurationError(f"token file {self.path} is not valid") from None
-
-    def _save(self, tokens: StoredTokens) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(msgspec.to_builtins(tokens)).encode()
-        write_atomic(self.path, data, mode=0o600, concurrent_writers=True)
