@@ -74,8 +74,9 @@ class TokenEndpoint:
         config = self.accounts.config
         if config.token_delay > 0:
             await asyncio.sleep(config.token_delay)
-        while self.accounts.gate is not None and not self.accounts.gate.is_set():
-            await asyncio.sleep(0.01)
+        gate = self.accounts.gate
+        if gate is not None:
+            await asyncio.to_thread(gate.wait)  # set from the test's thread
         if request.content_type == "application/json":
             try:
                 body = await request.json()
