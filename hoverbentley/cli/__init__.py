@@ -20,8 +20,8 @@ from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, verify
 from .common import print_err
 from .logs import configure_logging
 from .options import add_verbosity, verbosity
+from .precedence import apply_profile
 from .profiles import add_profile_option
-from .settings import apply_profile
 from .signals import Terminated, run_until_terminated
 
 PROG = "hoverbentley"

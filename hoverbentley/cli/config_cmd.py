@@ -7,8 +7,8 @@ import json
 
 from ..config import HttpConfig
 from .bentley_api import BASE_URLS
+from .precedence import Effective, effective, leaf
 from .profiles import CONFIG_ENV, Key, check_file, chosen, config_path, load
-from .settings import Effective, effective, leaf
 
 
 def cmd_path(args: argparse.Namespace) -> int:
