@@ -12,10 +12,11 @@ from ..errors import ConfigurationError
 from .bentley_api import add_api_options, add_credentials, api_of, base_url_of, client_from_args
 from .bentley_lifecycle import add_lifecycle_commands
 from .bentley_views import describe, list_line, write_json
-from .common import check_out, positive_int
+from .common import check_out
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
+from .settings import positive_int
 from .unfinished import WatchUnfinished
 
 __all__ = ["add_commands", "client_from_args"]

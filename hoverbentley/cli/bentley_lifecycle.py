@@ -18,6 +18,7 @@ from .common import print_err
 from .jobfile import creation, read_json
 from .options import verbosity
 from .progress import terminal_width
+from .settings import seconds
 
 
 class WaitGaveUp(HoverBentleyError):
@@ -196,14 +197,14 @@ def add_lifecycle_commands(
     wait.add_argument("job_id", metavar="ID", help="the job id (a UUID)")
     wait.add_argument(
         "--max-wait",
-        type=_seconds,
+        type=seconds,
         default=None,
         metavar="S",
         help="give up (exit 1) after S seconds; the job goes on (default: wait as long as it runs)",
     )
     wait.add_argument(
         "--poll-interval",
-        type=_seconds,
+        type=seconds,
         default=None,
         metavar="S",
         help="poll every S seconds instead of the service's 15/30/60/120 s (mind the rate limit)",
@@ -211,13 +212,3 @@ def add_lifecycle_commands(
     wait.add_argument("--json", action="store_true", help="print the final job as JSON")
     wait.set_defaults(handler=cmd_wait)
     return [create, cancel, wait]
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text}")
-    return value

@@ -15,11 +15,12 @@ from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
 from ..hover.client import HoverClient
 from .azurite import local_azurite
-from .common import check_out, positive_int, sha256_file
+from .common import check_out, sha256_file
 from .demo_v2 import V2Demo, archive_v2_job
 from .options import add_archive_options
 from .progress import summary_text
 from .report import run_archive
+from .settings import positive_int
 
 logger = logging.getLogger("hoverbentley.cli")
 

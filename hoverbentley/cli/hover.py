@@ -20,11 +20,11 @@ from .common import (
     check_out,
     hover_job_id,
     parse_since,
-    positive_int,
 )
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options, http_config
 from .report import report_summary, run_archive
+from .settings import positive_int
 
 DEFAULT_TOKEN_FILE = "~/.config/hoverbentley/hover-token.json"  # noqa: S105 - a path
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..archive import ArchiveOptions
-from ..archive.shard import SHARD_BY, Shard, parse_shard, shard_from_env
+from ..archive.shard import SHARD_BY, Shard, shard_from_env
 from ..config import HttpConfig
 from ..errors import ConfigurationError
-from .common import env, non_negative_int, positive_int
+from .common import env
 from .logs import LOG_FORMATS
+from .settings import bandwidth, env_count, non_negative_int, positive_int, shard_arg
 
 
 def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
@@ -137,20 +137,6 @@ _HTTP_FLAGS = (
     "stall_timeout",
     "max_outage",
 )
-_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def bandwidth(text: str) -> float:
-    """An argparse type: a rate in bytes a second such as ``50M`` or ``1.5G`` (``0``: none)."""
-    value = text.strip().upper().removesuffix("/S").removesuffix("IB").removesuffix("B")
-    unit = value[-1:] if value[-1:] in _UNITS else ""
-    try:
-        number = float(value[: len(value) - len(unit)])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (use 50M, 1.5G, 800K)") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"a rate cannot be negative: {text!r}")
-    return number * _UNITS[unit]
 
 
 def http_config(args: argparse.Namespace, provider_rpm: float | None = None) -> HttpConfig:
@@ -215,7 +201,7 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         )
     group.add_argument(
         "--shard",
-        type=_shard_arg,
+        type=shard_arg,
         default=None,
         metavar="K/N",
         help="archive only shard K of N (0 <= K < N, by a stable hash of each job id) into an"
@@ -233,7 +219,7 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
     group.add_argument(
         "--shards",
         type=positive_int,
-        default=_env_int("HOVERBENTLEY_SHARDS"),
+        default=env_count("HOVERBENTLEY_SHARDS"),
         metavar="N",
         help="shard count of a Kubernetes Indexed Job: the shard is JOB_COMPLETION_INDEX of N"
         " (env HOVERBENTLEY_SHARDS)",
@@ -270,18 +256,6 @@ def wants_progress(args: argparse.Namespace) -> bool:
     if args.progress is not None:
         return bool(args.progress)
     return not args.json
-
-
-def _shard_arg(text: str) -> Shard:
-    try:
-        return parse_shard(text)
-    except ConfigurationError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    return int(value) if value and value.isdigit() and int(value) > 0 else None
 
 
 def archive_shard(args: argparse.Namespace) -> Shard | None:

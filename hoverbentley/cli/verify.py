@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from ..archive.verify import VerifyProgress, VerifyReport, verify_archive
-from .common import positive_int
 from .options import verbosity
 from .progress import human_bytes, terminal_width
 from .report import print_result
+from .settings import positive_int
 
 
 class _Counter:
