@@ -10,28 +10,14 @@ from __future__ import annotations
 import argparse
 
 from ..bentley.auth import IMS_TOKEN_URL
-from ..bentley.client import DEFAULT_BASE_URL as V1_URL
 from ..bentley.client import RealityModelingClient
 from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
-from ..bentley.v2 import (
-    ANALYSIS_V2_URL,
-    MODELING_V2_URL,
-    RealityAnalysisClient,
-    RealityModelingV2Client,
-    V2JobsApi,
-)
+from ..bentley.v2 import RealityAnalysisClient, RealityModelingV2Client, V2JobsApi
 from ..errors import ConfigurationError
 from .common import add_credential_options, env
 from .options import http_config
+from .settings import APIS, BASE_URLS, SERVICES, Api
 
-APIS = ("v1", "v2")
-SERVICES = ("modeling", "analysis")
-#: Each API's base-URL variable and default, by (api, service).
-BASE_URLS = {
-    ("v1", "modeling"): ("BENTLEY_BASE_URL", V1_URL),
-    ("v2", "modeling"): ("BENTLEY_V2_BASE_URL", MODELING_V2_URL),
-    ("v2", "analysis"): ("BENTLEY_ANALYSIS_BASE_URL", ANALYSIS_V2_URL),
-}
 AnyClient = RealityModelingClient | V2JobsApi
 
 
@@ -83,7 +69,7 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def api_of(args: argparse.Namespace) -> str:
+def api_of(args: argparse.Namespace) -> Api:
     """``v1`` or ``v2``: ``--api``, else ``BENTLEY_API``, else v2 for Analysis and v1 otherwise."""
     api = args.api or env("BENTLEY_API")
     if api is None:
@@ -94,7 +80,7 @@ def api_of(args: argparse.Namespace) -> str:
         raise ConfigurationError(
             "Reality Analysis has no v1 API: use --api v2 with --service analysis"
         )
-    return api
+    return "v1" if api == "v1" else "v2"
 
 
 def base_url_of(args: argparse.Namespace) -> str:

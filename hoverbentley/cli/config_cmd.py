@@ -6,9 +6,9 @@ import argparse
 import json
 
 from ..config import HttpConfig
-from .bentley_api import BASE_URLS
 from .precedence import Effective, effective, leaf
 from .profiles import CONFIG_ENV, Key, check_file, chosen, config_path, load
+from .settings import BASE_URLS
 
 
 def cmd_path(args: argparse.Namespace) -> int:
