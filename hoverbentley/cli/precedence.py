@@ -21,11 +21,15 @@ def apply_profile(
     args: argparse.Namespace,
     argv: Sequence[str],
     build: Callable[[], argparse.ArgumentParser],
-) -> None:
-    """Fill what neither a flag nor the environment set from the chosen profile, if any."""
-    name, _ = chosen(args)
+) -> dict[str, str]:
+    """Fill what neither a flag nor the environment set from the chosen profile, if any.
+
+    A Bentley base URL is kept for the API it belongs to: those come back, by variable
+    (``BENTLEY_V2_BASE_URL``: URL), for the settings to pick the chosen API's.
+    """
+    name, _ = chosen(args.profile)
     if not name or args.command not in PROVIDERS:
-        return
+        return {}
     profile = load(name)
     given = given_flags(argv, build)
     urls: dict[str, str] = {}
@@ -43,7 +47,7 @@ def apply_profile(
                 urls[key.env] = str(value)
             else:
                 setattr(args, key.dest, value)
-    args.profile_urls = urls
+    return urls
 
 
 def given_flags(argv: Sequence[str], build: Callable[[], argparse.ArgumentParser]) -> set[str]:

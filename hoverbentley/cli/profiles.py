@@ -75,7 +75,7 @@ class Key:
     kind: Callable[[str], object]
     env: str | None = None
     secret: bool = False
-    #: Bentley base URLs: looked up by the chosen API (see ``bentley_api.base_url_of``).
+    #: Bentley base URLs: looked up by the chosen API (see ``settings.BentleyAccount``).
     url_of_api: bool = False
 
 
@@ -147,11 +147,10 @@ class Profile:
         return f"profile {self.name} ({self.path}{line})"
 
 
-def chosen(args: argparse.Namespace) -> tuple[str | None, str]:
-    """The profile asked for and how: ``--profile``, else ``$HOVERBENTLEY_PROFILE``."""
-    name: str | None = getattr(args, "profile", None)
-    if name:
-        return name, "--profile"
+def chosen(flag: str | None) -> tuple[str | None, str]:
+    """The profile asked for and how: ``--profile`` (``flag``), else ``$HOVERBENTLEY_PROFILE``."""
+    if flag:
+        return flag, "--profile"
     return env(PROFILE_ENV), PROFILE_ENV
 
 
