@@ -9,7 +9,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, cast
+from typing import Any, NoReturn, cast
 
 import anyio
 
@@ -19,9 +19,10 @@ from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
 from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, verify
 from .common import print_err
 from .logs import configure_logging
-from .options import add_verbosity, verbosity
+from .options import add_verbosity
+from .precedence import apply_profile
 from .profiles import add_profile_option
-from .settings import apply_profile
+from .settings import Command, build, output_of
 from .signals import Terminated, run_until_terminated
 
 PROG = "hoverbentley"
@@ -84,21 +85,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parse(argv)
     to_file = False  # also log the final error, once the log file is open
+    base_url: str | None = None  # the API's, once known: a host that cannot be reached is named
     try:
-        configure_logging(*verbosity(args), log_file=args.log_file, log_format=args.log_format)
-        to_file = args.log_file is not None
-        apply_profile(args, sys.argv[1:] if argv is None else argv, build_parser)
-        if inspect.iscoroutinefunction(args.handler):
-            _settle_garbage_collector()
-            status: int = anyio.run(
-                run_until_terminated, lambda: args.handler(args), backend_options=_loop_options()
-            )
-        else:
-            status = args.handler(args)
+        output = output_of(args)
+        configure_logging(
+            output.verbose, output.quiet, log_file=output.log_file, log_format=output.log_format
+        )
+        to_file = output.log_file is not None
+        urls = apply_profile(args, sys.argv[1:] if argv is None else argv, build_parser)
+        command = build(args, output, urls)
+        base_url = command.base_url
+        status = _run(command)
     except KeyboardInterrupt:
         status, message = 130, f"{PROG}: interrupted; run the same command again to resume"
     except Exception as exc:  # each known kind becomes a message; the rest is raised
-        status, message = _failure(_single(exc), getattr(args, "base_url", None))
+        status, message = _failure(_single(exc), base_url)
     else:
         return status
     if message:
@@ -106,6 +107,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if to_file:
             logger.error(message)
     return status
+
+
+def _run(command: Command[Any]) -> int:
+    """Run the command's handler with its settings: a coroutine under the event loop (stopped
+    by SIGTERM as by Ctrl-C), anything else as it is."""
+    run = command.handler.run
+    if inspect.iscoroutinefunction(run):
+        _settle_garbage_collector()
+        status: int = anyio.run(
+            run_until_terminated, lambda: run(command.settings), backend_options=_loop_options()
+        )
+        return status
+    return cast("int", run(command.settings))
 
 
 def _settle_garbage_collector() -> None:

@@ -4,85 +4,135 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 
 from ..archive.bentley_source import BentleySource
 from ..archive.unfinished import WatchUnfinished
 from ..bentley.filters import F, raw
 from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
-from .bentley_api import add_api_options, add_credentials, api_of, base_url_of, client_from_args
+from .bentley_api import add_api_options, add_credentials, bentley_client
 from .bentley_lifecycle import add_lifecycle_commands
 from .bentley_views import describe, list_line, write_json
-from .common import check_out, positive_int
+from .common import check_out
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
+from .settings import (
+    ArchiveRun,
+    BentleyAccount,
+    Handler,
+    HttpSettings,
+    Output,
+    positive_int,
+)
 
-__all__ = ["add_commands", "client_from_args"]
+__all__ = ["add_commands", "bentley_client"]
 
 
-async def cmd_jobs(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class BentleyJobsCommand:
+    """``bentley jobs``: the filter, the page size and how many to list."""
+
+    filter: str
+    top: int | None
+    limit: int | None
+    account: BentleyAccount
+    http: HttpSettings
+    output: Output
+
+
+@dataclass(frozen=True)
+class BentleyJobCommand:
+    """``bentley job ID``."""
+
+    job_id: str
+    account: BentleyAccount
+    http: HttpSettings
+    output: Output
+
+
+@dataclass(frozen=True)
+class BentleyArchiveCommand:
+    """``bentley archive OUT``: which jobs and which of their outputs."""
+
+    out: str
+    filter: str
+    since: datetime | str | None
+    top: int | None
+    outputs: str | None
+    records_only: bool
+    account: BentleyAccount
+    http: HttpSettings
+    run: ArchiveRun
+    output: Output
+
+
+async def cmd_jobs(s: BentleyJobsCommand) -> int:
     shown = 0
-    async with client_from_args(args) as client:
-        async for job in client.iter_jobs(raw(args.filter), top=args.top):
-            if args.json:
+    async with bentley_client(s.account, s.http) as client:
+        async for job in client.iter_jobs(raw(s.filter), top=s.top):
+            if s.output.json:
                 write_json(job)
             else:
                 print(list_line(job))
             shown += 1
-            if args.limit and shown >= args.limit:
+            if s.limit and shown >= s.limit:
                 break
     return 0
 
 
-async def cmd_job(args: argparse.Namespace) -> int:
-    async with client_from_args(args) as client:
-        record = await client.get_job_record(args.job_id)
-    if args.json:
+async def cmd_job(s: BentleyJobCommand) -> int:
+    async with bentley_client(s.account, s.http) as client:
+        record = await client.get_job_record(s.job_id)
+    if s.output.json:
         sys.stdout.buffer.write(record.raw.rstrip() + b"\n")
     else:
         print("\n".join(describe(record.value)))
     return 0
 
 
-async def cmd_archive(args: argparse.Namespace) -> int:
-    run = Incremental(args, _selection(args))
-    out = check_out(args.out)
-    outputs = _formats(args.outputs)
-    wanted = raw(args.filter)
-    since = await run.since()
+async def cmd_archive(s: BentleyArchiveCommand) -> int:
+    marks = Incremental(
+        s.out, s.since, _selection(s), quiet=s.output.quiet, dry_run=s.run.options.dry_run
+    )
+    out = check_out(s.out)
+    outputs = _formats(s.outputs)
+    wanted = raw(s.filter)
+    since = await marks.since()
     if since is not None:
         wanted = wanted & F.created_date_time.gt(since)
     async with (
-        client_from_args(args) as client,
+        bentley_client(s.account, s.http) as client,
         RealityManagementClient(
-            base_url=args.reality_url, auth=client.auth, http=client.http
+            base_url=s.account.reality_url, auth=client.auth, http=client.http
         ) as reality,
     ):
         source = WatchUnfinished(
             BentleySource(
                 client,
                 wanted,
-                top=args.top,
-                reality=None if args.records_only else reality,
+                top=s.top,
+                reality=None if s.records_only else reality,
                 outputs=outputs,
             )
         )
-        summary = await run_archive(args, source, out)
-    await run.finished(summary.ok, source.oldest)
-    return report_summary(args, summary)
+        summary = await run_archive(s.run, s.output, source, out)
+    await marks.finished(summary.ok, source.oldest)
+    return report_summary(s.output, summary)
 
 
-def _selection(args: argparse.Namespace) -> dict[str, object]:
+def _selection(s: BentleyArchiveCommand) -> dict[str, object]:
     """What decides which files a run archives: the key of its ``--since last`` mark."""
     return {
         "provider": "bentley",
-        "api": api_of(args),
-        "service": args.service,
-        "base_url": base_url_of(args).rstrip("/"),
-        "filter": args.filter,
-        "outputs": args.outputs,
-        "records_only": bool(args.records_only),
+        "api": s.account.api,
+        "service": s.account.service,
+        "base_url": s.account.base_url.rstrip("/"),
+        "filter": s.filter,
+        "outputs": s.outputs,
+        "records_only": bool(s.records_only),
     }
 
 
@@ -123,12 +173,12 @@ def add_commands(
     jobs.add_argument("--top", type=int, metavar="N", help="jobs per page, 1..1000 (default 100)")
     jobs.add_argument("--limit", type=positive_int, help="stop after N jobs")
     jobs.add_argument("--json", action="store_true", help="one JSON object per line")
-    jobs.set_defaults(handler=cmd_jobs)
+    jobs.set_defaults(handler=Handler(BentleyJobsCommand, cmd_jobs))
 
     job = commands.add_parser("job", parents=[common], help="show one job")
     job.add_argument("job_id", metavar="ID", help="the job id (a UUID)")
     job.add_argument("--json", action="store_true", help="print the job as the API returns it")
-    job.set_defaults(handler=cmd_job)
+    job.set_defaults(handler=Handler(BentleyJobCommand, cmd_job))
 
     arc = commands.add_parser(
         "archive",
@@ -167,7 +217,7 @@ def add_commands(
         "--records-only", action="store_true", help="save the job records, no output files"
     )
     add_archive_options(arc)
-    arc.set_defaults(handler=cmd_archive)
+    arc.set_defaults(handler=Handler(BentleyArchiveCommand, cmd_archive))
 
     for parser in (jobs, job, arc, *add_lifecycle_commands(commands, common)):
         add_api_options(parser)

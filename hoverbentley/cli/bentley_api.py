@@ -2,7 +2,8 @@
 
 v1 (``/contextcapture``) stays the default: it is what existing users, scripts and archives
 rely on, and v2 is still a Technology Preview. ``--base-url`` is the base URL of the API
-chosen; without it each API takes its own environment variable, then Bentley's URL.
+chosen; without it each API takes its own environment variable, then Bentley's URL. The
+choice and the URL are settled with the other settings (:class:`.settings.BentleyAccount`).
 """
 
 from __future__ import annotations
@@ -10,28 +11,13 @@ from __future__ import annotations
 import argparse
 
 from ..bentley.auth import IMS_TOKEN_URL
-from ..bentley.client import DEFAULT_BASE_URL as V1_URL
 from ..bentley.client import RealityModelingClient
 from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
-from ..bentley.v2 import (
-    ANALYSIS_V2_URL,
-    MODELING_V2_URL,
-    RealityAnalysisClient,
-    RealityModelingV2Client,
-    V2JobsApi,
-)
+from ..bentley.v2 import RealityAnalysisClient, RealityModelingV2Client, V2JobsApi
 from ..errors import ConfigurationError
-from .common import add_credential_options, env
-from .options import http_config
+from .common import add_credential_options
+from .settings import APIS, BASE_URLS, SERVICES, BentleyAccount, HttpSettings
 
-APIS = ("v1", "v2")
-SERVICES = ("modeling", "analysis")
-#: Each API's base-URL variable and default, by (api, service).
-BASE_URLS = {
-    ("v1", "modeling"): ("BENTLEY_BASE_URL", V1_URL),
-    ("v2", "modeling"): ("BENTLEY_V2_BASE_URL", MODELING_V2_URL),
-    ("v2", "analysis"): ("BENTLEY_ANALYSIS_BASE_URL", ANALYSIS_V2_URL),
-}
 AnyClient = RealityModelingClient | V2JobsApi
 
 
@@ -83,47 +69,22 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def api_of(args: argparse.Namespace) -> str:
-    """``v1`` or ``v2``: ``--api``, else ``BENTLEY_API``, else v2 for Analysis and v1 otherwise."""
-    api = args.api or env("BENTLEY_API")
-    if api is None:
-        return "v2" if args.service == "analysis" else "v1"
-    if api not in APIS:
-        raise ConfigurationError(f"BENTLEY_API must be v1 or v2, not {api!r}")
-    if api == "v1" and args.service == "analysis":
-        raise ConfigurationError(
-            "Reality Analysis has no v1 API: use --api v2 with --service analysis"
-        )
-    return api
-
-
-def base_url_of(args: argparse.Namespace) -> str:
-    """``--base-url``, else the chosen API's environment variable, else the profile's URL for
-    that API, else Bentley's URL."""
-    if args.base_url:
-        return str(args.base_url)
-    variable, default = BASE_URLS[(api_of(args), args.service)]
-    profile: dict[str, str] = getattr(args, "profile_urls", {})
-    return env(variable) or profile.get(variable) or default
-
-
-def client_from_args(args: argparse.Namespace) -> AnyClient:
-    """The client of the API the flags choose, with their credentials and HTTP settings."""
-    service = bool(args.client_id or args.client_secret)
-    if not service and not args.token:
+def bentley_client(account: BentleyAccount, http: HttpSettings) -> AnyClient:
+    """The client of the API ``account`` chooses, with its credentials and the HTTP settings."""
+    service = bool(account.client_id or account.client_secret)
+    if not service and not account.token:
         raise ConfigurationError(
             "Bentley credentials missing: pass --token or set BENTLEY_TOKEN, or --client-id"
             " and --client-secret (BENTLEY_CLIENT_ID, BENTLEY_CLIENT_SECRET)"
         )
-    api = api_of(args)
     kind: type[AnyClient] = RealityModelingClient
-    if api == "v2":
-        kind = RealityAnalysisClient if args.service == "analysis" else RealityModelingV2Client
+    if account.api == "v2":
+        kind = RealityAnalysisClient if account.service == "analysis" else RealityModelingV2Client
     return kind(
-        token=None if service else args.token,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        token_url=args.token_url,
-        base_url=base_url_of(args),
-        http=http_config(args, kind.default_requests_per_minute),
+        token=None if service else account.token,
+        client_id=account.client_id,
+        client_secret=account.client_secret,
+        token_url=account.token_url,
+        base_url=account.base_url,
+        http=http.for_provider(kind.default_requests_per_minute),
     )

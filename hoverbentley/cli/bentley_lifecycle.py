@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..bentley import models as v1
@@ -12,12 +13,12 @@ from ..bentley.client import RealityModelingClient
 from ..bentley.polling import POLL_BACKOFF
 from ..bentley.v2 import CancellationRefused, V2JobsApi
 from ..errors import APITimeoutError, HoverBentleyError
-from .bentley_api import api_of, client_from_args
+from .bentley_api import bentley_client
 from .bentley_views import Job, describe, succeeded, write_json
 from .common import print_err
 from .jobfile import creation, read_json
-from .options import verbosity
 from .progress import terminal_width
+from .settings import BentleyAccount, Handler, HttpSettings, Output, seconds
 
 
 class WaitGaveUp(HoverBentleyError):
@@ -28,48 +29,80 @@ class CancelRefused(HoverBentleyError):
     """The service would not cancel the job (v2: it is about to complete)."""
 
 
-async def cmd_create(args: argparse.Namespace) -> int:
-    where = "standard input" if args.file == "-" else args.file
-    document = read_json(args.file)
-    job_to_create = creation(document, api_of(args), service=args.service, where=where)
-    async with client_from_args(args) as client:
+@dataclass(frozen=True)
+class BentleyCreateCommand:
+    """``bentley create FILE``."""
+
+    file: str
+    submit: bool
+    account: BentleyAccount
+    http: HttpSettings
+    output: Output
+
+
+@dataclass(frozen=True)
+class BentleyCancelCommand:
+    """``bentley cancel ID``."""
+
+    job_id: str
+    account: BentleyAccount
+    http: HttpSettings
+    output: Output
+
+
+@dataclass(frozen=True)
+class BentleyWaitCommand:
+    """``bentley wait ID``: how long to wait, and how often to poll."""
+
+    job_id: str
+    max_wait: float | None
+    poll_interval: float | None
+    account: BentleyAccount
+    http: HttpSettings
+    output: Output
+
+
+async def cmd_create(s: BentleyCreateCommand) -> int:
+    where = "standard input" if s.file == "-" else s.file
+    document = read_json(s.file)
+    job_to_create = creation(document, s.account.api, service=s.account.service, where=where)
+    async with bentley_client(s.account, s.http) as client:
         if isinstance(client, RealityModelingClient):
             assert isinstance(job_to_create, v1.JobCreation)
             job: Job = await client.create_job(job_to_create)
-            if args.submit:
+            if s.submit:
                 job = await client.submit_job(job.id)
-            elif not args.json:
+            elif not s.output.json:
                 print_err(f"job {job.id} created, not submitted (v1): --submit also starts it")
         else:
             assert isinstance(job_to_create, v2.JobCreation)
             job = await client.create_job(job_to_create)
-    _show(args, job, brief=True)
+    _show(s.output, job, brief=True)
     return 0
 
 
-async def cmd_cancel(args: argparse.Namespace) -> int:
-    async with client_from_args(args) as client:
+async def cmd_cancel(s: BentleyCancelCommand) -> int:
+    async with bentley_client(s.account, s.http) as client:
         try:
-            job: Job = await client.cancel_job(args.job_id)
+            job: Job = await client.cancel_job(s.job_id)
         except CancellationRefused as exc:
             reasons = [d.message for d in exc.details if d.message] or [exc.api_message or ""]
             raise CancelRefused(
-                f"job {args.job_id} cannot be cancelled now: {'; '.join(reasons)}"
-                f" (HTTP {exc.status})"
+                f"job {s.job_id} cannot be cancelled now: {'; '.join(reasons)} (HTTP {exc.status})"
             ) from None
-    _show(args, job, brief=True)
+    _show(s.output, job, brief=True)
     return 0
 
 
-async def cmd_wait(args: argparse.Namespace) -> int:
-    intervals = (args.poll_interval,) if args.poll_interval is not None else POLL_BACKOFF
-    display = _ProgressLine(sys.stderr, args.job_id, quiet=verbosity(args)[1])
-    async with client_from_args(args) as client:
+async def cmd_wait(s: BentleyWaitCommand) -> int:
+    intervals = (s.poll_interval,) if s.poll_interval is not None else POLL_BACKOFF
+    display = _ProgressLine(sys.stderr, s.job_id, quiet=s.output.quiet)
+    async with bentley_client(s.account, s.http) as client:
         try:
             try:
                 job: Job = await client.wait_for_completion(
-                    args.job_id,
-                    max_wait=args.max_wait,
+                    s.job_id,
+                    max_wait=s.max_wait,
                     intervals=intervals,
                     on_progress=display.show,
                 )
@@ -77,22 +110,22 @@ async def cmd_wait(args: argparse.Namespace) -> int:
                 display.close()
         except APITimeoutError as exc:
             raise WaitGaveUp(
-                f"gave up waiting after --max-wait {args.max_wait:g} s: {exc.message};"
-                f" the job goes on (hoverbentley bentley cancel {args.job_id} stops it)"
+                f"gave up waiting after --max-wait {s.max_wait:g} s: {exc.message};"
+                f" the job goes on (hoverbentley bentley cancel {s.job_id} stops it)"
             ) from None
         if succeeded(job):
-            _show(args, job)
+            _show(s.output, job)
             return 0
         problems = await _problems(client, job)
-    _show(args, job)
+    _show(s.output, job)
     for line in problems:
         print_err(line)
     print_err(f"hoverbentley: job {job.id} ended {job.state}")
     return 1
 
 
-def _show(args: argparse.Namespace, job: Job, *, brief: bool = False) -> None:
-    if args.json:
+def _show(output: Output, job: Job, *, brief: bool = False) -> None:
+    if output.json:
         write_json(job)
     elif brief:
         print(f"{job.id}\t{job.state}")
@@ -169,7 +202,7 @@ def add_lifecycle_commands(
         " a v2 job always starts when created)",
     )
     create.add_argument("--json", action="store_true", help="print the created job as JSON")
-    create.set_defaults(handler=cmd_create)
+    create.set_defaults(handler=Handler(BentleyCreateCommand, cmd_create))
 
     cancel = commands.add_parser(
         "cancel",
@@ -181,7 +214,7 @@ def add_lifecycle_commands(
     )
     cancel.add_argument("job_id", metavar="ID", help="the job id (a UUID)")
     cancel.add_argument("--json", action="store_true", help="print the job as JSON")
-    cancel.set_defaults(handler=cmd_cancel)
+    cancel.set_defaults(handler=Handler(BentleyCancelCommand, cmd_cancel))
 
     wait = commands.add_parser(
         "wait",
@@ -196,28 +229,18 @@ def add_lifecycle_commands(
     wait.add_argument("job_id", metavar="ID", help="the job id (a UUID)")
     wait.add_argument(
         "--max-wait",
-        type=_seconds,
+        type=seconds,
         default=None,
         metavar="S",
         help="give up (exit 1) after S seconds; the job goes on (default: wait as long as it runs)",
     )
     wait.add_argument(
         "--poll-interval",
-        type=_seconds,
+        type=seconds,
         default=None,
         metavar="S",
         help="poll every S seconds instead of the service's 15/30/60/120 s (mind the rate limit)",
     )
     wait.add_argument("--json", action="store_true", help="print the final job as JSON")
-    wait.set_defaults(handler=cmd_wait)
+    wait.set_defaults(handler=Handler(BentleyWaitCommand, cmd_wait))
     return [create, cancel, wait]
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text}")
-    return value

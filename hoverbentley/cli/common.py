@@ -58,26 +58,6 @@ def parse_since(text: str) -> datetime:
     return when
 
 
-def _whole_number(text: str, minimum: int, rule: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{rule}: {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer >= 0."""
-    return _whole_number(text, 0, "must be 0 or more")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    return _whole_number(text, 1, "must be at least 1")
-
-
 def hover_job_id(text: str) -> int:
     """An argparse type: a Hover job id, a whole number >= 1."""
     try:

@@ -7,9 +7,11 @@ The script is generated once and answers from the shell, so pressing TAB starts 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
 from .common import print_err
+from .settings import Handler
 
 SHELLS = ("bash", "zsh")
 #: Arguments that name a directory, and those that name a file.
@@ -17,7 +19,14 @@ _DIRECTORIES = frozenset({"out"})
 _FILES = frozenset({"log_file", "ca_file", "token_file", "file"})
 
 
-def cmd_completion(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class CompletionCommand:
+    """``completion SHELL``."""
+
+    shell: str
+
+
+def cmd_completion(s: CompletionCommand) -> int:
     from . import PROG, build_parser  # the parser of every command, to describe it
 
     try:
@@ -27,7 +36,7 @@ def cmd_completion(args: argparse.Namespace) -> int:
         return 1
     parser = build_parser()
     _mark_paths(parser, shtab.DIRECTORY, shtab.FILE)
-    print(shtab.complete(parser, shell=args.shell), end="")
+    print(shtab.complete(parser, shell=s.shell), end="")
     return 0
 
 
@@ -57,4 +66,4 @@ def add_commands(
         " Needs shtab (pip install 'hoverbentley[cli]').",
     )
     completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash or zsh")
-    completion.set_defaults(handler=cmd_completion)
+    completion.set_defaults(handler=Handler(CompletionCommand, cmd_completion))

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 
 from ..config import HttpConfig
-from .bentley_api import BASE_URLS
+from .precedence import Effective, effective, leaf
 from .profiles import CONFIG_ENV, Key, check_file, chosen, config_path, load
-from .settings import Effective, effective, leaf
+from .settings import BASE_URLS, Handler, Output
 
 
-def cmd_path(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ConfigShowCommand:
+    """``config show``: the profile asked for with ``--profile``, if one was."""
+
+    profile: str | None
+    output: Output
+
+
+def cmd_path(_output: Output) -> int:
     print(config_path())
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(s: ConfigShowCommand) -> int:
     from . import build_parser  # the parser of every command, for their built-in defaults
 
-    name, how = chosen(args)
+    name, how = chosen(s.profile)
     profile = load(name) if name else None
     if profile is None:
         check_file()
@@ -39,7 +48,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     rows = effective(profile, default)
     path = config_path()
-    if args.json:
+    if s.output.json:
         print(
             json.dumps(
                 {
@@ -84,6 +93,6 @@ def add_commands(
         help="print the effective settings, secrets redacted, and where each came from",
     )
     show.add_argument("--json", action="store_true", help="as one JSON object")
-    show.set_defaults(handler=cmd_show)
+    show.set_defaults(handler=Handler(ConfigShowCommand, cmd_show))
     where = commands.add_parser("path", parents=[common], help="print where the file is read")
-    where.set_defaults(handler=cmd_path)
+    where.set_defaults(handler=Handler(Output, cmd_path))

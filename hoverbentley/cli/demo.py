@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -15,34 +16,57 @@ from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
 from ..hover.client import HoverClient
 from .azurite import local_azurite
-from .common import check_out, positive_int, sha256_file
+from .common import check_out, sha256_file
 from .demo_v2 import V2Demo, archive_v2_job
 from .options import add_archive_options
 from .progress import summary_text
 from .report import run_archive
+from .settings import ArchiveRun, Handler, Output, positive_int
 
 logger = logging.getLogger("hoverbentley.cli")
 
 DEFAULT_DEMO_DIR = "hoverbentley-demo"
 
 
-async def cmd_demo(args: argparse.Namespace) -> int:
-    if args.azurite:
+@dataclass(frozen=True)
+class DemoCommand:
+    """``demo [OUT]``: how many jobs, and whether into a local Azurite."""
+
+    out: str
+    jobs: int
+    azurite: bool
+    run: ArchiveRun
+    output: Output
+
+
+@dataclass(frozen=True)
+class EmulatorCommand:
+    """``emulator``: where to listen, and how many jobs to generate."""
+
+    host: str
+    port: int
+    storage_port: int
+    bentley_port: int
+    jobs: int
+
+
+async def cmd_demo(s: DemoCommand) -> int:
+    if s.azurite:
         with local_azurite() as container:
-            prefix = args.out if args.out != DEFAULT_DEMO_DIR else "archive"
-            args.out = f"{container}/{prefix.strip('/')}"
-            return await _demo(args)
-    return await _demo(args)
+            prefix = s.out if s.out != DEFAULT_DEMO_DIR else "archive"
+            return await _demo(s, f"{container}/{prefix.strip('/')}")
+    return await _demo(s, s.out)
 
 
-async def _demo(args: argparse.Namespace) -> int:
+async def _demo(s: DemoCommand, into: str) -> int:
+    """The demo, archiving into ``into`` (OUT, or the prefix of it in Azurite)."""
     from ..emulator import Emulator, EmulatorConfig
 
-    out = check_out(args.out)
-    config = EmulatorConfig(jobs=args.jobs)
+    out = check_out(into)
+    config = EmulatorConfig(jobs=s.jobs)
     async with Emulator(config) as emu:
         user = sorted(config.user_emails)[0]
-        if not args.json:
+        if not s.output.json:
             print(f"emulator: Hover API at {emu.hover_url}, file storage at {emu.storage_url}")
         async with HoverClient(
             token=config.token,
@@ -51,30 +75,30 @@ async def _demo(args: argparse.Namespace) -> int:
             # The emulator is local: no need to stay under Hover's 120 requests a minute.
             http=HttpConfig(requests_per_minute=None),
         ) as client:
-            summary = await run_archive(args, HoverSource(client, archived=True), out)
+            summary = await run_archive(s.run, s.output, HoverSource(client, archived=True), out)
         if isinstance(out, Path):
             mismatched = await anyio.to_thread.run_sync(_verify, emu, out, summary)
         else:
             mismatched = await _verify_store(emu, out)
-        if not args.json:
+        if not s.output.json:
             print(summary_text(summary))
             print(_verdict(mismatched, "every archived file matches the emulator's sha256"))
         if not isinstance(out, Path):
             # The store demo shows the Hover archive; the v2 part needs a local directory.
             _log(summary, None)
-            if args.json:
+            if s.output.json:
                 _print_json(summary, None)
             else:
                 print(f"archived into {out}/ of a local Azurite, in memory: gone with the demo")
             return 0 if summary.ok and not mismatched else 1
-        if not args.json:
+        if not s.output.json:
             print(
                 f"emulator: Bentley Reality Modeling v2 at {emu.reality_modeling_v2_url};"
                 " archiving one job: a reality data and a file in the iTwin's bucket"
             )
-        v2 = await archive_v2_job(args, emu, out)
+        v2 = await archive_v2_job(s.run, s.output, emu, out)
     _log(summary, v2)
-    if args.json:
+    if s.output.json:
         _print_json(summary, v2)
     else:
         print(summary_text(v2.summary))
@@ -154,16 +178,16 @@ def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
     return bad
 
 
-def cmd_emulator(args: argparse.Namespace) -> int:
+def cmd_emulator(s: EmulatorCommand) -> int:
     """Serve in the foreground (not under the CLI's event loop), so Ctrl-C stops it at once."""
     from ..emulator import EmulatorConfig, serve
 
     serve(
-        EmulatorConfig(jobs=args.jobs),
-        host=args.host,
-        port=args.port,
-        storage_port=args.storage_port,
-        bentley_port=args.bentley_port,
+        EmulatorConfig(jobs=s.jobs),
+        host=s.host,
+        port=s.port,
+        storage_port=s.storage_port,
+        bentley_port=s.bentley_port,
     )
     return 0
 
@@ -197,7 +221,7 @@ def add_commands(
         " azurite-blob from PATH or HOVERBENTLEY_AZURITE); OUT is then the prefix",
     )
     add_archive_options(demo, dry_run=False)
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=Handler(DemoCommand, cmd_demo))
 
     emulator = subparsers.add_parser(
         "emulator",
@@ -218,4 +242,4 @@ def add_commands(
         "--bentley-port", type=int, default=0, help="Bentley APIs port (default: any free port)"
     )
     emulator.add_argument("--jobs", type=positive_int, default=20, help="generated Hover jobs")
-    emulator.set_defaults(handler=cmd_emulator)
+    emulator.set_defaults(handler=Handler(EmulatorCommand, cmd_emulator))

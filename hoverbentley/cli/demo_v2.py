@@ -6,7 +6,6 @@ Management and its blob container), the other a ``bkt:`` file in the iTwin's buc
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from ..bentley.v2 import RealityModelingV2Client
 from ..config import HttpConfig
 from .common import sha256_file
 from .report import run_archive
+from .settings import ArchiveRun, Output
 
 
 @dataclass
@@ -33,7 +33,7 @@ class V2Demo:
     mismatched: list[str]
 
 
-async def archive_v2_job(args: argparse.Namespace, emu: Any, out: Path) -> V2Demo:
+async def archive_v2_job(run: ArchiveRun, output: Output, emu: Any, out: Path) -> V2Demo:
     """Archive the emulator's v2 Calibration job into ``out`` and verify every output file."""
     from ..emulator import Emulator, SeedV2
 
@@ -49,7 +49,7 @@ async def archive_v2_job(args: argparse.Namespace, emu: Any, out: Path) -> V2Dem
         ) as reality,
     ):
         source = BentleySource(v2, F.id.eq(job_id), reality=reality)
-        summary = await run_archive(args, source, out)
+        summary = await run_archive(run, output, source, out)
     mismatched = await anyio.to_thread.run_sync(_verify, emu, out, job_id)
     return V2Demo(job_id, emu.reality_modeling_v2_url, summary, mismatched)
 

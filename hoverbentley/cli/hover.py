@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 
@@ -20,11 +22,11 @@ from .common import (
     check_out,
     hover_job_id,
     parse_since,
-    positive_int,
 )
 from .lastrun import SINCE_HELP, Incremental, since_or_last
-from .options import add_archive_options, add_http_options, http_config
+from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
+from .settings import ArchiveRun, Handler, HoverAccount, HttpSettings, Output, positive_int
 
 DEFAULT_TOKEN_FILE = "~/.config/hoverbentley/hover-token.json"  # noqa: S105 - a path
 
@@ -64,43 +66,84 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def client_from_args(args: argparse.Namespace) -> HoverClient:
-    """A :class:`HoverClient` from the credential and HTTP flags, with errors in flag terms."""
-    oauth = bool(args.client_id or args.client_secret)
-    if not oauth and not args.token:
+def hover_client(account: HoverAccount, http: HttpSettings) -> HoverClient:
+    """A :class:`HoverClient` of ``account`` and the HTTP settings, with errors in flag terms."""
+    oauth = bool(account.client_id or account.client_secret)
+    if not oauth and not account.token:
         raise ConfigurationError(
             "Hover credentials missing: pass --token or set HOVER_TOKEN, or --client-id,"
             " --client-secret and --refresh-token (HOVER_CLIENT_ID, HOVER_CLIENT_SECRET,"
             " HOVER_REFRESH_TOKEN)"
         )
-    if not args.current_user_email and not args.current_user_id:
+    if not account.current_user_email and not account.current_user_id:
         raise ConfigurationError(
             "Hover needs the user the requests act for: pass --current-user-email or set"
             " HOVER_CURRENT_USER_EMAIL (or --current-user-id, HOVER_CURRENT_USER_ID)"
         )
-    base_url = args.base_url.rstrip("/")
+    base_url = account.base_url.rstrip("/")
     if _API_SUFFIX.search(base_url):
         raise ConfigurationError(
-            f"--base-url {args.base_url} includes the API path; pass the site only,"
+            f"--base-url {account.base_url} includes the API path; pass the site only,"
             f" e.g. --base-url {_API_SUFFIX.sub('', base_url)}"
         )
     return HoverClient(
-        token=None if oauth else args.token,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        refresh_token=args.refresh_token,
-        token_store=JsonFileTokenStore(args.token_file) if oauth else None,
-        current_user_email=args.current_user_email,
-        current_user_id=args.current_user_id,
-        base_url=args.base_url,
-        http=http_config(args, HoverClient.default_requests_per_minute),
+        token=None if oauth else account.token,
+        client_id=account.client_id,
+        client_secret=account.client_secret,
+        refresh_token=account.refresh_token,
+        token_store=JsonFileTokenStore(account.token_file) if oauth else None,
+        current_user_email=account.current_user_email,
+        current_user_id=account.current_user_id,
+        base_url=account.base_url,
+        http=http.for_provider(HoverClient.default_requests_per_minute),
     )
 
 
-async def cmd_job(args: argparse.Namespace) -> int:
-    async with client_from_args(args) as client:
-        record = await client.get_job_record(args.job_id)
-    if args.json:
+@dataclass(frozen=True)
+class HoverJobCommand:
+    """``hover job ID``."""
+
+    job_id: int
+    account: HoverAccount
+    http: HttpSettings
+    output: Output
+
+
+@dataclass(frozen=True)
+class HoverJobsCommand:
+    """``hover jobs``: which jobs to list, and how many."""
+
+    since: datetime | None
+    archived: bool
+    search: str | None
+    state: list[str] | None
+    limit: int | None
+    account: HoverAccount
+    http: HttpSettings
+    output: Output
+
+
+@dataclass(frozen=True)
+class HoverArchiveCommand:
+    """``hover archive OUT``: which jobs and which of their files."""
+
+    out: str
+    job: list[int] | None
+    all: bool
+    since: datetime | str | None
+    archived: bool
+    include: str | None
+    exclude: str | None
+    account: HoverAccount
+    http: HttpSettings
+    run: ArchiveRun
+    output: Output
+
+
+async def cmd_job(s: HoverJobCommand) -> int:
+    async with hover_client(s.account, s.http) as client:
+        record = await client.get_job_record(s.job_id)
+    if s.output.json:
         sys.stdout.buffer.write(record.raw.rstrip() + b"\n")
         return 0
     job = record.job
@@ -115,16 +158,16 @@ async def cmd_job(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_jobs(args: argparse.Namespace) -> int:
+async def cmd_jobs(s: HoverJobsCommand) -> int:
     shown = 0
-    async with client_from_args(args) as client:
+    async with hover_client(s.account, s.http) as client:
         async for job in client.iter_jobs(
-            updated_since=args.since,
-            archived=True if args.archived else None,
-            search=args.search,
-            states=args.state,
+            updated_since=s.since,
+            archived=True if s.archived else None,
+            search=s.search,
+            states=s.state,
         ):
-            if args.json:
+            if s.output.json:
                 sys.stdout.buffer.write(msgspec.json.encode(job) + b"\n")
             else:
                 print(
@@ -132,51 +175,58 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
                     f"{job.name or ''}"
                 )
             shown += 1
-            if args.limit and shown >= args.limit:
+            if s.limit and shown >= s.limit:
                 break
     return 0
 
 
-def _check_selection(args: argparse.Namespace) -> None:
-    if not args.job and not args.all:
+def _check_selection(s: HoverArchiveCommand) -> None:
+    if not s.job and not s.all:
         raise ConfigurationError("say which jobs: --job ID (repeatable) or --all")
-    if args.job and args.all:
+    if s.job and s.all:
         raise ConfigurationError("--job and --all exclude each other")
-    if args.job:
-        for flag, given in (("--since", args.since is not None), ("--archived", args.archived)):
+    if s.job:
+        for flag, given in (("--since", s.since is not None), ("--archived", s.archived)):
             if given:
                 raise ConfigurationError(
                     f"{flag} selects among listed jobs and works only with --all, not with --job"
                 )
 
 
-async def cmd_archive(args: argparse.Namespace) -> int:
-    _check_selection(args)
-    run = Incremental(args, _selection(args), whole=bool(args.all))
-    out = check_out(args.out)
-    async with client_from_args(args) as client:
+async def cmd_archive(s: HoverArchiveCommand) -> int:
+    _check_selection(s)
+    marks = Incremental(
+        s.out,
+        s.since,
+        _selection(s),
+        whole=s.all,
+        quiet=s.output.quiet,
+        dry_run=s.run.options.dry_run,
+    )
+    out = check_out(s.out)
+    async with hover_client(s.account, s.http) as client:
         source = HoverSource(
             client,
-            job_ids=args.job or None,
-            updated_since=await run.since(),
-            archived=args.archived,
-            include=parse_include(args.include),
-            exclude=parse_exclude(args.exclude),
+            job_ids=s.job or None,
+            updated_since=await marks.since(),
+            archived=s.archived,
+            include=parse_include(s.include),
+            exclude=parse_exclude(s.exclude),
         )
-        summary = await run_archive(args, source, out)
-    await run.finished(summary.ok)
-    return report_summary(args, summary)
+        summary = await run_archive(s.run, s.output, source, out)
+    await marks.finished(summary.ok)
+    return report_summary(s.output, summary)
 
 
-def _selection(args: argparse.Namespace) -> dict[str, object]:
+def _selection(s: HoverArchiveCommand) -> dict[str, object]:
     """What decides which files a run archives: the key of its ``--since last`` mark."""
     return {
         "provider": "hover",
-        "base_url": args.base_url.rstrip("/"),
-        "user": args.current_user_email or args.current_user_id,
-        "archived": bool(args.archived),
-        "include": args.include,
-        "exclude": args.exclude,
+        "base_url": s.account.base_url.rstrip("/"),
+        "user": s.account.current_user_email or s.account.current_user_id,
+        "archived": bool(s.archived),
+        "include": s.include,
+        "exclude": s.exclude,
     }
 
 
@@ -198,7 +248,7 @@ def add_commands(
     job = commands.add_parser("job", parents=[common], help="show one job")
     job.add_argument("job_id", type=hover_job_id, metavar="ID", help="the Hover job id (a number)")
     job.add_argument("--json", action="store_true", help="print the raw v3 payload")
-    job.set_defaults(handler=cmd_job)
+    job.set_defaults(handler=Handler(HoverJobCommand, cmd_job))
 
     jobs = commands.add_parser("jobs", parents=[common], help="list jobs")
     jobs.add_argument("--since", type=parse_since, metavar="DATE", help=since_help)
@@ -207,7 +257,7 @@ def add_commands(
     jobs.add_argument("--state", action="append", help="reconstruction state (repeatable)")
     jobs.add_argument("--limit", type=positive_int, help="stop after N jobs")
     jobs.add_argument("--json", action="store_true", help="one JSON object per line")
-    jobs.set_defaults(handler=cmd_jobs)
+    jobs.set_defaults(handler=Handler(HoverJobsCommand, cmd_jobs))
 
     arc = commands.add_parser(
         "archive",
@@ -248,7 +298,7 @@ def add_commands(
         help="leave these out, in the same words as --include (applied after it)",
     )
     add_archive_options(arc)
-    arc.set_defaults(handler=cmd_archive)
+    arc.set_defaults(handler=Handler(HoverArchiveCommand, cmd_archive))
 
     for parser in (job, jobs, arc):
         add_credentials(parser)

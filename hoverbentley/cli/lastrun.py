@@ -10,7 +10,6 @@ crash leaves the old mark or the new one.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -20,7 +19,6 @@ from ..archive.marks import RunMarks
 from ..errors import ConfigurationError
 from ..stores import open_store
 from .common import SINCE_FORMATS, parse_since, print_err
-from .options import verbosity
 
 LAST = "last"
 #: Taken off the mark when it is used: the provider's clock may run behind ours, and files
@@ -46,17 +44,26 @@ class Incremental:
     """The ``--since`` of one archive run: resolves ``last`` and moves the mark afterwards."""
 
     def __init__(
-        self, args: argparse.Namespace, selection: Mapping[str, object], *, whole: bool = True
+        self,
+        out: str,
+        since: datetime | str | None,
+        selection: Mapping[str, object],
+        *,
+        whole: bool = True,
+        quiet: bool = False,
+        dry_run: bool = False,
     ) -> None:
+        """``since`` is ``--since`` (a date, :data:`LAST` or none) of a run into OUT ``out``;
+        ``quiet`` (``-q``) leaves out the note when there is no mark yet."""
         #: Whether the run covers the whole selection (not ``--job``), so it may move the mark.
         self.whole = whole
-        self.out_text: str = args.out
+        self.out_text = out
         self.key = selection_key(selection)
         self.selection = dict(selection)
         self.started = datetime.now(timezone.utc)
-        self.given: datetime | str | None = args.since
-        self.quiet = verbosity(args)[1]
-        self.dry_run = bool(getattr(args, "dry_run", False))
+        self.given = since
+        self.quiet = quiet
+        self.dry_run = dry_run
         self.marks = RunMarks(open_store(self.out_text)) if self.given == LAST else None
 
     async def since(self) -> datetime | None:

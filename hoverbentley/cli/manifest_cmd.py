@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from ..archive.merge import MergeReport, merge_local, merge_store
 from ..stores import parse_location
 from .report import print_result
+from .settings import Handler, Output
 
 
 def merge_text(r: MergeReport) -> str:
@@ -20,13 +22,22 @@ def merge_text(r: MergeReport) -> str:
     return "\n".join(lines)
 
 
-async def cmd_merge(args: argparse.Namespace) -> int:
-    location = parse_location(args.out)
+@dataclass(frozen=True)
+class MergeCommand:
+    """``manifest merge OUT``."""
+
+    out: str
+    allow_partial: bool
+    output: Output
+
+
+async def cmd_merge(s: MergeCommand) -> int:
+    location = parse_location(s.out)
     if location.scheme != "file":
-        result = await merge_store(args.out, allow_partial=args.allow_partial)
+        result = await merge_store(s.out, allow_partial=s.allow_partial)
     else:
-        result = merge_local(location.prefix, allow_partial=args.allow_partial)
-    print_result(result, merge_text, as_json=args.json)
+        result = merge_local(location.prefix, allow_partial=s.allow_partial)
+    print_result(result, merge_text, as_json=s.output.json)
     return 0
 
 
@@ -70,4 +81,4 @@ def add_commands(
         " 1); the problems are still printed",
     )
     merge.add_argument("--json", action="store_true", help="print the report as JSON")
-    merge.set_defaults(handler=cmd_merge)
+    merge.set_defaults(handler=Handler(MergeCommand, cmd_merge))

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from ..archive import ArchiveOptions
-from ..archive.shard import SHARD_BY, Shard, parse_shard, shard_from_env
-from ..config import HttpConfig
-from ..errors import ConfigurationError
-from .common import env, non_negative_int, positive_int
+from ..archive.shard import SHARD_BY
+from .common import env
 from .logs import LOG_FORMATS
+from .settings import bandwidth, env_count, non_negative_int, positive_int, shard_arg
 
 
 def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
     """``-v``/``-q``, accepted before the command and after it.
 
     After the command they go to their own destinations, so a subcommand's default never
-    overwrites what was given before it; :func:`verbosity` adds the two up.
+    overwrites what was given before it; :func:`.settings.output_of` adds the two up.
     """
     suffix = "_after" if after_command else ""
     parser.add_argument(
@@ -49,13 +46,6 @@ def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> No
         default=argparse.SUPPRESS if after_command else "text",
         help="text lines, or one JSON object per record for log pipelines (default text)",
     )
-
-
-def verbosity(args: argparse.Namespace) -> tuple[int, bool]:
-    """The ``-v`` count and ``-q`` given anywhere on the command line."""
-    verbose = getattr(args, "verbose", 0) + getattr(args, "verbose_after", 0)
-    quiet = getattr(args, "quiet", False) or getattr(args, "quiet_after", False)
-    return verbose, quiet
 
 
 def add_http_options(parser: argparse.ArgumentParser) -> None:
@@ -129,54 +119,6 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_HTTP_FLAGS = (
-    "max_retries",
-    "retry_for",
-    "connect_timeout",
-    "read_timeout",
-    "stall_timeout",
-    "max_outage",
-)
-_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def bandwidth(text: str) -> float:
-    """An argparse type: a rate in bytes a second such as ``50M`` or ``1.5G`` (``0``: none)."""
-    value = text.strip().upper().removesuffix("/S").removesuffix("IB").removesuffix("B")
-    unit = value[-1:] if value[-1:] in _UNITS else ""
-    try:
-        number = float(value[: len(value) - len(unit)])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (use 50M, 1.5G, 800K)") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"a rate cannot be negative: {text!r}")
-    return number * _UNITS[unit]
-
-
-def http_config(args: argparse.Namespace, provider_rpm: float | None = None) -> HttpConfig:
-    """The :class:`HttpConfig` the flags describe; the rate limit is the provider's unless set.
-
-    A shard of N shares the provider's quota (``provider_rpm``) with the others: its default
-    limit is an N-th of it.
-    """
-    values: dict[str, object] = {"ca_file": args.ca_file}
-    rpm = args.requests_per_minute
-    shard = archive_shard(args)
-    if rpm is not None:
-        values["requests_per_minute"] = rpm if rpm > 0 else None
-    elif shard is not None and provider_rpm is not None:
-        values["requests_per_minute"] = provider_rpm / shard[1]
-    for name in _HTTP_FLAGS:
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
-    if getattr(args, "bwlimit", None):
-        values["bandwidth_limit"] = args.bwlimit
-    try:
-        return HttpConfig(**values)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
-
-
 def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
     """Concurrency, dry run, ``--json`` and progress, the same for every archive command."""
     group = parser.add_argument_group("archive run")
@@ -215,7 +157,7 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         )
     group.add_argument(
         "--shard",
-        type=_shard_arg,
+        type=shard_arg,
         default=None,
         metavar="K/N",
         help="archive only shard K of N (0 <= K < N, by a stable hash of each job id) into an"
@@ -233,7 +175,7 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
     group.add_argument(
         "--shards",
         type=positive_int,
-        default=_env_int("HOVERBENTLEY_SHARDS"),
+        default=env_count("HOVERBENTLEY_SHARDS"),
         metavar="N",
         help="shard count of a Kubernetes Indexed Job: the shard is JOB_COMPLETION_INDEX of N"
         " (env HOVERBENTLEY_SHARDS)",
@@ -249,47 +191,3 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         default=None,
         help="show progress on stderr (default: yes, except with --json or -q)",
     )
-
-
-def archive_options(args: argparse.Namespace) -> ArchiveOptions:
-    """The :class:`ArchiveOptions` the archive flags describe."""
-    return ArchiveOptions(
-        concurrency=args.concurrency,
-        per_host=args.per_host or args.concurrency,
-        detail_concurrency=args.detail_concurrency,
-        retries=args.retries,
-        dry_run=getattr(args, "dry_run", False),
-    )
-
-
-def wants_progress(args: argparse.Namespace) -> bool:
-    """Whether to draw progress: ``--progress``/``--no-progress``, else not with --json or -q."""
-    _, quiet = verbosity(args)
-    if quiet:
-        return False
-    if args.progress is not None:
-        return bool(args.progress)
-    return not args.json
-
-
-def _shard_arg(text: str) -> Shard:
-    try:
-        return parse_shard(text)
-    except ConfigurationError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    return int(value) if value and value.isdigit() and int(value) > 0 else None
-
-
-def archive_shard(args: argparse.Namespace) -> Shard | None:
-    """The shard this run archives: ``--shard``, else ``JOB_COMPLETION_INDEX`` of ``--shards``."""
-    shard: Shard | None = getattr(args, "shard", None)
-    count: int | None = getattr(args, "shards", None)
-    if shard is None:
-        shard = shard_from_env(count)
-    elif count is not None and count != shard[1]:
-        raise ConfigurationError(f"--shard {shard[0]}/{shard[1]} and --shards {count} disagree")
-    return shard

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from .common import env, non_negative_int, positive_int
+from .common import env
+from .settings import non_negative_int, non_negative_number, positive_int
 
 CONFIG_ENV = "HOVERBENTLEY_CONFIG"
 PROFILE_ENV = "HOVERBENTLEY_PROFILE"
@@ -45,16 +46,6 @@ def config_path() -> Path:
     """``$HOVERBENTLEY_CONFIG``, else ``config.toml`` in :func:`config_dir`."""
     explicit = env(CONFIG_ENV)
     return Path(explicit).expanduser() if explicit else config_dir() / "config.toml"
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
-    return value
 
 
 def _text(text: str) -> str:
@@ -84,7 +75,7 @@ class Key:
     kind: Callable[[str], object]
     env: str | None = None
     secret: bool = False
-    #: Bentley base URLs: looked up by the chosen API (see ``bentley_api.base_url_of``).
+    #: Bentley base URLs: looked up by the chosen API (see ``settings.BentleyAccount``).
     url_of_api: bool = False
 
 
@@ -99,12 +90,12 @@ _SHARED_FLAGS: tuple[tuple[str, Callable[[str], object]], ...] = (
     ("detail_concurrency", positive_int),
     ("retries", non_negative_int),
     ("max_retries", non_negative_int),
-    ("retry_for", _seconds),
-    ("connect_timeout", _seconds),
-    ("read_timeout", _seconds),
-    ("stall_timeout", _seconds),
-    ("max_outage", _seconds),
-    ("requests_per_minute", _seconds),
+    ("retry_for", non_negative_number),
+    ("connect_timeout", non_negative_number),
+    ("read_timeout", non_negative_number),
+    ("stall_timeout", non_negative_number),
+    ("max_outage", non_negative_number),
+    ("requests_per_minute", non_negative_number),
 )
 SHARED = (
     *(Key(name, name, kind) for name, kind in _SHARED_FLAGS),
@@ -156,11 +147,10 @@ class Profile:
         return f"profile {self.name} ({self.path}{line})"
 
 
-def chosen(args: argparse.Namespace) -> tuple[str | None, str]:
-    """The profile asked for and how: ``--profile``, else ``$HOVERBENTLEY_PROFILE``."""
-    name: str | None = getattr(args, "profile", None)
-    if name:
-        return name, "--profile"
+def chosen(flag: str | None) -> tuple[str | None, str]:
+    """The profile asked for and how: ``--profile`` (``flag``), else ``$HOVERBENTLEY_PROFILE``."""
+    if flag:
+        return flag, "--profile"
     return env(PROFILE_ENV), PROFILE_ENV
 
 

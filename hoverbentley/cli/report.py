@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Callable
@@ -13,22 +12,22 @@ import anyio
 import msgspec
 
 from ..archive import ArchiveSource, ArchiveSummary, Progress, archive
-from .options import archive_options, archive_shard, wants_progress
 from .progress import make_reporter, summary_text
+from .settings import ArchiveRun, Output
 
 logger = logging.getLogger("hoverbentley.cli")
 T = TypeVar("T")
 
 
 async def run_archive(
-    args: argparse.Namespace, source: ArchiveSource, out: Path | str
+    run: ArchiveRun, output: Output, source: ArchiveSource, out: Path | str
 ) -> ArchiveSummary:
-    """Archive ``source`` into ``out`` as the shared archive flags say.
+    """Archive ``source`` into ``out`` as the archive run flags say, with progress if asked.
 
     A run stopped by Ctrl-C or SIGTERM prints what it had done to stderr before it ends, so a
     cron or Kubernetes log shows how far it got (stdout stays for complete runs).
     """
-    shown = make_reporter() if wants_progress(args) else None
+    shown = make_reporter() if output.progress else None
     seen: list[Progress] = []
 
     async def reporter(progress: Progress) -> None:
@@ -38,27 +37,21 @@ async def run_archive(
         else:
             await anyio.sleep_forever()
 
-    options = archive_options(args)
     try:
         return await archive(
-            source,
-            out,
-            options,
-            reporter=reporter,
-            shard=archive_shard(args),
-            shard_by=getattr(args, "shard_by", "job"),
+            source, out, run.options, reporter=reporter, shard=run.shard, shard_by=run.shard_by
         )
     except anyio.get_cancelled_exc_class():
         if seen:
-            partial = seen[0].summary(str(out), dry_run=options.dry_run, interrupted=True)
+            partial = seen[0].summary(str(out), dry_run=run.options.dry_run, interrupted=True)
             print(f"stopped before the end: {summary_text(partial)}", file=sys.stderr, flush=True)
         raise
 
 
-def report_summary(args: argparse.Namespace, summary: ArchiveSummary) -> int:
+def report_summary(output: Output, summary: ArchiveSummary) -> int:
     """Print the summary (JSON on stdout with --json) and return the exit status."""
     logger.info("archive finished", extra={"summary": msgspec.to_builtins(summary)})
-    print_result(summary, summary_text, as_json=args.json)
+    print_result(summary, summary_text, as_json=output.json)
     return 0 if summary.ok else 1
 
 

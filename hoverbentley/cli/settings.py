@@ -1,125 +1,373 @@
-"""A profile applied under the command line: flags, then the environment, then the profile,
-then the built-in defaults; and the effective settings with where each came from."""
+"""What the command line means, checked in one place.
+
+The argparse types of the numeric options are here (a profile's keys are read with the same
+ones), so a number is refused with the same words wherever it comes from. So are the typed
+settings a command runs with: :func:`build` makes them from the parsed command line once,
+right after parsing (and after the profile filled in what the flags left), and checks them
+there. A handler takes its command's settings, a frozen dataclass of its own arguments and of
+the concerns it shares with other commands (:class:`Output`, :class:`HttpSettings`,
+:class:`ArchiveRun`, :class:`HoverAccount`, :class:`BentleyAccount`); nothing after
+:func:`build` reads the ``argparse.Namespace``.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import functools
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Generic, Literal, TypeVar, get_type_hints
 
-from ..redact import redact_url
+from ..archive import ArchiveOptions
+from ..archive.shard import Shard, ShardBy, parse_shard, shard_from_env
+from ..bentley.client import DEFAULT_BASE_URL as V1_URL
+from ..bentley.v2 import ANALYSIS_V2_URL, MODELING_V2_URL
+from ..config import HttpConfig
+from ..errors import ConfigurationError
 from .common import env
-from .profiles import PROVIDERS, SECTIONS, SHARED, Key, Profile, Setting, chosen, load
 
-_UNSET = object()
-_DESTS = frozenset(k.dest for k in SHARED) | frozenset(
-    k.dest for keys in SECTIONS.values() for k in keys
+# -- numbers, as argparse types -----------------------------------------------------------------
+
+
+def _whole_number(text: str, minimum: int, rule: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{rule}: {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    return _whole_number(text, 0, "must be 0 or more")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    return _whole_number(text, 1, "must be at least 1")
+
+
+def non_negative_number(text: str) -> float:
+    """A profile's number of seconds or requests a minute: a number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0 (``--max-wait``, ``--poll-interval``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text}")
+    return value
+
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def bandwidth(text: str) -> float:
+    """An argparse type: a rate in bytes a second such as ``50M`` or ``1.5G`` (``0``: none)."""
+    value = text.strip().upper().removesuffix("/S").removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (use 50M, 1.5G, 800K)") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"a rate cannot be negative: {text!r}")
+    return number * _UNITS[unit]
+
+
+def shard_arg(text: str) -> Shard:
+    """An argparse type: ``--shard K/N``."""
+    try:
+        return parse_shard(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def env_count(name: str) -> int | None:
+    """A count >= 1 from the environment variable ``name``; ``None`` when it is anything else."""
+    value = os.environ.get(name)
+    return int(value) if value and value.isdigit() and int(value) > 0 else None
+
+
+# -- the settings a command runs with -----------------------------------------------------------
+
+Api = Literal["v1", "v2"]
+Service = Literal["modeling", "analysis"]
+APIS: tuple[Api, ...] = ("v1", "v2")
+SERVICES: tuple[Service, ...] = ("modeling", "analysis")
+#: Each Bentley API's base-URL variable and default, by (api, service).
+BASE_URLS: dict[tuple[Api, Service], tuple[str, str]] = {
+    ("v1", "modeling"): ("BENTLEY_BASE_URL", V1_URL),
+    ("v2", "modeling"): ("BENTLEY_V2_BASE_URL", MODELING_V2_URL),
+    ("v2", "analysis"): ("BENTLEY_ANALYSIS_BASE_URL", ANALYSIS_V2_URL),
+}
+#: The HTTP flags that are :class:`HttpConfig` fields of the same name.
+_HTTP_FLAGS = (
+    "max_retries",
+    "retry_for",
+    "connect_timeout",
+    "read_timeout",
+    "stall_timeout",
+    "max_outage",
 )
 
 
-def apply_profile(
-    args: argparse.Namespace,
-    argv: Sequence[str],
-    build: Callable[[], argparse.ArgumentParser],
-) -> None:
-    """Fill what neither a flag nor the environment set from the chosen profile, if any."""
-    name, _ = chosen(args)
-    if not name or args.command not in PROVIDERS:
-        return
-    profile = load(name)
-    given = given_flags(argv, build)
-    urls: dict[str, str] = {}
-    for section in ("", args.command):
-        for setting in profile.settings.get(section, {}).values():
-            key = setting.key
-            if key.dest in given or not hasattr(args, key.dest):
-                continue
-            if key.env and env(key.env):
-                continue
-            value = env(str(setting.value)) if key.secret else setting.value
-            if value is None:
-                continue
-            if key.url_of_api and key.env:
-                urls[key.env] = str(value)
-            else:
-                setattr(args, key.dest, value)
-    args.profile_urls = urls
+@dataclass(frozen=True)
+class Output:
+    """What a command prints and logs.
 
+    ``verbose`` and ``quiet`` count ``-v`` and ``-q`` before the command and after it;
+    ``progress``: whether to draw progress on stderr (``--progress``/``--no-progress``, else
+    not with ``--json`` or ``-q``).
+    """
 
-def given_flags(argv: Sequence[str], build: Callable[[], argparse.ArgumentParser]) -> set[str]:
-    """The destinations a profile may fill that ``argv`` sets itself: parsed again with a
-    marker as every such default, what is not the marker came from the command line."""
-    parser = build()
-    for each in _parsers(parser):
-        each.set_defaults(**{a.dest: _UNSET for a in each._actions if a.dest in _DESTS})
-    marked, _ = parser.parse_known_args(argv)
-    return {d for d in _DESTS if getattr(marked, d, _UNSET) is not _UNSET}
-
-
-def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
-    yield parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                yield from _parsers(sub)
-
-
-def leaf(parser: argparse.ArgumentParser, *path: str) -> argparse.ArgumentParser:
-    """The parser of the command ``path`` (e.g. ``"hover", "archive"``)."""
-    for word in path:
-        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        parser = actions[0].choices[word]
-    return parser
+    verbose: int = 0
+    quiet: bool = False
+    log_file: str | None = None
+    log_format: str = "text"
+    json: bool = False
+    progress: bool = True
 
 
 @dataclass(frozen=True)
-class Effective:
-    """One effective setting: its name, the value as shown (secrets redacted) and its source."""
+class HttpSettings:
+    """The HTTP flags as a client's :class:`HttpConfig`, and the shard count of the run."""
 
-    name: str
-    value: str | None
-    source: str
+    config: HttpConfig = field(default_factory=HttpConfig)
+    #: N of ``--shard K/N``: the N shards share the provider's request quota.
+    shards: int | None = None
 
-
-def effective(profile: Profile | None, defaults: Callable[[str, Key], object]) -> list[Effective]:
-    """Every setting a profile may hold, as the environment and ``profile`` make it now;
-    ``defaults(section, key)`` gives the built-in value."""
-    rows: list[Effective] = []
-    for section, keys in (("", SHARED), *SECTIONS.items()):
-        chosen_ = profile.settings.get(section, {}) if profile else {}
-        for key in keys:
-            setting = chosen_.get(key.name)
-            rows.append(_row(section, key, setting, profile, defaults))
-    return rows
+    def for_provider(self, requests_per_minute: float | None) -> HttpConfig:
+        """The config of a client whose service allows ``requests_per_minute``: a shard of N
+        takes an N-th of it, unless ``--requests-per-minute`` set the limit."""
+        if self.shards is None or requests_per_minute is None:
+            return self.config
+        return self.config.for_provider(requests_per_minute / self.shards)
 
 
-def _row(
-    section: str,
-    key: Key,
-    setting: Setting | None,
-    profile: Profile | None,
-    defaults: Callable[[str, Key], object],
-) -> Effective:
-    shown = key.dest if key.secret else key.name
-    name = f"{section}.{shown}" if section else shown
-    if key.env and env(key.env):
-        return Effective(name, _show(key, env(key.env)), f"env {key.env}")
-    if setting is not None and profile is not None:
-        if key.secret:
-            variable = str(setting.value)
-            value = env(variable)
-            state = "" if value else ", not set"
-            return Effective(
-                name, _show(key, value), f"{profile.where(setting)}: env {variable}{state}"
-            )
-        return Effective(name, _show(key, setting.value), profile.where(setting))
-    return Effective(name, _show(key, defaults(section, key)), "default")
+@dataclass(frozen=True)
+class ArchiveRun:
+    """The archive run flags: the :class:`ArchiveOptions`, the shard and what it splits."""
+
+    options: ArchiveOptions = field(default_factory=ArchiveOptions)
+    shard: Shard | None = None
+    shard_by: ShardBy = "job"
 
 
-def _show(key: Key, value: object) -> str | None:
-    if value is None:
-        return None
-    if key.secret:
-        return "***"
-    text = str(value)
-    return redact_url(text) if "url" in key.name else text
+@dataclass(frozen=True)
+class HoverAccount:
+    """Hover's site, credentials and the user the requests act for, as the flags, the
+    environment and the profile give them (checked when a client is made of them)."""
+
+    base_url: str
+    token_file: str
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    current_user_email: str | None = None
+    current_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BentleyAccount:
+    """The Bentley API chosen and its base URL, the credentials, and the other hosts."""
+
+    api: Api
+    service: Service
+    #: The API's base URL: ``--base-url``, the API's variable, the profile's, Bentley's.
+    base_url: str
+    token_url: str
+    reality_url: str
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+
+#: The settings types a command's settings are made of, built from the flags they share.
+CONCERNS: tuple[type, ...] = (Output, HttpSettings, ArchiveRun, HoverAccount, BentleyAccount)
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Handler(Generic[S]):
+    """A command: the type of the settings it runs with, and the function that runs it.
+
+    ``settings`` is :class:`Output` or another concern, or a frozen dataclass whose fields are
+    concerns (taken by their type) and the command's own arguments (by their name).
+    """
+
+    settings: type[S]
+    run: Callable[[S], Awaitable[int]] | Callable[[S], int]
+
+
+@dataclass(frozen=True)
+class Command(Generic[S]):
+    """A command to run: its handler and its settings."""
+
+    handler: Handler[S]
+    settings: S
+    #: The API base URL to point at when its host cannot be reached (``--base-url``; Hover's
+    #: URL wherever it came from).
+    base_url: str | None = None
+
+
+def output_of(args: argparse.Namespace) -> Output:
+    """The :class:`Output` of the parsed command line (what logging needs first)."""
+    given = vars(args)
+    quiet = bool(given["quiet"] or given.get("quiet_after", False))
+    as_json = bool(given.get("json", False))
+    progress = given.get("progress")
+    return Output(
+        verbose=given["verbose"] + given.get("verbose_after", 0),
+        quiet=quiet,
+        log_file=given["log_file"],
+        log_format=given["log_format"],
+        json=as_json,
+        progress=not quiet and (bool(progress) if progress is not None else not as_json),
+    )
+
+
+def build(
+    args: argparse.Namespace, output: Output, profile_urls: Mapping[str, str]
+) -> Command[Any]:
+    """The command ``args`` names, with its settings built and checked: the one place the
+    parsed command line (a profile applied, its Bentley URLs in ``profile_urls``) is read."""
+    handler: Handler[Any] = args.handler
+    parts = _Parts(vars(args), output, profile_urls)
+    return Command(handler, parts.make(handler.settings), parts.base_url)
+
+
+class _Parts:
+    """Builds each concern a command's settings hold once, from the parsed flags."""
+
+    def __init__(
+        self, given: Mapping[str, Any], output: Output, profile_urls: Mapping[str, str]
+    ) -> None:
+        self.given = given
+        self.profile_urls = profile_urls
+        self.base_url: str | None = None
+        self.made: dict[type, object] = {Output: output}
+        self.makers: dict[type, Callable[[], object]] = {
+            HttpSettings: self._http,
+            ArchiveRun: self._run,
+            HoverAccount: self._hover,
+            BentleyAccount: self._bentley,
+        }
+
+    def make(self, kind: type[Any]) -> Any:
+        if kind in CONCERNS:
+            return self._concern(kind)
+        hints = get_type_hints(kind)
+        values = {
+            f.name: self._concern(hints[f.name])
+            if hints[f.name] in CONCERNS
+            else self.given[f.name]
+            for f in fields(kind)
+        }
+        return kind(**values)
+
+    def _concern(self, kind: type) -> object:
+        if kind not in self.made:
+            self.made[kind] = self.makers[kind]()
+        return self.made[kind]
+
+    @functools.cached_property
+    def shard(self) -> Shard | None:
+        """``--shard``, else ``JOB_COMPLETION_INDEX`` of ``--shards``; they must agree."""
+        shard: Shard | None = self.given.get("shard")
+        count: int | None = self.given.get("shards")
+        if shard is None:
+            return shard_from_env(count)
+        if count is not None and count != shard[1]:
+            raise ConfigurationError(f"--shard {shard[0]}/{shard[1]} and --shards {count} disagree")
+        return shard
+
+    def _http(self) -> HttpSettings:
+        given = self.given
+        shard = self.shard
+        values: dict[str, Any] = {"ca_file": given["ca_file"]}
+        rpm = given["requests_per_minute"]
+        if rpm is not None:
+            values["requests_per_minute"] = rpm if rpm > 0 else None
+        for name in _HTTP_FLAGS:
+            if given[name] is not None:
+                values[name] = given[name]
+        if given["bwlimit"]:
+            values["bandwidth_limit"] = given["bwlimit"]
+        try:
+            config = HttpConfig(**values)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        return HttpSettings(config, None if shard is None else shard[1])
+
+    def _run(self) -> ArchiveRun:
+        given = self.given
+        options = ArchiveOptions(
+            concurrency=given["concurrency"],
+            per_host=given["per_host"] or given["concurrency"],
+            detail_concurrency=given["detail_concurrency"],
+            retries=given["retries"],
+            dry_run=bool(given.get("dry_run", False)),
+        )
+        return ArchiveRun(options, self.shard, given["shard_by"])
+
+    def _hover(self) -> HoverAccount:
+        given = self.given
+        self.base_url = given["base_url"]
+        return HoverAccount(
+            base_url=given["base_url"],
+            token=given["token"],
+            client_id=given["client_id"],
+            client_secret=given["client_secret"],
+            refresh_token=given["refresh_token"],
+            token_file=given["token_file"],
+            current_user_email=given["current_user_email"],
+            current_user_id=given["current_user_id"],
+        )
+
+    def _bentley(self) -> BentleyAccount:
+        given = self.given
+        service: Service = given["service"]
+        api = _api(given["api"], service)
+        variable, default = BASE_URLS[(api, service)]
+        flag: str | None = given["base_url"]
+        self.base_url = flag
+        return BentleyAccount(
+            api=api,
+            service=service,
+            base_url=flag or env(variable) or self.profile_urls.get(variable) or default,
+            token_url=given["token_url"],
+            reality_url=given["reality_url"],
+            token=given["token"],
+            client_id=given["client_id"],
+            client_secret=given["client_secret"],
+        )
+
+
+def _api(flag: str | None, service: Service) -> Api:
+    """``--api``, else ``BENTLEY_API``, else v2 for Analysis and v1 otherwise."""
+    api = flag or env("BENTLEY_API")
+    if api is None:
+        return "v2" if service == "analysis" else "v1"
+    if api not in APIS:
+        raise ConfigurationError(f"BENTLEY_API must be v1 or v2, not {api!r}")
+    if api == "v1" and service == "analysis":
+        raise ConfigurationError(
+            "Reality Analysis has no v1 API: use --api v2 with --service analysis"
+        )
+    return "v1" if api == "v1" else "v2"

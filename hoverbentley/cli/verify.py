@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
 from ..archive.verify import VerifyProgress, VerifyReport, verify_archive
-from .common import positive_int
-from .options import verbosity
 from .progress import human_bytes, terminal_width
 from .report import print_result
+from .settings import Handler, Output, positive_int
 
 
 class _Counter:
@@ -61,19 +61,28 @@ def report_text(r: VerifyReport) -> str:
     return "\n".join(lines)
 
 
-async def cmd_verify(args: argparse.Namespace) -> int:
-    _, quiet = verbosity(args)
-    counter = _Counter(show=not (quiet or args.json))
+@dataclass(frozen=True)
+class VerifyCommand:
+    """``verify OUT``."""
+
+    out: str
+    concurrency: int
+    allow_partial: bool
+    output: Output
+
+
+async def cmd_verify(s: VerifyCommand) -> int:
+    counter = _Counter(show=s.output.progress)
     try:
         report = await verify_archive(
-            args.out,
-            workers=args.concurrency,
+            s.out,
+            workers=s.concurrency,
             progress=counter,
-            allow_partial=args.allow_partial,
+            allow_partial=s.allow_partial,
         )
     finally:
         counter.close()
-    print_result(report, report_text, as_json=args.json)
+    print_result(report, report_text, as_json=s.output.json)
     return 0 if report.ok else 1
 
 
@@ -112,4 +121,4 @@ def add_commands(
         " the shards that ran while others are still to run",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(handler=cmd_verify)
+    parser.set_defaults(handler=Handler(VerifyCommand, cmd_verify))
