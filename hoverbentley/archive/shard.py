@@ -31,12 +31,25 @@ def parse_shard(text: str) -> Shard:
     return shard
 
 
+#: Where array jobs give each process its index: Kubernetes Indexed Jobs, AWS Batch array jobs.
+INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX")
+
+
 def shard_from_env(count: int | None) -> Shard | None:
-    """The shard of a Kubernetes Indexed Job: ``JOB_COMPLETION_INDEX`` of ``count`` shards."""
-    index = os.environ.get("JOB_COMPLETION_INDEX")
-    if count is None or index is None:
+    """The shard of an array job: its index (``JOB_COMPLETION_INDEX`` of a Kubernetes Indexed
+    Job, ``AWS_BATCH_JOB_ARRAY_INDEX`` of an AWS Batch array job) of ``count`` shards."""
+    if count is None:
         return None
-    return parse_shard(f"{index}/{count}")
+    for variable in INDEX_VARIABLES:
+        index = os.environ.get(variable)
+        if index is not None:
+            try:
+                return parse_shard(f"{index.strip()}/{count}")
+            except ConfigurationError:
+                raise ConfigurationError(
+                    f"{variable}={index!r} is not a shard of {count} (0 to {count - 1})"
+                ) from None
+    return None
 
 
 def in_shard(provider: str, job_id: str, shard: Shard | None) -> bool:

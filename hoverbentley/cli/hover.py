@@ -12,10 +12,11 @@ import msgspec
 
 from ..archive import parse_include
 from ..archive.hover_source import HoverSource
-from ..auth import JsonFileTokenStore
+from ..auth import JsonFileTokenStore, ObjectTokenStore, TokenStore
 from ..errors import ConfigurationError
 from ..hover.client import DEFAULT_BASE_URL, HoverClient
 from ..hover.select import parse_exclude
+from ..stores import is_local, parse_location
 from .common import (
     SINCE_FORMATS,
     add_credential_options,
@@ -51,8 +52,17 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
             (
                 "--token-file",
                 "HOVER_TOKEN_FILE",
-                "where rotating OAuth tokens are kept, mode 0600",
+                "where rotating OAuth tokens are kept, mode 0600; processes sharing it refresh"
+                " once between them (a lock file beside it)",
                 DEFAULT_TOKEN_FILE,
+            ),
+            (
+                "--token-store",
+                "HOVER_TOKEN_STORE",
+                "instead of --token-file, rotating OAuth tokens in an object shared by machines:"
+                " s3://BUCKET/PATH/token.json or az://CONTAINER/PATH/token.json (a lease object"
+                " beside it serialises the refreshes)",
+                None,
             ),
             (
                 "--current-user-email",
@@ -91,12 +101,21 @@ def hover_client(account: HoverAccount, http: HttpSettings) -> HoverClient:
         client_id=account.client_id,
         client_secret=account.client_secret,
         refresh_token=account.refresh_token,
-        token_store=JsonFileTokenStore(account.token_file) if oauth else None,
+        token_store=token_store_of(account) if oauth else None,
         current_user_email=account.current_user_email,
         current_user_id=account.current_user_id,
         base_url=account.base_url,
         http=http.for_provider(HoverClient.default_requests_per_minute),
     )
+
+
+def token_store_of(account: HoverAccount) -> TokenStore:
+    """The token store the flags name: ``--token-store`` (a store URL or a path), else the
+    ``--token-file``."""
+    where = account.token_store or account.token_file
+    if is_local(where):
+        return JsonFileTokenStore(parse_location(where).prefix)
+    return ObjectTokenStore.from_url(where)
 
 
 @dataclass(frozen=True)

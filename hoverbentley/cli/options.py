@@ -177,7 +177,8 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         type=positive_int,
         default=env_count("HOVERBENTLEY_SHARDS"),
         metavar="N",
-        help="shard count of a Kubernetes Indexed Job: the shard is JOB_COMPLETION_INDEX of N"
+        help="shard count of an array job: the shard is JOB_COMPLETION_INDEX (a Kubernetes"
+        " Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (an AWS Batch array job) of N"
         " (env HOVERBENTLEY_SHARDS)",
     )
     group.add_argument(

@@ -106,6 +106,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
     "hover": (
         Key("base_url", "base_url", _text, "HOVER_BASE_URL"),
         Key("token_file", "token_file", _text, "HOVER_TOKEN_FILE"),
+        Key("token_store", "token_store", _text, "HOVER_TOKEN_STORE"),
         Key("current_user_email", "current_user_email", _text, "HOVER_CURRENT_USER_EMAIL"),
         Key("current_user_id", "current_user_id", _text, "HOVER_CURRENT_USER_ID"),
         *(_credential("hover", f) for f in ("token", "client_id", "client_secret")),

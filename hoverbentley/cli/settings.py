@@ -174,6 +174,7 @@ class HoverAccount:
 
     base_url: str
     token_file: str
+    token_store: str | None = None
     token: str | None = field(default=None, repr=False)
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
@@ -336,6 +337,7 @@ class _Parts:
             client_secret=given["client_secret"],
             refresh_token=given["refresh_token"],
             token_file=given["token_file"],
+            token_store=given.get("token_store"),
             current_user_email=given["current_user_email"],
             current_user_id=given["current_user_id"],
         )
