@@ -67,6 +67,7 @@ class UploadLedger:
         self.key = f"{LEDGER_DIR}{owner}.json"
         self._clock = clock
         self._open: set[str] = set()
+        self._aborted: set[str] = set()
         self._saved_at: float | None = None
         # One write at a time, each of the keys open when it starts: concurrent writes could
         # land out of order and leave an older set in the store.
@@ -89,18 +90,31 @@ class UploadLedger:
         if self._open and (self._saved_at is None or self._clock() - self._saved_at >= TOUCH):
             await self._save()
 
-    def closed(self, key: str, *, cleanly: bool) -> None:
-        if cleanly:
+    def closed(self, key: str, *, committed: bool) -> None:
+        if committed:
             self._open.discard(key)
+        else:
+            self._aborted.add(key)
 
     async def close(self) -> None:
-        """Delete the record when nothing is open; else keep the keys for the next run."""
+        """Make sure no upload of this run is left open, then delete the record; if that
+        cannot be made sure, keep the keys in the record for the next run."""
         if self._saved_at is None:
             return
-        if self._open:
-            await self._save()
-        else:
-            await self.store.delete(self.key)
+        # An abort that raced with the upload's creation can leave it open at the store: the
+        # keys this run aborted (and any still open) are looked up once more.
+        leftovers = self._open | self._aborted
+        if leftovers:
+            from ..stores.s3_uploads import abort_uploads
+
+            try:
+                await abort_uploads(self.store.obstore, leftovers)  # type: ignore[arg-type]
+            except StoreError as exc:
+                logger.warning("%s: cannot make sure no upload is left open: %s", self.key, exc)
+                await self._save()
+                return
+            self._open.clear()
+        await self.store.delete(self.key)
 
     async def _save(self) -> None:
         async with self._lock:

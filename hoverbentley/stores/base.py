@@ -75,8 +75,8 @@ class UploadWatcher(Protocol):
         """Parts are being sent (called often: cheap unless something is due)."""
         ...
 
-    def closed(self, key: str, *, cleanly: bool) -> None:
-        """The upload of ``key`` was completed or aborted (``cleanly``: nothing left open)."""
+    def closed(self, key: str, *, committed: bool) -> None:
+        """The upload of ``key`` was completed (``committed``) or aborted."""
         ...
 
 

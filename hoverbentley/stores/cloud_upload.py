@@ -105,14 +105,12 @@ class CloudUpload:
             with anyio.CancelScope(shield=True):
                 try:
                     await writer.__aexit__(RuntimeError, RuntimeError("aborted"), None)
-                except (BaseError, OSError) as exc:
-                    self._closed(cleanly=False)
-                    raise self._error(exc, self.name, "abort the upload of") from None
-            self._closed(cleanly=True)
+                finally:
+                    self._closed(committed=False)
 
-    def _closed(self, *, cleanly: bool) -> None:
+    def _closed(self, *, committed: bool) -> None:
         if self._watcher is not None:
-            self._watcher.closed(self.name, cleanly=cleanly)
+            self._watcher.closed(self.name, committed=committed)
 
     async def commit(self, attributes: Mapping[str, str]) -> None:
         """Make the object visible at its key, whole, with ``attributes`` as its metadata."""
@@ -134,6 +132,6 @@ class CloudUpload:
             await self._flush()
         writer, self._writer = self._writer, None
         await writer.close()
-        self._closed(cleanly=True)
+        self._closed(committed=True)
         if self._metadata is not None:
             await self._metadata.set(self.name, stored)

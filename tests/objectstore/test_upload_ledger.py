@@ -9,13 +9,15 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
+import anyio
+import obstore
 import pytest
 
 from hoverbentley.archive.upload_ledger import LEASE, LEDGER_DIR, UploadLedger
-from hoverbentley.stores import open_store
+from hoverbentley.stores import StoreError, open_store, s3_uploads
 from hoverbentley.stores.cloud import CloudStore
 
-from .conftest import Store
+from .conftest import Store, uploads_in_progress
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +59,9 @@ async def test_a_plain_run_cleans_only_the_records_of_dead_runs(s3: Store) -> No
     assert sorted([i.key async for i in store.list(LEDGER_DIR)]) == left[:2]
 
 
-async def test_the_record_holds_the_open_keys_and_goes_when_none_is_left(s3: Store) -> None:
+async def test_closing_aborts_what_an_abort_left_open_then_drops_the_record(
+    s3: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = open_store(s3.url())
     assert isinstance(store, CloudStore)
     ledger = UploadLedger(store, "run-5-me")
@@ -65,11 +69,24 @@ async def test_the_record_holds_the_open_keys_and_goes_when_none_is_left(s3: Sto
     await ledger.opening("b/big.bin")
     data = await store.read(ledger.key)
     assert data is not None and json.loads(data)["keys"] == ["a/big.bin", "b/big.bin"]
-    ledger.closed("a/big.bin", cleanly=True)
-    ledger.closed("b/big.bin", cleanly=False)  # its abort failed: the next run aborts it
-    await ledger.close()
+    ledger.closed("a/big.bin", committed=True)
+    # An upload of b whose abort raced with its creation: still open at the store.
+    writer = obstore.open_writer_async(store.obstore, "b/big.bin", buffer_size=5 * 1024 * 1024)
+    await writer.write(os.urandom(6 * 1024 * 1024))
+    await writer.flush()
+    while uploads_in_progress(s3) == 0:  # the writer sends its first part in the background
+        await anyio.sleep(0.05)
+    ledger.closed("b/big.bin", committed=False)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise StoreError("s3://…: cannot list multipart uploads: HTTP 503")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(s3_uploads, "abort_uploads", refuse)
+        await ledger.close()  # cannot make sure: the record keeps the key for the next run
     data = await store.read(ledger.key)
     assert data is not None and json.loads(data)["keys"] == ["b/big.bin"]
-    ledger.closed("b/big.bin", cleanly=True)
+
     await ledger.close()
+    assert uploads_in_progress(s3) == 0
     assert await store.stat(ledger.key) is None
