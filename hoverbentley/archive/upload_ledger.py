@@ -67,7 +67,6 @@ class UploadLedger:
         self.key = f"{LEDGER_DIR}{owner}.json"
         self._clock = clock
         self._open: set[str] = set()
-        self._aborted: set[str] = set()
         self._saved_at: float | None = None
         # One write at a time, each of the keys open when it starts: concurrent writes could
         # land out of order and leave an older set in the store.
@@ -91,19 +90,18 @@ class UploadLedger:
             await self._save()
 
     def closed(self, key: str, *, committed: bool) -> None:
+        # An aborted key stays: see :meth:`close`.
         if committed:
             self._open.discard(key)
-        else:
-            self._aborted.add(key)
 
     async def close(self) -> None:
         """Make sure no upload of this run is left open, then delete the record; if that
         cannot be made sure, keep the keys in the record for the next run."""
         if self._saved_at is None:
             return
-        # An abort that raced with the upload's creation can leave it open at the store: the
-        # keys this run aborted (and any still open) are looked up once more.
-        leftovers = self._open | self._aborted
+        # An abort that raced with the upload's creation can leave it open at the store: every
+        # key this run did not commit is looked up once more.
+        leftovers = set(self._open)
         if leftovers:
             from ..stores.s3_uploads import abort_uploads
 
