@@ -180,6 +180,28 @@ class IntegrityError(APIError):
     """A downloaded file does not match its expected size or checksum."""
 
 
+class WebhookError(HoverBentleyError):
+    """A webhook request was refused: not authentic, not fresh, or not an event.
+
+    The message names what failed and never holds the secret or an expected signature.
+    """
+
+
+class InvalidSignature(WebhookError):
+    """The request's signature is missing, of an unknown scheme, or does not match the body
+    and the secret (another webhook's secret, a forged or altered request)."""
+
+
+class StaleEvent(WebhookError):
+    """The request's timestamp is outside the accepted window (a replay, or a clock far off),
+    or there is no timestamp to check."""
+
+
+class MalformedEvent(WebhookError, ValueError):
+    """The request's body is not an event of the documented shape (not JSON, not an object,
+    a field of the wrong type) or is larger than the limit."""
+
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
