@@ -1,4 +1,4 @@
-"""Hover (hover.to): jobs, models, measurement reports, CAD exports and photos."""
+"""Hover (hover.to): jobs, models, measurement reports, CAD exports, photos and webhook events."""
 
 from .auth import HoverOAuth
 from .client import HoverClient, JobRecord, JobResult
@@ -19,6 +19,19 @@ from .models import (
     ThreeDExperience,
     parse_timestamp,
 )
+from .webhook_events import (
+    GenericHoverEvent,
+    HoverEvent,
+    HoverWebhookEvent,
+    JobStateChanged,
+    ModelCreated,
+    ModelStateChanged,
+    WebhookVerificationCode,
+    decode_hover_event,
+    hover_event_from_http,
+    sign_hover_event,
+    validate_hover_signature,
+)
 
 __all__ = [
     "Address",
@@ -26,8 +39,11 @@ __all__ = [
     "CadExports",
     "Capture",
     "Customer",
+    "GenericHoverEvent",
     "HoverClient",
+    "HoverEvent",
     "HoverOAuth",
+    "HoverWebhookEvent",
     "Image",
     "Job",
     "JobFile",
@@ -35,12 +51,20 @@ __all__ = [
     "JobListPage",
     "JobRecord",
     "JobResult",
+    "JobStateChanged",
     "JobSummary",
     "Measurements",
     "Model",
+    "ModelCreated",
+    "ModelStateChanged",
     "Pagination",
     "SkippedModel",
     "ThreeDExperience",
+    "WebhookVerificationCode",
+    "decode_hover_event",
+    "hover_event_from_http",
     "job_files",
     "parse_timestamp",
+    "sign_hover_event",
+    "validate_hover_signature",
 ]
