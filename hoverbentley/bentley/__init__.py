@@ -1,6 +1,6 @@
 """Bentley iTwin: Reality Modeling v1 and v2, Reality Analysis v2, and Reality Management.
 
-Typed models, the ``$filter`` builder (v1 and v2 grammars) and the clients.
+Typed models, the ``$filter`` builder (v1 and v2 grammars), the clients, and webhook events.
 """
 
 from .client import RealityModelingClient
@@ -8,25 +8,53 @@ from .filters import F, Filter, FilterLike, and_, or_, raw, render_filter, valid
 from .models import Job, JobOutput, JobProgress, JobsPage, Workspace, parse_datetime
 from .reality import RealityManagementClient
 from .v2 import CancellationRefused, RealityAnalysisClient, RealityModelingV2Client
+from .webhook_events import (
+    BentleyEvent,
+    BentleyWebhookEvent,
+    GenericBentleyEvent,
+    JobCompletedContent,
+    JobCompletedV2Content,
+    RealityAnalysisJobCompletedV1,
+    RealityConversionJobCompletedV1,
+    RealityModelingJobCompletedV1,
+    RealityModelingJobCompletedV2,
+    bentley_event_from_http,
+    decode_bentley_event,
+    sign_bentley_event,
+    validate_bentley_signature,
+)
 
 __all__ = [
+    "BentleyEvent",
+    "BentleyWebhookEvent",
     "CancellationRefused",
     "F",
     "Filter",
     "FilterLike",
+    "GenericBentleyEvent",
     "Job",
+    "JobCompletedContent",
+    "JobCompletedV2Content",
     "JobOutput",
     "JobProgress",
     "JobsPage",
     "RealityAnalysisClient",
+    "RealityAnalysisJobCompletedV1",
+    "RealityConversionJobCompletedV1",
     "RealityManagementClient",
     "RealityModelingClient",
+    "RealityModelingJobCompletedV1",
+    "RealityModelingJobCompletedV2",
     "RealityModelingV2Client",
     "Workspace",
     "and_",
+    "bentley_event_from_http",
+    "decode_bentley_event",
     "or_",
     "parse_datetime",
     "raw",
     "render_filter",
+    "sign_bentley_event",
+    "validate_bentley_signature",
     "validate_top",
 ]
