@@ -1,7 +1,7 @@
 """Checks shared by the webhook verifiers of both providers (pure functions, no I/O).
 
 Every refusal raises a :class:`~hoverbentley.errors.WebhookError` whose message starts with
-``what`` (``"Hover webhook"``) and names the failed check; none of them is given the secret.
+``what`` (``"Hover webhook"``) and names the failed check; no message holds the secret.
 """
 
 from __future__ import annotations
