@@ -1,0 +1,33 @@
+"""The installed package is typed for its users: mypy finds it from outside the checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def test_mypy_finds_the_installed_package_from_another_directory(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    script = tmp_path / "uses_it.py"
+    script.write_text(
+        textwrap.dedent(
+            """\
+            from hoverbentley import HoverClient
+
+            client: HoverClient = HoverClient(token="t", current_user_email="a@b.example")
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "import-not-found" not in result.stdout
