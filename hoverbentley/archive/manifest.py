@@ -84,9 +84,14 @@ class Manifest:
         return Completed(entry.size, entry.sha256, entry.etag)
 
     def open(self) -> None:
-        """Load the existing manifest and open it for appending (a torn last line is ended)."""
+        """Load the existing manifest and open it for appending (a torn last line is ended).
+
+        A manifest that does not exist yet is created by the first line: a run that records
+        nothing (a refused token, say) leaves no empty file behind.
+        """
         self.load()
-        self._open_for_append()
+        if self.path.exists():
+            self._open_for_append()
 
     def _open_for_append(self) -> None:
         if self._fd is not None:

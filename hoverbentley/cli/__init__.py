@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
 import importlib.util
 import inspect
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, cast
@@ -30,10 +32,46 @@ logger = logging.getLogger("hoverbentley.cli")
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (and exit 2), not the usage block."""
+    """An argument parser whose usage errors are one line (and exit 2), not the usage block,
+    with a "did you mean" for a misspelled flag or command. Flags are never abbreviated
+    (``--al`` is not ``--all``): a script that works today keeps working when flags are added.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        hint = _did_you_mean(self, message)
+        self.exit(2, f"{self.prog}: error: {message}{hint} (see {self.prog} --help)\n")
+
+
+def _flags(parser: argparse.ArgumentParser) -> set[str]:
+    """Every flag of ``parser`` and of its commands, at any depth."""
+    found = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _flags(sub)
+    return found
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """``; did you mean X?`` for the misspelled word of ``message``, if one is close."""
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        options = re.findall(r"'([^']*)'", choice.group(2)) or choice.group(2).split(", ")
+        close = difflib.get_close_matches(choice.group(1), options, n=1)
+        return f"; did you mean {close[0]!r}?" if close else ""
+    unknown = re.match(r"unrecognized arguments: (.*)", message)
+    if unknown:
+        flags = sorted(_flags(parser))
+        for word in unknown.group(1).split():
+            if word.startswith("-"):
+                close = difflib.get_close_matches(word.split("=", 1)[0], flags, n=1)
+                if close:
+                    return f"; did you mean {close[0]}?"
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:

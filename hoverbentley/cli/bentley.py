@@ -10,6 +10,7 @@ from datetime import datetime
 from ..archive.bentley_source import BentleySource
 from ..archive.unfinished import WatchUnfinished
 from ..bentley.filters import F, raw
+from ..bentley.models import OUTPUT_FORMATS
 from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
 from .bentley_api import add_api_options, add_credentials, bentley_client
@@ -98,7 +99,7 @@ async def cmd_archive(s: BentleyArchiveCommand) -> int:
         s.out, s.since, _selection(s), quiet=s.output.quiet, dry_run=s.run.options.dry_run
     )
     out = check_out(s.out)
-    outputs = _formats(s.outputs)
+    outputs = _formats(s.outputs, s.account.api)
     wanted = raw(s.filter)
     since = await marks.since()
     if since is not None:
@@ -136,12 +137,22 @@ def _selection(s: BentleyArchiveCommand) -> dict[str, object]:
     }
 
 
-def _formats(text: str | None) -> frozenset[str] | None:
+def _formats(text: str | None, api: str) -> frozenset[str] | None:
+    """``--outputs`` as words; v1's are checked against its formats (v2's output names and
+    export formats are an open set, compared as given)."""
     if text is None or text.strip().lower() == "all":
         return None
     formats = frozenset(f.strip() for f in text.split(",") if f.strip())
     if not formats:
         raise ConfigurationError("--outputs needs at least one format, or 'all'")
+    if api == "v1":
+        known = {f.casefold() for f in OUTPUT_FORMATS}
+        unknown = sorted(f for f in formats if f.casefold() not in known)
+        if unknown:
+            raise ConfigurationError(
+                f"--outputs: unknown v1 output format {', '.join(map(repr, unknown))};"
+                f" the formats are: {', '.join(sorted(OUTPUT_FORMATS))}, or 'all'"
+            )
     return formats
 
 

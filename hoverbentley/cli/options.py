@@ -7,7 +7,16 @@ import argparse
 from ..archive.shard import SHARD_BY
 from .common import env
 from .logs import LOG_FORMATS
-from .settings import bandwidth, env_count, non_negative_int, positive_int, shard_arg
+from .settings import (
+    bandwidth,
+    env_count,
+    non_negative_int,
+    non_negative_number,
+    positive_int,
+    positive_seconds,
+    seconds,
+    shard_arg,
+)
 
 
 def add_verbosity(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
@@ -53,42 +62,42 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("HTTP")
     group.add_argument(
         "--max-retries",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="retries per host for one request or file after a failure (default 5)",
     )
     group.add_argument(
         "--retry-for",
-        type=float,
+        type=positive_seconds,
         default=None,
         metavar="S",
         help="seconds one request or file may spend retrying (default 300)",
     )
     group.add_argument(
         "--connect-timeout",
-        type=float,
+        type=positive_seconds,
         default=None,
         metavar="S",
         help="seconds to wait for a connection (default 10)",
     )
     group.add_argument(
         "--read-timeout",
-        type=float,
+        type=positive_seconds,
         default=None,
         metavar="S",
         help="seconds to wait for the first byte of an answer (default 60)",
     )
     group.add_argument(
         "--stall-timeout",
-        type=float,
+        type=positive_seconds,
         default=None,
         metavar="S",
         help="seconds a body may deliver no byte before it is cut and resumed (default 20)",
     )
     group.add_argument(
         "--max-outage",
-        type=float,
+        type=seconds,
         default=None,
         metavar="S",
         help="seconds to wait for a host that stopped answering before its files fail"
@@ -104,7 +113,7 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--requests-per-minute",
-        type=float,
+        type=non_negative_number,
         default=None,
         metavar="N",
         help="client-side limit of requests to the API host (0 turns it off; use 0 against"

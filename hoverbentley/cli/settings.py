@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -50,26 +51,34 @@ def positive_int(text: str) -> int:
     return _whole_number(text, 1, "must be at least 1")
 
 
-def non_negative_number(text: str) -> float:
-    """A profile's number of seconds or requests a minute: a number >= 0."""
+def _number(text: str, *, what: str, positive: bool) -> float:
+    """A finite number, > 0 when ``positive`` else >= 0 (``nan`` and ``inf`` are refused)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a {what}: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite {what}: {text!r}")
+    if positive and value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
     return value
+
+
+def non_negative_number(text: str) -> float:
+    """An argparse type (and a profile's): a finite number >= 0 (requests a minute)."""
+    return _number(text, what="number", positive=False)
 
 
 def seconds(text: str) -> float:
-    """An argparse type: a number of seconds >= 0 (``--max-wait``, ``--poll-interval``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text}")
-    return value
+    """An argparse type: a finite number of seconds >= 0 (``--retry-for``, ``--max-wait``)."""
+    return _number(text, what="number of seconds", positive=False)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (the timeouts)."""
+    return _number(text, what="number of seconds", positive=True)
 
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -83,6 +92,8 @@ def bandwidth(text: str) -> float:
         number = float(value[: len(value) - len(unit)])
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a rate: {text!r} (use 50M, 1.5G, 800K)") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"not a finite rate: {text!r}")
     if number < 0:
         raise argparse.ArgumentTypeError(f"a rate cannot be negative: {text!r}")
     return number * _UNITS[unit]
@@ -328,7 +339,7 @@ class _Parts:
         return ArchiveRun(options, self.shard, given["shard_by"])
 
     def _hover(self) -> HoverAccount:
-        given = self.given
+        given = _trimmed(self.given, _CREDENTIALS)
         self.base_url = given["base_url"]
         return HoverAccount(
             base_url=given["base_url"],
@@ -343,7 +354,7 @@ class _Parts:
         )
 
     def _bentley(self) -> BentleyAccount:
-        given = self.given
+        given = _trimmed(self.given, _CREDENTIALS)
         service: Service = given["service"]
         api = _api(given["api"], service)
         variable, default = BASE_URLS[(api, service)]
@@ -359,6 +370,30 @@ class _Parts:
             client_id=given["client_id"],
             client_secret=given["client_secret"],
         )
+
+
+#: What a person pastes into a variable or a flag: surrounding white space (a trailing newline
+#: from ``$(cat file)``, a space) is never part of it.
+_CREDENTIALS = (
+    "token",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "current_user_email",
+    "current_user_id",
+    "base_url",
+    "token_url",
+    "reality_url",
+)
+
+
+def _trimmed(given: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """``given`` with the text values of ``names`` stripped of surrounding white space."""
+    out = dict(given)
+    for name in names:
+        if isinstance(out.get(name), str):
+            out[name] = out[name].strip()
+    return out
 
 
 def _api(flag: str | None, service: Service) -> Api:
