@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Protocol
 
 from .digest import Digest
-from .transfer import DownloadResult, transfer
-from .transport import Transport
 
 
 class Sink(Protocol):
@@ -69,16 +67,3 @@ class SinkWriter:
 
     async def end(self, check: Callable[[Digest], None]) -> None:
         check(self.digest)
-
-
-async def stream_into(
-    transport: Transport,
-    url: str,
-    sink: Sink,
-    *,
-    authenticated: bool = True,
-    md5: str | None = None,
-) -> DownloadResult:
-    """Stream ``url`` into ``sink``, verified (:func:`~.transfer.transfer`)."""
-    writer = SinkWriter(sink, md5=md5 is not None)
-    return await transfer(transport, url, writer, authenticated=authenticated, md5=md5)

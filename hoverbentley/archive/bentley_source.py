@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
 from .._http.health import HostHealth
-from .._http.sink import Sink, stream_into
+from .._http.transfer import Writer
 from ..bentley import v2_models
 from ..bentley.azure import blob_url
 from ..bentley.client import RealityModelingClient
 from ..bentley.filters import FilterLike
 from ..bentley.models import Job
 from ..bentley.reality import RealityManagementClient
-from ..bentley.storage import SasContainer, download_blob, list_blobs
+from ..bentley.storage import SasContainer, blob_into, list_blobs
 from ..bentley.v2 import V2JobsApi
 from ..download import DownloadResult
 from .plan import JobPlan, PlannedFile, SkippedItem, job_directory
@@ -204,7 +203,7 @@ class BentleySource:
             },
         )
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
+    async def fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
         if not file.part_id:
             raise ValueError(f"{file.path}: a Bentley output file names its output (part_id)")
         if file.part_id.startswith(BUCKET_PREFIX):
@@ -212,13 +211,4 @@ class BentleySource:
         else:
             container = self._container(file.part_id)
         transport = self._reality().transport
-        if isinstance(dest, (str, os.PathLike)):  # not a Sink (see HoverSource.fetch)
-            return await download_blob(transport, container, file.key, dest, md5=file.md5)
-        sink: Sink = dest
-        name, md5 = file.key, file.md5
-
-        async def into(signed: str) -> DownloadResult:
-            url = blob_url(signed, name)
-            return await stream_into(transport, url, sink, authenticated=False, md5=md5)
-
-        return await container.signed(into)
+        return await blob_into(transport, container, file.key, writer, md5=file.md5)

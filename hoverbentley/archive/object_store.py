@@ -49,6 +49,7 @@ from collections.abc import Mapping
 import anyio
 
 from .._http.clock import now
+from .._http.sink import SinkWriter
 from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
 from .destination import Fetch
@@ -238,7 +239,7 @@ class ObjectStoreDestination:
             key, part_size=self._part_size, concurrency=self._part_concurrency
         )
         try:
-            result = await fetch(file, upload)
+            result = await fetch(file, SinkWriter(upload, md5=file.md5 is not None))
             if file.size is not None and result.size != file.size:
                 raise IntegrityError(
                     f"received {result.size} bytes where the listing says {file.size}",
