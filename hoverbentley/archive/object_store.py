@@ -54,7 +54,7 @@ from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
 from .destination import Fetch
 from .index import INDEX_NAME, merge_index
-from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry
+from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, file_entry
 from .marks import MARK_DIR
 from .merge import (
     INDEX_PARTS,
@@ -215,22 +215,7 @@ class ObjectStoreDestination:
         """Record the line of an object stored whole by a run that died before recording it."""
         if sha256 is None or (file.etag and etag and file.etag != etag):
             return False
-        await self.record(
-            ManifestEntry(
-                path=file.path,
-                url=file.url,
-                size=size,
-                sha256=sha256,
-                etag=etag,
-                job_id=file.job_id,
-                part_id=file.part_id,
-                kind=file.kind,
-                format=file.format,
-                key=file.key,
-                status="ok",
-                completed_at=time.time(),
-            )
-        )
+        await self.record(file_entry(file, "ok", size=size, sha256=sha256, etag=etag))
         return True
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
