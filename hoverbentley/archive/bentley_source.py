@@ -141,6 +141,16 @@ class BentleySource:
             container = self._containers[key] = SasContainer(lambda: client.get_bucket(itwin))
         return container
 
+    async def _output_container(
+        self, location: str, job_id: str, itwin_id: str | None
+    ) -> tuple[SasContainer, str]:
+        """The container an output's blobs are in, and their prefix there: the same object
+        (and SAS) for the listing while planning and every fetch after."""
+        if location.startswith(BUCKET_PREFIX):
+            prefix = location[len(BUCKET_PREFIX) :].lstrip("/")
+            return await self._bucket(job_id, itwin_id), prefix
+        return self._container(location, itwin_id), ""
+
     async def _output_files(
         self, job: _JobView, files: list[PlannedFile], skipped: list[SkippedItem]
     ) -> None:
@@ -152,12 +162,7 @@ class BentleySource:
                 skipped.append(SkippedItem(job.id, output.label, state, kind="output"))
                 continue
             location = output.location
-            prefix = ""
-            if location.startswith(BUCKET_PREFIX):
-                container = await self._bucket(job.id, job.itwin_id)
-                prefix = location[len(BUCKET_PREFIX) :].lstrip("/")
-            else:
-                container = self._container(location, job.itwin_id)
+            container, prefix = await self._output_container(location, job.id, job.itwin_id)
             async for blob in list_blobs(self._reality().transport, container, prefix):
                 name = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
                 files.append(
@@ -206,9 +211,6 @@ class BentleySource:
     async def fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
         if not file.part_id:
             raise ValueError(f"{file.path}: a Bentley output file names its output (part_id)")
-        if file.part_id.startswith(BUCKET_PREFIX):
-            container = await self._bucket(file.job_id, None)
-        else:
-            container = self._container(file.part_id)
+        container, _ = await self._output_container(file.part_id, file.job_id, None)
         transport = self._reality().transport
         return await blob_into(transport, container, file.key, writer, md5=file.md5)
