@@ -223,6 +223,17 @@ def _open_at(part: Path, start: int) -> int:
     return fd
 
 
+def _positioned(fd: int | None, part: Path, start: int, restarted: bool) -> int:
+    """``fd`` ready for the next bytes: ``part`` opened at ``start`` if ``fd`` is None, emptied
+    after a restart."""
+    if fd is None:
+        return _open_at(part, start)
+    if restarted:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 def _append(
     fd: int | None,
     part: Path,
@@ -232,18 +243,14 @@ def _append(
     batch: list[bytes],
     digest: Digest,
 ) -> int:
-    """Hash and write ``batch`` at ``start`` of ``part`` (opened first if ``fd`` is None).
+    """Hash and write ``batch`` at ``start`` of ``part``; the part's descriptor.
 
     A state file exists only beside its part file: ``saved`` is recorded after the part is
     created, and removed before it (``_clear``, ``_finish``), so a transfer that finds no
     part file has no state to clean up.
     """
     opened = fd is None
-    if fd is None:
-        fd = _open_at(part, start)
-    elif restarted:
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
+    fd = _positioned(fd, part, start, restarted)
     try:
         if saved is not None:
             _save_state(*saved)
@@ -272,18 +279,14 @@ def _finish(
     A part whose bytes are all on disk already (a resume the server says is whole) is only
     checked and renamed.
     """
-    try:
-        if fd is None and (batch or restarted):
-            fd = _open_at(part, start)
-        elif fd is not None and restarted:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-        if fd is not None:
+    if fd is not None or batch or restarted:
+        try:
+            fd = _positioned(fd, part, start, restarted)
             _hash_and_write(fd, batch, digest)
             os.fsync(fd)
-    finally:
-        if fd is not None:
-            os.close(fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
     try:
         check(digest)
     except BaseException:
