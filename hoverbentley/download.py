@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._http.download import CHUNK_SIZE, DownloadResult, download_file, part_path
+from ._http.download import CHUNK_SIZE, DownloadResult, PartFile, download_file, part_path
 
-__all__ = ["CHUNK_SIZE", "DownloadResult", "download_file", "part_path"]
+__all__ = ["CHUNK_SIZE", "DownloadResult", "PartFile", "download_file", "part_path"]

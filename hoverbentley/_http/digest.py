@@ -22,6 +22,11 @@ class Digest:
         if self._md5 is not None:
             self._md5.update(data)
 
+    @property
+    def takes_md5(self) -> bool:
+        """Whether the MD5 is taken too."""
+        return self._md5 is not None
+
     def fresh(self) -> Digest:
         """A new, empty digest of the same kinds."""
         return Digest(self._md5 is not None)

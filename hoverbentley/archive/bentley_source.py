@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
 from .._http.health import HostHealth
-from .._http.sink import Sink, stream_into
+from .._http.transfer import Writer
 from ..bentley import v2_models
 from ..bentley.azure import blob_url
 from ..bentley.client import RealityModelingClient
 from ..bentley.filters import FilterLike
 from ..bentley.models import Job
 from ..bentley.reality import RealityManagementClient
-from ..bentley.storage import SasContainer, download_blob, list_blobs
+from ..bentley.storage import SasContainer, blob_into, list_blobs
 from ..bentley.v2 import V2JobsApi
 from ..download import DownloadResult
 from .plan import JobPlan, PlannedFile, SkippedItem, job_directory
@@ -142,6 +141,16 @@ class BentleySource:
             container = self._containers[key] = SasContainer(lambda: client.get_bucket(itwin))
         return container
 
+    async def _output_container(
+        self, location: str, job_id: str, itwin_id: str | None
+    ) -> tuple[SasContainer, str]:
+        """The container an output's blobs are in, and their prefix there: the same object
+        (and SAS) for the listing while planning and every fetch after."""
+        if location.startswith(BUCKET_PREFIX):
+            prefix = location[len(BUCKET_PREFIX) :].lstrip("/")
+            return await self._bucket(job_id, itwin_id), prefix
+        return self._container(location, itwin_id), ""
+
     async def _output_files(
         self, job: _JobView, files: list[PlannedFile], skipped: list[SkippedItem]
     ) -> None:
@@ -153,12 +162,7 @@ class BentleySource:
                 skipped.append(SkippedItem(job.id, output.label, state, kind="output"))
                 continue
             location = output.location
-            prefix = ""
-            if location.startswith(BUCKET_PREFIX):
-                container = await self._bucket(job.id, job.itwin_id)
-                prefix = location[len(BUCKET_PREFIX) :].lstrip("/")
-            else:
-                container = self._container(location, job.itwin_id)
+            container, prefix = await self._output_container(location, job.id, job.itwin_id)
             async for blob in list_blobs(self._reality().transport, container, prefix):
                 name = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
                 files.append(
@@ -204,21 +208,9 @@ class BentleySource:
             },
         )
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
+    async def fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
         if not file.part_id:
             raise ValueError(f"{file.path}: a Bentley output file names its output (part_id)")
-        if file.part_id.startswith(BUCKET_PREFIX):
-            container = await self._bucket(file.job_id, None)
-        else:
-            container = self._container(file.part_id)
+        container, _ = await self._output_container(file.part_id, file.job_id, None)
         transport = self._reality().transport
-        if isinstance(dest, (str, os.PathLike)):  # not a Sink (see HoverSource.fetch)
-            return await download_blob(transport, container, file.key, dest, md5=file.md5)
-        sink: Sink = dest
-        name, md5 = file.key, file.md5
-
-        async def into(signed: str) -> DownloadResult:
-            url = blob_url(signed, name)
-            return await stream_into(transport, url, sink, authenticated=False, md5=md5)
-
-        return await container.signed(into)
+        return await blob_into(transport, container, file.key, writer, md5=file.md5)

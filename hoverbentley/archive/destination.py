@@ -9,24 +9,21 @@ is the first destination; :class:`~hoverbentley.archive.object_store.ObjectStore
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-from .._http.sink import Sink
+from .._http.transfer import Writer
 from ..download import DownloadResult
 from ..errors import ArchiveWriteError
 from .manifest import ManifestEntry
 from .plan import PlannedFile
 
-#: What a destination hands the fetcher to write one file into. A local directory hands the
-#: file's final path (the download writes ``PATH.part``, resumes it, verifies and renames it);
-#: an object store hands a :class:`~hoverbentley._http.sink.Sink` (an upload the body streams
-#: into). The pipeline passes the target through without looking at it.
-Target = str | os.PathLike[str] | Sink
-
-#: The source's ``fetch``: write ``file`` into ``target``, complete and verified, or raise.
-Fetch = Callable[[PlannedFile, Target], Awaitable[DownloadResult]]
+#: The source's ``fetch``: stream ``file`` into the writer the destination hands it, complete
+#: and verified, or raise. A local directory hands a ``.part`` file
+#: (:class:`~hoverbentley._http.part_file.PartFile`: resumed, verified and renamed onto the
+#: file's path), an object store an upload (:class:`~hoverbentley._http.sink.SinkWriter`).
+#: The pipeline passes the fetch through without looking at either.
+Fetch = Callable[[PlannedFile, Writer], Awaitable[DownloadResult]]
 
 
 def write_error(exc: OSError, where: str) -> ArchiveWriteError:
@@ -58,10 +55,10 @@ class Destination(Protocol):
     :class:`~hoverbentley.archive.object_store.ObjectStoreDestination` implements it so:
     ``open`` reads ``PREFIX/manifest.jsonl`` and the parts of unfinished or sharded runs;
     ``write_record`` puts a small object; ``is_complete`` compares the manifest line with the
-    object's size and stored sha256 metadata; ``receive`` hands the fetcher a sink
-    (:class:`~hoverbentley._http.sink.Sink`) that uploads fixed-size parts while the body is
-    hashed, and completes the upload only after the fetch returned and the checks passed
-    (aborting it on any error), so no partial object is ever visible at a final key;
+    object's size and stored sha256 metadata; ``receive`` hands the fetcher a writer over an
+    upload (:class:`~hoverbentley._http.sink.SinkWriter`) that sends fixed-size parts while
+    the body is hashed, and completes the upload only after the fetch returned and the checks
+    passed (aborting it on any error), so no partial object is ever visible at a final key;
     ``record`` replaces the run's manifest part at checkpoints and ``close`` writes the
     manifest and ``index.csv`` as new objects that replace the old ones.
     """
@@ -82,7 +79,7 @@ class Destination(Protocol):
         ...
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
-        """Store ``file`` by calling ``fetch(file, target)`` with a target of this destination.
+        """Store ``file`` by calling ``fetch(file, writer)`` with a writer of this destination.
 
         When it returns, the file is complete at its path; if it raises, nothing is visible
         there. Fetch errors (:class:`~hoverbentley.errors.HoverBentleyError`) pass through;

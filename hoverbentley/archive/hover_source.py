@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from .._http.health import HostHealth
-from .._http.sink import Sink, stream_into
+from .._http.transfer import Writer, transfer
 from ..download import DownloadResult
 from ..hover.client import HoverClient
 from ..hover.models import Address
@@ -108,8 +107,6 @@ class HoverSource:
             index=index,
         )
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
-        # A path is told apart from a Sink cheaply; isinstance of a runtime Protocol is not.
-        if isinstance(dest, (str, os.PathLike)):
-            return await self.client.download(file.url, dest)
-        return await stream_into(self.client.transport, file.url, dest)
+    async def fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
+        # Hover's redirect to file storage is followed without the bearer token (the transport).
+        return await transfer(self.client.transport, file.url, writer, md5=file.md5)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 
+from .._http.part_file import PartFile
 from .._io.atomic import write_atomic
 from ..download import DownloadResult
 from ..errors import ArchiveWriteError
@@ -20,9 +21,10 @@ from .plan import PlannedFile
 class LocalDirectory:
     """A :class:`~hoverbentley.archive.destination.Destination` in directory ``root``.
 
-    Files are fetched straight to their final path (the download keeps ``PATH.part`` until the
-    file is whole and verified); records and ``index.csv`` are replaced atomically; the manifest
-    is appended a whole line at a time and compacted when the run ends.
+    Files are fetched into ``PATH.part`` (:class:`~hoverbentley._http.part_file.PartFile`),
+    renamed onto their final path once whole and verified; records and ``index.csv`` are
+    replaced atomically; the manifest is appended a whole line at a time and compacted when
+    the run ends.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -74,7 +76,9 @@ class LocalDirectory:
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
         target = self.root / file.path
         try:
-            return await fetch(file, target)
+            # The URL a file is listed under names its part: a rerun continues it.
+            async with PartFile(target, file.url, md5=file.md5 is not None) as part:
+                return await fetch(file, part)
         except OSError as exc:
             raise write_error(exc, str(target)) from None
 

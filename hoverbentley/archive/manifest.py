@@ -6,12 +6,14 @@ A run appends; when it ends the manifest is compacted to one current line per pa
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import NamedTuple
 
 import msgspec
 
 from .._io.atomic import atomic_writer
+from .plan import PlannedFile
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -35,6 +37,34 @@ class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str  # "ok" or "failed"
     error: str | None = None
     completed_at: float | None = None
+
+
+def file_entry(
+    file: PlannedFile,
+    status: str,
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    etag: str | None = None,
+    error: str | None = None,
+) -> ManifestEntry:
+    """The line of a planned file: where it is and came from, the outcome (``"ok"`` with what
+    was stored, or ``"failed"`` with the error), and when."""
+    return ManifestEntry(
+        path=file.path,
+        url=file.url,
+        size=size,
+        sha256=sha256,
+        etag=etag,
+        job_id=file.job_id,
+        part_id=file.part_id,
+        kind=file.kind,
+        format=file.format,
+        key=file.key,
+        status=status,
+        error=error,
+        completed_at=time.time(),
+    )
 
 
 class Completed(NamedTuple):

@@ -39,14 +39,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Mapping
 
+from .._http.sink import SinkWriter
 from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
 from ..stores import Store, StoreError, open_store, parse_location
 from .destination import Fetch
-from .manifest import ManifestEntry
+from .manifest import ManifestEntry, file_entry
 from .merge import MergeReport
 from .plan import PlannedFile
 from .shard import Shard, ShardBy, shard_name
@@ -202,22 +202,7 @@ class ObjectStoreDestination:
         """Record the line of an object stored whole by a run that died before recording it."""
         if sha256 is None or (file.etag and etag and file.etag != etag):
             return False
-        await self.record(
-            ManifestEntry(
-                path=file.path,
-                url=file.url,
-                size=size,
-                sha256=sha256,
-                etag=etag,
-                job_id=file.job_id,
-                part_id=file.part_id,
-                kind=file.kind,
-                format=file.format,
-                key=file.key,
-                status="ok",
-                completed_at=time.time(),
-            )
-        )
+        await self.record(file_entry(file, "ok", size=size, sha256=sha256, etag=etag))
         return True
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
@@ -229,7 +214,7 @@ class ObjectStoreDestination:
             watcher=self._ledger,
         )
         try:
-            result = await fetch(file, upload)
+            result = await fetch(file, SinkWriter(upload, md5=file.md5 is not None))
             if file.size is not None and result.size != file.size:
                 raise IntegrityError(
                     f"received {result.size} bytes where the listing says {file.size}",

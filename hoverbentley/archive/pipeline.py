@@ -28,7 +28,7 @@ from ..redact import redact_url
 from ..stores import parse_location
 from .destination import Destination
 from .local import LocalDirectory
-from .manifest import ManifestEntry
+from .manifest import ManifestEntry, file_entry
 from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .shard import Shard, ShardBy, in_shard, owns_file
@@ -266,29 +266,14 @@ class _Run:
                 self._set_failed(
                     file, FileFailure(path=file.path, url=redact_url(file.url), error=error)
                 )
-                await self.destination.record(_entry(file, status="failed", error=error))
+                await self.destination.record(file_entry(file, "failed", error=error))
                 return
         self._set_failed(file, None)
         p.downloaded += 1
         p.bytes += result.received
         await self.destination.record(
-            _entry(file, status="ok", size=result.size, sha256=result.sha256, etag=result.etag)
+            file_entry(file, "ok", size=result.size, sha256=result.sha256, etag=result.etag)
         )
-
-
-def _entry(file: PlannedFile, *, status: str, **fields: Any) -> ManifestEntry:
-    return ManifestEntry(
-        path=file.path,
-        url=file.url,
-        job_id=file.job_id,
-        part_id=file.part_id,
-        kind=file.kind,
-        format=file.format,
-        key=file.key,
-        status=status,
-        completed_at=time.time(),
-        **fields,
-    )
 
 
 def as_destination(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -11,7 +10,7 @@ import msgspec
 
 from .._core.names import safe_segment
 from .._http.health import HostHealth
-from .._http.sink import Sink
+from .._http.transfer import Writer
 from ..download import DownloadResult
 
 
@@ -90,12 +89,14 @@ class ArchiveSource(Protocol):
         """
         ...
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
-        """Download ``file`` to ``dest`` (complete, verified and renamed, or raise).
+    async def fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
+        """Stream ``file`` into ``writer`` with :func:`~hoverbentley._http.transfer.transfer`
+        (complete and verified, or raise).
 
-        ``dest`` is a path, or a :class:`~hoverbentley._http.sink.Sink` to stream the verified
-        body into (see :func:`~hoverbentley._http.sink.stream_into`) when the destination is
-        an object store. Works from ``file`` alone: it need not have been planned by this
+        The destination chose the writer: a ``.part`` file renamed into place
+        (:class:`~hoverbentley._http.part_file.PartFile`), or an upload
+        (:class:`~hoverbentley._http.sink.SinkWriter`); its digest takes the MD5 when
+        ``file.md5`` is set. Works from ``file`` alone: it need not have been planned by this
         object.
         """
         ...

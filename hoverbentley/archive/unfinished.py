@@ -6,7 +6,6 @@ run finishes later with new outputs, so the next run must list it again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -14,7 +13,7 @@ import msgspec
 
 from .._core.times import parse_iso
 from .._http.health import HostHealth
-from .._http.sink import Sink
+from .._http.transfer import Writer
 from ..download import DownloadResult
 from .plan import ArchiveSource, JobPlan, PlannedFile
 
@@ -45,8 +44,8 @@ class WatchUnfinished:
                 self.oldest = created
         return plan
 
-    async def fetch(self, file: PlannedFile, dest: str | os.PathLike[str] | Sink) -> DownloadResult:
-        return await self.source.fetch(file, dest)
+    async def fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
+        return await self.source.fetch(file, writer)
 
     def hosts(self) -> list[HostHealth]:
         return self.source.hosts()

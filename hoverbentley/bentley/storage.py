@@ -6,8 +6,9 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from .._http.download import DownloadResult, download_file
+from .._http.part_file import PartFile
 from .._http.renewable import Lease, Renewable
+from .._http.transfer import DownloadResult, Writer, transfer
 from .._http.transport import Transport
 from ..errors import PermissionDeniedError
 from .azure import (
@@ -106,16 +107,29 @@ async def download_blob(
     *,
     md5: str | None = None,
 ) -> DownloadResult:
-    """Stream blob ``name`` to ``dest`` (resumable; re-signed once after a 403)."""
+    """Stream blob ``name`` to ``dest`` (resumable; re-signed once after a 403).
 
-    async def fetch(signed: str) -> DownloadResult:
-        return await download_file(
-            transport,
-            blob_url(signed, name),
-            dest,
-            authenticated=False,
-            identity=blob_url(strip_query(signed), name),
-            md5=md5,
-        )
+    The blob's URL without its SAS names the ``.part`` file's owner, so a part left by an
+    earlier run is continued under a new signature.
+    """
+    identity = blob_url(strip_query(await container.url()), name)
+    async with PartFile(dest, identity, md5=md5 is not None) as part:
+        return await blob_into(transport, container, name, part, md5=md5)
 
-    return await container.signed(fetch)
+
+async def blob_into(
+    transport: Transport,
+    container: SasContainer,
+    name: str,
+    writer: Writer,
+    *,
+    md5: str | None = None,
+) -> DownloadResult:
+    """Stream blob ``name`` into ``writer``; after a 403, once more with a renewed SAS, from
+    the bytes the writer already holds."""
+
+    async def into(signed: str) -> DownloadResult:
+        url = blob_url(signed, name)
+        return await transfer(transport, url, writer, authenticated=False, md5=md5)
+
+    return await container.signed(into)

@@ -36,7 +36,8 @@ class ObjectInfo:
 class Upload(Protocol):
     """A streamed put: bytes appended in order, visible at the key only after :meth:`commit`.
 
-    It is a :class:`~hoverbentley._http.sink.Sink`, so a download streams straight into it.
+    It is a :class:`~hoverbentley._http.sink.Sink`: a download streams straight into it
+    through a :class:`~hoverbentley._http.sink.SinkWriter`.
     """
 
     #: The key the object will have.

@@ -16,7 +16,7 @@ from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.archive.local import LocalDirectory
 from hoverbentley.archive.manifest import ManifestEntry
 from hoverbentley.archive.plan import PlannedFile
-from hoverbentley.download import DownloadResult
+from hoverbentley.download import DownloadResult, PartFile
 from hoverbentley.emulator import Emulator
 
 from .helpers import assert_complete, storage_requests
@@ -60,7 +60,8 @@ class MemoryStore:
 
     async def receive(self, file: PlannedFile, fetch: Fetch) -> DownloadResult:
         target = self.scratch / hashlib.sha256(file.path.encode()).hexdigest()
-        result = await fetch(file, target)
+        async with PartFile(target, file.url, md5=file.md5 is not None) as part:
+            result = await fetch(file, part)
         self.objects[file.path] = target.read_bytes()
         target.unlink()
         return result

@@ -3,10 +3,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from hoverbentley.archive.index import update_index
-from hoverbentley.archive.manifest import Manifest, ManifestEntry
+from hoverbentley.archive.manifest import Manifest, ManifestEntry, encode_entry, file_entry
+from hoverbentley.archive.plan import PlannedFile
 from hoverbentley.errors import ConfigurationError
 from hoverbentley.hover.select import parse_include, selected
 
@@ -89,3 +91,37 @@ def test_include_everything_by_default_and_empty_is_an_error() -> None:
     assert selected(None, kind="image", format="jpg", key="images.1")
     with pytest.raises(ConfigurationError, match="at least one"):
         parse_include(" , ")
+
+
+def test_one_builder_makes_the_line_of_a_planned_file_that_came_or_failed() -> None:
+    file = PlannedFile(
+        url="https://h/f",
+        path="bentley/1/outputs/o/f.bin",
+        job_id="1",
+        part_id="o",
+        kind="output",
+        format="OBJ",
+        key="f.bin",
+        size=3,
+        md5="x",
+    )
+    ok = msgspec.json.decode(encode_entry(file_entry(file, "ok", size=3, sha256="aa", etag='"e"')))
+    failed = msgspec.json.decode(encode_entry(file_entry(file, "failed", error="gone")))
+    where = {"path": file.path, "url": file.url, "job_id": "1", "model_id": "o", "key": "f.bin"}
+    assert ok.pop("completed_at") > 0 and failed.pop("completed_at") > 0
+    assert ok == {
+        **where,
+        "kind": "output",
+        "format": "OBJ",
+        "size": 3,
+        "sha256": "aa",
+        "etag": '"e"',
+        "status": "ok",
+    }
+    assert failed == {
+        **where,
+        "kind": "output",
+        "format": "OBJ",
+        "status": "failed",
+        "error": "gone",
+    }

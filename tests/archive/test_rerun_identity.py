@@ -12,6 +12,7 @@ from hoverbentley.archive.bentley_source import BentleySource
 from hoverbentley.archive.manifest import Manifest, ManifestEntry
 from hoverbentley.bentley import F
 from hoverbentley.cli.progress import summary_text
+from hoverbentley.download import PartFile
 from tests.bentley import test_azurite
 from tests.bentley.test_azurite import World, clients
 
@@ -134,7 +135,8 @@ async def test_a_bentley_file_is_fetched_by_a_source_that_did_not_plan_it(
     async with rm, mgmt:
         fetcher = BentleySource(rm, selection, reality=mgmt)
         for file in files[:3]:
-            result = await fetcher.fetch(file, tmp_path / file.path)
+            async with PartFile(tmp_path / file.path, file.url, md5=file.md5 is not None) as part:
+                result = await fetcher.fetch(file, part)
             assert result.sha256 == hashlib.sha256(blobs[file.key]).hexdigest()
             assert (tmp_path / file.path).read_bytes() == blobs[file.key]
     grants = [r for r in world.emu.requests[mark:] if r.path.endswith("/readaccess")]

@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+from hoverbentley._http.health import HostHealth
+from hoverbentley.archive import archive
+from hoverbentley.archive.bentley_source import BentleySource
+from hoverbentley.archive.plan import JobPlan
 from hoverbentley.bentley import F, RealityAnalysisClient, RealityModelingV2Client
 from hoverbentley.bentley.reality import RealityManagementClient
 from hoverbentley.bentley.storage import SasContainer, download_blob, list_blobs
@@ -227,3 +231,47 @@ async def test_v2_outputs_download_like_v1_outputs(
                 got[(owner, item.name)] = hashlib.sha256(dest.read_bytes()).hexdigest()
     expected = {(b.output_id, b.name): b.sha256 for b in emu.expected_v2_blobs(job_id)}
     assert got == expected and expected
+
+
+async def test_the_archive_fetches_through_the_containers_it_planned_with(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Every SAS of the run is granted while planning, one per reality data output and one
+    per job with ``bkt:`` outputs: the fetches reuse the planned containers."""
+    rm = RealityManagementClient(
+        token=emu.config.bentley.token, base_url=emu.reality_management_url, http=FAST
+    )
+    itwin = emu.itwin_ids[0]
+    async with modeling(emu) as v2, rm:
+        source = BentleySource(v2, F.itwin_id.eq(itwin) & F.state.eq("Success"), reality=rm)
+        plans = [await source.plan(job_id) async for job_id in source.job_ids()]
+        grants = len(emu.requests_to("bentley", "/readaccess"))
+        buckets = len(emu.requests_to("bentley", "/bucket"))
+        files = [f for p in plans for f in p.files]
+        outputs = {f.part_id for f in files}
+        assert any(o.startswith("bkt:") for o in outputs)
+        assert any(not o.startswith("bkt:") for o in outputs)
+        summary = await archive(_Planned(source, plans), tmp_path)
+    assert summary.downloaded == len(files) and not summary.failures
+    assert len(emu.requests_to("bentley", "/readaccess")) == grants
+    assert len(emu.requests_to("bentley", "/bucket")) == buckets
+
+
+class _Planned:
+    """``source`` with its plans already made (the archive would plan them again)."""
+
+    def __init__(self, source: BentleySource, plans: list[JobPlan]) -> None:
+        self.source = source
+        self.provider = source.provider
+        self._plans = {p.job_id: p for p in plans}
+        self.fetch = source.fetch
+
+    async def job_ids(self) -> AsyncIterator[str]:
+        for job_id in self._plans:
+            yield job_id
+
+    async def plan(self, job_id: str) -> JobPlan:
+        return self._plans[job_id]
+
+    def hosts(self) -> list[HostHealth]:
+        return self.source.hosts()

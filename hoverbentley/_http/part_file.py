@@ -1,0 +1,347 @@
+"""A download kept in ``PATH.part`` until it is whole: the local :class:`~.transfer.Writer`.
+
+``PATH.part`` holds the bytes received so far and ``PATH.part.json`` the URL (or identity)
+and strong ETag they belong to, so a later transfer, in this process or the next, continues
+with a Range request guarded by ``If-Range``. ``PATH`` only ever holds a complete, verified
+file: the part is fsynced and renamed onto it by :meth:`PartFile.end`.
+
+The writer costs as few thread hops as it can. Chunks are gathered into batches of at least
+``chunk_size`` bytes, each hashed and written (``os.writev``, no copy into one buffer) by one
+worker-thread call while the event loop reads the next batch; the part is opened, truncated
+and its state recorded lazily in the first such call. A body that fits in one batch (photos,
+most reports) is therefore hashed, written, fsynced, checked and renamed in a single call,
+and the only step before its request is a stat on the event loop (is there a part to resume?).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import anyio
+import msgspec
+
+from .._io.atomic import replace_durably
+from .._io.threads import pool, run_blocking
+from .digest import Digest
+
+CHUNK_SIZE = 1024 * 1024
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+#: Most buffers handed to one ``os.writev`` (Linux allows 1024).
+_MAX_PIECES = 512
+
+
+class _PartState(msgspec.Struct):
+    url: str
+    etag: str
+
+
+def part_path(dest: Path) -> Path:
+    """Where the partial download of ``dest`` is kept."""
+    return dest.with_name(dest.name + ".part")
+
+
+def _state_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part.json")
+
+
+class PartFile:
+    """A :class:`~.transfer.Writer` that keeps the body in ``dest.part``, then renames it.
+
+    Use it as an async context manager: entering takes up a part left by an earlier transfer
+    of the same ``identity`` (the URL, or what names the file when its URL is re-signed), or
+    removes it when ``resume`` is false or it belongs to something else; leaving writes what
+    is still buffered (a later transfer resumes from it) and closes the file. ``md5`` says
+    whether the digest takes the MD5 too (a transfer with an MD5 to check needs it).
+    """
+
+    def __init__(
+        self,
+        dest: str | os.PathLike[str],
+        identity: str,
+        *,
+        md5: bool = False,
+        resume: bool = True,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.path = Path(dest)
+        self._part = part_path(self.path)
+        self._state = _state_path(self.path)
+        self._key = identity
+        self._resume = resume
+        self._chunk_size = chunk_size
+        self.digest = Digest(md5)
+        self.etag: str | None = None
+        #: Bytes in the part that count, the batch in the worker included.
+        self._stored = 0
+        #: Chunks not handed to the worker yet, and their length.
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._fd: int | None = None
+        self._pending: asyncio.Future[int | None] | None = None
+        #: The next call into the part drops its bytes and records (or removes) the state.
+        self._restarted = False
+        #: A state file may be beside the part (it goes before the rename).
+        self._has_state = False
+
+    def __repr__(self) -> str:
+        return f"PartFile({str(self.path)!r})"
+
+    @property
+    def size(self) -> int:
+        return self._stored + self._batched
+
+    async def __aenter__(self) -> PartFile:
+        # The lookup stays on the loop: a stat answered from the kernel's cache of names
+        # costs microseconds, a thread hop a hundred. Only a partial file costs a hop.
+        if os.path.exists(self._part):  # noqa: ASYNC240
+            if self._resume:
+                found = await run_blocking(
+                    _resume_point, self._part, self._state, self._key, self.digest
+                )
+                if found is not None:
+                    self._stored, self.etag = found
+                    self._has_state = True
+            else:
+                await run_blocking(_clear, self._state, self._part)
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def write(self, data: bytes) -> None:
+        self._batch.append(data)
+        self._batched += len(data)
+        if self._batched >= self._chunk_size or len(self._batch) >= _MAX_PIECES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Hand the batch to the worker once the previous one is written."""
+        await self._wait()
+        batch, size = self._batch, self._batched
+        self._batch, self._batched = [], 0
+        saved = (self._state, self._key, self.etag) if self._restarted else None
+        if saved is not None and self.etag is not None:
+            self._has_state = True
+        self._pending = asyncio.get_running_loop().run_in_executor(
+            pool(),
+            _append,
+            self._fd,
+            self._part,
+            self._stored,
+            self._restarted,
+            saved,
+            batch,
+            self.digest,
+        )
+        self._stored += size
+        self._restarted = False
+
+    async def _wait(self) -> None:
+        """Wait for the batch in the worker (it returns the part's descriptor); raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        # Shielded: the descriptor must not be lost, nor closed while a worker writes to it.
+        with anyio.CancelScope(shield=True):
+            self._fd = await pending
+
+    async def restart(self, etag: str | None) -> None:
+        if self.size:
+            self.digest = self.digest.fresh()
+        self._batch, self._batched = [], 0
+        self._stored = 0
+        self.etag = etag
+        self._restarted = True
+
+    async def end(self, check: Callable[[Digest], None]) -> None:
+        """Write the rest, fsync, ``check`` and rename onto :attr:`path`, in one thread hop.
+
+        If ``check`` raises, the part and its state are removed: the bytes are wrong.
+        """
+        await self._wait()
+        fd, self._fd = self._fd, None
+        batch, start = self._batch, self._stored
+        self._stored += self._batched
+        self._batch, self._batched = [], 0
+        restarted, self._restarted = self._restarted, False
+        has_state, self._has_state = self._has_state, False
+        await run_blocking(
+            _finish,
+            fd,
+            self._part,
+            self.path,
+            self._state,
+            start,
+            restarted,
+            batch,
+            self.digest,
+            check,
+            has_state,
+        )
+
+    async def close(self) -> None:
+        """Write what is buffered (a later transfer resumes from it) and close the part."""
+        try:
+            if self._batch:
+                await self._flush()
+            await self._wait()
+        finally:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                await run_blocking(os.close, fd)
+
+
+def _create(path: Path, flags: int) -> int:
+    """Open ``path`` for writing, making its directory first if it is missing."""
+    try:
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o666)
+
+
+def _open_at(part: Path, start: int) -> int:
+    """``part`` opened for writing at ``start``, anything after it dropped."""
+    if not start:
+        return _create(part, _WRITE_FLAGS | os.O_TRUNC)
+    fd = _create(part, _WRITE_FLAGS)
+    try:
+        os.ftruncate(fd, start)
+        os.lseek(fd, start, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _positioned(fd: int | None, part: Path, start: int, restarted: bool) -> int:
+    """``fd`` ready for the next bytes: ``part`` opened at ``start`` if ``fd`` is None, emptied
+    after a restart."""
+    if fd is None:
+        return _open_at(part, start)
+    if restarted:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _append(
+    fd: int | None,
+    part: Path,
+    start: int,
+    restarted: bool,
+    saved: tuple[Path, str, str | None] | None,
+    batch: list[bytes],
+    digest: Digest,
+) -> int:
+    """Hash and write ``batch`` at ``start`` of ``part``; the part's descriptor.
+
+    A state file exists only beside its part file: ``saved`` is recorded after the part is
+    created, and removed before it (``_clear``, ``_finish``), so a transfer that finds no
+    part file has no state to clean up.
+    """
+    opened = fd is None
+    fd = _positioned(fd, part, start, restarted)
+    try:
+        if saved is not None:
+            _save_state(*saved)
+        _hash_and_write(fd, batch, digest)
+    except BaseException:
+        if opened:
+            os.close(fd)
+        raise
+    return fd
+
+
+def _finish(
+    fd: int | None,
+    part: Path,
+    final: Path,
+    state: Path,
+    start: int,
+    restarted: bool,
+    batch: list[bytes],
+    digest: Digest,
+    check: Callable[[Digest], None],
+    has_state: bool,
+) -> None:
+    """The last batch written, the part fsynced and closed, checked, renamed onto ``final``.
+
+    A part whose bytes are all on disk already (a resume the server says is whole) is only
+    checked and renamed.
+    """
+    if fd is not None or batch or restarted:
+        try:
+            fd = _positioned(fd, part, start, restarted)
+            _hash_and_write(fd, batch, digest)
+            os.fsync(fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    try:
+        check(digest)
+    except BaseException:
+        _clear(state, part)
+        raise
+    if has_state:
+        _clear(state)
+    replace_durably(part, final)
+
+
+def _hash_and_write(fd: int, batch: list[bytes], digest: Digest) -> None:
+    for piece in batch:
+        digest.update(piece)
+    _write_all(fd, batch)
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every piece, in order, retrying short writes."""
+    writev = getattr(os, "writev", None)
+    views: list[bytes | memoryview] = list(pieces)
+    while views:
+        written = os.write(fd, views[0]) if writev is None else writev(fd, views)
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = memoryview(views[0])[written:]
+
+
+def _clear(*paths: Path) -> None:
+    """Remove ``paths`` in order: a state file goes before its part file."""
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+def _resume_point(part: Path, state: Path, key: str, digest: Digest) -> tuple[int, str] | None:
+    """The part's length and ETag if its state names ``key`` (its bytes fed to ``digest``);
+    else the part and its state are removed."""
+    try:
+        saved = msgspec.json.decode(state.read_bytes(), type=_PartState)
+    except (OSError, msgspec.MsgspecError):
+        saved = None
+    if saved is None or saved.url != key or not saved.etag:
+        _clear(state, part)
+        return None
+    size = 0
+    with open(part, "rb") as fh:
+        while block := fh.read(CHUNK_SIZE):
+            digest.update(block)
+            size += len(block)
+    return size, saved.etag
+
+
+def _save_state(state: Path, key: str, etag: str | None) -> None:
+    if etag is None:
+        _clear(state)
+        return
+    state.write_bytes(msgspec.json.encode(_PartState(url=key, etag=etag)))
