@@ -1,4 +1,5 @@
-"""Bentley iTwin: Reality Modeling v1 and v2, Reality Analysis v2, and Reality Management.
+"""Bentley iTwin: Reality Modeling v1 and v2, Reality Analysis v2, Reality Management, and
+the registration of iTwin webhooks (Webhooks v2).
 
 Typed models, the ``$filter`` builder (v1 and v2 grammars) and the clients.
 """
@@ -8,9 +9,11 @@ from .filters import F, Filter, FilterLike, and_, or_, raw, render_filter, valid
 from .models import Job, JobOutput, JobProgress, JobsPage, Workspace, parse_datetime
 from .reality import RealityManagementClient
 from .v2 import CancellationRefused, RealityAnalysisClient, RealityModelingV2Client
+from .webhooks import CreatedWebhook, Webhook, WebhooksClient
 
 __all__ = [
     "CancellationRefused",
+    "CreatedWebhook",
     "F",
     "Filter",
     "FilterLike",
@@ -22,6 +25,8 @@ __all__ = [
     "RealityManagementClient",
     "RealityModelingClient",
     "RealityModelingV2Client",
+    "Webhook",
+    "WebhooksClient",
     "Workspace",
     "and_",
     "or_",
