@@ -1,4 +1,4 @@
-"""Hover (hover.to): jobs, models, measurement reports, CAD exports and photos."""
+"""Hover (hover.to): jobs, models, measurement reports, CAD exports and photos; webhooks."""
 
 from .auth import HoverOAuth
 from .client import HoverClient, JobRecord, JobResult
@@ -19,6 +19,7 @@ from .models import (
     ThreeDExperience,
     parse_timestamp,
 )
+from .webhooks import Webhook, WebhookPage
 
 __all__ = [
     "Address",
@@ -41,6 +42,8 @@ __all__ = [
     "Pagination",
     "SkippedModel",
     "ThreeDExperience",
+    "Webhook",
+    "WebhookPage",
     "job_files",
     "parse_timestamp",
 ]
