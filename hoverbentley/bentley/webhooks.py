@@ -40,7 +40,7 @@ class Webhook(_Model):
     id: str
     scope: str | None = None
     scope_id: str | None = None
-    active: bool = False
+    active: bool | None = None
     callback_url: str | None = None
     event_types: list[str] = msgspec.field(default_factory=list)
     created: str | None = None
@@ -53,7 +53,7 @@ class CreatedWebhook(_Model):
     id: str
     scope: str | None = None
     scope_id: str | None = None
-    active: bool = False
+    active: bool | None = None
     callback_url: str | None = None
     event_types: list[str] = msgspec.field(default_factory=list)
     secret: str | None = None

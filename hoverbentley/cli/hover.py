@@ -1,4 +1,4 @@
-"""``hoverbentley hover ...``: jobs, one job, and the bulk archive."""
+"""``hoverbentley hover ...``: jobs, one job, the bulk archive, and webhooks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..errors import ConfigurationError
 from ..hover.select import parse_exclude
 from .common import SINCE_FORMATS, check_out, hover_job_id, parse_since
 from .hover_api import add_credentials, hover_client
+from .hover_webhooks import add_webhook_commands
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
@@ -158,13 +159,14 @@ def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Register ``hover job``, ``hover jobs`` and ``hover archive``."""
+    """Register ``hover job``, ``hover jobs``, ``hover archive`` and ``hover webhooks ...``."""
     hover = subparsers.add_parser(
         "hover",
         help="Hover (hover.to) jobs and files",
         description="Hover (hover.to) through its v3 API: list jobs, show one, and archive"
-        " every file of the jobs you select. Credentials come from flags or HOVER_*"
-        " environment variables; see each command's --help.",
+        " every file of the jobs you select; register the organisation's webhooks."
+        " Credentials come from flags or HOVER_* environment variables; see each command's"
+        " --help.",
     )
     commands = hover.add_subparsers(dest="hover_command", metavar="COMMAND", required=True)
     since_help = f"only jobs updated since DATE: {SINCE_FORMATS}"
@@ -224,6 +226,6 @@ def add_commands(
     add_archive_options(arc)
     arc.set_defaults(handler=Handler(HoverArchiveCommand, cmd_archive))
 
-    for parser in (job, jobs, arc):
+    for parser in (job, jobs, arc, *add_webhook_commands(commands, common)):
         add_credentials(parser)
         add_http_options(parser)
