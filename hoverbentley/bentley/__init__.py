@@ -1,4 +1,5 @@
-"""Bentley iTwin: Reality Modeling v1 and v2, Reality Analysis v2, and Reality Management.
+"""Bentley iTwin: Reality Modeling v1 and v2, Reality Analysis v2, Reality Management, and
+the registration of iTwin webhooks (Webhooks v2).
 
 Typed models, the ``$filter`` builder (v1 and v2 grammars), the clients, and webhook events.
 """
@@ -23,11 +24,13 @@ from .webhook_events import (
     sign_bentley_event,
     validate_bentley_signature,
 )
+from .webhooks import CreatedWebhook, Webhook, WebhooksClient
 
 __all__ = [
     "BentleyEvent",
     "BentleyWebhookEvent",
     "CancellationRefused",
+    "CreatedWebhook",
     "F",
     "Filter",
     "FilterLike",
@@ -46,6 +49,8 @@ __all__ = [
     "RealityModelingJobCompletedV1",
     "RealityModelingJobCompletedV2",
     "RealityModelingV2Client",
+    "Webhook",
+    "WebhooksClient",
     "Workspace",
     "and_",
     "bentley_event_from_http",

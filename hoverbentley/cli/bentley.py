@@ -1,4 +1,5 @@
-"""``hoverbentley bentley ...``: list and show Reality Modeling jobs (v1 or v2), archive them."""
+"""``hoverbentley bentley ...``: list and show Reality Modeling jobs (v1 or v2), archive them;
+iTwin webhooks."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..errors import ConfigurationError
 from .bentley_api import add_api_options, add_credentials, bentley_client
 from .bentley_lifecycle import add_lifecycle_commands
 from .bentley_views import describe, list_line, write_json
+from .bentley_webhooks import add_webhook_commands
 from .common import check_out
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
@@ -160,7 +162,7 @@ def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Register ``bentley jobs | job | archive | create | cancel | wait``."""
+    """Register ``bentley jobs | job | archive | create | cancel | wait | webhooks ...``."""
     bentley = subparsers.add_parser(
         "bentley",
         help="Bentley iTwin Reality Modeling jobs (API v1 or v2)",
@@ -168,8 +170,8 @@ def add_commands(
         " show one, archive their records and output files, and create, cancel and wait for"
         " jobs. Every command takes --api v1 (the default, /contextcapture) or --api v2"
         " (/reality-modeling, a Technology Preview; --service analysis for Reality Analysis)."
-        " Credentials come from flags or BENTLEY_* environment variables; see each command's"
-        " --help.",
+        " 'webhooks' registers iTwin webhooks (Webhooks v2). Credentials come from flags or"
+        " BENTLEY_* environment variables; see each command's --help.",
     )
     commands = bentley.add_subparsers(dest="bentley_command", metavar="COMMAND", required=True)
     filter_help = (
@@ -233,4 +235,7 @@ def add_commands(
     for parser in (jobs, job, arc, *add_lifecycle_commands(commands, common)):
         add_api_options(parser)
         add_credentials(parser)
+        add_http_options(parser)
+    for parser in add_webhook_commands(commands, common):
+        add_credentials(parser, reality=False)
         add_http_options(parser)

@@ -16,29 +16,48 @@ from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
 from ..bentley.v2 import RealityAnalysisClient, RealityModelingV2Client, V2JobsApi
 from ..errors import ConfigurationError
 from .common import add_credential_options
-from .settings import APIS, BASE_URLS, SERVICES, BentleyAccount, HttpSettings
+from .settings import (
+    APIS,
+    BASE_URLS,
+    SERVICES,
+    BentleyAccount,
+    BentleyWebhooksAccount,
+    HttpSettings,
+)
 
 AnyClient = RealityModelingClient | V2JobsApi
 
 
-def add_credentials(parser: argparse.ArgumentParser) -> None:
-    """Bentley credentials, from flags or the environment."""
-    add_credential_options(
-        parser,
-        "Bentley",
-        (
-            ("--token", "BENTLEY_TOKEN", "bearer token", None),
-            ("--client-id", "BENTLEY_CLIENT_ID", "service application client id", None),
-            ("--client-secret", "BENTLEY_CLIENT_SECRET", "service application secret", None),
-            ("--token-url", "BENTLEY_TOKEN_URL", "IMS token endpoint", IMS_TOKEN_URL),
+def add_credentials(parser: argparse.ArgumentParser, *, reality: bool = True) -> None:
+    """Bentley credentials, from flags or the environment; with ``reality``, also where job
+    outputs are stored."""
+    options = [
+        ("--token", "BENTLEY_TOKEN", "bearer token", None),
+        ("--client-id", "BENTLEY_CLIENT_ID", "service application client id", None),
+        ("--client-secret", "BENTLEY_CLIENT_SECRET", "service application secret", None),
+        ("--token-url", "BENTLEY_TOKEN_URL", "IMS token endpoint", IMS_TOKEN_URL),
+    ]
+    if reality:
+        options.append(
             (
                 "--reality-url",
                 "BENTLEY_REALITY_URL",
                 "Reality Management base URL, where job outputs are stored",
                 REALITY_BASE_URL,
-            ),
-        ),
-    )
+            )
+        )
+    add_credential_options(parser, "Bentley", options)
+
+
+def service_credentials(account: BentleyAccount | BentleyWebhooksAccount) -> bool:
+    """Whether ``account`` gives client credentials (else a token); neither is a usage error."""
+    service = bool(account.client_id or account.client_secret)
+    if not service and not account.token:
+        raise ConfigurationError(
+            "Bentley credentials missing: pass --token or set BENTLEY_TOKEN, or --client-id"
+            " and --client-secret (BENTLEY_CLIENT_ID, BENTLEY_CLIENT_SECRET)"
+        )
+    return service
 
 
 def add_api_options(parser: argparse.ArgumentParser) -> None:
@@ -71,12 +90,7 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
 
 def bentley_client(account: BentleyAccount, http: HttpSettings) -> AnyClient:
     """The client of the API ``account`` chooses, with its credentials and the HTTP settings."""
-    service = bool(account.client_id or account.client_secret)
-    if not service and not account.token:
-        raise ConfigurationError(
-            "Bentley credentials missing: pass --token or set BENTLEY_TOKEN, or --client-id"
-            " and --client-secret (BENTLEY_CLIENT_ID, BENTLEY_CLIENT_SECRET)"
-        )
+    service = service_credentials(account)
     kind: type[AnyClient] = RealityModelingClient
     if account.api == "v2":
         kind = RealityAnalysisClient if account.service == "analysis" else RealityModelingV2Client

@@ -16,7 +16,7 @@ from .settings import Handler
 SHELLS = ("bash", "zsh")
 #: Arguments that name a directory, and those that name a file.
 _DIRECTORIES = frozenset({"out"})
-_FILES = frozenset({"log_file", "ca_file", "token_file", "file"})
+_FILES = frozenset({"log_file", "ca_file", "token_file", "file", "secret_file"})
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
-"""``hoverbentley hover ...``: jobs, one job, and the bulk archive."""
+"""``hoverbentley hover ...``: jobs, one job, the bulk archive, and webhooks."""
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,110 +11,17 @@ import msgspec
 
 from ..archive import parse_include
 from ..archive.hover_source import HoverSource
-from ..auth import JsonFileTokenStore, ObjectTokenStore, TokenStore
 from ..errors import ConfigurationError
-from ..hover.client import DEFAULT_BASE_URL, HoverClient
 from ..hover.select import parse_exclude
-from ..stores import is_local, parse_location
-from .common import (
-    SINCE_FORMATS,
-    add_credential_options,
-    check_out,
-    hover_job_id,
-    parse_since,
-)
+from .common import SINCE_FORMATS, check_out, hover_job_id, parse_since
+from .hover_api import add_credentials, hover_client
+from .hover_webhooks import add_webhook_commands
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
 from .settings import ArchiveRun, Handler, HoverAccount, HttpSettings, Output, positive_int
 
-DEFAULT_TOKEN_FILE = "~/.config/hoverbentley/hover-token.json"  # noqa: S105 - a path
-
-_API_SUFFIX = re.compile(r"/api/v\d+/*$")
-
-
-def add_credentials(parser: argparse.ArgumentParser) -> None:
-    """Hover credentials and the current user, from flags or the environment."""
-    add_credential_options(
-        parser,
-        "Hover",
-        (
-            ("--token", "HOVER_TOKEN", "bearer token", None),
-            ("--client-id", "HOVER_CLIENT_ID", "OAuth client id", None),
-            ("--client-secret", "HOVER_CLIENT_SECRET", "OAuth client secret", None),
-            (
-                "--refresh-token",
-                "HOVER_REFRESH_TOKEN",
-                "OAuth refresh token, used once if the token file has none",
-                None,
-            ),
-            (
-                "--token-file",
-                "HOVER_TOKEN_FILE",
-                "where rotating OAuth tokens are kept, mode 0600; processes sharing it refresh"
-                " once between them (a lock file beside it)",
-                DEFAULT_TOKEN_FILE,
-            ),
-            (
-                "--token-store",
-                "HOVER_TOKEN_STORE",
-                "instead of --token-file, rotating OAuth tokens in an object shared by machines:"
-                " s3://BUCKET/PATH/token.json or az://CONTAINER/PATH/token.json (a lease object"
-                " beside it serialises the refreshes)",
-                None,
-            ),
-            (
-                "--current-user-email",
-                "HOVER_CURRENT_USER_EMAIL",
-                "Hover user the requests act for",
-                None,
-            ),
-            ("--current-user-id", "HOVER_CURRENT_USER_ID", "or that user's id", None),
-            ("--base-url", "HOVER_BASE_URL", "API base URL, without /api/v3", DEFAULT_BASE_URL),
-        ),
-    )
-
-
-def hover_client(account: HoverAccount, http: HttpSettings) -> HoverClient:
-    """A :class:`HoverClient` of ``account`` and the HTTP settings, with errors in flag terms."""
-    oauth = bool(account.client_id or account.client_secret)
-    if not oauth and not account.token:
-        raise ConfigurationError(
-            "Hover credentials missing: pass --token or set HOVER_TOKEN, or --client-id,"
-            " --client-secret and --refresh-token (HOVER_CLIENT_ID, HOVER_CLIENT_SECRET,"
-            " HOVER_REFRESH_TOKEN)"
-        )
-    if not account.current_user_email and not account.current_user_id:
-        raise ConfigurationError(
-            "Hover needs the user the requests act for: pass --current-user-email or set"
-            " HOVER_CURRENT_USER_EMAIL (or --current-user-id, HOVER_CURRENT_USER_ID)"
-        )
-    base_url = account.base_url.rstrip("/")
-    if _API_SUFFIX.search(base_url):
-        raise ConfigurationError(
-            f"--base-url {account.base_url} includes the API path; pass the site only,"
-            f" e.g. --base-url {_API_SUFFIX.sub('', base_url)}"
-        )
-    return HoverClient(
-        token=None if oauth else account.token,
-        client_id=account.client_id,
-        client_secret=account.client_secret,
-        refresh_token=account.refresh_token,
-        token_store=token_store_of(account) if oauth else None,
-        current_user_email=account.current_user_email,
-        current_user_id=account.current_user_id,
-        base_url=account.base_url,
-        http=http.for_provider(HoverClient.default_requests_per_minute),
-    )
-
-
-def token_store_of(account: HoverAccount) -> TokenStore:
-    """The token store the flags name: ``--token-store`` (a store URL or a path), else the
-    ``--token-file``."""
-    where = account.token_store or account.token_file
-    if is_local(where):
-        return JsonFileTokenStore(parse_location(where).prefix)
-    return ObjectTokenStore.from_url(where)
+__all__ = ["add_commands", "hover_client"]
 
 
 @dataclass(frozen=True)
@@ -253,13 +159,14 @@ def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Register ``hover job``, ``hover jobs`` and ``hover archive``."""
+    """Register ``hover job``, ``hover jobs``, ``hover archive`` and ``hover webhooks ...``."""
     hover = subparsers.add_parser(
         "hover",
         help="Hover (hover.to) jobs and files",
         description="Hover (hover.to) through its v3 API: list jobs, show one, and archive"
-        " every file of the jobs you select. Credentials come from flags or HOVER_*"
-        " environment variables; see each command's --help.",
+        " every file of the jobs you select; register the organisation's webhooks."
+        " Credentials come from flags or HOVER_* environment variables; see each command's"
+        " --help.",
     )
     commands = hover.add_subparsers(dest="hover_command", metavar="COMMAND", required=True)
     since_help = f"only jobs updated since DATE: {SINCE_FORMATS}"
@@ -319,6 +226,6 @@ def add_commands(
     add_archive_options(arc)
     arc.set_defaults(handler=Handler(HoverArchiveCommand, cmd_archive))
 
-    for parser in (job, jobs, arc):
+    for parser in (job, jobs, arc, *add_webhook_commands(commands, common)):
         add_credentials(parser)
         add_http_options(parser)

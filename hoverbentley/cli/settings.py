@@ -6,7 +6,8 @@ settings a command runs with: :func:`build` makes them from the parsed command l
 right after parsing (and after the profile filled in what the flags left), and checks them
 there. A handler takes its command's settings, a frozen dataclass of its own arguments and of
 the concerns it shares with other commands (:class:`Output`, :class:`HttpSettings`,
-:class:`ArchiveRun`, :class:`HoverAccount`, :class:`BentleyAccount`); nothing after
+:class:`ArchiveRun`, :class:`HoverAccount`, :class:`BentleyAccount`,
+:class:`BentleyWebhooksAccount`); nothing after
 :func:`build` reads the ``argparse.Namespace``.
 """
 
@@ -24,6 +25,7 @@ from ..archive import ArchiveOptions
 from ..archive.shard import Shard, ShardBy, parse_shard, shard_from_env
 from ..bentley.client import DEFAULT_BASE_URL as V1_URL
 from ..bentley.v2 import ANALYSIS_V2_URL, MODELING_V2_URL
+from ..bentley.webhooks import WEBHOOKS_URL
 from ..config import HttpConfig
 from ..errors import ConfigurationError
 from .common import env
@@ -125,6 +127,8 @@ BASE_URLS: dict[tuple[Api, Service], tuple[str, str]] = {
     ("v2", "modeling"): ("BENTLEY_V2_BASE_URL", MODELING_V2_URL),
     ("v2", "analysis"): ("BENTLEY_ANALYSIS_BASE_URL", ANALYSIS_V2_URL),
 }
+#: The base-URL variable of Bentley's Webhooks v2 API.
+WEBHOOKS_URL_VARIABLE = "BENTLEY_WEBHOOKS_BASE_URL"
 #: The HTTP flags that are :class:`HttpConfig` fields of the same name.
 _HTTP_FLAGS = (
     "max_retries",
@@ -209,8 +213,28 @@ class BentleyAccount:
     client_secret: str | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class BentleyWebhooksAccount:
+    """Bentley's Webhooks v2 API: its base URL (``--base-url``, else
+    ``BENTLEY_WEBHOOKS_BASE_URL``, else Bentley's) and the credentials of the ``bentley``
+    commands."""
+
+    base_url: str
+    token_url: str
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+
 #: The settings types a command's settings are made of, built from the flags they share.
-CONCERNS: tuple[type, ...] = (Output, HttpSettings, ArchiveRun, HoverAccount, BentleyAccount)
+CONCERNS: tuple[type, ...] = (
+    Output,
+    HttpSettings,
+    ArchiveRun,
+    HoverAccount,
+    BentleyAccount,
+    BentleyWebhooksAccount,
+)
 
 S = TypeVar("S")
 
@@ -279,6 +303,7 @@ class _Parts:
             ArchiveRun: self._run,
             HoverAccount: self._hover,
             BentleyAccount: self._bentley,
+            BentleyWebhooksAccount: self._bentley_webhooks,
         }
 
     def make(self, kind: type[Any]) -> Any:
@@ -366,6 +391,18 @@ class _Parts:
             base_url=flag or env(variable) or self.profile_urls.get(variable) or default,
             token_url=given["token_url"],
             reality_url=given["reality_url"],
+            token=given["token"],
+            client_id=given["client_id"],
+            client_secret=given["client_secret"],
+        )
+
+    def _bentley_webhooks(self) -> BentleyWebhooksAccount:
+        given = self.given
+        flag: str | None = given["base_url"]
+        self.base_url = flag
+        return BentleyWebhooksAccount(
+            base_url=flag or env(WEBHOOKS_URL_VARIABLE) or WEBHOOKS_URL,
+            token_url=given["token_url"],
             token=given["token"],
             client_id=given["client_id"],
             client_secret=given["client_secret"],

@@ -19,8 +19,10 @@ from .bentley import (
     MODELING_PREFIX,
     REALITY_PREFIX,
     TOKEN_PATH,
+    WEBHOOKS_PREFIX,
     BentleyApi,
     BentleyState,
+    BentleyWebhooks,
     bentley_app,
 )
 from .bentley.reality import reality_data_of
@@ -34,7 +36,7 @@ from .config import EmulatorConfig, FaultConfig
 from .counters import Counters
 from .faults import Fault, FaultPlan
 from .host import Host
-from .hover import HoverAccounts, HoverApi, hover_app
+from .hover import HoverAccounts, HoverApi, HoverWebhooks, hover_app
 from .outages import Mode, Outages
 from .recording import RecordedRequest
 from .storage import Signer, injected_error, storage_app
@@ -58,8 +60,10 @@ class Emulator:
     loopback ports.
 
     Bentley's port serves IMS tokens, Reality Modeling v1 (``/contextcapture``) and v2
-    (``/reality-modeling``), Reality Analysis v2 (``/reality-analysis``) and Reality
-    Management; v2 jobs are in :meth:`v2_jobs` (seed ids in :class:`~.bentley.v2_seed.SeedV2`).
+    (``/reality-modeling``), Reality Analysis v2 (``/reality-analysis``), Reality
+    Management and Webhooks v2 (``/webhooks``); v2 jobs are in :meth:`v2_jobs` (seed ids in
+    :class:`~.bentley.v2_seed.SeedV2`). The webhooks registered with either provider are in
+    :attr:`hover_webhooks` and :attr:`bentley_webhooks` (``.registrations()``).
 
     >>> async with Emulator(EmulatorConfig(jobs=5)) as emu:
     ...     emu.hover_url, emu.storage_url
@@ -98,6 +102,10 @@ class Emulator:
             self.config.bentley, BentleyCatalog(self.config.bentley), self.faults
         )
         self._bentley = BentleyApi(self.bentley)
+        #: The webhooks registered with Hover (``/api/v2/webhooks``) and with Bentley's
+        #: Webhooks v2 (``/webhooks``): their URLs, secrets, Hover's verification codes.
+        self.hover_webhooks: HoverWebhooks = self._hover.webhooks
+        self.bentley_webhooks: BentleyWebhooks = self._bentley.webhooks
         #: The blobs of job outputs (v1 and v2) and of the iTwins' buckets, served by the
         #: built-in blob host.
         self.blobs = BlobStore(self._containers, self._bucket_layout)
@@ -211,6 +219,11 @@ class Emulator:
     def reality_modeling_url(self) -> str:
         """Base URL of Reality Modeling v1 (as ``https://api.bentley.com/contextcapture``)."""
         return self.bentley_url + API_PREFIX
+
+    @property
+    def webhooks_url(self) -> str:
+        """Base URL of Webhooks v2 (as ``https://api.bentley.com/webhooks``)."""
+        return self.bentley_url + WEBHOOKS_PREFIX
 
     @property
     def ims_token_url(self) -> str:
@@ -417,6 +430,7 @@ def serve(
                 f" IMS {emu.ims_token_url})"
             )
             print(f"  v2         {emu.reality_modeling_v2_url}  {emu.reality_analysis_url}")
+            print(f"  webhooks   {emu.webhooks_url}")
             print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
             await asyncio.Event().wait()

@@ -1,4 +1,5 @@
-"""Hover (hover.to): jobs, models, measurement reports, CAD exports, photos and webhook events."""
+"""Hover (hover.to): jobs, models, measurement reports, CAD exports, photos, and webhooks
+(registration and the events they deliver)."""
 
 from .auth import HoverOAuth
 from .client import HoverClient, JobRecord, JobResult
@@ -32,6 +33,7 @@ from .webhook_events import (
     sign_hover_event,
     validate_hover_signature,
 )
+from .webhooks import Webhook, WebhookPage
 
 __all__ = [
     "Address",
@@ -60,6 +62,8 @@ __all__ = [
     "Pagination",
     "SkippedModel",
     "ThreeDExperience",
+    "Webhook",
+    "WebhookPage",
     "WebhookVerificationCode",
     "decode_hover_event",
     "hover_event_from_http",

@@ -23,6 +23,16 @@ from .auth import HoverOAuth
 from .files import JobFiles, job_files
 from .models import Job, JobListPage, JobSummary
 from .paging import list_params, next_page
+from .webhooks import (
+    WEBHOOKS_PATH,
+    Webhook,
+    WebhookPage,
+    decode_page,
+    decode_webhook,
+    registration,
+    verify_path,
+    webhook_path,
+)
 
 DEFAULT_BASE_URL = "https://hover.to"
 #: Hover allows 120 requests a minute per integration; stay below it by default.
@@ -78,7 +88,7 @@ class JobResult:
 
 
 class HoverClient(ApiClient):
-    """Async client of Hover's REST API (v3 jobs, artifacts and images).
+    """Async client of Hover's REST API (v3 jobs, artifacts and images; webhooks).
 
     Give either ``token`` (a bearer token) or ``client_id``, ``client_secret`` and
     ``refresh_token`` (OAuth refresh; the rotating refresh token is kept in ``token_store``).
@@ -226,3 +236,51 @@ class HoverClient(ApiClient):
         user parameter; the file appears at ``dest`` only once complete.
         """
         return await download_file(self.transport, url, dest, resume=resume)
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    async def create_webhook(self, url: str, *, content_type: str = "json") -> Webhook:
+        """``POST /api/v2/webhooks``: register ``url`` for the organisation's events.
+
+        The answer holds ``hmac_secret``, the key of the events' signatures: keep it. Hover
+        then posts a ``webhook-verification-code`` event to ``url``; no other event comes
+        until its code is confirmed with :meth:`verify_webhook`.
+        """
+        body = registration(url, content_type)
+        response = await self.transport.request("POST", WEBHOOKS_PATH, json=body)
+        webhook = decode_webhook(response.body, response.url)
+        self.transport.scrubber.add(webhook.hmac_secret)
+        return webhook
+
+    async def verify_webhook(self, code: str) -> None:
+        """``PUT /api/v2/webhooks/{code}/verify``: confirm the ``code`` of the
+        ``webhook-verification-code`` event Hover posted; events start after it."""
+        await self.transport.request("PUT", verify_path(code))
+
+    async def list_webhooks_page(self, page: int = 1) -> WebhookPage:
+        """One page of ``GET /api/v2/webhooks``."""
+        path = f"{WEBHOOKS_PATH}?{urlencode({'page': int(page)})}"
+        response = await self.transport.request("GET", path)
+        listed = decode_page(response.body, response.url)
+        for webhook in listed.items:
+            self.transport.scrubber.add(webhook.hmac_secret)
+        return listed
+
+    async def iter_webhooks(self) -> AsyncIterator[Webhook]:
+        """Every webhook of the organisation, page after page (one page when the answer
+        says nothing of paging)."""
+        number: int | None = 1
+        while number is not None:
+            page = await self.list_webhooks_page(number)
+            for webhook in page.items:
+                yield webhook
+            # A page size Hover did not tell: an answer without paging is the whole list.
+            number = next_page(page, number, len(page.items) + 1)
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """Every webhook of the organisation (their secrets included, as Hover lists them)."""
+        return [webhook async for webhook in self.iter_webhooks()]
+
+    async def delete_webhook(self, webhook_id: int) -> None:
+        """``DELETE /api/v2/webhooks/{id}``: no more events to that webhook, for good."""
+        await self.transport.request("DELETE", webhook_path(webhook_id))

@@ -1,14 +1,24 @@
-"""Job-list paging and filters (pure functions)."""
+"""Page-number paging (the job list, the webhook list) and the job list's filters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from msgspec import UNSET
 
-from .models import JobListPage
+from .models import Pagination
+
+
+class Page(Protocol):
+    """A page of a list Hover pages by number."""
+
+    @property
+    def pagination(self) -> Pagination | None: ...
+
+    @property
+    def items(self) -> Sequence[object]: ...
 
 
 def list_params(
@@ -35,7 +45,7 @@ def list_params(
     return params
 
 
-def next_page(page: JobListPage, current: int, page_size: int) -> int | None:
+def next_page(page: Page, current: int, page_size: int) -> int | None:
     """The page number to fetch after ``current``, or ``None`` at the end.
 
     Ends on an empty page, a null ``next_page``, or ``current_page >= total_pages``; a page

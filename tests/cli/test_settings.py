@@ -15,6 +15,7 @@ from hoverbentley.cli import build_parser
 from hoverbentley.cli.settings import (
     ArchiveRun,
     BentleyAccount,
+    BentleyWebhooksAccount,
     Command,
     Handler,
     HttpSettings,
@@ -39,6 +40,14 @@ EVERY_COMMAND = [
     ["bentley", "create", "job.json"],
     ["bentley", "cancel", "x"],
     ["bentley", "wait", "x"],
+    ["hover", "webhooks", "create", "https://h.example/hook", "--show-secret"],
+    ["hover", "webhooks", "verify", "code"],
+    ["hover", "webhooks", "list"],
+    ["hover", "webhooks", "delete", "1"],
+    ["bentley", "webhooks", "create", "https://h.example/hook", "--secret-file", "s"],
+    ["bentley", "webhooks", "list"],
+    ["bentley", "webhooks", "activate", "x"],
+    ["bentley", "webhooks", "delete", "x"],
     ["verify", "OUT"],
     ["manifest", "merge", "OUT"],
     ["config", "show"],
@@ -156,6 +165,23 @@ def test_bentley_api_service_and_base_url_are_settled_once() -> None:
     )
     with pytest.raises(ConfigurationError, match="BENTLEY_API must be v1 or v2"):
         account(env={"BENTLEY_API": "v3"})
+
+
+def test_the_webhooks_base_url_and_the_bentley_credentials() -> None:
+    def account(*flags: str, env: Mapping[str, str]) -> BentleyWebhooksAccount:
+        settings = parsed("bentley", "webhooks", "list", *flags, env=env).settings
+        assert isinstance(settings.account, BentleyWebhooksAccount)
+        return settings.account
+
+    other = {"BENTLEY_BASE_URL": "http://v1.example", "BENTLEY_TOKEN": "tok-4711"}
+    default = account(env=other)
+    assert default.base_url == "https://api.bentley.com/webhooks" and default.token == "tok-4711"
+    assert "tok-4711" not in repr(default)
+    hooks = {**other, "BENTLEY_WEBHOOKS_BASE_URL": "http://hooks.example"}
+    assert account(env=hooks).base_url == "http://hooks.example"
+    flagged = account("--base-url", "http://flag.example", env=hooks)
+    assert flagged.base_url == "http://flag.example"
+    assert parsed("bentley", "webhooks", "list", env=hooks).base_url is None
 
 
 def test_the_base_url_named_on_failure_is_the_flag_for_bentley_and_any_for_hover() -> None:

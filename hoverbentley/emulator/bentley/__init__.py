@@ -1,5 +1,5 @@
 """The emulated Bentley iTwin platform: IMS tokens, Reality Modeling v1 and v2, Reality Analysis
-v2, Reality Management."""
+v2, Reality Management, Webhooks v2 registrations."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from .reality import RealityData
 from .state import BentleyState
 from .tokens import TokenEndpoint
 from .v2 import ACCEPT_V2, ANALYSIS_PREFIX, MODELING_PREFIX, V2Api, operation_not_found, wants_v2
+from .webhooks import PREFIX as WEBHOOKS_PREFIX
+from .webhooks import BentleyRegistration, BentleyWebhooks
 from .workspaces import Workspaces
 
 TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path
@@ -24,8 +26,11 @@ __all__ = [
     "MODELING_PREFIX",
     "REALITY_PREFIX",
     "TOKEN_PATH",
+    "WEBHOOKS_PREFIX",
     "BentleyApi",
+    "BentleyRegistration",
     "BentleyState",
+    "BentleyWebhooks",
     "bentley_app",
 ]
 
@@ -43,6 +48,7 @@ class BentleyApi:
         self.reality = RealityData(state)
         self.modeling = V2Api(MODELING_PREFIX, "Reality Modeling", state.modeling, state)
         self.analysis = V2Api(ANALYSIS_PREFIX, "Reality Analysis", state.analysis, state)
+        self.webhooks = BentleyWebhooks()
 
     def authorize(self, request: web.Request) -> web.Response | None:
         """401 unless the request carries a valid bearer token."""
@@ -116,6 +122,11 @@ def bentley_app(api: BentleyApi, log: list[RecordedRequest]) -> web.Application:
     ]
     for v2 in (api.modeling, api.analysis):
         routes += [(method, path, guard_v2(handler)) for method, path, handler in v2.routes()]
+    # Webhooks v2 recommends the v2 Accept type without requiring it: a bearer token only.
+    routes += [
+        (method, path, api.api.wrap(handler, api.authorize))
+        for method, path, handler in api.webhooks.routes()
+    ]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)
     for prefix in (MODELING_PREFIX, ANALYSIS_PREFIX):

@@ -1,4 +1,5 @@
-"""The emulated Hover API host: OAuth, job list, job details v3, artifact and image redirects."""
+"""The emulated Hover API host: OAuth, job list, job details v3, artifact and image redirects,
+webhook registrations."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from .accounts import HoverAccounts, TokenEndpoint
 from .errors import error_body, hover_error
 from .files import Files
 from .jobs import Jobs
+from .webhooks import PATH as WEBHOOKS_PATH
+from .webhooks import HoverRegistration, HoverWebhooks
 
-__all__ = ["HoverAccounts", "HoverApi", "hover_app"]
+__all__ = ["HoverAccounts", "HoverApi", "HoverRegistration", "HoverWebhooks", "hover_app"]
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path
 
 
@@ -36,6 +39,7 @@ class HoverApi:
         tokens = Host("tokens", "hover", faults, error_body, lambda: config.api_latency)
         self.tokens = TokenEndpoint(accounts, tokens)
         self.jobs = Jobs(config, catalog)
+        self.webhooks = HoverWebhooks(config)
         self.files = Files(config, catalog, signer, Host("hover", "hover", faults, injected_error))
 
     def authorize(self, request: web.Request) -> web.Response | None:
@@ -70,5 +74,11 @@ def hover_app(api: HoverApi, log: list[RecordedRequest]) -> web.Application:
     files = host.wrap(api.files.get, api.authorize)
     app.router.add_get("/api/v3/models/{model_id}/artifacts/{name}", files)
     app.router.add_get("/api/v2/images/{image_id}/{name}", files)
+    hooks = api.webhooks
+    app.router.add_post(WEBHOOKS_PATH, host.wrap(hooks.create, api.authorize))
+    app.router.add_get(WEBHOOKS_PATH, host.wrap(hooks.list, api.authorize))
+    app.router.add_delete(f"{WEBHOOKS_PATH}/{{webhook_id}}", host.wrap(hooks.delete, api.authorize))
+    # The documentation: confirming a verification code needs no authentication.
+    app.router.add_put(f"{WEBHOOKS_PATH}/{{code}}/verify", host.wrap(hooks.verify))
     app.router.add_get("/_emulator/files", api.files.expected)
     return app
