@@ -41,6 +41,15 @@ def big_pdfs(count: int, size: int) -> dict[str, int]:
     return {main_model_pdf(i): size for i in range(count)}
 
 
+def hold_big_files(emu: Emulator, count: int) -> None:
+    """The next body of each of the first ``count`` big PDFs (see :func:`big_pdfs`) stops
+    half-way, its connection open, until the client leaves (give the emulator a long
+    ``FaultConfig.stall_seconds`` and the client a long ``--stall-timeout``): a run is then
+    certain to be mid-file, its upload open, when the test stops it."""
+    for index in range(count):
+        emu.script(storage_fragment(emu, expected_by_key(emu, main_model_pdf(index)).url), "stall")
+
+
 def expected_by_key(emu: Emulator, key: str) -> ExpectedFile:
     """The expected file whose URL has the emulator key ``key``."""
     (match,) = [f for f in emu.expected_files() if file_key(f.url) == key]

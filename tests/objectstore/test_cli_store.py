@@ -14,7 +14,7 @@ import obstore
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs
+from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs, hold_big_files
 from tests.archive.test_cli_archive import FAST, env_for, summary_of
 from tests.services import find_tool, missing
 from tests.support import HB, cli_env
@@ -24,6 +24,10 @@ from .helpers import metadata, mirror, objects, open_store
 
 #: Two files of three 8 MiB parts each: caught mid-upload when the run is killed.
 BIG = 20 * MiB
+
+
+#: The client waits out a held body (see hold_big_files) instead of cutting it.
+HELD = ("--stall-timeout", "600")
 
 
 def command(url: str, *args: str) -> list[str]:
@@ -36,9 +40,13 @@ def stored_files(store: Store) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def _start_mid_upload(store: Store, emu: Emulator, *args: str) -> subprocess.Popen[str]:
-    """A CLI archive into ``store``, returned once files are stored and an upload is under way."""
+    """A CLI archive into ``store``, returned once files are stored and the uploads of the two
+    big files are under way, held there (their bodies stop half-way until the run ends)."""
+    hold_big_files(emu, 2)
     proc = subprocess.Popen(
-        command(store.url(), "--concurrency", "4", "--retries", "0", *args),
+        command(
+            store.url(), "--concurrency", "4", "--retries", "0", "--stall-timeout", "600", *args
+        ),
         env=env_for(emu, **store.env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -59,7 +67,7 @@ def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
         jobs=3,
         sizes=SMALL_SIZES,
         size_overrides=big_pdfs(2, BIG),
-        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+        faults=FaultConfig(stall_seconds=600),
     )
     with Emulator.threaded(config) as emu:
         expected = emu.expected_files()
@@ -77,7 +85,7 @@ def test_sigkill_mid_upload_leaves_no_partial_object_and_a_rerun_completes(
         for key, data in left.items():
             assert (len(data), hashlib.sha256(data).hexdigest()) in whole, key
 
-        emu.faults.config = FaultConfig()
+        emu.faults.clear()
         result = subprocess.run(
             command(store.url()),
             env=env_for(emu, **store.env),
@@ -115,7 +123,7 @@ def test_a_shard_aborts_only_the_uploads_its_own_crashed_run_left_open(s3: Store
         jobs=4,
         sizes=SMALL_SIZES,
         size_overrides=big_pdfs(4, BIG),
-        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+        faults=FaultConfig(stall_seconds=600),
     )
     with Emulator.threaded(config) as emu:
         proc = _start_mid_upload(s3, emu, "--shard", "0/2")
@@ -123,7 +131,7 @@ def test_a_shard_aborts_only_the_uploads_its_own_crashed_run_left_open(s3: Store
         proc.communicate()
         left_open = uploads_in_progress(s3)
         assert left_open > 0
-        emu.faults.config = FaultConfig()
+        emu.faults.clear()
 
         def shard(k: int) -> dict[str, Any]:
             result = subprocess.run(
@@ -203,8 +211,7 @@ def test_sigterm_mid_upload_aborts_the_uploads_and_keeps_what_is_complete(s3: St
         jobs=3,
         sizes=SMALL_SIZES,
         size_overrides=big_pdfs(2, BIG),
-        # Slow enough that the run is still uploading when the signal lands.
-        faults=FaultConfig(slow=1.0, slow_delay=0.05),
+        faults=FaultConfig(stall_seconds=600),
     )
     with Emulator.threaded(config) as emu:
         proc = _start_mid_upload(s3, emu)
@@ -220,7 +227,7 @@ def test_sigterm_mid_upload_aborts_the_uploads_and_keeps_what_is_complete(s3: St
         assert done and done <= set(store)
         assert not [k for k in store if k.startswith("manifests/")]
 
-        emu.faults.config = FaultConfig()
+        emu.faults.clear()
         result = subprocess.run(
             command(s3.url()), env=env_for(emu, **s3.env), capture_output=True, text=True
         )

@@ -166,7 +166,7 @@ def test_a_run_killed_mid_upload_is_finished_by_a_rerun_that_leaves_nothing_open
         assert proc.returncode == -signal.SIGKILL
         assert destination.uploads_open() > 0  # killed with an upload open
 
-        emu.faults.config = FaultConfig()
+        emu.faults.clear()
         rerun = archive(destination, emu)
         assert rerun.returncode == 0, rerun.stderr
         assert summary_of(rerun)["failed"] == 0
