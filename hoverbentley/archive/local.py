@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import anyio
@@ -13,12 +12,12 @@ from .._io.atomic import write_atomic
 from ..download import DownloadResult
 from ..errors import ArchiveWriteError
 from .destination import Fetch, write_error
-from .index import INDEX_NAME, update_index
-from .manifest import MANIFEST_NAME, Manifest, ManifestEntry
+from .manifest import Manifest
+from .manifest_log import LocalManifestLog, LoggedDestination
 from .plan import PlannedFile
 
 
-class LocalDirectory:
+class LocalDirectory(LoggedDestination):
     """A :class:`~hoverbentley.archive.destination.Destination` in directory ``root``.
 
     Files are fetched into ``PATH.part`` (:class:`~hoverbentley._http.part_file.PartFile`),
@@ -27,40 +26,37 @@ class LocalDirectory:
     the run ends.
     """
 
+    log: LocalManifestLog
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.location = str(self.root)
-        self.manifest = Manifest(self.root)
-        self._index_rows: list[dict[str, str]] = []
+        self.log = LocalManifestLog(self.root)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest file as the run reads and appends it."""
+        return self.log.manifest
 
     def __repr__(self) -> str:
         return f"LocalDirectory({self.location!r})"
-
-    def _where(self, path: str) -> str:
-        return str(self.root / path)
 
     async def open(self) -> None:
         try:
             await anyio.to_thread.run_sync(self._make_root)
         except OSError as exc:
             raise write_error(exc, self.location) from None
-        try:
-            await anyio.to_thread.run_sync(self.manifest.open)
-        except OSError as exc:
-            raise write_error(exc, self._where(MANIFEST_NAME)) from None
+        await self.log.open()
 
     def _make_root(self) -> None:
         if self.root.exists() and not self.root.is_dir():
             raise ArchiveWriteError(f"cannot write {self.location}: it is a file, not a directory")
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def entry(self, path: str) -> ManifestEntry | None:
-        return self.manifest.entries.get(path)
-
     async def is_complete(self, file: PlannedFile) -> bool:
         # A file's identity is its path: the host in its URL (a new port, another CDN) does
         # not make a complete file new.
-        entry = self.manifest.completed(file.path)
+        entry = self.log.completed(file.path)
         if entry is None:
             return False
         try:
@@ -88,32 +84,6 @@ class LocalDirectory:
             await anyio.to_thread.run_sync(_write_record, target, data)
         except OSError as exc:
             raise write_error(exc, str(target)) from None
-
-    async def record(self, entry: ManifestEntry) -> None:
-        try:
-            self.manifest.append(entry)
-        except OSError as exc:
-            raise write_error(exc, self._where(MANIFEST_NAME)) from None
-
-    def add_index_row(self, row: Mapping[str, str]) -> None:
-        self._index_rows.append(dict(row))
-
-    async def close(self) -> None:
-        """Close and compact the manifest, then write the index (the first failure raised)."""
-        first: ArchiveWriteError | None = None
-        try:
-            await anyio.to_thread.run_sync(self.manifest.close)
-            await anyio.to_thread.run_sync(self.manifest.compact)
-        except OSError as exc:
-            first = write_error(exc, self._where(MANIFEST_NAME))
-        if self._index_rows:
-            rows, self._index_rows = self._index_rows, []
-            try:
-                await anyio.to_thread.run_sync(update_index, self.root, rows)
-            except OSError as exc:
-                first = first or write_error(exc, self._where(INDEX_NAME))
-        if first is not None:
-            raise first
 
 
 def _write_record(path: Path, data: bytes) -> None:

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
 
 from .._http.sink import SinkWriter
 from ..download import DownloadResult
@@ -47,6 +46,7 @@ from ..errors import ConfigurationError, IntegrityError
 from ..stores import Store, StoreError, open_store, parse_location
 from .destination import Fetch
 from .manifest import ManifestEntry, file_entry
+from .manifest_log import LoggedDestination
 from .merge import MergeReport
 from .plan import PlannedFile
 from .shard import Shard, ShardBy, shard_name
@@ -79,7 +79,7 @@ def open_object_store(url: str) -> Store:
     return open_store(url)
 
 
-class ObjectStoreDestination:
+class ObjectStoreDestination(LoggedDestination):
     """A :class:`~hoverbentley.archive.destination.Destination` under an object-store prefix.
 
     ``url`` is ``s3://bucket/prefix`` or ``az://container/prefix``;
@@ -90,6 +90,8 @@ class ObjectStoreDestination:
     :func:`~hoverbentley.archive.shard.owns_file`) say which lines this run's manifest part
     keeps; :meth:`merge_parts` compacts every part into one.
     """
+
+    log: StoreManifest
 
     def __init__(
         self,
@@ -109,6 +111,7 @@ class ObjectStoreDestination:
         self.manifest = StoreManifest(
             self._store, checkpoint=checkpoint, shard=shard, shard_by=shard_by
         )
+        self.log = self.manifest
         self._shard = shard
         #: The multipart uploads this run has open, recorded in the store (S3 only).
         self._ledger: UploadLedger | None = None
@@ -136,25 +139,9 @@ class ObjectStoreDestination:
                     len(aborted),
                 )
 
-    def entry(self, path: str) -> ManifestEntry | None:
-        return self.manifest.entry(path)
-
-    def entries(self) -> list[str]:
-        """The paths the manifest names (after :meth:`open`)."""
-        return self.manifest.entries()
-
     def listed(self) -> dict[str, int]:
         """Every archived object (not the bookkeeping) and its size, as :meth:`open` found."""
         return self.manifest.listed()
-
-    async def record(self, entry: ManifestEntry) -> None:
-        # A multipart object may have no sha256 metadata to be recognised by (on S3, or if
-        # setting it failed): its line is saved now.
-        multipart = entry.size is not None and entry.size > self._part_size
-        await self.manifest.record(entry, save_now=multipart)
-
-    def add_index_row(self, row: Mapping[str, str]) -> None:
-        self.manifest.add_index_row(row)
 
     async def close(self) -> None:
         """Write this run's manifest lines and index rows (see :meth:`.StoreManifest.close`),
@@ -172,6 +159,11 @@ class ObjectStoreDestination:
     async def merge_parts(self) -> MergeReport:
         """Merge every manifest and index part (see :meth:`.StoreManifest.merge_parts`)."""
         return await self.manifest.merge_parts()
+
+    def _save_now(self, entry: ManifestEntry) -> bool:
+        # A multipart object may have no sha256 metadata to be recognised by (on S3, or if
+        # setting it failed): its line is saved now.
+        return entry.size is not None and entry.size > self._part_size
 
     async def is_complete(self, file: PlannedFile) -> bool:
         """Complete: the manifest line, the object's size and its stored sha256 agree; or,
