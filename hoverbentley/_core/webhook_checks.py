@@ -10,6 +10,9 @@ import hmac
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, TypeVar
+
+import msgspec
 
 from ..errors import ConfigurationError, MalformedEvent, StaleEvent
 
@@ -93,3 +96,29 @@ def check_window(
     if skew > timedelta(0):
         raise StaleEvent(f"{what}: {label} is {seconds} old, more than the {limit} allowed")
     raise StaleEvent(f"{what}: {label} is {seconds} in the future, more than the {limit} allowed")
+
+
+E = TypeVar("E")
+
+
+def event_object(body: bytes, what: str, type_field: str) -> tuple[dict[str, Any], str]:
+    """The JSON object of an event body and the text of its ``type_field`` (the event type);
+    anything else is :class:`MalformedEvent` naming ``what`` (``"Hover webhook"``)."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedEvent(f"{what}: body is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise MalformedEvent(f"{what}: body is a JSON {type(data).__name__}, not an object")
+    kind = data.get(type_field)
+    if not isinstance(kind, str):
+        raise MalformedEvent(f"{what}: body has no {type_field!r} text naming the event type")
+    return data, kind
+
+
+def convert_event(data: dict[str, Any], kind: str, event_type: type[E], what: str) -> E:
+    """``data`` as an ``event_type``; fields of the wrong shape are :class:`MalformedEvent`."""
+    try:
+        return msgspec.convert(data, event_type)
+    except msgspec.ValidationError as exc:
+        raise MalformedEvent(f"{what}: {kind!r} event is not the documented shape: {exc}") from None

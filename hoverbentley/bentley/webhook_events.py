@@ -27,11 +27,13 @@ from .._core.webhook_checks import (
     DEFAULT_MAX_BODY_SIZE,
     check_body_size,
     check_window,
+    convert_event,
     digests_equal,
+    event_object,
     header,
     require_secret,
 )
-from ..errors import InvalidSignature, MalformedEvent, StaleEvent
+from ..errors import InvalidSignature, StaleEvent
 
 _WHAT = "Bentley webhook"
 
@@ -181,21 +183,9 @@ def decode_bentley_event(body: bytes) -> BentleyEvent:
     raw ``content``; a body that is not a JSON object with an ``eventType`` text, or a known
     event whose envelope or content has the wrong shape, raises :class:`MalformedEvent`.
     """
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise MalformedEvent(f"{_WHAT}: body is not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise MalformedEvent(f"{_WHAT}: body is a JSON {type(data).__name__}, not an object")
-    kind = data.get("eventType")
-    if not isinstance(kind, str):
-        raise MalformedEvent(f"{_WHAT}: body has no 'eventType' text naming the event type")
+    data, kind = event_object(body, _WHAT, "eventType")
     event_type = _EVENT_TYPES.get(kind, GenericBentleyEvent)
-    try:
-        return cast(BentleyEvent, msgspec.convert(data, event_type))
-    except msgspec.ValidationError as exc:
-        what = f"{_WHAT}: {kind!r} event"
-        raise MalformedEvent(f"{what} is not the documented shape: {exc}") from None
+    return cast(BentleyEvent, convert_event(data, kind, event_type, _WHAT))
 
 
 def bentley_event_from_http(

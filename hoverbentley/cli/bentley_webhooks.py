@@ -9,7 +9,6 @@ of the answer (the service's only copy for us) in ``--secret-file``, printed onl
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from ..bentley.webhooks import (
 from ..errors import ConfigurationError
 from .bentley_api import service_credentials
 from .common import print_err
+from .report import print_deleted
 from .secret_file import SecretFile, add_secret_options
 from .settings import (
     WEBHOOKS_URL_VARIABLE,
@@ -160,10 +160,7 @@ async def cmd_activate(s: BentleyWebhookActivateCommand) -> int:
 async def cmd_delete(s: BentleyWebhookDeleteCommand) -> int:
     async with webhooks_client(s.account, s.http) as client:
         await client.delete_webhook(s.webhook_id)
-    if s.output.json:
-        sys.stdout.write(json.dumps({"id": s.webhook_id, "deleted": True}) + "\n")
-    else:
-        print(f"{s.webhook_id}\tdeleted")
+    print_deleted(s.output, s.webhook_id)
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..hover.webhooks import Webhook, registration
 from .common import print_err
 from .hover_api import hover_client
+from .report import print_deleted
 from .secret_file import SecretFile, add_secret_options
 from .settings import Handler, HoverAccount, HttpSettings, Output
 
@@ -139,10 +140,7 @@ async def cmd_list(s: HoverWebhookListCommand) -> int:
 async def cmd_delete(s: HoverWebhookDeleteCommand) -> int:
     async with hover_client(s.account, s.http) as client:
         await client.delete_webhook(s.webhook_id)
-    if s.output.json:
-        _write_json({"id": s.webhook_id, "deleted": True})
-    else:
-        print(f"{s.webhook_id}\tdeleted")
+    print_deleted(s.output, s.webhook_id)
     return 0
 
 

@@ -62,3 +62,11 @@ def print_result(result: T, text: Callable[[T], str], *, as_json: bool) -> None:
         sys.stdout.flush()
     else:
         print(text(result))
+
+
+def print_deleted(output: Output, identifier: str | int) -> None:
+    """What a delete command prints: ``ID<TAB>deleted``, or ``{"id": …, "deleted": true}``."""
+    if output.json:
+        sys.stdout.buffer.write(msgspec.json.encode({"id": identifier, "deleted": True}) + b"\n")
+    else:
+        print(f"{identifier}\tdeleted")

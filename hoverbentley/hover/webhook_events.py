@@ -28,14 +28,16 @@ from .._core.webhook_checks import (
     DEFAULT_MAX_BODY_SIZE,
     check_body_size,
     check_window,
+    convert_event,
     digests_equal,
+    event_object,
     header,
     http_date,
     parse_http_date,
     require_secret,
     utc_now,
 )
-from ..errors import ConfigurationError, InvalidSignature, MalformedEvent, StaleEvent
+from ..errors import ConfigurationError, InvalidSignature, StaleEvent
 
 _WHAT = "Hover webhook"
 
@@ -255,26 +257,14 @@ def decode_hover_event(body: bytes) -> HoverEvent:
     not a JSON object with an ``event`` text, or a known event whose fields have the wrong
     types, raises :class:`MalformedEvent`.
     """
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise MalformedEvent(f"{_WHAT}: body is not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise MalformedEvent(f"{_WHAT}: body is a JSON {type(data).__name__}, not an object")
-    kind = data.get("event")
-    if not isinstance(kind, str):
-        raise MalformedEvent(f"{_WHAT}: body has no 'event' text naming the event type")
+    data, kind = event_object(body, _WHAT, "event")
     event_type = _EVENT_TYPES.get(kind)
     if event_type is None:
         webhook_id = data.get("webhook_id")
         if not isinstance(webhook_id, int) or isinstance(webhook_id, bool):
             webhook_id = None
         return GenericHoverEvent(event=kind, webhook_id=webhook_id, data=data)
-    try:
-        return cast(HoverEvent, msgspec.convert(data, event_type))
-    except msgspec.ValidationError as exc:
-        what = f"{_WHAT}: {kind!r} event"
-        raise MalformedEvent(f"{what} is not the documented shape: {exc}") from None
+    return cast(HoverEvent, convert_event(data, kind, event_type, _WHAT))
 
 
 def hover_event_from_http(
