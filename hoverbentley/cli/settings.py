@@ -20,10 +20,13 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
+from urllib.parse import urlsplit
 
 from ..archive import ArchiveOptions
 from ..archive.shard import Shard, ShardBy, parse_shard, shard_from_env
+from ..bentley.auth import IMS_TOKEN_URL
 from ..bentley.client import DEFAULT_BASE_URL as V1_URL
+from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
 from ..bentley.v2 import ANALYSIS_V2_URL, MODELING_V2_URL
 from ..bentley.webhooks import WEBHOOKS_URL
 from ..config import HttpConfig
@@ -385,12 +388,14 @@ class _Parts:
         variable, default = BASE_URLS[(api, service)]
         flag: str | None = given["base_url"]
         self.base_url = flag
+        base_url = flag or env(variable) or self.profile_urls.get(variable) or default
+        token_url, reality_url = _beside(base_url, given["token_url"], given["reality_url"])
         return BentleyAccount(
             api=api,
             service=service,
-            base_url=flag or env(variable) or self.profile_urls.get(variable) or default,
-            token_url=given["token_url"],
-            reality_url=given["reality_url"],
+            base_url=base_url,
+            token_url=token_url,
+            reality_url=reality_url,
             token=given["token"],
             client_id=given["client_id"],
             client_secret=given["client_secret"],
@@ -431,6 +436,28 @@ def _trimmed(given: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]
         if isinstance(out.get(name), str):
             out[name] = out[name].strip()
     return out
+
+
+#: Bentley's own API host: its token endpoint and Reality Management are its neighbours.
+_BENTLEY_API = "https://api.bentley.com"
+
+
+def _beside(base_url: str, token_url: str, reality_url: str) -> tuple[str, str]:
+    """The token endpoint and Reality Management of an API at ``base_url``.
+
+    Left at Bentley's defaults while ``base_url`` names another host (the emulator, a proxy,
+    a test server), they would send a bearer token or a client secret to production hosts
+    the user never named: there they follow ``base_url``'s host, in Bentley's layout.
+    """
+    parts = urlsplit(base_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin == _BENTLEY_API or not parts.netloc:
+        return token_url, reality_url
+    if token_url == IMS_TOKEN_URL:
+        token_url = origin + urlsplit(IMS_TOKEN_URL).path
+    if reality_url == REALITY_BASE_URL:
+        reality_url = origin + urlsplit(REALITY_BASE_URL).path
+    return token_url, reality_url
 
 
 def _api(flag: str | None, service: Service) -> Api:

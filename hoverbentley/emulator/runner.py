@@ -430,6 +430,7 @@ def serve(
                 f" IMS {emu.ims_token_url})"
             )
             print(f"  v2         {emu.reality_modeling_v2_url}  {emu.reality_analysis_url}")
+            print(f"  reality    {emu.reality_management_url}  (where job outputs are)")
             print(f"  webhooks   {emu.webhooks_url}")
             print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")

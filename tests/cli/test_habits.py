@@ -95,3 +95,16 @@ def test_a_refused_token_leaves_no_empty_manifest(tmp_path: Path) -> None:
         )
     assert result.returncode != 0
     assert not (out / "manifest.jsonl").exists()
+
+
+def test_a_local_bentley_base_url_keeps_the_token_on_that_host(tmp_path: Path) -> None:
+    with Emulator.threaded(EMULATOR) as emu:
+        # No Reality Management URL given: it is the API's neighbour, not production's.
+        env = bentley_env(emu, BENTLEY_REALITY_URL="")
+        job = next(j for j in emu.bentley_jobs() if j["state"] == "success")
+        selected = f"iTwinId eq {job['iTwinId']} and id eq {job['id']}"
+        result = hb("bentley", "archive", tmp_path / "out", "--filter", selected, *FAST, env=env)
+        readaccess = [r for r in emu.requests if r.path.endswith("/readaccess")]
+    assert result.returncode == 0, result.stderr
+    assert "api.bentley.com" not in result.stderr and "does not resolve" not in result.stderr
+    assert readaccess  # the outputs' containers were asked of the emulator
