@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 
-from ..errors import APIError, APITimeoutError
+from ..errors import APIConnectionError, APIError, APITimeoutError
 from .bandwidth import Bandwidth
 from .failures import HopFailure, wrap_error
 
@@ -54,6 +54,7 @@ class BodyStream:
         """
         content = self._response.content
         watchdog = _Watchdog(content, self._stall_timeout)
+        received = 0
         try:
             while True:
                 watchdog.wait()
@@ -63,11 +64,15 @@ class BodyStream:
                     raise APITimeoutError(
                         f"the body stalled: no data for {self._stall_timeout:g} s", url=self.url
                     ) from None
+                except aiohttp.ClientPayloadError:
+                    message = cut_short(received, self.content_length)
+                    raise APIConnectionError(message, url=self.url) from None
                 except Exception as exc:
                     raise wrap_error(exc, self.url, sent=True) from None
                 watchdog.got()
                 if not chunk:
                     return  # readany gives b"" only at the end of the body
+                received += len(chunk)
                 if self._bandwidth is not None:
                     await self._bandwidth.take(len(chunk))
                 yield chunk
@@ -117,6 +122,13 @@ class _Watchdog:
             self._timer = None
 
 
+def cut_short(received: int, declared: int | None) -> str:
+    """What a body that ended early says (aiohttp's ``ContentLengthError: 400`` says less)."""
+    if declared is not None:
+        return f"the connection closed after {received} of {declared} bytes"
+    return f"the connection closed after {received} bytes, before the body was complete"
+
+
 async def read_body(
     response: aiohttp.ClientResponse, url: str, origin: str, *, limit: int
 ) -> bytes:
@@ -139,6 +151,9 @@ async def read_body(
                     break
                 raise APIError(f"response body is larger than the limit of {limit} bytes", url=url)
             parts.append(chunk)
+    except aiohttp.ClientPayloadError:
+        cut = APIConnectionError(cut_short(total, declared), url=url)
+        raise HopFailure(cut, sent=True, origin=origin) from None
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
         raise HopFailure(wrap_error(exc, url, sent=True), sent=True, origin=origin) from None
     return b"".join(parts)

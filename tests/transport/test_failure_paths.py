@@ -10,6 +10,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 import trustme
@@ -18,6 +19,7 @@ from aiohttp import web
 from hoverbentley._http.credentials import ApiScope
 from hoverbentley._http.transport import Transport
 from hoverbentley.config import HttpConfig
+from hoverbentley.download import download_file
 from hoverbentley.errors import (
     APIConnectionError,
     APIError,
@@ -306,3 +308,24 @@ async def test_400_is_a_bad_request_error_with_the_service_message() -> None:
         with pytest.raises(BadRequestError, match="name is too long") as info:
             await t.request("POST", "/x", json={})
     assert (info.value.status, info.value.code) == (400, "InvalidRequest")
+
+
+async def test_a_body_cut_short_says_how_many_bytes_came(tmp_path: Path) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "100"})
+        await response.prepare(request)
+        await response.write(b"{" * 10)
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    async with serve(app) as base, _transport(base, fast(max_retries=0)) as t:
+        with pytest.raises(APIConnectionError) as api:
+            await t.request("GET", "/x")
+        with pytest.raises(APIConnectionError) as download:
+            await download_file(t, f"{base}/x", tmp_path / "x.bin")
+    for caught in (api, download):
+        assert "the connection closed after 10 of 100 bytes" in str(caught.value)
+        assert "ContentLengthError" not in str(caught.value)
