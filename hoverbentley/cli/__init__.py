@@ -24,6 +24,8 @@ from .logs import configure_logging
 from .options import add_verbosity
 from .precedence import apply_profile
 from .profiles import add_profile_option
+from .progress import summary_text
+from .report import stopped_run
 from .settings import Command, build, output_of
 from .signals import Terminated, run_until_terminated
 
@@ -135,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_url = command.base_url
         status = _run(command)
     except KeyboardInterrupt:
-        status, message = 130, f"{PROG}: interrupted; run the same command again to resume"
+        status, message = 130, _stopped("interrupted (Ctrl-C)")
     except Exception as exc:  # each known kind becomes a message; the rest is raised
         status, message = _failure(_single(exc), base_url)
     else:
@@ -184,6 +186,16 @@ def _single(exc: BaseException) -> BaseException:
     return exc
 
 
+def _stopped(how: str) -> str:
+    """The one message of a command a signal stopped: for an archive, how far it got and that
+    running it again resumes; for any other command, only that it stopped."""
+    run = stopped_run()
+    if run is None:
+        return f"{PROG}: {how}"
+    done = summary_text(run).splitlines()[0]
+    return f"{PROG}: {how} after {done}; run the same command again to resume"
+
+
 def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]:
     """The exit status and one-line message of a failed run."""
     if (
@@ -194,7 +206,7 @@ def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]
     ):
         return 2, f"{PROG}: error: {exc}; check --base-url {base_url}"
     if isinstance(exc, Terminated):
-        return 143, f"{PROG}: terminated (SIGTERM); run the same command again to resume"
+        return 143, _stopped("terminated (SIGTERM)")
     if isinstance(exc, BrokenPipeError):
         return 141, ""
     if isinstance(exc, ConfigurationError):

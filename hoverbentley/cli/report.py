@@ -24,8 +24,9 @@ async def run_archive(
 ) -> ArchiveSummary:
     """Archive ``source`` into ``out`` as the archive run flags say, with progress if asked.
 
-    A run stopped by Ctrl-C or SIGTERM prints what it had done to stderr before it ends, so a
-    cron or Kubernetes log shows how far it got (stdout stays for complete runs).
+    A run stopped by Ctrl-C or SIGTERM keeps what it had done (:func:`stopped_run`) for the
+    one message the command line ends with, so a cron or Kubernetes log shows how far it got;
+    with ``--json`` that summary (``"interrupted": true``) is also the line on stdout.
     """
     shown = make_reporter() if output.progress else None
     seen: list[Progress] = []
@@ -44,8 +45,19 @@ async def run_archive(
     except anyio.get_cancelled_exc_class():
         if seen:
             partial = seen[0].summary(str(out), dry_run=run.options.dry_run, interrupted=True)
-            print(f"stopped before the end: {summary_text(partial)}", file=sys.stderr, flush=True)
+            _stopped.append(partial)
+            if output.json:
+                print_result(partial, summary_text, as_json=True)
         raise
+
+
+#: The summary of an archive run that a signal stopped (at most one per process).
+_stopped: list[ArchiveSummary] = []
+
+
+def stopped_run() -> ArchiveSummary | None:
+    """What an archive run had done when Ctrl-C or SIGTERM stopped it (``None``: no run)."""
+    return _stopped[-1] if _stopped else None
 
 
 def report_summary(output: Output, summary: ArchiveSummary) -> int:

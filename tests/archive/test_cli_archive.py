@@ -307,7 +307,8 @@ def test_sigint_exits_130_promptly_with_a_clean_archive_and_a_rerun_completes(
         at_signal = len(storage_requests(emu))
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
-        assert stdout == ""  # no summary: the run did not finish
+        # --json: the summary of what was done, marked interrupted.
+        assert json.loads(stdout)["interrupted"] is True
         # Ctrl-C stops the run at once: at most one more file started per worker (--concurrency
         # 4), none after that, and files were left to fetch.
         after = len(storage_requests(emu)) - at_signal
@@ -316,9 +317,11 @@ def test_sigint_exits_130_promptly_with_a_clean_archive_and_a_rerun_completes(
         assert proc.returncode == 130, stderr
         assert "Traceback" not in stderr
         said = stderr.strip().splitlines()
-        assert said[-1] == "hoverbentley: interrupted; run the same command again to resume"
-        stopped = [line for line in said if line.startswith("stopped before the end: ")]
-        assert len(stopped) == 1 and " downloaded " in stopped[0]  # how far it got, for the log
+        # One message: how far it got (for the log) and that a rerun resumes.
+        assert said[-1].startswith("hoverbentley: interrupted (Ctrl-C) after ")
+        assert " downloaded " in said[-1]
+        assert said[-1].endswith("; run the same command again to resume")
+        assert len([line for line in said if "interrupted" in line]) == 1
 
         # Whole manifest lines only; no half-written file at a final path.
         lines = read_manifest(out, strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -62,11 +63,13 @@ def test_sigterm_cleans_up_exits_143_and_a_rerun_completes(tmp_path: Path) -> No
 
         assert proc.returncode == 143, stderr
         assert "Traceback" not in stderr
-        assert stderr.strip().splitlines()[-1] == (
-            "hoverbentley: terminated (SIGTERM); run the same command again to resume"
-        )
+        said = stderr.strip().splitlines()
+        assert said[-1].startswith("hoverbentley: terminated (SIGTERM) after ")
+        assert said[-1].endswith("; run the same command again to resume")
+        # One message per interruption: never "interrupted" and "terminated" both.
+        assert not [line for line in said if "interrupted" in line]
+        assert len([line for line in said if "terminated" in line]) == 1
         assert stdout == ""
-        assert any(s.startswith("stopped before the end: ") for s in stderr.splitlines())
         # The archive's cleanup ran: the index lists the jobs, every manifest line is whole.
         assert (out / "index.csv").exists()
         assert len((out / "index.csv").read_text().splitlines()) > 1
@@ -89,3 +92,50 @@ def test_sigterm_cleans_up_exits_143_and_a_rerun_completes(tmp_path: Path) -> No
             if path not in META:
                 assert complete[path]["sha256"] == digest, path
         assert not partial_files(out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])
+def test_json_prints_the_summary_of_a_stopped_run(tmp_path: Path, sent: signal.Signals) -> None:
+    out = tmp_path / "out"
+    with Emulator.threaded(EmulatorConfig(jobs=3, sizes=SIZES, faults=SLOW)) as emu:
+        proc = subprocess.Popen(
+            [*HB, "hover", "archive", str(out), "--all", "--json", "--concurrency", "4", *FAST],
+            env=hover_env(emu),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_until_some_files_are_complete(proc, out)
+        proc.send_signal(sent)
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == (143 if sent == signal.SIGTERM else 130), stderr
+    (line,) = stdout.splitlines()
+    summary = json.loads(line)
+    assert summary["interrupted"] is True and summary["downloaded"] >= 2
+
+
+def test_ctrl_c_on_a_read_only_command_does_not_speak_of_resuming() -> None:
+    # A listing that never answers, stopped by Ctrl-C.
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        proc = subprocess.Popen(
+            [*HB, "hover", "jobs", "--base-url", f"http://127.0.0.1:{port}", *FAST],
+            env=hover_env(None),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        conn, _ = listener.accept()  # the request arrived: the command is waiting for us
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+        conn.close()
+    finally:
+        listener.close()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "hoverbentley: interrupted (Ctrl-C)"
