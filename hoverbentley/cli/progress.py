@@ -128,10 +128,19 @@ def summary_text(s: ArchiveSummary) -> str:
             f" {s.files_per_second:.1f} files/s)"
         )
     if s.skipped_parts:
-        lines.append(f"not archived, not complete ({len(s.skipped_parts)}):")
+        kinds = {p.kind for p in s.skipped_parts}
+        kind = kinds.pop() if len(kinds) == 1 else "part"
+        verb = "is" if len(s.skipped_parts) == 1 else "are"
+        lines.append(
+            f"skipped {_count(len(s.skipped_parts), kind)} that {verb} not complete at the"
+            " provider (not download failures):"
+        )
         for part in s.skipped_parts[:20]:
-            reason = f" ({part.reason})" if part.reason else ""
-            lines.append(f"  job {part.job_id} {part.kind} {part.part_id}: {part.state}{reason}")
+            reason = f", {part.reason}" if part.reason else ""
+            lines.append(
+                f"  job {part.job_id} {part.kind} {part.part_id}: the provider says"
+                f" {part.state!r}{reason}"
+            )
         if len(s.skipped_parts) > 20:
             lines.append(f"  ... and {len(s.skipped_parts) - 20} more")
     if s.outage_seconds:

@@ -102,3 +102,34 @@ def test_json_hides_progress_on_a_terminal_unless_asked(tmp_path: Path) -> None:
         assert json.loads(result.stdout)["failed"] == 0
     assert quiet_terminal == bentley_terminal == ""
     assert "files " in shown_terminal and "\r" in shown_terminal
+
+
+def test_models_the_provider_did_not_complete_read_as_skipped_not_as_failures() -> None:
+    from hoverbentley.archive import ArchiveSummary, SkippedItem
+    from hoverbentley.cli.progress import summary_text
+
+    summary = ArchiveSummary(
+        out="out",
+        dry_run=False,
+        jobs=2,
+        jobs_failed=0,
+        files=4,
+        downloaded=4,
+        skipped=0,
+        failed=0,
+        bytes=10,
+        planned_bytes=10,
+        elapsed=1.0,
+        bytes_per_second=10.0,
+        files_per_second=4.0,
+        formats={"pdf": 4},
+        skipped_parts=[SkippedItem("15084303", "15081686", "failed", None, kind="model")],
+        failures=[],
+        job_failures=[],
+    )
+    text = summary_text(summary).splitlines()
+    assert text[1] == (
+        "skipped 1 model that is not complete at the provider (not download failures):"
+    )
+    assert text[2] == "  job 15084303 model 15081686: the provider says 'failed'"
+    assert not [line for line in text if line.lstrip().startswith("failed")]
