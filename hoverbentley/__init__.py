@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 from ._version import __version__
-from .auth import JsonFileTokenStore, MemoryTokenStore, StaticToken, StoredTokens, TokenStore
+from .archive import ArchiveOptions, ArchiveSummary, archive
+from .archive.bentley_source import BentleySource
+from .archive.hover_source import HoverSource
+from .auth import (
+    JsonFileTokenStore,
+    MemoryTokenStore,
+    ObjectTokenStore,
+    StaticToken,
+    StoredTokens,
+    TokenStore,
+    TokenStoreError,
+)
+from .bentley import (
+    F,
+    RealityAnalysisClient,
+    RealityManagementClient,
+    RealityModelingClient,
+    RealityModelingV2Client,
+    WebhooksClient,
+)
 from .config import PROVIDER_DEFAULT, HttpConfig
 from .download import DownloadResult, download_file
 from .errors import (
@@ -11,6 +30,7 @@ from .errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    ArchiveWriteError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -20,14 +40,18 @@ from .errors import (
     HoverBentleyError,
     IntegrityError,
     InvalidParameterError,
+    InvalidSignature,
+    MalformedEvent,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ReauthorizationRequired,
     RedirectError,
     ServerError,
+    StaleEvent,
     UnprocessableEntityError,
     UnreachableHostError,
+    WebhookError,
 )
 from .hover import HoverClient, HoverOAuth
 
@@ -37,32 +61,50 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "ArchiveOptions",
+    "ArchiveSummary",
+    "ArchiveWriteError",
     "AuthenticationError",
     "BadRequestError",
+    "BentleySource",
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
     "DownloadResult",
+    "F",
     "HostUnavailableError",
     "HoverBentleyError",
     "HoverClient",
     "HoverOAuth",
+    "HoverSource",
     "HttpConfig",
     "IntegrityError",
     "InvalidParameterError",
+    "InvalidSignature",
     "JsonFileTokenStore",
+    "MalformedEvent",
     "MemoryTokenStore",
     "NotFoundError",
+    "ObjectTokenStore",
     "PermissionDeniedError",
     "RateLimitError",
+    "RealityAnalysisClient",
+    "RealityManagementClient",
+    "RealityModelingClient",
+    "RealityModelingV2Client",
     "ReauthorizationRequired",
     "RedirectError",
     "ServerError",
+    "StaleEvent",
     "StaticToken",
     "StoredTokens",
     "TokenStore",
+    "TokenStoreError",
     "UnprocessableEntityError",
     "UnreachableHostError",
+    "WebhookError",
+    "WebhooksClient",
     "__version__",
+    "archive",
     "download_file",
 ]
