@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, TypeVar
 
 import msgspec
@@ -62,6 +61,8 @@ def check_body_size(body: bytes, limit: int | None, what: str) -> None:
 def parse_http_date(value: str) -> datetime | None:
     """An aware ``datetime`` from an HTTP date (``Tue, 15 Nov 1994 08:12:31 GMT``) or ``None``."""
     try:
+        from email.utils import parsedate_to_datetime  # the email package: only when asked
+
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
@@ -71,6 +72,8 @@ def parse_http_date(value: str) -> datetime | None:
 def http_date(when: datetime) -> str:
     """``when`` as an HTTP date in GMT (the inverse of :func:`parse_http_date`)."""
     aware = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    from email.utils import format_datetime
+
     return format_datetime(aware.astimezone(timezone.utc), usegmt=True)
 
 

@@ -10,7 +10,7 @@ merges all parts. Each object is written with one PUT: a reader sees the old or 
 from __future__ import annotations
 
 import contextlib
-import secrets
+import os
 import time
 from collections.abc import Mapping
 
@@ -66,7 +66,7 @@ class StoreManifest:
         self._written_lines = 0
         self._last_checkpoint = 0.0
         #: This run's name among the runs into the store.
-        self.run_id = f"run-{time.time_ns():020d}-{secrets.token_hex(4)}"
+        self.run_id = f"run-{time.time_ns():020d}-{os.urandom(4).hex()}"
         self._run = f"{SEGMENTS}{self.run_id}"
         #: This run's segments: each holds the lines after the one before, up to
         #: ``_SEGMENT_LINES``, so a checkpoint rewrites a bounded object.

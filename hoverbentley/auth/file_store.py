@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-import filelock
 
 from .._io.atomic import write_atomic
 from .token_store import StoreBase, StoredTokens, TokenStoreError, decode, encode
@@ -57,6 +56,8 @@ class JsonFileTokenStore(StoreBase):
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
+        import filelock  # only a refresh needs it (about 14 ms of every start otherwise)
+
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.AsyncFileLock(self.lock_path, mode=0o600, thread_local=False)
         try:

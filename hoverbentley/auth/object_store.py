@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -44,7 +43,7 @@ class ObjectTokenStore(StoreBase):
         self._lease = lease
         self._wait = wait
         self._etag: str | None = None
-        self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         #: How many rotations had to wait for another process's lease.
         self.waited = 0
 
