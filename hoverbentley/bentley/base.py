@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import aiohttp
 
 from .._client.base import ApiClient, choose_auth
 from .._http.config import HttpConfig
 from .._http.credentials import Auth
+from ..errors import ConfigurationError
 from .auth import DEFAULT_SCOPE, IMS_TOKEN_URL, ClientCredentials
 
 ACCEPT_V1 = "application/vnd.bentley.itwin-platform.v1+json"
@@ -49,11 +50,15 @@ class BentleyApi(ApiClient):
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
+    #: The API's base URL when ``base_url`` is not given (each client names its API's).
+    default_base_url: ClassVar[str | None] = None
+    #: The ``Accept`` header when ``accept`` is not given (the API version).
+    default_accept: ClassVar[str] = ACCEPT_V1
 
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str | None = None,
         token: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
@@ -62,12 +67,15 @@ class BentleyApi(ApiClient):
         auth: Auth | None = None,
         http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
-        accept: str = ACCEPT_V1,
+        accept: str | None = None,
         subscription_key: str | None = None,
     ) -> None:
+        base_url = base_url or self.default_base_url
+        if base_url is None:
+            raise ConfigurationError(f"{type(self).__name__} needs base_url")
         if auth is None:
             auth = bentley_auth(token, client_id, client_secret, scope=scope, token_url=token_url)
-        headers = {"Accept": accept}
+        headers = {"Accept": accept or self.default_accept}
         if subscription_key:
             headers["X-Api-Subscription-Key"] = subscription_key
         super().__init__(base_url=base_url, auth=auth, http=http, session=session, headers=headers)

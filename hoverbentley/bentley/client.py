@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import msgspec
@@ -33,8 +33,7 @@ class RealityModelingClient(JobsListing[m.JobsPage, m.Job]):
     for one. Use as ``async with RealityModelingClient(...)``.
     """
 
-    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
-        super().__init__(base_url=base_url, **options)
+    default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
 
     # -- jobs -------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import msgspec
@@ -95,8 +95,7 @@ class RealityManagementClient(BentleyApi):
     (``auth=other.auth`` shares them, and their token).
     """
 
-    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
-        super().__init__(base_url=base_url, **options)
+    default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
 
     @staticmethod
     def _itwin(itwin_id: str | None) -> str:

@@ -50,9 +50,7 @@ class V2JobsApi(JobsListing[m.JobsPage, m.Job]):
     grammar: ClassVar[Grammar] = "v2"
     service: ClassVar[Literal["modeling", "analysis"]] = "modeling"
 
-    def __init__(self, *, base_url: str, **options: Any) -> None:
-        options.setdefault("accept", m.ACCEPT_V2)
-        super().__init__(base_url=base_url, **options)
+    default_accept: ClassVar[str] = m.ACCEPT_V2
 
     async def _page(self, url: str) -> m.JobsPage:
         return await self._call(_JOBS, "GET", url)
@@ -145,8 +143,7 @@ class V2JobsApi(JobsListing[m.JobsPage, m.Job]):
 class RealityModelingV2Client(V2JobsApi):
     """Reality Modeling v2 (``/reality-modeling``): the eleven modeling job types."""
 
-    def __init__(self, *, base_url: str = MODELING_V2_URL, **options: Any) -> None:
-        super().__init__(base_url=base_url, **options)
+    default_base_url: ClassVar[str | None] = MODELING_V2_URL
 
 
 class RealityAnalysisClient(V2JobsApi):
@@ -154,8 +151,7 @@ class RealityAnalysisClient(V2JobsApi):
 
     service: ClassVar[Literal["modeling", "analysis"]] = "analysis"
 
-    def __init__(self, *, base_url: str = ANALYSIS_V2_URL, **options: Any) -> None:
-        super().__init__(base_url=base_url, **options)
+    default_base_url: ClassVar[str | None] = ANALYSIS_V2_URL
 
     async def list_detectors(self) -> list[m.Detector]:
         """``GET /detectors``."""

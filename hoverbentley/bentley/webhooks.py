@@ -10,7 +10,7 @@ that iTwin's id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -107,9 +107,8 @@ class WebhooksClient(BentleyApi):
     their token) and sends the v2 ``Accept`` header. Use as ``async with WebhooksClient(...)``.
     """
 
-    def __init__(self, *, base_url: str = WEBHOOKS_URL, **options: Any) -> None:
-        options.setdefault("accept", ACCEPT_V2)
-        super().__init__(base_url=base_url, **options)
+    default_base_url: ClassVar[str | None] = WEBHOOKS_URL
+    default_accept: ClassVar[str] = ACCEPT_V2
 
     async def create_webhook(
         self,
