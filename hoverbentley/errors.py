@@ -48,11 +48,12 @@ class APIError(HoverBentleyError):
 class APIStatusError(APIError):
     """The server answered with an error status after any retries."""
 
-    status: int = 0
+    #: The HTTP status (the name httpx and openai-python use).
+    status_code: int = 0
 
     def __init__(
         self,
-        status: int,
+        status_code: int,
         *,
         url: str,
         code: str | None = None,
@@ -62,7 +63,7 @@ class APIStatusError(APIError):
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.status = status
+        self.status_code = status_code
         self.headers: Mapping[str, str] = {
             k: v for k, v in (headers or {}).items() if k.lower() not in _PRIVATE_HEADERS
         }
@@ -70,7 +71,7 @@ class APIStatusError(APIError):
         self.details = tuple(details)
         self.body_excerpt = body_excerpt
         self.method = method
-        text = f"HTTP {status}"
+        text = f"HTTP {status_code}"
         if code and code != message:
             text += f" {code}"
         if message:

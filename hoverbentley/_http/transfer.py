@@ -168,7 +168,7 @@ async def transfer(
             await anyio.sleep(delay)
             continue
         except APIStatusError as exc:
-            if exc.status == 416 and offset:
+            if exc.status_code == 416 and offset:
                 # The bytes held may already be the whole file (a crash before the rename).
                 if unsatisfied_total(exc.headers) == offset:
                     break

@@ -68,7 +68,7 @@ class ClientCredentials(RenewingAuth):
 
     def _refused(self, exc: APIStatusError) -> AuthenticationError:
         return AuthenticationError(
-            exc.status,
+            exc.status_code,
             url=exc.url or self._token_url,
             code=exc.code,
             message=f"the token service refused client {self._client_id!r}"

@@ -80,7 +80,7 @@ class V2JobsApi(JobsListing[m.JobsPage, m.Job]):
         except UnprocessableEntityError as exc:
             if any(d.code == "InvalidChange" for d in exc.details):
                 raise CancellationRefused(
-                    exc.status,
+                    exc.status_code,
                     url=exc.url or "",
                     code=exc.code,
                     message=exc.api_message,

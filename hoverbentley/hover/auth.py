@@ -130,7 +130,7 @@ class HoverOAuth(RenewingAuth):
         reason = exc.code or exc.api_message or "no reason given"
         if exc.code == "invalid_client":
             return AuthenticationError(
-                exc.status,
+                exc.status_code,
                 url=exc.url or self._token_path,
                 code=exc.code,
                 message=f"Hover rejected the client credentials ({reason}):"
@@ -143,7 +143,7 @@ class HoverOAuth(RenewingAuth):
             else "never by this package"
         )
         return ReauthorizationRequired(
-            exc.status,
+            exc.status_code,
             url=exc.url or self._token_path,
             code=exc.code,
             message=f"Hover refused the refresh token ({reason}) from token store"

@@ -89,7 +89,7 @@ async def test_malformed_filter_is_a_typed_422(emu: Emulator) -> None:
     async with rm(emu) as client:
         with pytest.raises(UnprocessableEntityError) as info:
             await client.list_jobs("state eq 'success' and (", top=10)
-    assert info.value.status == 422
+    assert info.value.status_code == 422
     assert any(d.target == "$filter" for d in info.value.details)
 
 

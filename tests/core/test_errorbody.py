@@ -77,7 +77,7 @@ def test_hover_and_other_bodies(body: bytes, code: str | None, message: str | No
 def test_status_classes(status: int, cls: type[APIStatusError]) -> None:
     error = error_for_response(status, b"<html><b>teapot</b>\x00\x01</html>", "https://h/x")
     assert type(error) is cls
-    assert error.status == status
+    assert error.status_code == status
     assert "teapot" in str(error)
     assert "\x00" not in str(error)
 

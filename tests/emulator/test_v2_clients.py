@@ -72,7 +72,7 @@ async def test_create_get_cancel_and_a_refused_cancel(emu: Emulator) -> None:
         emu.set_v2_progress(second.id, 99)
         with pytest.raises(CancellationRefused) as refused:
             await rm.cancel_job(second.id)
-        assert refused.value.status == 422
+        assert refused.value.status_code == 422
         with pytest.raises(NotFoundError):
             await rm.get_job(SCENE)
     for request in emu.requests_to("bentley", "/reality-modeling/"):

@@ -145,7 +145,7 @@ async def test_401_that_outlives_a_renewal_is_final() -> None:
     async with serve(app) as base, _client(base) as hover:
         with pytest.raises(AuthenticationError) as info:
             await hover.get_job(1)
-    assert info.value.status == 401
+    assert info.value.status_code == 401
     # The first token, refused; one renewal; the new token, refused too: no more renewals.
     assert app[SEEN] == ["token", "Bearer at-1", "token", "Bearer at-2"]
 

@@ -200,7 +200,7 @@ async def test_large_error_body_is_not_read_to_the_end() -> None:
         while not finished:
             await asyncio.sleep(0.01)
     assert finished == [False], "the client read the whole error body"
-    assert info.value.status == 400 and 0 < len(info.value.body_excerpt) <= 201
+    assert info.value.status_code == 400 and 0 < len(info.value.body_excerpt) <= 201
 
 
 async def test_oversize_chunked_body_is_refused() -> None:
@@ -307,7 +307,7 @@ async def test_400_is_a_bad_request_error_with_the_service_message() -> None:
     async with serve(app) as base, _transport(base) as t:
         with pytest.raises(BadRequestError, match="name is too long") as info:
             await t.request("POST", "/x", json={})
-    assert (info.value.status, info.value.code) == (400, "InvalidRequest")
+    assert (info.value.status_code, info.value.code) == (400, "InvalidRequest")
 
 
 async def test_a_body_cut_short_says_how_many_bytes_came(tmp_path: Path) -> None:

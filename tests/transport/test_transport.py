@@ -88,7 +88,7 @@ async def test_retry_exhaustion_raises_the_last_status() -> None:
     async with serve(app) as base, _transport(base) as t:
         with pytest.raises(ServerError, match="HTTP 502 boom") as info:
             await t.request("GET", "/x")
-    assert info.value.status == 502
+    assert info.value.status_code == 502
     assert len(rec.requests) == FAST.max_retries + 1
 
 
