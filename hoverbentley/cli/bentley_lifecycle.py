@@ -88,7 +88,8 @@ async def cmd_cancel(s: BentleyCancelCommand) -> int:
         except CancellationRefused as exc:
             reasons = [d.message for d in exc.details if d.message] or [exc.api_message or ""]
             raise CancelRefused(
-                f"job {s.job_id} cannot be cancelled now: {'; '.join(reasons)} (HTTP {exc.status_code})"
+                f"job {s.job_id} cannot be cancelled now: {'; '.join(reasons)}"
+                f" (HTTP {exc.status_code})"
             ) from None
     _show(s.output, job, brief=True)
     return 0

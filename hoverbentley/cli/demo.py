@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import anyio
 import msgspec
@@ -41,13 +43,62 @@ class DemoCommand:
 
 @dataclass(frozen=True)
 class EmulatorCommand:
-    """``emulator``: where to listen, and how many jobs to generate."""
+    """``emulator``: where to listen, how many jobs to generate, and what faults to inject."""
 
     host: str
     port: int
     storage_port: int
     bentley_port: int
     jobs: int
+    faults: dict[str, float] | None
+    latency: tuple[float, float] | None
+    fault_targets: str
+    fault_seed: int
+
+
+#: ``--faults`` names, and the emulator's fault each stands for.
+FAULTS = {
+    "500": "error_500",
+    "503": "error_503",
+    "429": "rate_limit",
+    "reset": "reset",
+    "truncate": "truncate",
+    "slow": "slow",
+    "stall": "stall",
+}
+
+
+def fault_rates(text: str) -> dict[str, float]:
+    """An argparse type: ``503=0.1,reset=0.05``, each a share of requests from 0 to 1."""
+    rates: dict[str, float] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        name, sep, value = item.partition("=")
+        if name not in FAULTS or not sep:
+            raise argparse.ArgumentTypeError(
+                f"not a fault: {item!r} (NAME=SHARE with NAME one of {', '.join(FAULTS)})"
+            )
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not 0 <= rate <= 1:
+            raise argparse.ArgumentTypeError(f"{name}: a share from 0 to 1, not {value!r}")
+        rates[name] = rate
+    if not rates:
+        raise argparse.ArgumentTypeError("name at least one fault, e.g. 503=0.1,reset=0.05")
+    return rates
+
+
+def latency_range(text: str) -> tuple[float, float]:
+    """An argparse type: ``0.05`` or ``0.01-0.2`` seconds added to each answer."""
+    low, _, high = text.partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not seconds or a range of them: {text!r}") from None
+    if not all(0 <= b < 3600 for b in bounds) or bounds[0] > bounds[1]:
+        raise argparse.ArgumentTypeError(f"seconds from 0, low before high: {text!r}")
+    return bounds
 
 
 async def cmd_demo(s: DemoCommand) -> int:
@@ -180,10 +231,21 @@ def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
 
 def cmd_emulator(s: EmulatorCommand) -> int:
     """Serve in the foreground (not under the CLI's event loop), so Ctrl-C stops it at once."""
-    from ..emulator import EmulatorConfig, serve
+    from ..emulator import EmulatorConfig, FaultConfig, serve
 
+    targets: Literal["storage", "api", "all"] = (
+        "all" if s.fault_targets == "all" else "api" if s.fault_targets == "api" else "storage"
+    )
+    rates: dict[str, Any] = {FAULTS[name]: rate for name, rate in (s.faults or {}).items()}
+    faults = dataclasses.replace(
+        FaultConfig(latency=s.latency or (0.0, 0.0), targets=targets, seed=s.fault_seed), **rates
+    )
+    if faults.any:
+        shares = ", ".join(f"{n} {r:.0%}" for n, r in (s.faults or {}).items()) or "none"
+        delay = f"; latency {s.latency[0]:g}-{s.latency[1]:g} s" if s.latency else ""
+        print(f"Faults       {shares} on the {s.fault_targets} hosts{delay} (seed {s.fault_seed})")
     serve(
-        EmulatorConfig(jobs=s.jobs),
+        EmulatorConfig(jobs=s.jobs, faults=faults),
         host=s.host,
         port=s.port,
         storage_port=s.storage_port,
@@ -242,4 +304,28 @@ def add_commands(
         "--bentley-port", type=int, default=0, help="Bentley APIs port (default: any free port)"
     )
     emulator.add_argument("--jobs", type=positive_int, default=20, help="generated Hover jobs")
+    rehearse = emulator.add_argument_group("faults, to rehearse failures")
+    rehearse.add_argument(
+        "--faults",
+        type=fault_rates,
+        metavar="NAME=SHARE,...",
+        help="inject faults in this share of requests: 500, 503, 429 (half with Retry-After),"
+        " reset (the connection dropped mid-body), truncate (a body cut short), slow, stall"
+        " (a body that stops for a minute); e.g. --faults 503=0.1,reset=0.05",
+    )
+    rehearse.add_argument(
+        "--latency",
+        type=latency_range,
+        metavar="S[-S]",
+        help="seconds added to each answer of the faulty hosts: 0.05, or a range 0.01-0.2",
+    )
+    rehearse.add_argument(
+        "--fault-targets",
+        choices=("storage", "api", "all"),
+        default="storage",
+        help="which hosts misbehave: the file and blob storage (default), the APIs, or all",
+    )
+    rehearse.add_argument(
+        "--fault-seed", type=int, default=7, help="seed of the fault draws (same seed, same run)"
+    )
     emulator.set_defaults(handler=Handler(EmulatorCommand, cmd_emulator))
