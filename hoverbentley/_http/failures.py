@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -25,8 +26,14 @@ def wrap_error(exc: BaseException, url: str, *, sent: bool) -> APIConnectionErro
     if isinstance(exc, APIConnectionError):
         return exc
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        phase = "connecting" if not sent else "waiting for the server"
-        return APITimeoutError(f"timed out {phase}", url=url)
+        host = urlsplit(url).netloc or url
+        if not sent:
+            return APITimeoutError(f"connect timeout: {host} did not accept a connection", url=url)
+        return APITimeoutError(
+            f"read timeout: {host} accepted the request but sent no response in time"
+            " (--read-timeout)",
+            url=url,
+        )
     name = type(exc).__name__
     return APIConnectionError(f"connection failed ({name}: {exc})", url=url)
 

@@ -75,7 +75,7 @@ CASES: list[tuple[str, Handler, str]] = [
     ("junk", junk, "not valid JSON"),
     ("redirect_loop", redirect_loop, "redirect"),
     ("redirect_ftp", redirect_ftp, "ftp"),
-    ("never_answers", never_answers, "timed out"),
+    ("never_answers", never_answers, "read timeout"),
 ]
 
 

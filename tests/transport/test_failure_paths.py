@@ -86,7 +86,7 @@ async def test_connect_timeout_is_a_timeout_and_retried_even_for_post(
     caplog.set_level(logging.INFO, logger="hoverbentley")
     config = fast(max_retries=2, connect_timeout=0.2)
     async with _transport(unaccepting, config) as t:
-        with pytest.raises(APITimeoutError, match="timed out connecting"):
+        with pytest.raises(APITimeoutError, match=r"connect timeout: 127\.0\.0\.1:[0-9]+ did not"):
             await t.request("POST", "/jobs", json={"a": 1})
     # Nothing reached a server: repeating a POST is safe.
     assert _retries(caplog) == 2
@@ -329,3 +329,20 @@ async def test_a_body_cut_short_says_how_many_bytes_came(tmp_path: Path) -> None
     for caught in (api, download):
         assert "the connection closed after 10 of 100 bytes" in str(caught.value)
         assert "ContentLengthError" not in str(caught.value)
+
+
+async def test_a_server_that_accepts_and_never_answers_is_a_read_timeout() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        config = fast(max_retries=0, read_timeout=0.3)
+        async with _transport(f"http://127.0.0.1:{port}", config) as t:
+            with pytest.raises(APITimeoutError) as caught:
+                await t.request("GET", "/jobs")
+    finally:
+        listener.close()
+    message = str(caught.value)
+    assert message.startswith(f"read timeout: 127.0.0.1:{port} accepted the request but sent no")
+    assert "connection failed" not in message
