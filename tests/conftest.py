@@ -16,12 +16,14 @@ from tests import services
 
 def pytest_configure(config: pytest.Config) -> None:
     """Let the test-tool installer speak on the terminal, past ``-q`` and output capture."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    terminal = config.pluginmanager.getplugin("terminalreporter")
-    if capture is None or terminal is None:
-        return
 
     def announce(message: str) -> None:
+        # Looked up when needed: the terminal reporter registers after this hook.
+        capture = config.pluginmanager.getplugin("capturemanager")
+        terminal = config.pluginmanager.getplugin("terminalreporter")
+        if capture is None or terminal is None:
+            print(message)
+            return
         with capture.global_and_fixture_disabled():
             terminal.write_line(message)
 
