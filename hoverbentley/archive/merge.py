@@ -22,11 +22,21 @@ from ..errors import ArchiveWriteError, ConfigurationError
 from .destination import write_error
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
+from .marks import MARK_DIR
 from .shard import IncompleteShardsError, shard_part_problems
 
 #: Where runs and shards keep their manifest lines, and shards their index rows.
 MANIFEST_PARTS = "manifests/"
 INDEX_PARTS = "indexes/"
+#: What an archive keeps about itself beside the files it archives: its manifest and index,
+#: and the folders of the marks (and open uploads) and of the sharded runs' parts.
+_OWN_FILES = frozenset({MANIFEST_NAME, INDEX_NAME})
+_OWN_FOLDERS = (f"{MARK_DIR}/", MANIFEST_PARTS, INDEX_PARTS)
+
+
+def is_bookkeeping(path: str) -> bool:
+    """Whether ``path`` (relative to the archive) is the archive's own, not an archived file."""
+    return path in _OWN_FILES or path.startswith(_OWN_FOLDERS)
 
 
 class MergeReport(msgspec.Struct, kw_only=True):

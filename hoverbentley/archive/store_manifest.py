@@ -20,12 +20,12 @@ from .._http.clock import now
 from ..stores import Store, StoreError, StoreUnavailable
 from .index import INDEX_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry
-from .marks import MARK_DIR
 from .merge import (
     INDEX_PARTS,
     MANIFEST_PARTS,
     MergeReport,
     index_rows,
+    is_bookkeeping,
     keep_newest,
     manifest_body,
     merge_indexes,
@@ -113,11 +113,7 @@ class StoreManifest:
 
     def listed(self) -> dict[str, int]:
         """Every archived object (not the bookkeeping) and its size, as :meth:`open` found."""
-        own = (MANIFEST_NAME, INDEX_NAME)
-        bookkeeping = (INDEXES, f"{MARK_DIR}/")
-        return {
-            k: v for k, v in self._listed.items() if k not in own and not k.startswith(bookkeeping)
-        }
+        return {k: v for k, v in self._listed.items() if not is_bookkeeping(k)}
 
     async def record(self, entry: ManifestEntry, *, save_now: bool = False) -> None:
         """Add ``entry``; write this run's part if a checkpoint is due or ``save_now``."""

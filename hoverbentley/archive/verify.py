@@ -23,18 +23,12 @@ import msgspec
 from .._io.threads import run_blocking
 from ..errors import ConfigurationError
 from ..stores import parse_location
-from .index import INDEX_NAME
 from .manifest import MANIFEST_NAME, Manifest, ManifestEntry
-from .marks import MARK_DIR
-from .merge import INDEX_PARTS, MANIFEST_PARTS
+from .merge import MANIFEST_PARTS, is_bookkeeping
 from .shard import shard_part_problems
 
 __all__ = ["Changed", "VerifyProgress", "VerifyReport", "verify_archive"]
 
-#: Files of a local archive itself, not of any job.
-_OWN = frozenset({MANIFEST_NAME, INDEX_NAME})
-#: Folders of bookkeeping: the command line's marks, the parts of sharded runs.
-_BOOKKEEPING = (f"{MARK_DIR}/", MANIFEST_PARTS, INDEX_PARTS)
 #: What an interrupted run leaves in a local archive to resume from.
 _PARTIAL = (".part", ".part.json", ".tmp")
 #: Bytes read from a file at a time.
@@ -211,7 +205,7 @@ async def _local_contents(root: Path) -> _Contents:
     found: set[str] = set()
     partial: list[str] = []
     for path in paths:
-        if path in _OWN or path.startswith(_BOOKKEEPING):
+        if is_bookkeeping(path):
             continue
         if path.endswith(_PARTIAL):
             partial.append(path)
@@ -262,12 +256,8 @@ def _digest(path: Path) -> tuple[str, int] | None:
 
 
 async def _store_contents(url: str) -> _Contents:
-    try:
-        from .object_store import ObjectStoreDestination
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"{url}: object stores need obstore (pip install 'hoverbentley[objectstore]'): {exc}"
-        ) from None
+    from .object_store import ObjectStoreDestination  # it imports merge, as this module does
+
     store = ObjectStoreDestination(url)
     await store.open()
     entries = {p: e for p in store.entries() if (e := store.entry(p)) is not None}
