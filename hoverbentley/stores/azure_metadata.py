@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import aiohttp
-import anyio
 import obstore
 from obstore.exceptions import BaseError
 from obstore.store import AzureStore
 
 from .errors import cause
+from .retrying import send
 
 #: How long the signed URL that sets a blob's metadata is valid.
 _SIGNED_FOR = timedelta(minutes=10)
@@ -34,21 +34,19 @@ async def _put_metadata(url: str, attributes: Mapping[str, str]) -> str | None:
     The URL is never logged: its query is the grant.
     """
     headers = {f"x-ms-meta-{name}": str(value) for name, value in attributes.items()}
-    why = ""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        for attempt in range(_TRIES):
-            if attempt:
-                await anyio.sleep(0.2 * 2**attempt)
-            try:
-                async with session.put(f"{url}&comp=metadata", headers=headers) as answer:
-                    if answer.status == 200:
-                        return None
-                    why = f"HTTP {answer.status}"
-                    if answer.status < 500:
-                        break
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                why = type(exc).__name__
-    return why
+        answer = await send(
+            session,
+            "PUT",
+            f"{url}&comp=metadata",
+            lambda: headers,
+            tries=_TRIES,
+            backoff=0.2,
+            done=lambda status: status == 200,
+        )
+    if answer.status == 200:
+        return None
+    return f"HTTP {answer.status}" if answer.status is not None else answer.failure.split()[0]
 
 
 class BlobMetadata:

@@ -47,11 +47,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
 import aiohttp
-import anyio
 import obstore
 from obstore.exceptions import BaseError
 from yarl import URL
 
+from . import retrying
 from .base import StoreError
 
 if TYPE_CHECKING:
@@ -271,24 +271,24 @@ async def _send(
     """
     query = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(params.items()))
     url = URL(f"{bucket.origin}{path}?{query}", encoded=True)
-    cause, status, code = "", None, None
-    for attempt in range(_TRIES):
-        if attempt:
-            await anyio.sleep(0.25 * 2**attempt)
-        headers = _signed_headers(bucket, method, path, query, datetime.now(timezone.utc))
-        try:
-            async with session.request(method, url, headers=headers) as answer:
-                body = await answer.read()
-                if answer.status < 300 or (answer.status == 404 and missing_ok):
-                    return answer.status, body
-                status = answer.status
-                code, message = _s3_error(body)
-                cause = f"HTTP {status}" + "".join(f" {t}" for t in (code,) if t)
-                cause += f": {message}" if message else ""
-                if status < 500:
-                    break
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            cause, status, code = f"{type(exc).__name__} {exc}".strip(), None, None
+    answer = await retrying.send(
+        session,
+        method,
+        url,
+        lambda: _signed_headers(bucket, method, path, query, datetime.now(timezone.utc)),
+        tries=_TRIES,
+        backoff=0.25,
+        done=lambda status: status < 300 or (status == 404 and missing_ok),
+    )
+    status, code = answer.status, None
+    if status is None:
+        cause = answer.failure
+    elif status < 300 or (status == 404 and missing_ok):
+        return status, answer.body
+    else:
+        code, message = _s3_error(answer.body)
+        cause = f"HTTP {status}" + "".join(f" {t}" for t in (code,) if t)
+        cause += f": {message}" if message else ""
     # A server could echo anything: never let the secret through.
     cause = cause.replace(bucket.credentials.secret, "***")[:400]
     raise S3UploadsError(bucket.location, action, cause, status=status, code=code)
