@@ -108,3 +108,22 @@ def test_a_local_bentley_base_url_keeps_the_token_on_that_host(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "api.bentley.com" not in result.stderr and "does not resolve" not in result.stderr
     assert readaccess  # the outputs' containers were asked of the emulator
+
+
+def test_a_local_bentley_base_url_keeps_the_client_secret_on_that_host() -> None:
+    with Emulator.threaded(EMULATOR) as emu:
+        # Client credentials, no token endpoint given: it is the API's neighbour, not IMS.
+        env = bentley_env(
+            emu,
+            BENTLEY_TOKEN="",
+            BENTLEY_CLIENT_ID=emu.config.bentley.client_id,
+            BENTLEY_CLIENT_SECRET=emu.config.bentley.client_secret,
+        )
+        itwin = emu.bentley_jobs()[0]["iTwinId"]
+        result = hb(
+            "bentley", "jobs", "--filter", f"iTwinId eq {itwin}", "--limit", "1", *FAST, env=env
+        )
+        grants = [r for r in emu.requests if r.path.endswith("/connect/token")]
+    assert result.returncode == 0, result.stderr
+    assert "ims.bentley.com" not in result.stderr and "does not resolve" not in result.stderr
+    assert len(grants) == 1  # the secret went to the emulator's token endpoint
