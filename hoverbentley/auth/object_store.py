@@ -21,7 +21,15 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from ..stores import PreconditionFailed, Store, StoreError, StoreUnavailable, open_store
+from ..stores import (
+    PreconditionFailed,
+    Store,
+    StoreError,
+    StoreLocation,
+    StoreUnavailable,
+    open_store,
+    parse_location,
+)
 from .token_store import StoreBase, StoredTokens, TokenStoreError, decode, encode
 
 logger = logging.getLogger("hoverbentley")
@@ -50,10 +58,11 @@ class ObjectTokenStore(StoreBase):
     @classmethod
     def from_url(cls, url: str) -> ObjectTokenStore:
         """The store of ``s3://bucket/prefix/token.json`` (the object's URL)."""
-        parent, _, key = url.rstrip("/").rpartition("/")
-        if "://" not in parent or not key:
+        location = parse_location(url.rstrip("/"))
+        folder, _, key = location.prefix.rpartition("/")
+        if location.scheme == "file" or not key:
             raise TokenStoreError(f"{url}: name the token object (s3://BUCKET/PATH/token.json)")
-        return cls(open_store(parent), key)
+        return cls(open_store(StoreLocation(location.scheme, location.name, folder).url), key)
 
     def __repr__(self) -> str:
         return f"ObjectTokenStore({self.location!r})"

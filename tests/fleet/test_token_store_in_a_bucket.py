@@ -75,3 +75,11 @@ def test_a_token_store_url_without_an_object_is_a_usage_error(s3: Store) -> None
         )
     assert result.returncode == 2, result.stderr
     assert "Google Cloud Storage is not supported yet" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["s3://bucket", "s3://bucket/", "file:///tmp/token.json"])
+def test_a_token_store_url_must_name_an_object_in_a_bucket(url: str) -> None:
+    from hoverbentley.auth import ObjectTokenStore, TokenStoreError
+
+    with pytest.raises(TokenStoreError, match="name the token object"):
+        ObjectTokenStore.from_url(url)
