@@ -82,8 +82,13 @@ class Completions:
     async def over_time(
         self, hover: Sequence[int], bentley: Sequence[str], every: float, release: bool = True
     ) -> None:
-        """Complete the jobs one by one, Hover and Bentley in turn, one every ``every``
-        seconds; with ``release``, held deliveries go out at each step (a delay of a step)."""
+        """Once a webhook can take events (a verified Hover one, an active Bentley one),
+        complete the jobs one by one, Hover and Bentley in turn, one every ``every`` seconds;
+        with ``release``, held deliveries go out at each step (a delay of one step)."""
+        # Registrations arrive through the routes of both providers: a look every 0.2 s here
+        # (the command's path, not the tests') keeps them free of a signal of their own.
+        while not self.notifier.has_receivers():  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
         pending: list[int | str] = []
         for index in range(max(len(hover), len(bentley))):
             pending += hover[index : index + 1]

@@ -46,6 +46,11 @@ class Notifier:
         self.bentley = bentley
         self.sender = sender
 
+    def has_receivers(self) -> bool:
+        """Whether a verified Hover webhook or an active Bentley one is registered."""
+        hover = any(h.verified for h in self.hover.registrations())
+        return hover or any(h.active for h in self.bentley.registrations())
+
     def hover_verification(self, hook: HoverRegistration) -> None:
         """Post ``webhook-verification-code`` to a newly registered webhook."""
         target = Target("hover", str(hook.id), hook.url, hook.hmac_secret)

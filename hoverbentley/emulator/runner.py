@@ -543,8 +543,17 @@ def serve(
     storage_port: int = 0,
     bentley_port: int = 0,
     blob_port: int = 0,
+    complete_jobs: int = 0,
+    complete_v2_jobs: int = 0,
+    complete_every: float = 5.0,
 ) -> None:
-    """Run the emulator in the foreground until interrupted."""
+    """Run the emulator in the foreground until interrupted.
+
+    With ``complete_jobs`` (Hover) or ``complete_v2_jobs`` (Reality Modeling v2), that many
+    new jobs wait, processing, until a webhook can take events, then complete one every
+    ``complete_every`` seconds, each sending its events; Bentley webhooks may then have an
+    ``http://`` callback URL (a local receiver).
+    """
 
     async def main() -> None:
         async with Emulator(
@@ -568,6 +577,17 @@ def serve(
             print(f"  webhooks   {emu.webhooks_url}")
             print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
+            if complete_jobs or complete_v2_jobs:
+                emu.bentley_webhooks.allow_http = True
+                hover = emu.new_hover_jobs(complete_jobs)
+                v2 = emu.new_bentley_jobs(complete_v2_jobs)
+                print(
+                    f"Completing   {len(hover)} Hover and {len(v2)} v2 jobs, one every"
+                    f" {complete_every:g} s, once a webhook is verified or active",
+                    flush=True,
+                )
+                await emu.complete_over_time(hover, v2, complete_every)
+                print("Completed    every new job", flush=True)
             await asyncio.Event().wait()
 
     with suppress(KeyboardInterrupt):

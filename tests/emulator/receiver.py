@@ -51,9 +51,13 @@ class Receiver:
         def mine() -> list[Received]:
             return [r for r in self.received if r.path.startswith(path)]
 
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(mine()) >= count), WAIT)
+        await self.until(lambda: len(mine()) >= count)
         return mine()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        """Return once ``done()`` is true after a delivery (within :data:`WAIT`)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(done), WAIT)
 
 
 @asynccontextmanager
