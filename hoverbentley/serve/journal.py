@@ -15,6 +15,7 @@ for :data:`DEDUP_WINDOW` only, so a provider's retry of a delivery is still reco
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -262,10 +263,8 @@ class Journal:
             self._write(fd, line)
         except OSError as exc:
             self._failed = True
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)  # no half line stays behind
-            except OSError:
-                pass
             cause = exc.strerror or type(exc).__name__
             raise JournalUnavailable(f"cannot write the journal {self.path}: {cause}") from None
         self._failed = False
