@@ -187,6 +187,7 @@ class Archiver:
             ok = key.job_id not in failed
             await self.journal.finish(key, covered[key], ok=ok)
             if ok:
+                logger.info("%s job %s archived", key.provider, key.job_id)
                 self.metrics.jobs_archived.labels(key.provider).inc()
                 self.metrics.latency.observe(max(0.0, now - first[key]))
             else:
