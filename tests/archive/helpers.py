@@ -29,7 +29,6 @@ SMALL_SIZES = {
 }
 
 
-
 def main_model_pdf(index: int) -> str:
     """The measurement PDF key of the first model of generated job ``index`` (always complete)."""
     return f"/api/v3/models/{40_000_000 + 10 * index}/artifacts/measurements.pdf"
