@@ -117,11 +117,9 @@ def _windows(rng: random.Random) -> dict[str, Any]:
 
 
 def _interior(rng: random.Random) -> dict[str, Any]:
-    rooms = [
-        {"name": f"Room {n}", "floor_area": round(rng.uniform(60, 400), 2)}
-        for n in range(1, rng.randint(2, 8) + 1)
-    ]
-    return {"rooms": rooms, "floor_area": round(sum(r["floor_area"] for r in rooms), 2)}
+    areas = [round(rng.uniform(60, 400), 2) for _ in range(rng.randint(2, 8))]
+    rooms = [{"name": f"Room {n}", "floor_area": a} for n, a in enumerate(areas, 1)]
+    return {"rooms": rooms, "floor_area": round(sum(areas), 2)}
 
 
 def measurements_document(key: str, version: int, *, interior: bool) -> bytes | None:
