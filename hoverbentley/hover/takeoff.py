@@ -106,9 +106,10 @@ def _length(measure: RoofMeasure | None) -> float | None:
 
 
 def _sum(*parts: float | None) -> float | None:
-    """The sum, or ``None`` if any part is unknown."""
+    """The sum, or ``None`` if any part is unknown (rounded to 6 decimals: the parts have a
+    few, and binary fractions would add noise such as 548.3100000000001)."""
     known = [p for p in parts if p is not None]
-    return sum(known) if len(known) == len(parts) else None
+    return round(sum(known), 6) if len(known) == len(parts) else None
 
 
 def _both(pair: SidingOther | None) -> float | None:
