@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .config import EmulatorConfig
 from .content import Content
+from .measurements import measurements_document
 
 #: The host the seed payloads name; replaced by the emulator's own address when served.
 CANONICAL_HOST = "https://hover.to"
@@ -65,6 +66,10 @@ class HoverFile:
     size: int
     listed_by: list[tuple[int, int, bool]] = field(default_factory=list)
     version: int = 0
+    #: A ``measurements.json`` holds a measurement document (its own size, not ``size``);
+    #: ``interior``: of a floor plan.
+    document: bool = False
+    interior: bool = False
 
     @property
     def file_id(self) -> str:
@@ -83,7 +88,11 @@ class HoverFile:
 
     def content(self) -> Content:
         """The current body of the file."""
-        return Content(f"{self.key}#{self.version}", self.size)
+        key = f"{self.key}#{self.version}"
+        if self.document:
+            data = measurements_document(self.key, self.version, interior=self.interior)
+            return Content(key, 0, data)
+        return Content(key, self.size)
 
     @property
     def content_type(self) -> str:
@@ -191,11 +200,17 @@ class HoverCatalog:
         self.jobs[job.id] = job
         for model in payload.get("models") or []:
             complete = model.get("state") == "complete"
+            interior = "interior" in str(model.get("deliverable") or "").lower()
             for category, url in _model_urls(model):
                 key = file_key(url)
                 entry = self.files.get(key)
                 if entry is None:
                     entry = HoverFile(key, url, category, self._size(key, category))
+                    # An exact size asked for wins over the document.
+                    entry.document = key not in self.config.size_overrides and (
+                        measurements_document(key, 0, interior=interior) is not None
+                    )
+                    entry.interior = interior
                     self.files[key] = entry
                     self.by_id[entry.file_id] = entry
                 entry.listed_by.append((job.id, model["id"], complete))

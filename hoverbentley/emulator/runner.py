@@ -219,7 +219,7 @@ class Emulator:
             out.append(
                 ExpectedFile(
                     url=entry.url.replace(CANONICAL_HOST, self.hover_url),
-                    size=entry.size,
+                    size=content.size,
                     sha256=content.sha256,
                     etag=content.etag,
                     job_id=owner,
