@@ -9,7 +9,7 @@ from .options import ArchiveOptions
 from .pipeline import archive
 from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem
 from .shard import IncompleteShardsError
-from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
+from .summary import ArchiveSummary, DryRunFile, FileFailure, JobFailure, Progress
 from .verify import VerifyProgress, VerifyReport, verify_archive
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ArchiveSummary",
     "ArchiveWriteError",
     "Destination",
+    "DryRunFile",
     "FileFailure",
     "IncompleteShardsError",
     "JobFailure",

@@ -19,6 +19,7 @@ from .bentley_lifecycle import add_lifecycle_commands
 from .bentley_views import describe, list_line, write_json
 from .bentley_webhooks import add_webhook_commands
 from .common import check_out
+from .exits import ARCHIVE_EXIT_STATUS
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
@@ -200,9 +201,7 @@ def add_commands(
         description="Save each selected job's record as OUT/bentley/<job id>/job.json and"
         " every file of its outputs (from reality data storage, or the iTwin's bucket for a v2"
         " bkt: output) under OUT/bentley/<job id>/outputs/<output location>/, verified and"
-        " resumable, with manifest.jsonl and index.csv as for Hover. Exit status: 0 when"
-        " nothing failed, 1 when a file or job failed, 2 for usage errors, 130 when"
-        " interrupted (143 on SIGTERM).",
+        f" resumable, with manifest.jsonl and index.csv as for Hover. {ARCHIVE_EXIT_STATUS}",
     )
     arc.add_argument(
         "out",

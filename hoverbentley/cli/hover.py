@@ -9,11 +9,13 @@ from datetime import datetime
 
 import msgspec
 
+from .._core.times import as_utc_text
 from ..archive import parse_include
 from ..archive.hover_source import HoverSource
 from ..errors import ConfigurationError
 from ..hover.select import parse_exclude
 from .common import SINCE_FORMATS, check_out, hover_job_id, parse_since
+from .exits import ARCHIVE_EXIT_STATUS
 from .hover_api import add_credentials, hover_client
 from .hover_webhooks import add_webhook_commands
 from .lastrun import SINCE_HELP, Incremental, since_or_last
@@ -95,10 +97,8 @@ async def cmd_jobs(s: HoverJobsCommand) -> int:
             if s.output.json:
                 sys.stdout.buffer.write(msgspec.json.encode(job) + b"\n")
             else:
-                print(
-                    f"{job.id}\t{job.reconstruction_state or ''}\t{job.updated_at or ''}\t"
-                    f"{job.name or ''}"
-                )
+                updated = as_utc_text(job.updated_at) or ""
+                print(f"{job.id}\t{job.reconstruction_state or ''}\t{updated}\t{job.name or ''}")
             shown += 1
             if s.limit and shown >= s.limit:
                 break
@@ -190,8 +190,7 @@ def add_commands(
         parents=[common],
         help="download every file of the selected jobs into OUT (resumable)",
         description="Download every artifact and image of the selected jobs into OUT, verified"
-        " and resumable. Exit status: 0 when nothing failed, 1 when a file or job failed,"
-        " 2 for usage errors, 130 when interrupted (143 on SIGTERM; run again to resume).",
+        f" and resumable. {ARCHIVE_EXIT_STATUS}",
     )
     arc.add_argument(
         "out",
