@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
@@ -82,7 +82,8 @@ class BentleySource:
     (:class:`~hoverbentley.bentley.RealityModelingV2Client`). ``outputs`` limits the outputs
     by v1 format (``{"Cesium 3D Tiles", "OBJ"}``) or v2 name or export format (``{"3DTiles",
     "report"}``), compared without case; ``None`` takes every output. Outputs not produced
-    yet are listed as skipped. A v2 output in the iTwin's bucket (``bkt:<path>``) is listed
+    yet are listed as skipped. ``job_ids`` archives those jobs instead of the ones
+    ``filter`` selects. A v2 output in the iTwin's bucket (``bkt:<path>``) is listed
     under that path in the bucket.
     """
 
@@ -91,13 +92,17 @@ class BentleySource:
     def __init__(
         self,
         client: RealityModelingClient | V2JobsApi,
-        filter: FilterLike,
+        filter: FilterLike | None,
         *,
         top: int | None = None,
         reality: RealityManagementClient | None = None,
         outputs: frozenset[str] | None = None,
+        job_ids: Sequence[str] | None = None,
     ) -> None:
         self.client = client
+        self._ids = list(job_ids) if job_ids is not None else None
+        if filter is None and self._ids is None:
+            raise ValueError("a BentleySource needs a filter or job_ids")
         self.reality = reality
         self._filter = filter
         self._top = top
@@ -105,6 +110,11 @@ class BentleySource:
         self._containers: dict[str, SasContainer] = {}
 
     async def job_ids(self) -> AsyncIterator[str]:
+        if self._ids is not None:
+            for job_id in self._ids:
+                yield job_id
+            return
+        assert self._filter is not None
         async for job in self.client.iter_jobs(self._filter, top=self._top):
             yield job.id
 
