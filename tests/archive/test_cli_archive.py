@@ -166,8 +166,8 @@ def test_dry_run_since_lists_unarchived_jobs_updated_since(emu: Emulator, tmp_pa
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        ([], {}, "say which jobs: --job ID (repeatable) or --all"),
-        (["--all", "--job", "1"], {}, "--job and --all exclude each other"),
+        ([], {}, "say which jobs: --job ID (repeatable), --files-from FILE or --all"),
+        (["--all", "--job", "1"], {}, "--job and --files-from exclude --all"),
         (["--all"], {"HOVER_TOKEN": ""}, "Hover credentials missing"),
         (["--all", "--include", ","], {}, "--include needs at least one kind"),
         (["--all", "--since", "last tuesday"], {}, "argument --since: not a date"),
