@@ -64,7 +64,11 @@ async def test_events_of_several_jobs_are_archived_once_each(emu: Emulator, tmp_
     async with running(emu, settings(out, tmp_path / "state")) as svc:
         # A job not complete yet is noted, and archived only when its completing event comes.
         assert await svc.hover(hover_body(hover_ids[0], "processing")) == 202
+        # A model that is complete says nothing of the job's other models: noted too.
+        model = hover_body(hover_ids[0], "complete", event="model-state-changed", model_id=7)
+        assert await svc.hover(model) == 202
         await svc.service.settled()
+        assert svc.service.queue.max_depth == 0
         assert not (out / "hover" / str(hover_ids[0])).exists()
         for job_id in hover_ids:
             body = hover_body(job_id)

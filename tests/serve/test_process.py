@@ -31,7 +31,7 @@ from tests.objectstore.conftest import moto_endpoint as moto_endpoint  # fixture
 from tests.objectstore.conftest import s3 as s3
 from tests.objectstore.helpers import objects
 from tests.serve.helpers import HOVER_SECRET, hover_body, hover_headers
-from tests.support import HB, hover_env
+from tests.support import HB, bentley_env, hover_env
 
 FAST = ("--requests-per-minute", "0", "--max-retries", "2")
 
@@ -93,7 +93,9 @@ class Serving:
 @contextmanager
 def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving]:
     command = [*HB, "-v", "serve", out, "--port", "0", *FAST, *args]
-    environment = hover_env(emu, HOVER_WEBHOOK_SECRET=HOVER_SECRET, **env)
+    bentley = {k: v for k, v in bentley_env(emu).items() if k.startswith("BENTLEY_")}
+    bentley["BENTLEY_V2_BASE_URL"] = emu.reality_modeling_v2_url
+    environment = hover_env(emu, **{"HOVER_WEBHOOK_SECRET": HOVER_SECRET, **bentley, **env})
     proc = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     server: Serving | None = None
     try:
