@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.objectstore.conftest import moto_endpoint as moto_endpoint  # fixture
 from tests.objectstore.conftest import s3 as s3
 from tests.objectstore.helpers import objects
 from tests.processes import free_port
+from tests.serve.helpers import metric
 from tests.serve.test_process import Serving, serving, terminate
 
 EMULATOR = EmulatorConfig(
@@ -90,13 +92,21 @@ class Run:
     archived: Counter[str]
     logged: str
     secrets: tuple[str, str]
+    #: ``/metrics`` once every job was archived.
+    metrics: str
 
 
 @contextmanager
-def completions(out: str, *args: str, hover: int = 50, bentley: int = 10) -> Iterator[Run]:
+def completions(
+    out: str,
+    *args: str,
+    hover: int = 50,
+    bentley: int = 10,
+    faults: Callable[[Emulator], None] | None = None,
+) -> Iterator[Run]:
     """``serve OUT`` with both webhooks registered in the emulator: ``hover`` Hover and
-    ``bentley`` v2 jobs completed, their events delivered, until the service archived them
-    all; the emulator still runs inside."""
+    ``bentley`` v2 jobs completed (after ``faults`` scripted the deliveries' faults), their
+    events delivered, until the service archived them all; the emulator still runs inside."""
     with Emulator.threaded(EMULATOR) as emu:
         public = f"http://127.0.0.1:{free_port()}"
         hover_hook = emu.add_hover_webhook(f"{public}/hooks/hover")
@@ -107,20 +117,25 @@ def completions(out: str, *args: str, hover: int = 50, bentley: int = 10) -> Ite
         }
         port = public.rsplit(":", 1)[1]
         with serving(emu, out, "--sweep-interval", "0", "--port", port, *args, **env) as server:
+            if faults is not None:
+                faults(emu)
             hover_ids, v2_ids = emu.complete_jobs(hover=hover, bentley=bentley)
             archived = wait_archived(server, hover + bentley)
             emu.settle_deliveries(120)
+            with urllib.request.urlopen(f"{server.url}/metrics") as response:
+                metrics = response.read().decode()
             logged = terminate(server)
         secrets = (hover_hook.hmac_secret, bentley_hook.secret)
-        yield Run(emu, hover_ids, v2_ids, archived, logged, secrets)
+        yield Run(emu, hover_ids, v2_ids, archived, logged, secrets, metrics)
 
 
 def assert_once(run: Run) -> None:
-    """Each job the service says it archived, once, and its record read once; every
-    delivery taken; no secret in the log."""
+    """Each job the service says it archived, once, and its record read once; each event's
+    last attempt taken; no secret in the log."""
     assert run.archived == Counter(map(str, [*run.hover_ids, *run.v2_ids]))
     assert record_fetches(run.emu) == run.archived
-    assert all(a.ok for a in run.emu.deliveries.log)
+    last = {(a.event, a.copy): a for a in run.emu.deliveries.log}
+    assert all(a.ok for a in last.values())
     assert not [s for s in run.secrets if s in run.logged]
 
 
@@ -138,3 +153,36 @@ def test_the_same_into_s3(s3: Store, tmp_path: Path) -> None:
         assert_once(run)
         assert_archived(objects(s3), run.emu, run.hover_ids, run.v2_ids)
     assert s3.secret not in run.logged
+
+
+def _faults(emu: Emulator) -> None:
+    hover, v2 = "job-state-changed", "realityModeling.jobCompleted.v2"
+    emu.deliveries.script("duplicate", "reorder", "bad-signature", "duplicate", match=hover)
+    emu.deliveries.script("bad-signature", "duplicate", "reorder", match=v2)
+
+
+def test_duplicated_reordered_and_forged_deliveries_archive_each_job_once(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    with completions(str(out), hover=6, bentley=4, faults=_faults) as run:
+        assert_once(run)
+        assert_archived(local_files(out), run.emu, run.hover_ids, run.v2_ids)
+        log = run.emu.deliveries.log
+    # The forged first attempts were refused, and their retries (correctly signed) taken.
+    forged = [a for a in log if not a.signed]
+    assert sorted((a.provider, a.status) for a in forged) == [("bentley", 401), ("hover", 401)]
+    for attempt in forged:
+        (retry,) = [a for a in log if a.event == attempt.event and a.attempt == 2]
+        assert retry.signed and retry.status == 202
+    copies = [a for a in log if a.copy == 2]
+    assert len(copies) == 3 and all(a.status == 200 for a in copies)  # already journaled
+    # Reordered: of each provider, an event reached the service after one sent later.
+    for provider in ("hover", "bentley"):
+        sent = [a.event for a in log if a.provider == provider and a.copy == a.attempt == 1]
+        assert sent != sorted(sent)
+    rejected = "hoverbentley_serve_events_rejected_total"
+    assert metric(run.metrics, rejected, provider="hover", reason="signature") == 1
+    assert metric(run.metrics, rejected, provider="bentley", reason="signature") == 1
+    assert metric(run.metrics, rejected, provider="hover", reason="duplicate") == 2
+    assert metric(run.metrics, rejected, provider="bentley", reason="duplicate") == 1
