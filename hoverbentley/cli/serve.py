@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,8 +188,6 @@ async def cmd_serve(s: ServeCommand) -> int:
             sweeps.append(_hover_sweep(s.out, hover, account, options))
         if bentley_secret is not None:
             await _bentley_sources(stack, s, options, sources, sweeps)
-        if s.register:
-            hover_secret = await _register(s, hover, hover_secret, bentley_secret)
 
         async def sweep() -> list[ArchiveSummary]:
             return [await each() for each in sweeps]
@@ -207,6 +206,8 @@ async def cmd_serve(s: ServeCommand) -> int:
             queue_size=s.queue_size,
             drain_timeout=s.drain_timeout,
             archiver=ArchiverSettings(options=options, sweep_interval=s.sweep_interval or None),
+            # A Hover webhook registered below: its verification event may come at once.
+            awaiting=frozenset({"hover"} if register_hover and hover_secret is None else ()),
         )
         app = create_app(
             settings,
@@ -214,12 +215,22 @@ async def cmd_serve(s: ServeCommand) -> int:
             sweep=sweep if sweeps and s.sweep_interval else None,
             on_verification_code=verify,
         )
-        return await _serve(app, s, app[SERVICE].drain)
+        service = app[SERVICE]
+
+        async def register() -> None:
+            secret = await _register(s, hover, hover_secret, bentley_secret)
+            if secret is not None and "hover" in settings.awaiting:
+                service.set_secret("hover", secret)
+
+        return await _serve(app, s, register if s.register else None)
     return 0  # pragma: no cover - the stack re-raises
 
 
-async def _serve(app: web.Application, s: ServeCommand, drain: Any) -> int:
-    """Listen until SIGTERM (or Ctrl-C), then drain and return 0."""
+async def _serve(
+    app: web.Application, s: ServeCommand, listening: Callable[[], Awaitable[None]] | None
+) -> int:
+    """Listen (then call ``listening``: a registration's events find the service up) until
+    SIGTERM (or Ctrl-C), then drain and return 0."""
     runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
     await runner.setup()
     stopped = anyio.Event()
@@ -231,6 +242,8 @@ async def _serve(app: web.Application, s: ServeCommand, drain: Any) -> int:
         await site.start()
         port = runner.addresses[0][1]
         print_err(f"hoverbentley serve: listening on http://{s.host}:{port}")
+        if listening is not None:
+            await listening()
         await stopped.wait()
         print_err("hoverbentley serve: SIGTERM: draining")
     finally:

@@ -186,3 +186,35 @@ def test_duplicated_reordered_and_forged_deliveries_archive_each_job_once(
     assert metric(run.metrics, rejected, provider="bentley", reason="signature") == 1
     assert metric(run.metrics, rejected, provider="hover", reason="duplicate") == 2
     assert metric(run.metrics, rejected, provider="bentley", reason="duplicate") == 1
+
+
+def test_register_sets_both_webhooks_up_and_their_events_are_archived(tmp_path: Path) -> None:
+    """One command: the Hover webhook created and its verification code confirmed by the
+    service, the Bentley one created and activated; the new Hover secret kept in the file
+    named, printed nowhere; then completed jobs' events archived."""
+    out, secret_file = tmp_path / "out", tmp_path / "secrets" / "hover.secret"
+    secret_file.parent.mkdir()
+    bentley_secret = "bentley-webhook-secret-" + "0123456789" * 3
+    with Emulator.threaded(EMULATOR) as emu:
+        emu.bentley_webhooks.allow_http = True  # the callback is on loopback, not HTTPS
+        public = f"http://127.0.0.1:{free_port()}"
+        args = ("--port", public.rsplit(":", 1)[1], "--sweep-interval", "0")
+        args += ("--register", public, "--hover-secret-file", str(secret_file))
+        env = {"HOVER_WEBHOOK_SECRET": "", "BENTLEY_WEBHOOK_SECRET": bentley_secret}
+        with serving(emu, str(out), *args, **env) as server:
+            server.wait_for(r"Hover webhook verified")
+            (hover,) = emu.hover_webhooks.registrations()
+            (bentley,) = emu.bentley_webhooks.registrations()
+            assert (hover.url, hover.verified) == (f"{public}/hooks/hover", True)
+            assert (bentley.callback_url, bentley.active) == (f"{public}/hooks/bentley", True)
+            assert bentley.secret == bentley_secret
+            assert secret_file.read_text().strip() == hover.hmac_secret
+            assert secret_file.stat().st_mode & 0o777 == 0o600
+            verified = emu.requests_to("hover", f"/api/v2/webhooks/{hover.code}/verify")
+            assert [r.method for r in verified] == ["PUT"]
+            hover_ids, v2_ids = emu.complete_jobs(hover=3, bentley=2)
+            archived = wait_archived(server, 5)
+            logged = terminate(server)
+        assert archived == Counter(map(str, [*hover_ids, *v2_ids]))
+        assert_archived(local_files(out), emu, hover_ids, v2_ids)
+    assert hover.hmac_secret not in logged and bentley_secret not in logged

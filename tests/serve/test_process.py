@@ -95,7 +95,9 @@ def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving
     command = [*HB, "-v", "serve", out, "--port", "0", *FAST, *args]
     bentley = {k: v for k, v in bentley_env(emu).items() if k.startswith("BENTLEY_")}
     bentley["BENTLEY_V2_BASE_URL"] = emu.reality_modeling_v2_url
-    environment = hover_env(emu, **{"HOVER_WEBHOOK_SECRET": HOVER_SECRET, **bentley, **env})
+    bentley["BENTLEY_WEBHOOKS_BASE_URL"] = emu.webhooks_url
+    given = hover_env(emu, **{"HOVER_WEBHOOK_SECRET": HOVER_SECRET, **bentley, **env})
+    environment = {k: v for k, v in given.items() if v}  # "": not set
     proc = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     server: Serving | None = None
     try:
