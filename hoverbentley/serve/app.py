@@ -9,7 +9,8 @@ the application starts, and drained when it stops. Routes:
 - ``GET /healthz`` (alive), ``GET /readyz`` (journal writable and destination reachable,
   not draining), ``GET /metrics`` (Prometheus text).
 
-Answers: ``401`` bad signature, stale ``Date`` or another webhook's secret (nothing queued);
+Answers: ``401`` bad signature, stale ``Date`` (a Bentley ``enqueuedDateTime`` outside
+``bentley_tolerance``) or another webhook's secret (nothing queued);
 ``400`` a malformed body or a job id that is not one; ``413`` a body over the limit (refused
 before it is read whole); ``202`` an event type not acted on (logged); ``200`` a delivery
 already journaled (not queued again); ``503`` with ``Retry-After`` when the queue is at its
@@ -42,7 +43,7 @@ from ..hover.webhook_events import (
 from ..stores import is_local, open_store, parse_location
 from .archiver import Archiver, ArchiverSettings, SourceFactory, Sweep
 from .events import Intent, bentley_intent, hover_intent
-from .journal import Event, JobKey, Journal, JournalUnavailable
+from .journal import DEDUP_WINDOW, Event, JobKey, Journal, JournalUnavailable
 from .metrics import CONTENT_TYPE, ServeMetrics
 from .queue import JobQueue
 
@@ -71,6 +72,10 @@ class ServeSettings:
     bentley_secret: str | None = field(default=None, repr=False)
     hover_request_uri: str = "/hooks/hover"
     tolerance: timedelta = DEFAULT_TOLERANCE
+    #: How old (or how far ahead) a Bentley event's ``enqueuedDateTime`` may be. Bentley signs
+    #: the body only, and a retry carries the event as it was enqueued: the journal's dedup
+    #: window, so a replayed delivery is either recognised by its message id or refused 401.
+    bentley_tolerance: timedelta | None = timedelta(seconds=DEDUP_WINDOW)
     queue_size: int = 1000
     max_body_size: int = MAX_BODY_SIZE
     drain_timeout: float = 30.0
@@ -322,7 +327,9 @@ async def _hook(request: web.Request, provider: str) -> web.Response:
                 return await _verification_code(service, event.code)
             intent = hover_intent(event, body)
         else:
-            bentley = bentley_event_from_http(request.headers, body, secret=secret)
+            bentley = bentley_event_from_http(
+                request.headers, body, secret=secret, tolerance=settings.bentley_tolerance
+            )
             intent = bentley_intent(bentley, body)
             event_type = bentley.event_type
     except WebhookError as exc:
