@@ -337,10 +337,12 @@ def build(
     return Command(handler, parts.make(handler.settings), parts.base_url)
 
 
-def concern_of(kind: type[S], given: Mapping[str, Any]) -> S:
+def concern_of(
+    kind: type[S], given: Mapping[str, Any], profile_urls: Mapping[str, str] | None = None
+) -> S:
     """The concern ``kind`` (an account) built from ``given`` values in place of parsed flags:
     for a command that serves several providers, whose flags would collide."""
-    made: S = _Parts(given, Output(), {})._concern(kind)  # type: ignore[assignment]
+    made: S = _Parts(given, Output(), profile_urls or {})._concern(kind)  # type: ignore[assignment]
     return made
 
 
