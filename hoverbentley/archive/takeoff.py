@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -286,13 +286,15 @@ def takeoff_jsonl(rows: Iterable[TakeoffRow]) -> bytes:
     )
 
 
-def replace_job_rows(existing: bytes | None, job_id: str, rows: Iterable[TakeoffRow]) -> bytes:
+def replace_job_rows(
+    existing: bytes | None, job_ids: Collection[str], rows: Iterable[TakeoffRow]
+) -> bytes:
     """A takeoff CSV holding ``existing``'s rows of every other job, and ``rows`` for
-    ``job_id`` in place of its old ones (jobs in id order)."""
+    ``job_ids`` in place of their old ones (jobs in id order)."""
     kept: list[dict[str, str]] = []
     if existing is not None:
         reader = csv.DictReader(io.StringIO(existing.decode("utf-8"), newline=""))
-        kept = [r for r in reader if r.get("job_id") != job_id]
+        kept = [r for r in reader if r.get("job_id") not in job_ids]
     new = [_cells(r) for r in rows]
     merged = sorted([*kept, *new], key=lambda r: _numeric(r.get("job_id", "")))
     buffer = io.StringIO()
@@ -302,16 +304,17 @@ def replace_job_rows(existing: bytes | None, job_id: str, rows: Iterable[Takeoff
     return buffer.getvalue().encode("utf-8")
 
 
-async def write_takeoff(out: str, *, job_id: str | None = None) -> TakeoffTable:
-    """Write ``OUT/takeoff.csv`` from the archive at ``out``: the whole table, or only
-    ``job_id``'s rows replaced (for a service that keeps it current job by job). The file or
-    object is written whole and then replaces the old one. Returns what was read."""
+async def write_takeoff(out: str, *, job_ids: Collection[str] | None = None) -> TakeoffTable:
+    """Write ``OUT/takeoff.csv`` from the archive at ``out``: the whole table, or only the
+    rows of ``job_ids`` replaced (for a service that keeps it current job by job). The file
+    or object is written whole and then replaces the old one. Returns what was read."""
     store = open_store(out)
-    if job_id is None:
+    if job_ids is None:
         table = await read_takeoff(out)
         body = takeoff_csv(table.rows)
     else:
-        table = await read_takeoff(out, job_ids=[job_id])
-        body = replace_job_rows(await store.read(TAKEOFF_NAME), job_id, table.rows)
+        wanted = set(job_ids)
+        table = await read_takeoff(out, job_ids=wanted)
+        body = replace_job_rows(await store.read(TAKEOFF_NAME), wanted, table.rows)
     await store.put(TAKEOFF_NAME, body)
     return table

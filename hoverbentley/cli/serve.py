@@ -84,6 +84,7 @@ class ServeCommand:
     bentley_secret_env: str
     hover_secret_file: str | None
     bentley_filter: str | None
+    takeoff: bool
     concurrency: int
     detail_concurrency: int
     retries: int
@@ -256,7 +257,9 @@ async def cmd_serve(s: ServeCommand) -> int:
             hover_request_uri=_public_path(s),
             queue_size=s.queue_size,
             drain_timeout=s.drain_timeout,
-            archiver=ArchiverSettings(options=options, sweep_interval=s.sweep_interval or None),
+            archiver=ArchiverSettings(
+                options=options, sweep_interval=s.sweep_interval or None, takeoff=s.takeoff
+            ),
             # A Hover webhook registered below: its verification event may come at once.
             awaiting=frozenset({"hover"} if register_hover and hover_secret is None else ()),
         )
@@ -537,6 +540,12 @@ def add_commands(
         metavar="EXPR",
         help="OData $filter of the Bentley jobs the catch-up sweep covers (BENTLEY_API's API;"
         " without it Bentley is archived from events only)",
+    )
+    parser.add_argument(
+        "--takeoff",
+        action="store_true",
+        help="keep OUT/takeoff.csv current: after each run, the rows of the Hover jobs it"
+        " archived are replaced (see 'hover takeoff')",
     )
     group = parser.add_argument_group("archive run")
     group.add_argument(

@@ -22,6 +22,7 @@ import anyio
 
 from ..archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
 from ..archive.plan import job_directory
+from ..archive.takeoff import write_takeoff
 from .events import BENTLEY_ANALYSIS, BENTLEY_V1, BENTLEY_V2, HOVER
 from .journal import JobKey, Journal
 from .metrics import ServeMetrics
@@ -49,12 +50,14 @@ def route_of(provider: str, event_type: str) -> str:
 @dataclass(frozen=True)
 class ArchiverSettings:
     """How the archiver runs: archive options, jobs per run, sweep interval (``None``: no
-    sweep), and the pause before a run that failed as a whole is tried again."""
+    sweep), the pause before a run that failed as a whole is tried again, and whether
+    ``OUT/takeoff.csv`` is kept current (the rows of the Hover jobs each run archived)."""
 
     options: ArchiveOptions = field(default_factory=ArchiveOptions)
     batch: int = 64
     sweep_interval: float | None = 3600.0
     retry_delay: float = 30.0
+    takeoff: bool = False
 
 
 class Archiver:
@@ -164,8 +167,8 @@ class Archiver:
             return
         covered = {k: [e.message_id for e in self.journal.pending_events(k)] for k in keys}
         first = {k: min(e.received for e in self.journal.pending_events(k)) for k in keys}
-        source = factory([k.job_id for k in keys])
         try:
+            source = factory([k.job_id for k in keys])
             summary = await archive(source, self.out, self.settings.options)
         except Exception as exc:
             logger.error(
@@ -175,13 +178,18 @@ class Archiver:
                 self.settings.retry_delay,
                 exc,
             )
-            await anyio.sleep(self.settings.retry_delay)
+            with anyio.CancelScope() as self._idle:  # stop() ends the pause, not the requeue
+                if not self._stopping:
+                    await anyio.sleep(self.settings.retry_delay)
+            self._idle = None
             for key in keys:
                 self.queue.put(key, force=True)  # running: it waits again when done
             return
         self.metrics.files.inc(summary.downloaded)
         self.metrics.bytes.inc(summary.bytes)
         failed = _failed_jobs(summary, keys)
+        if self.settings.takeoff and route == HOVER:
+            await self._takeoff([k.job_id for k in keys if k.job_id not in failed])
         now = time.time()
         for key in keys:
             ok = key.job_id not in failed
@@ -198,6 +206,17 @@ class Archiver:
                     key.job_id,
                     failed[key.job_id],
                 )
+
+    async def _takeoff(self, job_ids: list[str]) -> None:
+        if not job_ids:
+            return
+        try:
+            table = await write_takeoff(str(self.out), job_ids=job_ids)
+        except Exception as exc:  # the archive is whole; the table is mended by the next run
+            logger.error("takeoff.csv not updated: %s", exc)
+            return
+        for broken in table.broken:
+            logger.warning("takeoff: %s: %s", broken.path, broken.problem)
 
 
 def _failed_jobs(summary: ArchiveSummary, keys: list[JobKey]) -> dict[str, str]:

@@ -171,7 +171,7 @@ async def test_one_jobs_rows_are_replaced_and_the_others_kept(
     # As a re-export that a later run archived would leave it.
     document = out / f"hover/{job}/models/{model}/measurements/summarized_json.json"
     document.write_bytes(b'{"roof": {"roof_facets": {"area": 1234, "total": 5}}}')
-    table = await write_takeoff(str(out), job_id=job)
+    table = await write_takeoff(str(out), job_ids=[job])
     assert [r.job_id for r in table.rows] == [job] * len(table.rows)
     after = rows((out / "takeoff.csv").read_text())
     assert [r for r in after if r["job_id"] != job] == [r for r in before if r["job_id"] != job]

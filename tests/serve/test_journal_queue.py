@@ -172,3 +172,34 @@ async def test_take_waits_for_a_job() -> None:
         assert got == []
         queue.put("x")
     assert got == [["x"]]
+
+
+async def test_stop_ends_the_pause_after_a_failed_run_and_the_job_stays_pending(
+    tmp_path: Path,
+) -> None:
+    from hoverbentley.archive import ArchiveSource
+    from hoverbentley.serve.archiver import Archiver, ArchiverSettings
+    from hoverbentley.serve.metrics import ServeMetrics
+
+    journal = opened(tmp_path)
+    assert await journal.accept(event("a", "7"))
+    jobs: JobQueue[JobKey] = JobQueue(10)
+    jobs.put(JobKey("hover", "7"))
+    failing = anyio.Event()
+
+    def source(ids: list[str]) -> ArchiveSource:
+        failing.set()
+        raise OSError("the API is down")
+
+    settings = ArchiverSettings(sweep_interval=None, retry_delay=3600.0)
+    archiver = Archiver(
+        tmp_path / "out", journal, jobs, ServeMetrics(), {"hover": source}, settings
+    )
+    with anyio.fail_after(60):  # a pause that stop() did not end would run into this
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(archiver.run)
+            await failing.wait()
+            await anyio.wait_all_tasks_blocked()
+            archiver.stop()
+    assert journal.pending_jobs() == [JobKey("hover", "7")]  # replayed at the next start
+    journal.close()

@@ -236,3 +236,31 @@ def test_credentials_and_the_webhook_secret_come_from_a_profile(tmp_path: Path) 
             logged = terminate(server)
         assert_complete(out, emu, [job_id], expected=emu.expected_files(job_id))
     assert HOVER_SECRET not in logged and emu.config.token not in logged
+
+
+def test_takeoff_keeps_the_table_current_job_by_job(tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=4, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        out = tmp_path / "out"
+        first, second, third = emu.job_ids()[:3]
+        with serving(emu, str(out), "--sweep-interval", "0", "--takeoff") as server:
+            for job_id in (first, second):
+                assert server.post(hover_body(job_id)) == 202
+            assert server.archived(2) == {str(first), str(second)}
+            before = (out / "takeoff.csv").read_text()
+            assert server.post(hover_body(third)) == 202
+            assert server.archived(1) == {str(third)}
+            after = (out / "takeoff.csv").read_text()
+            terminate(server)
+        # The table the command writes from the whole archive: the service's is the same.
+        whole = subprocess.run(
+            [*HB, "hover", "takeoff", str(out)], capture_output=True, text=True, check=True
+        ).stdout
+    assert after == whole
+    jobs_before = {line.split(",", 1)[0] for line in before.splitlines()[1:]}
+    jobs_after = {line.split(",", 1)[0] for line in after.splitlines()[1:]}
+    assert jobs_before == {str(first), str(second)}
+    assert jobs_after == {str(first), str(second), str(third)}
+    assert [line for line in after.splitlines() if not line.startswith(str(third))] == (
+        before.splitlines()
+    )
