@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -199,9 +200,10 @@ class HoverClient(ApiClient):
             1,
             lambda page, number: next_page(page, number, self.page_size),
         )
-        async for page in pages:
-            for summary in page.items:
-                yield summary
+        async with aclosing(pages):  # leaving early cancels the page in flight at once
+            async for page in pages:
+                for summary in page.items:
+                    yield summary
 
     async def get_jobs(self, job_ids: Iterable[int], *, concurrency: int = 8) -> list[JobResult]:
         """Fetch many jobs at once, at most ``concurrency`` in flight.

@@ -7,6 +7,8 @@ plain iterator that fetches each item on the loop and closes the async one when 
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import warnings
 import weakref
@@ -111,8 +113,12 @@ class SyncClient(Generic[A]):
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_loop", None) is not None:
-            warnings.warn(f"unclosed {type(self).__name__}", ResourceWarning, stacklevel=1)
+        if getattr(self, "_loop", None) is None:
+            return
+        warnings.warn(f"unclosed {type(self).__name__}", ResourceWarning, stacklevel=1)
+        if not sys.is_finalizing():  # at exit the loop's thread may be gone: leave it
+            with contextlib.suppress(Exception):  # collected on the loop's own thread
+                self.close()
 
     @property
     def aio(self) -> A:
@@ -167,18 +173,17 @@ class SyncClient(Generic[A]):
 
     def iterate(self, items: AsyncIterator[T], /) -> Iterator[T]:
         """``items`` (made by :attr:`aio`) item by item; leaving the loop early closes it."""
-        portal = self._portal()
         try:
             while True:
                 try:
-                    item = portal.call(items.__anext__)
+                    item = self._portal().call(items.__anext__)
                 except StopAsyncIteration:
                     return
                 yield item
         finally:
             close = getattr(items, "aclose", None)
             if close is not None and self._loop is not None:
-                portal.call(close)
+                self._loop.portal.call(close)
 
     def same_loop(self, cls: Callable[P, S], /, *args: P.args, **kwargs: P.kwargs) -> S:
         """A new sync client of class ``cls`` on this client's loop (``cls(*args, **kwargs)``).
