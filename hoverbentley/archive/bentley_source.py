@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
@@ -95,7 +95,7 @@ class BentleySource:
         *,
         top: int | None = None,
         reality: RealityManagementClient | None = None,
-        outputs: frozenset[str] | None = None,
+        outputs: Collection[str] | None = None,
     ) -> None:
         self.client = client
         self.reality = reality
