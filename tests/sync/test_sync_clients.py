@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from hoverbentley import BentleySource, HoverSource, RealityManagementClient
+from hoverbentley.archive import verify_archive
 from hoverbentley.bentley import F
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import ConfigurationError, HoverBentleyError, NotFoundError, ServerError
@@ -147,6 +148,9 @@ def test_the_hover_archive_runs_on_the_clients_loop(emu_thread: Emulator, tmp_pa
         summary = archive(HoverSource(client.aio, job_ids=job_ids), tmp_path)
         expected = [f for j in job_ids for f in emu_thread.expected_files(j)]
     assert summary.downloaded == len(expected) and not summary.failures
+    with hover(emu_thread) as client:  # any async function, on the client's loop
+        report = client.run(verify_archive, tmp_path)
+    assert report.ok and report.verified == len(expected) + len(job_ids), report  # + job.json
     got = sorted(
         hashlib.sha256(p.read_bytes()).hexdigest()
         for p in (tmp_path / "hover").rglob("*")
