@@ -47,7 +47,8 @@ class BentleyApi(ApiClient):
 
     ``auth`` lets two clients share one set of credentials (and one token). ``base_url`` and
     ``token_url`` left ``None`` are Bentley's (the API's own URL, IMS). Requests are limited
-    to 450 a minute unless ``http`` sets ``requests_per_minute``.
+    to 450 a minute unless ``http`` sets ``requests_per_minute``. ``session``: an aiohttp
+    session of yours that every request goes through, blob downloads included; you close it.
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE

@@ -95,8 +95,10 @@ class HoverClient(ApiClient):
     ``refresh_token`` (OAuth refresh; the rotating refresh token is kept in ``token_store``).
     ``current_user_email`` or ``current_user_id`` names the Hover user the requests act for;
     it is added to every request to Hover and never to another host. Requests to Hover are
-    limited to 100 a minute unless ``http`` sets ``requests_per_minute``. Use as
-    ``async with HoverClient(...) as hover:``.
+    limited to 100 a minute unless ``http`` sets ``requests_per_minute``. ``session``: an
+    aiohttp session of yours (one with ``trace_configs``, say) that every request goes through,
+    downloads included; you close it, and its timeouts and connection limits replace those of
+    ``http``. Use as ``async with HoverClient(...) as hover:``.
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import inspect
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,14 @@ def test_closing_twice_and_use_after_close(emu_thread: Emulator) -> None:
     with client:  # leaving again closes nothing more
         pass
     assert not [t for t in threading.enumerate() if t.name == "hoverbentley-loop"]
+
+
+def test_threads_share_one_client(emu_thread: Emulator) -> None:
+    job_ids = emu_thread.job_ids()
+    with hover(emu_thread) as client, ThreadPoolExecutor(4) as pool:
+        jobs = list(pool.map(client.get_job, job_ids))
+    assert [job.id for job in jobs] == job_ids
+    assert len(emu_thread.requests_to("hover", "/api/v3/jobs/")) == len(job_ids)
 
 
 async def _tasks() -> int:
