@@ -84,7 +84,13 @@ async def test_every_bentley_api_request_and_blob_download_is_a_span(
     itwin = emu.itwin_ids[1]
     async with (
         session,
-        reality_modeling(emu, session=session) as rm,
+        reality_modeling(
+            emu,
+            session=session,
+            client_id=emu.config.bentley.client_id,
+            client_secret=emu.config.bentley.client_secret,
+            token_url=emu.ims_token_url,
+        ) as rm,
         RealityManagementClient(
             auth=rm.auth, base_url=emu.reality_management_url, http=FAST, session=session
         ) as reality,
@@ -95,6 +101,7 @@ async def test_every_bentley_api_request_and_blob_download_is_a_span(
         summary = await archive(source, tmp_path)
     spans = exporter.get_finished_spans()
     assert summary.downloaded and not summary.failures
+    assert emu.requests_to("bentley", "/connect/token")  # the token request is a span too
     assert_one_span_per_request(emu, spans)
     downloads = [
         s for s in spans if span_url(s).startswith(emu.blob_url) and "comp=list" not in span_url(s)
