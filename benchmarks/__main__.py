@@ -686,7 +686,7 @@ BULK_HEADER = [
     "CPU-s/GB",
     "peak RSS MiB",
 ]
-NAMES = ["fanout", "bulk", "disk", "small", "stream", "bigfile", "decode", "stores"]
+NAMES = ["fanout", "bulk", "disk", "small", "stream", "bigfile", "decode", "stores", "serve"]
 
 
 def compile_package() -> None:
@@ -782,6 +782,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             except RuntimeError as exc:  # the servers are others' programs: say so, keep the rest
                 rows, t = [], [f"Archive into object stores: not measured, {exc}"[:600]]
             emit("Archive into object stores (moto, Azurite), against tmpfs", HEADER, rows, t)
+        if "serve" in chosen:
+            from .serve import HEADER as SERVE_HEADER
+            from .serve import serve_benchmark
+
+            rows, t = serve_benchmark(ram_out, quick)
+            emit("hoverbentley serve: webhook events to archived jobs", SERVE_HEADER, rows, t)
     elapsed = time.monotonic() - started
     flags = " -- --quick" if quick else ""
     intro = (

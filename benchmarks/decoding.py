@@ -14,6 +14,8 @@ import msgspec
 import pydantic
 
 from hoverbentley.bentley.models import JobsPage
+from hoverbentley.emulator.measurements import measurements_document
+from hoverbentley.hover.measurements import SummarizedMeasurements
 from hoverbentley.hover.models import Job as HoverJob
 
 DATA = Path(__file__).resolve().parent.parent / "hoverbentley" / "emulator" / "data"
@@ -163,6 +165,61 @@ class PHoverJob(pydantic.BaseModel):
     archived_at: str | None = None
 
 
+class PRoofMeasure(pydantic.BaseModel):
+    area: float | None = None
+    total: int | float | None = None
+    length: float | None = None
+
+
+class PPitchArea(pydantic.BaseModel):
+    roof_pitch: str | None = None
+    area: float | None = None
+    percentage: float | None = None
+
+
+class PWasteFactor(pydantic.BaseModel):
+    area: dict[str, float | None] | None = None
+
+
+class PRoof(pydantic.BaseModel):
+    roof_facets: PRoofMeasure | None = None
+    ridges_hips: PRoofMeasure | None = None
+    valleys: PRoofMeasure | None = None
+    rakes: PRoofMeasure | None = None
+    gutters_eaves: PRoofMeasure | None = None
+    flashing: PRoofMeasure | None = None
+    step_flashing: PRoofMeasure | None = None
+    pitch: list[PPitchArea] | None = None
+    waste_factor: PWasteFactor | None = None
+
+
+class PSidingOther(pydantic.BaseModel):
+    siding: float | None = None
+    other: float | None = None
+
+
+class PFacadeAreas(pydantic.BaseModel):
+    facades: PSidingOther | None = None
+    openings: PSidingOther | None = None
+    unknown: PSidingOther | None = None
+    total: PSidingOther | None = None
+
+
+class POpenings(pydantic.BaseModel):
+    quantity: PSidingOther | None = None
+    tops_length: PSidingOther | None = None
+    sills_length: PSidingOther | None = None
+    sides_length: PSidingOther | None = None
+    total_perimeter: PSidingOther | None = None
+
+
+class PSummarized(pydantic.BaseModel):
+    roof: PRoof | None = None
+    area: PFacadeAreas | None = None
+    openings: POpenings | None = None
+    siding_waste: dict[str, float | None] | None = None
+
+
 # -- dataclasses filled from json.loads ------------------------------------------------------
 
 
@@ -250,6 +307,18 @@ def bentley_page(count: int = 1000) -> bytes:
     return json.dumps({"jobs": jobs, "_links": seed["_links"]}).encode()
 
 
+def measurement_documents(count: int = 10_000) -> list[bytes]:
+    """``count`` summarized measurement documents as the emulator serves them (a quarter
+    with nulls, a quarter with unknown sections)."""
+    documents = []
+    for n in range(count):
+        key = f"/api/v3/models/{n}/artifacts/measurements.json?version=summarized_json"
+        body = measurements_document(key, 0, interior=False)
+        assert body is not None
+        documents.append(body)
+    return documents
+
+
 def _loops(fn: Callable[[], object], seconds: float) -> int:
     """Calls of ``fn`` that take about ``seconds``."""
     fn()
@@ -284,6 +353,8 @@ def run() -> dict[str, dict[str, float]]:
     hover_decoder = msgspec.json.Decoder(HoverJob)
     generic = msgspec.json.Decoder()
     page_decoder = msgspec.json.Decoder(JobsPage)
+    documents = measurement_documents()
+    summarized = msgspec.json.Decoder(SummarizedMeasurements)
     return {
         "Hover v3 job payload": _interleaved(
             {
@@ -304,6 +375,14 @@ def run() -> dict[str, dict[str, float]]:
                 "json.loads (dicts)": lambda: json.loads(page),
                 "json.loads + dataclasses": lambda: _bentley_dataclasses(page),
                 "pydantic v2": lambda: PBentleyPage.model_validate_json(page),
+            },
+            rounds=5,
+        ),
+        "10,000 summarized measurement documents": _interleaved(
+            {
+                "msgspec Structs": lambda: [summarized.decode(d) for d in documents],
+                "json.loads (dicts)": lambda: [json.loads(d) for d in documents],
+                "pydantic v2": lambda: [PSummarized.model_validate_json(d) for d in documents],
             },
             rounds=5,
         ),

@@ -10,6 +10,7 @@ from .pipeline import archive
 from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem
 from .shard import IncompleteShardsError
 from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
+from .takeoff import TakeoffRow, TakeoffTable, read_takeoff, write_takeoff
 from .verify import VerifyProgress, VerifyReport, verify_archive
 
 __all__ = [
@@ -28,10 +29,14 @@ __all__ = [
     "PlannedFile",
     "Progress",
     "SkippedItem",
+    "TakeoffRow",
+    "TakeoffTable",
     "VerifyProgress",
     "VerifyReport",
     "archive",
     "parse_exclude",
     "parse_include",
+    "read_takeoff",
     "verify_archive",
+    "write_takeoff",
 ]

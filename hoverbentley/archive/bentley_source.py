@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
@@ -81,7 +81,8 @@ class BentleySource:
     ``client`` is a v1 :class:`RealityModelingClient` or a v2 client
     (:class:`~hoverbentley.bentley.RealityModelingV2Client`). ``outputs`` limits the outputs
     by v1 format (``{"Cesium 3D Tiles", "OBJ"}``) or v2 name or export format (``{"3DTiles",
-    "report"}``), compared without case; ``None`` takes every output. Outputs not produced
+    "report"}``), compared without case; ``None`` takes every output. ``job_ids`` archives
+    those jobs instead of the ones ``filter`` lists (give one or the other). Outputs not produced
     yet are listed as skipped. A v2 output in the iTwin's bucket (``bkt:<path>``) is listed
     under that path in the bucket.
     """
@@ -91,13 +92,17 @@ class BentleySource:
     def __init__(
         self,
         client: RealityModelingClient | V2JobsApi,
-        filter: FilterLike,
+        filter: FilterLike | None = None,
         *,
+        job_ids: Sequence[str] | None = None,
         top: int | None = None,
         reality: RealityManagementClient | None = None,
         outputs: Collection[str] | None = None,
     ) -> None:
+        if (filter is None) == (job_ids is None):
+            raise ValueError("BentleySource archives the jobs of a filter or of job_ids: one")
         self.client = client
+        self._ids = list(job_ids) if job_ids is not None else None
         self.reality = reality
         self._filter = filter
         self._top = top
@@ -105,6 +110,11 @@ class BentleySource:
         self._containers: dict[str, SasContainer] = {}
 
     async def job_ids(self) -> AsyncIterator[str]:
+        if self._ids is not None:
+            for job_id in self._ids:
+                yield job_id
+            return
+        assert self._filter is not None
         async for job in self.client.iter_jobs(self._filter, top=self._top):
             yield job.id
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from .._io.atomic import write_atomic
 
 INDEX_NAME = "index.csv"
+#: The takeoff table ``hover archive --takeoff`` writes beside the index (see ``.takeoff``).
+TAKEOFF_NAME = "takeoff.csv"
 COLUMNS = ("provider", "job_id", "name", "address", "state", "updated_at", "directory")
 
 
@@ -35,7 +37,7 @@ def merge_index(existing: bytes | None, rows: list[dict[str, str]]) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for key in sorted(merged, key=lambda k: (k[0], _numeric(k[1]))):
-        writer.writerow({c: _cell(merged[key].get(c, "")) for c in COLUMNS})
+        writer.writerow({c: spreadsheet_cell(merged[key].get(c, "")) for c in COLUMNS})
     return buffer.getvalue().encode("utf-8")
 
 
@@ -43,7 +45,9 @@ def _numeric(job_id: str) -> tuple[int, str]:
     return (int(job_id), "") if job_id.isdigit() else (0, job_id)
 
 
-def _cell(value: str) -> str:
+def spreadsheet_cell(value: str) -> str:
+    """``value`` safe in a spreadsheet: no control characters, and no formula (a leading
+    ``=``, ``+``, ``-`` or ``@`` is quoted)."""
     # Names come from users: keep spreadsheet formulas from running when the file is opened.
     value = "".join(ch if ch.isprintable() else " " for ch in value)
     return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

@@ -20,7 +20,7 @@ import msgspec
 from .._io.atomic import write_atomic
 from ..errors import ArchiveWriteError, ConfigurationError
 from .destination import write_error
-from .index import INDEX_NAME, merge_index
+from .index import INDEX_NAME, TAKEOFF_NAME, merge_index
 from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
 from .marks import MARK_DIR
 from .shard import IncompleteShardsError, shard_part_problems
@@ -28,9 +28,10 @@ from .shard import IncompleteShardsError, shard_part_problems
 #: Where runs and shards keep their manifest lines, and shards their index rows.
 MANIFEST_PARTS = "manifests/"
 INDEX_PARTS = "indexes/"
-#: What an archive keeps about itself beside the files it archives: its manifest and index,
-#: and the folders of the marks (and open uploads) and of the sharded runs' parts.
-_OWN_FILES = frozenset({MANIFEST_NAME, INDEX_NAME})
+#: What an archive keeps about itself beside the files it archives: its manifest, index and
+#: takeoff table, and the folders of the marks (and open uploads) and of the sharded runs'
+#: parts.
+_OWN_FILES = frozenset({MANIFEST_NAME, INDEX_NAME, TAKEOFF_NAME})
 _OWN_FOLDERS = (f"{MARK_DIR}/", MANIFEST_PARTS, INDEX_PARTS)
 
 

@@ -34,8 +34,8 @@ SCOPES = ("Account", "iTwin")
 MIN_SECRET_LENGTH = 32
 
 
-class Webhook(_Model):
-    """A webhook as ``GET``, ``PATCH`` and the list return it (never with its secret)."""
+class _WebhookFields(_Model):
+    """The fields every answer about a webhook carries."""
 
     id: str
     scope: str | None = None
@@ -43,19 +43,18 @@ class Webhook(_Model):
     active: bool | None = None
     callback_url: str | None = None
     event_types: list[str] = msgspec.field(default_factory=list)
+
+
+class Webhook(_WebhookFields):
+    """A webhook as ``GET``, ``PATCH`` and the list return it (never with its secret)."""
+
     created: str | None = None
     modified: str | None = None
 
 
-class CreatedWebhook(_Model):
+class CreatedWebhook(_WebhookFields):
     """The answer of ``POST /webhooks``: the webhook, still inactive, and its secret."""
 
-    id: str
-    scope: str | None = None
-    scope_id: str | None = None
-    active: bool | None = None
-    callback_url: str | None = None
-    event_types: list[str] = msgspec.field(default_factory=list)
     secret: str | None = None
 
     def __repr__(self) -> str:

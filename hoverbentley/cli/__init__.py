@@ -18,7 +18,7 @@ import anyio
 from .._http.hops import origin_of
 from .._version import __version__
 from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
-from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, verify
+from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, serve, verify
 from .common import print_err
 from .logs import configure_logging
 from .options import add_verbosity
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     bentley.add_commands(commands, after)
     verify.add_commands(commands, after)
     manifest_cmd.add_commands(commands, after)
+    serve.add_commands(commands, after)
     config_cmd.add_commands(commands, after)
     completion.add_commands(commands, after)
     _remember_parsers(parser)

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,11 @@ class EmulatorCommand:
     latency: tuple[float, float] | None
     fault_targets: str
     fault_seed: int
+    complete_jobs: int
+    complete_v2_jobs: int
+    complete_every: float
+    webhook_faults: dict[str, float] | None
+    webhook_backoff: float
 
 
 #: ``--faults`` names, and the emulator's fault each stands for.
@@ -68,14 +74,14 @@ FAULTS = {
 }
 
 
-def fault_rates(text: str) -> dict[str, float]:
+def fault_rates(text: str, known: Sequence[str] = tuple(FAULTS)) -> dict[str, float]:
     """An argparse type: ``503=0.1,reset=0.05``, each a share of requests from 0 to 1."""
     rates: dict[str, float] = {}
     for item in (i.strip() for i in text.split(",") if i.strip()):
         name, sep, value = item.partition("=")
-        if name not in FAULTS or not sep:
+        if name not in known or not sep:
             raise argparse.ArgumentTypeError(
-                f"not a fault: {item!r} (NAME=SHARE with NAME one of {', '.join(FAULTS)})"
+                f"not a fault: {item!r} (NAME=SHARE with NAME one of {', '.join(known)})"
             )
         try:
             rate = float(value)
@@ -85,8 +91,33 @@ def fault_rates(text: str) -> dict[str, float]:
             raise argparse.ArgumentTypeError(f"{name}: a share from 0 to 1, not {value!r}")
         rates[name] = rate
     if not rates:
-        raise argparse.ArgumentTypeError("name at least one fault, e.g. 503=0.1,reset=0.05")
+        raise argparse.ArgumentTypeError(f"name at least one fault, e.g. {known[0]}=0.1")
     return rates
+
+
+def delivery_fault_rates(text: str) -> dict[str, float]:
+    """An argparse type: ``duplicate=0.1,bad-signature=0.05``, shares of webhook events."""
+    from ..emulator.config import DELIVERY_FAULTS
+
+    return fault_rates(text, DELIVERY_FAULTS)
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number from 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number from 0, not {text!r}")
+    return int(text)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: seconds from 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86400:
+        raise argparse.ArgumentTypeError(f"seconds from 0, not {text!r}")
+    return value
 
 
 def latency_range(text: str) -> tuple[float, float]:
@@ -231,7 +262,7 @@ def _verify(emu: object, out: Path, summary: ArchiveSummary) -> list[str]:
 
 def cmd_emulator(s: EmulatorCommand) -> int:
     """Serve in the foreground (not under the CLI's event loop), so Ctrl-C stops it at once."""
-    from ..emulator import EmulatorConfig, FaultConfig, serve
+    from ..emulator import EmulatorConfig, FaultConfig, WebhookConfig, serve
 
     targets: Literal["storage", "api", "all"] = (
         "all" if s.fault_targets == "all" else "api" if s.fault_targets == "api" else "storage"
@@ -244,12 +275,19 @@ def cmd_emulator(s: EmulatorCommand) -> int:
         shares = ", ".join(f"{n} {r:.0%}" for n, r in (s.faults or {}).items()) or "none"
         delay = f"; latency {s.latency[0]:g}-{s.latency[1]:g} s" if s.latency else ""
         print(f"Faults       {shares} on the {s.fault_targets} hosts{delay} (seed {s.fault_seed})")
+    webhooks = WebhookConfig(faults=s.webhook_faults or {}, backoff=s.webhook_backoff)
+    if s.webhook_faults:
+        shares = ", ".join(f"{n} {r:.0%}" for n, r in s.webhook_faults.items())
+        print(f"Deliveries   {shares} of the webhook events")
     serve(
-        EmulatorConfig(jobs=s.jobs, faults=faults),
+        EmulatorConfig(jobs=s.jobs, faults=faults, webhooks=webhooks),
         host=s.host,
         port=s.port,
         storage_port=s.storage_port,
         bentley_port=s.bentley_port,
+        complete_jobs=s.complete_jobs,
+        complete_v2_jobs=s.complete_v2_jobs,
+        complete_every=s.complete_every,
     )
     return 0
 
@@ -327,5 +365,49 @@ def add_commands(
     )
     rehearse.add_argument(
         "--fault-seed", type=int, default=7, help="seed of the fault draws (same seed, same run)"
+    )
+    events = emulator.add_argument_group(
+        "webhooks: jobs that complete over time",
+        "Events go to the verified Hover webhooks and the active Bentley ones registered with"
+        " the emulator (on loopback only), signed, retried 5 times with doubling back-off on a"
+        " non-2xx answer or a failed connection.",
+    )
+    events.add_argument(
+        "--complete-jobs",
+        type=count,
+        default=0,
+        metavar="N",
+        help="add N Hover jobs, processing, that complete over time once a webhook is verified"
+        " or active: model-state-changed per model, then job-state-changed (complete)",
+    )
+    events.add_argument(
+        "--complete-v2-jobs",
+        type=count,
+        default=0,
+        metavar="N",
+        help="add N Reality Modeling v2 jobs that complete (Success) in turn with the Hover"
+        " ones: realityModeling.jobCompleted.v2; Bentley webhooks may then call back over http",
+    )
+    events.add_argument(
+        "--complete-every",
+        type=seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between two completions (default 5)",
+    )
+    events.add_argument(
+        "--webhook-faults",
+        type=delivery_fault_rates,
+        metavar="NAME=SHARE,...",
+        help="give this share of events a fault: duplicate (sent twice), reorder (after the"
+        " next one), hold (until the next completion), bad-signature (first attempt signed"
+        " with another secret); e.g. --webhook-faults duplicate=0.1,bad-signature=0.05",
+    )
+    events.add_argument(
+        "--webhook-backoff",
+        type=seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="wait before the second attempt of a delivery, doubling after (default 1)",
     )
     emulator.set_defaults(handler=Handler(EmulatorCommand, cmd_emulator))

@@ -11,15 +11,18 @@ import msgspec
 
 from ..archive import parse_include
 from ..archive.hover_source import HoverSource
+from ..archive.index import TAKEOFF_NAME
+from ..archive.takeoff import write_takeoff
 from ..errors import ConfigurationError
 from ..hover.select import parse_exclude
-from .common import SINCE_FORMATS, check_out, hover_job_id, parse_since
+from .common import SINCE_FORMATS, check_out, hover_job_id, parse_since, print_err
 from .hover_api import add_credentials, hover_client
 from .hover_webhooks import add_webhook_commands
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
 from .settings import ArchiveRun, Handler, HoverAccount, HttpSettings, Output, positive_int
+from .takeoff import add_takeoff_command, report_problems
 
 __all__ = ["add_commands", "hover_client"]
 
@@ -59,6 +62,7 @@ class HoverArchiveCommand:
     archived: bool
     include: str | None
     exclude: str | None
+    takeoff: bool
     account: HoverAccount
     http: HttpSettings
     run: ArchiveRun
@@ -140,7 +144,14 @@ async def cmd_archive(s: HoverArchiveCommand) -> int:
         )
         summary = await run_archive(s.run, s.output, source, out)
     await marks.finished(summary.ok)
-    return report_summary(s.output, summary)
+    status = report_summary(s.output, summary)
+    if s.takeoff and not s.run.options.dry_run:
+        table = await write_takeoff(str(out))
+        report_problems(table, quiet=True)
+        if not s.output.quiet:
+            print_err(f"takeoff: {len(table.rows)} models in {TAKEOFF_NAME}")
+        status = status or (0 if table.ok else 1)
+    return status
 
 
 def _selection(s: HoverArchiveCommand) -> dict[str, object]:
@@ -159,7 +170,8 @@ def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """Register ``hover job``, ``hover jobs``, ``hover archive`` and ``hover webhooks ...``."""
+    """Register ``hover job``, ``hover jobs``, ``hover archive``, ``hover takeoff`` and
+    ``hover webhooks ...``."""
     hover = subparsers.add_parser(
         "hover",
         help="Hover (hover.to) jobs and files",
@@ -223,8 +235,16 @@ def add_commands(
         metavar="KINDS",
         help="leave these out, in the same words as --include (applied after it)",
     )
+    arc.add_argument(
+        "--takeoff",
+        action="store_true",
+        help=f"at the end, write OUT/{TAKEOFF_NAME}: one row of figures per model from the"
+        " archived measurement documents (see 'hover takeoff'); a document that does not"
+        " parse is named on stderr and makes the exit status 1",
+    )
     add_archive_options(arc)
     arc.set_defaults(handler=Handler(HoverArchiveCommand, cmd_archive))
+    add_takeoff_command(commands, common)
 
     for parser in (job, jobs, arc, *add_webhook_commands(commands, common)):
         add_credentials(parser)

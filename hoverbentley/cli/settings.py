@@ -291,6 +291,13 @@ def build(
     return Command(handler, parts.make(handler.settings), parts.base_url)
 
 
+def concern_of(kind: type[S], given: Mapping[str, Any]) -> S:
+    """The concern ``kind`` (an account) built from ``given`` values in place of parsed flags:
+    for a command that serves several providers, whose flags would collide."""
+    made: S = _Parts(given, Output(), {})._concern(kind)  # type: ignore[assignment]
+    return made
+
+
 class _Parts:
     """Builds each concern a command's settings hold once, from the parsed flags."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .config import EmulatorConfig
 from .content import Content
+from .measurements import measurements_document
 
 #: The host the seed payloads name; replaced by the emulator's own address when served.
 CANONICAL_HOST = "https://hover.to"
@@ -64,6 +66,10 @@ class HoverFile:
     size: int
     listed_by: list[tuple[int, int, bool]] = field(default_factory=list)
     version: int = 0
+    #: A ``measurements.json`` holds a measurement document (its own size, not ``size``);
+    #: ``interior``: of a floor plan.
+    document: bool = False
+    interior: bool = False
 
     @property
     def file_id(self) -> str:
@@ -82,7 +88,11 @@ class HoverFile:
 
     def content(self) -> Content:
         """The current body of the file."""
-        return Content(f"{self.key}#{self.version}", self.size)
+        key = f"{self.key}#{self.version}"
+        if self.document:
+            data = measurements_document(self.key, self.version, interior=self.interior)
+            return Content(key, 0, data)
+        return Content(key, self.size)
 
     @property
     def content_type(self) -> str:
@@ -135,12 +145,49 @@ class HoverCatalog:
         self.jobs: dict[int, HoverJob] = {}
         self.files: dict[str, HoverFile] = {}
         self.by_id: dict[str, HoverFile] = {}
+        #: The final models of jobs still processing (see :meth:`add_processing`), by job id.
+        self.processing: dict[int, list[dict[str, Any]]] = {}
+        self._added = 0
         if config.include_seed_jobs:
             for job_id in SEED_JOB_IDS:
                 self._add(self._seed(job_id), archived=False)
         for index in range(config.jobs):
             payload, archived = self._generate(index)
             self._add(payload, archived=archived)
+
+    def add_processing(self, now: datetime) -> int:
+        """A new generated job whose models are still processing (their files answer 404
+        until :meth:`complete`); its id."""
+        payload, _ = self._generate(self.config.jobs + self._added)
+        self._added += 1
+        stamp = _iso(now)
+        payload.update(
+            reconstruction_state="processing", archived_at=None, created_at=stamp, updated_at=stamp
+        )
+        final = payload["models"]
+        payload["models"] = [
+            {k: v for k, v in model.items() if k != "failure_reason"} | {"state": "processing"}
+            for model in copy.deepcopy(final)
+        ]
+        self._add(payload, archived=False)
+        self.processing[payload["id"]] = final
+        return int(payload["id"])
+
+    def complete(self, job_id: int, now: datetime) -> list[tuple[int, str]]:
+        """Finish a processing job: its models take their final states (most ``complete``,
+        some ``failed``), their files become available. The ``(model id, state)`` of each."""
+        final = self.processing.pop(job_id)
+        job = self.jobs[job_id]
+        job.payload.update(models=final, reconstruction_state="completed", updated_at=_iso(now))
+        job.updated = now
+        job._rendered.clear()
+        states = {model["id"]: model["state"] for model in final}
+        for entry in self.files.values():
+            entry.listed_by = [
+                (owner, model_id, states[model_id] == "complete" if owner == job_id else done)
+                for owner, model_id, done in entry.listed_by
+            ]
+        return list(states.items())
 
     def _seed(self, job_id: int) -> dict[str, Any]:
         data = resources.files(__package__).joinpath(f"data/hover/hover_job_{job_id}.json")
@@ -153,11 +200,17 @@ class HoverCatalog:
         self.jobs[job.id] = job
         for model in payload.get("models") or []:
             complete = model.get("state") == "complete"
+            interior = "interior" in str(model.get("deliverable") or "").lower()
             for category, url in _model_urls(model):
                 key = file_key(url)
                 entry = self.files.get(key)
                 if entry is None:
                     entry = HoverFile(key, url, category, self._size(key, category))
+                    # An exact size asked for wins over the document.
+                    entry.document = key not in self.config.size_overrides and (
+                        measurements_document(key, 0, interior=interior) is not None
+                    )
+                    entry.interior = interior
                     self.files[key] = entry
                     self.by_id[entry.file_id] = entry
                 entry.listed_by.append((job.id, model["id"], complete))

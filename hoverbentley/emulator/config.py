@@ -85,6 +85,44 @@ class Outage:
             raise ValueError(f"unknown host {self.host!r}; known: {', '.join(HOSTS)}")
 
 
+#: Faults of webhook deliveries, for :attr:`WebhookConfig.faults` and ``Emulator.deliveries``.
+DELIVERY_FAULTS = ("duplicate", "reorder", "hold", "bad-signature")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """How the emulator delivers webhook events, as a provider would: signed POSTs, retried.
+
+    A delivery answered other than 2xx, or whose connection fails, is tried again after
+    ``backoff`` seconds, then ``backoff * backoff_factor`` and so on, ``attempts`` times in
+    all. ``faults`` gives each event a share (0..1) of a :data:`DELIVERY_FAULTS` fault, drawn
+    from a generator seeded with ``seed``.
+    """
+
+    attempts: int = 5
+    backoff: float = 1.0
+    backoff_factor: float = 2.0
+    #: Seconds one attempt may take, connection and answer.
+    timeout: float = 10.0
+    #: Hover's signature scheme (not confirmed publicly): ``APIAuth-HMAC-SHA256`` or the
+    #: HMAC-SHA1 ``APIAuth`` of the api-auth library.
+    hover_scheme: Literal["APIAuth-HMAC-SHA256", "APIAuth"] = "APIAuth-HMAC-SHA256"
+    #: Deliveries in flight at once per webhook; 1 keeps each webhook's events in order.
+    concurrency: int = 1
+    #: Deliver only to loopback hosts (``127.0.0.1``, ``::1``, ``localhost``); an event for
+    #: another host is logged as not sent. The emulator is offline.
+    loopback_only: bool = True
+    faults: Mapping[str, float] = field(default_factory=dict)
+    seed: int = 11
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.faults) - set(DELIVERY_FAULTS))
+        if unknown:
+            raise ValueError(f"unknown delivery faults {unknown}; known: {DELIVERY_FAULTS}")
+        if self.attempts < 1 or self.concurrency < 1:
+            raise ValueError("attempts and concurrency must be at least 1")
+
+
 @dataclass(frozen=True)
 class EmulatorConfig:
     """What the emulator serves and whom it lets in."""
@@ -129,6 +167,8 @@ class EmulatorConfig:
     #: Scheduled outage windows.
     outages: tuple[Outage, ...] = ()
     bentley: BentleyConfig = field(default_factory=lambda: BentleyConfig())
+    #: How webhook events are delivered (see ``Emulator.deliveries``).
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
 
 
 @dataclass(frozen=True)

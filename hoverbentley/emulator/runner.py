@@ -6,10 +6,10 @@ import asyncio
 import secrets
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
@@ -28,18 +28,24 @@ from .bentley import (
 from .bentley.reality import reality_data_of
 from .bentley.v2 import bucket_container
 from .bentley.v2_store import V2Job
+from .bentley.webhooks import BentleyRegistration
 from .bentley_catalog import BentleyCatalog
 from .blob import BlobService, blob_app
 from .blobs import BlobStore, ExpectedBlob
 from .catalog import CANONICAL_HOST, HoverCatalog, file_key
+from .completions import Completions
 from .config import EmulatorConfig, FaultConfig
 from .counters import Counters
+from .deliveries import WebhookSender
 from .faults import Fault, FaultPlan
 from .host import Host
-from .hover import HoverAccounts, HoverApi, HoverWebhooks, hover_app
+from .hover import HoverAccounts, HoverApi, HoverRegistration, HoverWebhooks, hover_app
+from .notify import Notifier
 from .outages import Mode, Outages
 from .recording import RecordedRequest
 from .storage import Signer, injected_error, storage_app
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,22 @@ class Emulator:
 
     >>> async with Emulator(EmulatorConfig(jobs=5)) as emu:
     ...     emu.hover_url, emu.storage_url
+
+    Jobs that complete when a test says so, and the webhook events they send::
+
+        hover_ids, v2_ids = emu.complete_jobs(hover=50, bentley=10)  # new jobs, completed now
+        # or: ids = emu.new_hover_jobs(50); ...; emu.complete_hover_jobs(ids)
+        #     ids = emu.new_bentley_jobs(10); ...; emu.complete_bentley_jobs(ids)
+        await emu.deliveries.settled()        # on the emulator's loop; else settle_deliveries()
+        emu.deliveries.log                    # every attempt: DeliveryAttempt(status, body, ...)
+        emu.deliveries.attempts(job_id=str(hover_ids[0]))
+
+    Events go to each VERIFIED Hover webhook and each ACTIVE Bentley webhook listing the event
+    type (register over HTTP, or with :meth:`add_hover_webhook` / :meth:`add_bentley_webhook`),
+    signed, retried per :attr:`EmulatorConfig.webhooks`; ``emu.deliveries.script("duplicate")``
+    (or ``reorder``, ``hold``, ``bad-signature``) gives the next event a fault, and
+    ``release_deliveries()`` sends the held ones. Every method may be called from another thread
+    when the emulator runs in one (:meth:`threaded`).
     """
 
     def __init__(
@@ -106,6 +128,14 @@ class Emulator:
         #: Webhooks v2 (``/webhooks``): their URLs, secrets, Hover's verification codes.
         self.hover_webhooks: HoverWebhooks = self._hover.webhooks
         self.bentley_webhooks: BentleyWebhooks = self._bentley.webhooks
+        #: The webhook deliveries: ``log`` of every attempt, ``settled()``, ``script(...)``.
+        self.deliveries = WebhookSender(self.config.webhooks)
+        notifier = Notifier(self.hover_webhooks, self.bentley_webhooks, self.deliveries)
+        self.hover_webhooks.on_created = notifier.hover_verification
+        for api, store in zip(("modeling", "analysis"), self.bentley.v2_stores, strict=True):
+            store.on_final = lambda job, api=api: notifier.v2_job_ended(api, job)
+        self._completions = Completions(self.catalog, self.bentley, notifier)
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: The blobs of job outputs (v1 and v2) and of the iTwins' buckets, served by the
         #: built-in blob host.
         self.blobs = BlobStore(self._containers, self._bucket_layout)
@@ -135,6 +165,8 @@ class Emulator:
         """Bind the ports and start answering."""
         self.faults.stopping = False
         self.faults.outages.restart_clock()
+        self._loop = asyncio.get_running_loop()
+        await self.deliveries.start()
         scheme = "https" if self._ssl else "http"
         storage = Host("storage", "storage", self.faults, injected_error)
         apps = (
@@ -161,8 +193,10 @@ class Emulator:
         """Close the ports (idempotent); stalled and hanging answers end at once."""
         self.faults.stopping = True
         runners, self._runners = self._runners, []
+        await self.deliveries.stop()
         for runner in runners:
             await runner.cleanup()
+        self._loop = None
 
     # -- what tests ask -------------------------------------------------------------------
 
@@ -185,7 +219,7 @@ class Emulator:
             out.append(
                 ExpectedFile(
                     url=entry.url.replace(CANONICAL_HOST, self.hover_url),
-                    size=entry.size,
+                    size=content.size,
                     sha256=content.sha256,
                     etag=content.etag,
                     job_id=owner,
@@ -339,6 +373,106 @@ class Emulator:
             return None
         return self.bentley.bucket_layout(container.removeprefix("bucket-"))
 
+    # -- jobs that complete, webhook deliveries ------------------------------------------------
+
+    def _on_loop(self, call: Callable[[], T]) -> T:
+        """``call()`` on the emulator's event loop (at once when already on it)."""
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop:
+            return call()
+
+        async def run() -> T:
+            return call()
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result()
+
+    def new_hover_jobs(self, count: int) -> list[int]:
+        """``count`` new Hover jobs, listed as ``processing`` until completed; their ids."""
+        return self._on_loop(lambda: self._completions.new_hover_jobs(count))
+
+    def new_bentley_jobs(self, count: int) -> list[str]:
+        """``count`` new Reality Modeling v2 jobs, ``Queued`` until completed; their ids."""
+        return self._on_loop(lambda: self._completions.new_bentley_jobs(count))
+
+    def complete_hover_jobs(self, job_ids: Sequence[int]) -> None:
+        """Complete new Hover jobs now (files downloadable) and send their events.
+
+        Each posts ``model-state-changed`` per model, then ``job-state-changed`` (``complete``).
+        """
+
+        def run() -> None:
+            for job_id in job_ids:
+                self._completions.complete_hover(job_id)
+
+        self._on_loop(run)
+
+    def complete_bentley_jobs(self, job_ids: Sequence[str]) -> None:
+        """Complete new v2 jobs now (``Success``, outputs downloadable) and send
+        ``realityModeling.jobCompleted.v2`` for each."""
+
+        def run() -> None:
+            for job_id in job_ids:
+                self._completions.complete_bentley(job_id)
+
+        self._on_loop(run)
+
+    def complete_jobs(self, *, hover: int = 0, bentley: int = 0) -> tuple[list[int], list[str]]:
+        """Make ``hover`` Hover and ``bentley`` v2 jobs and complete them now; their ids."""
+        hover_ids, bentley_ids = self.new_hover_jobs(hover), self.new_bentley_jobs(bentley)
+        self.complete_hover_jobs(hover_ids)
+        self.complete_bentley_jobs(bentley_ids)
+        return hover_ids, bentley_ids
+
+    async def complete_over_time(
+        self, hover: Sequence[int], bentley: Sequence[str], every: float
+    ) -> None:
+        """Complete these new jobs one every ``every`` seconds, Hover and v2 in turn (held
+        deliveries go out at each step); for the ``emulator`` command, not tests."""
+        await self._completions.over_time(hover, bentley, every)
+
+    def release_deliveries(self) -> int:
+        """Send the held deliveries (``hold`` and unpaired ``reorder``); how many."""
+        return self._on_loop(self.deliveries.release)
+
+    def settle_deliveries(self, timeout: float = 30.0) -> None:
+        """From another thread: wait until no delivery is queued or in flight (held ones
+        aside), at most ``timeout`` seconds (then ``TimeoutError``)."""
+        loop = self._loop
+        assert loop is not None, "the emulator is not running"
+        future = asyncio.run_coroutine_threadsafe(self.deliveries.settled(), loop)
+        future.result(timeout)
+
+    def add_hover_webhook(self, url: str, *, verified: bool = True) -> HoverRegistration:
+        """Register a Hover webhook without the API (verified: events go to it at once; no
+        verification event is sent). Its secret is ``.hmac_secret``."""
+
+        def run() -> HoverRegistration:
+            hook = self.hover_webhooks.add(url)
+            if verified:
+                hook.verified_at = hook.created_at
+            return hook
+
+        return self._on_loop(run)
+
+    def add_bentley_webhook(
+        self,
+        url: str,
+        event_types: Sequence[str] = ("realityModeling.jobCompleted.v2",),
+        *,
+        active: bool = True,
+        itwin_id: str | None = None,
+    ) -> BentleyRegistration:
+        """Create a Bentley webhook without the API (active unless told; any URL scheme).
+        Its secret is ``.secret``."""
+        hooks = self.bentley_webhooks
+        return self._on_loop(
+            lambda: hooks.add(url, list(event_types), active=active, itwin_id=itwin_id)
+        )
+
     @property
     def refresh_token(self) -> str:
         """The refresh token that is valid now."""
@@ -409,8 +543,17 @@ def serve(
     storage_port: int = 0,
     bentley_port: int = 0,
     blob_port: int = 0,
+    complete_jobs: int = 0,
+    complete_v2_jobs: int = 0,
+    complete_every: float = 5.0,
 ) -> None:
-    """Run the emulator in the foreground until interrupted."""
+    """Run the emulator in the foreground until interrupted.
+
+    With ``complete_jobs`` (Hover) or ``complete_v2_jobs`` (Reality Modeling v2), that many
+    new jobs wait, processing, until a webhook can take events, then complete one every
+    ``complete_every`` seconds, each sending its events; Bentley webhooks may then have an
+    ``http://`` callback URL (a local receiver).
+    """
 
     async def main() -> None:
         async with Emulator(
@@ -434,6 +577,17 @@ def serve(
             print(f"  webhooks   {emu.webhooks_url}")
             print(f"Blob storage {emu.blob_url}  (one container per job output)")
             print(f"Expected files: {emu.hover_url}/_emulator/files   Ctrl-C to stop")
+            if complete_jobs or complete_v2_jobs:
+                emu.bentley_webhooks.allow_http = True
+                hover = emu.new_hover_jobs(complete_jobs)
+                v2 = emu.new_bentley_jobs(complete_v2_jobs)
+                print(
+                    f"Completing   {len(hover)} Hover and {len(v2)} v2 jobs, one every"
+                    f" {complete_every:g} s, once a webhook is verified or active",
+                    flush=True,
+                )
+                await emu.complete_over_time(hover, v2, complete_every)
+                print("Completed    every new job", flush=True)
             await asyncio.Event().wait()
 
     with suppress(KeyboardInterrupt):

@@ -2,8 +2,14 @@
 (registration and the events they deliver)."""
 
 from .auth import HoverOAuth
-from .client import HoverClient, JobRecord, JobResult
+from .client import HoverClient, JobRecord, JobResult, MeasurementsRecord
 from .files import JobFile, JobFiles, SkippedModel, job_files
+from .measurements import (
+    FullMeasurements,
+    MeasurementsDocument,
+    SummarizedMeasurements,
+    decode_measurements,
+)
 from .models import (
     Address,
     Artifacts,
@@ -20,6 +26,7 @@ from .models import (
     ThreeDExperience,
     parse_timestamp,
 )
+from .takeoff import Takeoff, takeoff
 from .webhook_events import (
     GenericHoverEvent,
     HoverEvent,
@@ -41,6 +48,7 @@ __all__ = [
     "CadExports",
     "Capture",
     "Customer",
+    "FullMeasurements",
     "GenericHoverEvent",
     "HoverClient",
     "HoverEvent",
@@ -56,19 +64,25 @@ __all__ = [
     "JobStateChanged",
     "JobSummary",
     "Measurements",
+    "MeasurementsDocument",
+    "MeasurementsRecord",
     "Model",
     "ModelCreated",
     "ModelStateChanged",
     "Pagination",
     "SkippedModel",
+    "SummarizedMeasurements",
+    "Takeoff",
     "ThreeDExperience",
     "Webhook",
     "WebhookPage",
     "WebhookVerificationCode",
     "decode_hover_event",
+    "decode_measurements",
     "hover_event_from_http",
     "job_files",
     "parse_timestamp",
     "sign_hover_event",
+    "takeoff",
     "validate_hover_signature",
 ]

@@ -22,7 +22,8 @@ from ..auth import TokenStore
 from ..errors import ConfigurationError, HoverBentleyError
 from .auth import HoverOAuth
 from .files import JobFiles, job_files
-from .models import Job, JobListPage, JobSummary
+from .measurements import DOCUMENT_KINDS, MeasurementsDocument, decode_measurements
+from .models import Job, JobListPage, JobSummary, Model
 from .paging import list_params, next_page
 from .webhooks import (
     WEBHOOKS_PATH,
@@ -73,6 +74,19 @@ class JobRecord(Raw[Job]):
         trees = _TREES.decode(self.raw).models or []
         raw = {"models": [{"id": m.id, "artifacts": m.artifacts} for m in trees]}
         return job_files(self.job, raw, all_models=all_models)
+
+
+@dataclass(frozen=True)
+class MeasurementsRecord(Raw[MeasurementsDocument]):
+    """A measurement document decoded into Structs, with its exact bytes, the URL that served
+    it and its artifact key (``summarized_json``)."""
+
+    kind: str = ""
+
+    @property
+    def measurements(self) -> MeasurementsDocument:
+        """The decoded document."""
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,37 @@ class HoverClient(ApiClient):
             for index, job_id in enumerate(ids):
                 group.start_soon(fetch, index, job_id)
         return [r for r in results if r is not None]
+
+    async def get_measurements(
+        self, model: Model, kind: str = "summarized_json"
+    ) -> MeasurementsRecord:
+        """The ``kind`` measurement document of ``model`` (a model of a job payload), fetched
+        from the link the payload gives for it, as Structs and as raw bytes.
+
+        ``kind`` is an artifact key of the model's ``artifacts.measurements``: ``json``,
+        ``summarized_json`` (:class:`~.measurements.SummarizedMeasurements`) or ``full_json``
+        (:class:`~.measurements.FullMeasurements`). A key the model does not offer, or one
+        that is not such a document, is a :class:`ConfigurationError` naming those it offers;
+        nothing is sent.
+        """
+        artifacts = model.artifacts
+        measurements = artifacts.measurements if artifacts else None
+        links = measurements.links() if measurements else {}
+        offered = ", ".join(sorted(links)) or "none"
+        url = links.get(kind)
+        if url is None:
+            raise ConfigurationError(
+                f"model {model.id} offers no {kind!r} measurements; it offers: {offered}"
+            )
+        if kind not in DOCUMENT_KINDS:
+            raise ConfigurationError(
+                f"{kind!r} of model {model.id} is not a measurement document this package"
+                f" reads: ask for one of {', '.join(DOCUMENT_KINDS)} (the model offers:"
+                f" {offered})"
+            )
+        response = await self.transport.request("GET", url)
+        document = decode_measurements(kind, response.body, response.url)
+        return MeasurementsRecord(document, response.body, response.url, kind)
 
     async def download(
         self, url: str, dest: str | os.PathLike[str], *, resume: bool = True

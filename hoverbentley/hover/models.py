@@ -68,13 +68,25 @@ class ThreeDExperience(msgspec.Struct, kw_only=True, gc=False):
 
 
 class Measurements(msgspec.Struct, kw_only=True, gc=False):
-    """Measurement report URLs; which keys exist depends on the deliverable."""
+    """Measurement report URLs; which keys exist depends on the deliverable.
+
+    ``json`` and its ``version`` variants (``summarized_json``, ``full_json``, ``sketch_json``,
+    ``roof_lines``, ``paint_measurements``) are JSON documents; see
+    :meth:`~hoverbentley.hover.HoverClient.get_measurements`.
+    """
 
     pdf: OptStr = UNSET
     json: OptStr = UNSET
     summarized_json: OptStr = UNSET
     full_json: OptStr = UNSET
+    sketch_json: OptStr = UNSET
+    roof_lines: OptStr = UNSET
+    paint_measurements: OptStr = UNSET
     xlsx: OptStr = UNSET
+
+    def links(self) -> dict[str, str]:
+        """The artifact keys this model offers, with their URLs."""
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if isinstance(v, str)}
 
 
 class CadExports(msgspec.Struct, kw_only=True, gc=False):

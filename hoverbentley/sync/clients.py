@@ -33,6 +33,7 @@ class SyncHoverClient(SyncClient[HoverClient]):
     list_jobs_page = blocking(HoverClient.list_jobs_page)
     iter_jobs = iterating(HoverClient.iter_jobs)
     get_jobs = blocking(HoverClient.get_jobs)
+    get_measurements = blocking(HoverClient.get_measurements)
     download = blocking(HoverClient.download)
     create_webhook = blocking(HoverClient.create_webhook)
     verify_webhook = blocking(HoverClient.verify_webhook)

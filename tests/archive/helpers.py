@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from hoverbentley.archive.merge import is_bookkeeping
 from hoverbentley.emulator import Emulator
 from hoverbentley.emulator.catalog import file_key
 from hoverbentley.emulator.runner import ExpectedFile
@@ -26,9 +27,6 @@ SMALL_SIZES = {
     "measurements": (2 * KiB, 24 * KiB),
     "cad_exports": (16 * KiB, 96 * KiB),
 }
-
-#: Bookkeeping files of OUT that are not archived files.
-META = ("manifest.jsonl", "index.csv")
 
 
 def main_model_pdf(index: int) -> str:
@@ -84,13 +82,14 @@ def read_manifest(out: Path, *, strict: bool = True) -> list[dict[str, Any]]:
 
 
 def disk_files(out: Path) -> dict[str, str]:
-    """``relative path → sha256`` of every file under ``out`` but the manifest and index."""
+    """``relative path → sha256`` of every file under ``out`` but the manifest, the index and
+    what else the archive keeps about itself (``.hoverbentley/``: marks, the service's journal)."""
     if not out.exists():
         return {}
     return {
         p.relative_to(out).as_posix(): sha256_file(p)
         for p in out.rglob("*")
-        if p.is_file() and p.relative_to(out).as_posix() not in META
+        if p.is_file() and not is_bookkeeping(p.relative_to(out).as_posix())
     }
 
 

@@ -126,6 +126,25 @@ def test_a_bucket_that_does_not_exist_is_named(tmp_path: Path, s3: Bucket) -> No
     assert S3_SECRET not in result.stderr
 
 
+def test_a_refused_key_is_access_denied_named_once_without_the_key(
+    tmp_path: Path, az: Bucket
+) -> None:
+    import base64
+
+    wrong = base64.b64encode(b"not the account key of this storage").decode()
+    env = {**cli_env(), **az.env, "AZURE_STORAGE_ACCOUNT_KEY": wrong}
+    url = f"az://{az.name}/prefix"
+    for command in commands(url):
+        result = run(command, tmp_path, env)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(
+            f"hoverbentley: error: {url}: access denied: "
+        ), result.stderr
+        assert wrong not in result.stderr and az.secret not in result.stderr
+        assert list(tmp_path.iterdir()) == []
+
+
 def test_locations_parse_into_scheme_bucket_and_prefix() -> None:
     assert parse_location("/data/out").scheme == "file"
     assert parse_location("relative/out").prefix == "relative/out"

@@ -26,6 +26,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 NOT_RUN = {
     "Object storage and many machines": "writes to s3://bucket/prefix, a real bucket, from a"
     " Dask cluster (tests/objectstore/test_dask.py runs the same against moto)",
+    "Keep an archive current": "serves on port 8080 until it is stopped (tests/serve run the"
+    " same application)",
 }
 
 #: mypy options of one block, and why (written as a comment at the top of its file).

@@ -221,3 +221,24 @@ def seed_analysis(store: V2Store, itwins: list[str]) -> None:
         ["segmentation3D"],
         percent=20.0,
     )
+
+
+def add_held(store: V2Store, job_id: str, itwin: str, n: int) -> V2Job:
+    """A new Reconstruction job (modeling reference, 3D Tiles and OBJ exports), ``Queued`` and
+    held at 0 % until its progress is set (``V2Store.set_progress``)."""
+    exports = {"modelingReference": True, "exports": [{"format": "3DTiles"}, {"format": "OBJ"}]}
+    name = f"Reconstruction {n + 1}"
+    job = _job(
+        store,
+        job_id,
+        "Reconstruction",
+        itwin,
+        "Queued",
+        n,
+        {"scene": SCENE},
+        exports,
+        percent=0.0,
+        name=name,
+    )
+    job.speed = 0.0
+    return job

@@ -107,6 +107,8 @@ class V2Store:
         self.config = config
         self.clock = clock
         self.jobs: dict[str, V2Job] = {}
+        #: Called with each job that reaches a final state (the webhook events hook on here).
+        self.on_final: Callable[[V2Job], None] | None = None
 
     def add(self, job: V2Job) -> V2Job:
         """Hold ``job``."""
@@ -148,10 +150,15 @@ class V2Store:
         return self.add(job)
 
     def refresh(self, job: V2Job) -> None:
-        """Move ``job`` on to now."""
-        state, now = job.state, self.clock()
-        if state in FINAL:
+        """Move ``job`` on to now (telling :attr:`on_final` when it ends)."""
+        if job.state in FINAL:
             return
+        self._advance(job)
+        if job.state in FINAL and self.on_final is not None:
+            self.on_final(job)
+
+    def _advance(self, job: V2Job) -> None:
+        state, now = job.state, self.clock()
         info = job.wire["executionInfo"]
         if state in TERMINATING:
             since = job.terminating_since or now

@@ -6,8 +6,8 @@ true`` activates it), ``GET /`` lists, ``GET /{id}`` shows and ``DELETE /{id}`` 
 A body the document does not allow (an unknown property, a missing callback URL, scope or
 event type, a callback URL that is not ``https``, a secret under 32 characters) is a 422
 ``InvalidCreateWebhookRequest`` or ``InvalidUpdateWebhookRequest`` whose detail names the
-property; an unknown id is a 404 ``WebhookNotFound``. The secrets are kept for the events a
-later sender signs (:meth:`BentleyWebhooks.registrations`).
+property; an unknown id is a 404 ``WebhookNotFound``. The emulator's sender signs the events
+of active webhooks with their secrets (:meth:`BentleyWebhooks.registrations`).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class BentleyRegistration:
         }
 
 
-class _Refused(Exception):
+class _Refused(ValueError):
     def __init__(self, target: str, message: str) -> None:
         super().__init__(message)
         self.target = target
@@ -155,6 +155,28 @@ class BentleyWebhooks:
     def registrations(self) -> list[BentleyRegistration]:
         """Every webhook, in creation order (active or not, secrets included)."""
         return list(self.hooks.values())
+
+    def add(
+        self,
+        callback_url: str,
+        event_types: list[str],
+        *,
+        active: bool = True,
+        itwin_id: str | None = None,
+        secret: str | None = None,
+    ) -> BentleyRegistration:
+        """Create a webhook without a request: scope ``Account``, or ``iTwin`` with ``itwin_id``."""
+        hook = BentleyRegistration(
+            id=str(uuid.uuid4()),
+            scope="Account" if itwin_id is None else "iTwin",
+            scope_id=ACCOUNT_ID if itwin_id is None else itwin_id,
+            callback_url=callback_url,
+            secret=secret or secrets.token_urlsafe(48),
+            event_types=_events(event_types),
+            active=active,
+        )
+        self.hooks[hook.id] = hook
+        return hook
 
     def routes(self) -> list[tuple[str, str, Any]]:
         """(method, path, handler) of the API."""

@@ -46,10 +46,11 @@ class Files:
                 "job_id": job_id,
                 "model_id": model_id,
                 "category": entry.category,
-                "size": entry.size,
-                "sha256": entry.content().sha256,
-                "etag": entry.content().etag,
+                "size": content.size,
+                "sha256": content.sha256,
+                "etag": content.etag,
             }
             for job_id, model_id, entry in self.catalog.files_of()
+            for content in (entry.content(),)
         ]
         return json_response({"files": out, "user_params": list(USER_PARAMS)})

@@ -3,11 +3,13 @@
 ``POST`` registers ``{"webhook": {"url", "content_type"}}`` for the organisation (201, the
 webhook with its ``hmac_secret``, ``verified_at`` null) and draws the code of the
 ``webhook-verification-code`` event Hover posts to the URL; ``PUT /{code}/verify`` confirms
-it (200, no body; no token needed, as the documentation says); ``GET`` lists the webhooks in
+it (200, no body; no token needed, as the documentation says; only then do events go to the
+webhook); ``GET`` lists the webhooks in
 the page-numbered envelope; ``DELETE /{id}`` removes one. A registration without a URL, with a
 URL that is not absolute http(s), or with a content type other than ``json`` is refused with a
-422 (Hover's wording of these is not documented: ``{"error": ...}`` as elsewhere). The codes
-and secrets are kept for a later sender of events (:meth:`HoverWebhooks.registrations`).
+422 (Hover's wording of these is not documented: ``{"error": ...}`` as elsewhere). The
+verification event is posted by :attr:`HoverWebhooks.on_created` (the emulator's sender): it may
+reach the URL before the registration's answer reaches the client, and is retried.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -90,6 +93,8 @@ class HoverWebhooks:
         self.config = config
         self.hooks: dict[int, HoverRegistration] = {}
         self._next_id = FIRST_ID
+        #: Called with each new webhook (to post its ``webhook-verification-code`` event).
+        self.on_created: Callable[[HoverRegistration], None] | None = None
 
     def registrations(self) -> list[HoverRegistration]:
         """Every webhook, in registration order (verified or not, codes and secrets included)."""
@@ -113,10 +118,17 @@ class HoverWebhooks:
         content_type = hook.get("content_type", "json")
         if content_type != "json":
             return hover_error(422, "Content type is not included in the list")
+        registration = self.add(url, content_type)
+        if self.on_created is not None:
+            self.on_created(registration)
+        return json_response(registration.wire(), status=201)
+
+    def add(self, url: str, content_type: str = "json") -> HoverRegistration:
+        """Register a webhook for ``url`` (not verified yet)."""
         registration = HoverRegistration(id=self._next_id, url=url, content_type=content_type)
         self._next_id += 1
         self.hooks[registration.id] = registration
-        return json_response(registration.wire(), status=201)
+        return registration
 
     async def list(self, request: web.Request) -> web.StreamResponse:
         """``GET /api/v2/webhooks``: one page of the webhooks."""

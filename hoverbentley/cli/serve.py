@@ -1,0 +1,497 @@
+"""``hoverbentley serve OUT``: keep an archive current from Hover and Bentley webhooks.
+
+Credentials and webhook secrets come from the environment only (the ``HOVER_*`` and
+``BENTLEY_*`` variables of the ``hover`` and ``bentley`` commands; the secrets from
+``HOVER_WEBHOOK_SECRET`` and ``BENTLEY_WEBHOOK_SECRET`` or the variables the flags name), never
+from a flag's value. SIGTERM drains: the listener closes, the run under way gets
+``--drain-timeout`` seconds, and the command exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from aiohttp import web
+
+from ..archive import ArchiveOptions, ArchiveSummary, archive
+from ..archive.bentley_source import BentleySource
+from ..archive.hover_source import HoverSource
+from ..archive.unfinished import WatchUnfinished
+from ..bentley.auth import IMS_TOKEN_URL
+from ..bentley.filters import raw
+from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
+from ..bentley.reality import RealityManagementClient
+from ..errors import ConfigurationError
+from ..hover.client import DEFAULT_BASE_URL as HOVER_URL
+from ..hover.client import HoverClient
+from ..stores import is_local, parse_location
+from .bentley_api import bentley_client
+from .bentley_webhooks import webhooks_client
+from .common import check_out, env, print_err
+from .hover_api import DEFAULT_TOKEN_FILE, hover_client
+from .lastrun import LAST, Incremental
+from .options import add_http_options
+from .secret_file import SecretFile
+from .settings import (
+    BentleyAccount,
+    BentleyWebhooksAccount,
+    Handler,
+    HoverAccount,
+    HttpSettings,
+    Output,
+    concern_of,
+    non_negative_number,
+    positive_int,
+    positive_seconds,
+)
+
+logger = logging.getLogger("hoverbentley.serve")
+
+HOVER_SECRET_VARIABLE = "HOVER_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+BENTLEY_SECRET_VARIABLE = "BENTLEY_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+#: Where the journal lives in a local OUT.
+STATE_DIR = ".hoverbentley/serve"
+
+
+@dataclass(frozen=True)
+class ServeCommand:
+    """``serve OUT``: where to listen, the journal, the sweep, the secrets' variables."""
+
+    out: str
+    host: str
+    port: int
+    state_dir: str | None
+    sweep_interval: float
+    drain_timeout: float
+    queue_size: int
+    register: str | None
+    public_url: str | None
+    hover_secret_env: str
+    bentley_secret_env: str
+    hover_secret_file: str | None
+    bentley_filter: str | None
+    concurrency: int
+    detail_concurrency: int
+    retries: int
+    http: HttpSettings
+    output: Output
+
+
+def _environment() -> dict[str, Any]:
+    """The values the ``hover`` and ``bentley`` credential flags take from the environment
+    (the flags themselves would collide: ``serve`` reads the environment only)."""
+    values: dict[str, Any] = {
+        name: env(variable)
+        for name, variable in (
+            ("token", "HOVER_TOKEN"),
+            ("client_id", "HOVER_CLIENT_ID"),
+            ("client_secret", "HOVER_CLIENT_SECRET"),
+            ("refresh_token", "HOVER_REFRESH_TOKEN"),
+            ("token_store", "HOVER_TOKEN_STORE"),
+            ("current_user_email", "HOVER_CURRENT_USER_EMAIL"),
+            ("current_user_id", "HOVER_CURRENT_USER_ID"),
+        )
+    }
+    values["token_file"] = env("HOVER_TOKEN_FILE") or DEFAULT_TOKEN_FILE
+    values["base_url"] = env("HOVER_BASE_URL") or HOVER_URL
+    return values
+
+
+def _bentley_environment(api: str, service: str) -> dict[str, Any]:
+    """The Bentley credential flags' values from the environment, for ``api`` and ``service``."""
+    return {
+        "api": api,
+        "service": service,
+        "base_url": None,  # the API's own variable, then Bentley's URL
+        "token": env("BENTLEY_TOKEN"),
+        "client_id": env("BENTLEY_CLIENT_ID"),
+        "client_secret": env("BENTLEY_CLIENT_SECRET"),
+        "token_url": env("BENTLEY_TOKEN_URL") or IMS_TOKEN_URL,
+        "reality_url": env("BENTLEY_REALITY_URL") or REALITY_BASE_URL,
+    }
+
+
+def _secret(variable: str, what: str) -> str | None:
+    value = env(variable)
+    if value is not None and not value.strip():
+        raise ConfigurationError(f"{variable} is blank: the {what} webhook secret is empty")
+    return value.strip() if value else None
+
+
+def _read_secret(path: str) -> str | None:
+    """The secret in ``path`` (``None`` when there is no such file yet)."""
+    try:
+        return Path(path).expanduser().read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _state_dir(s: ServeCommand) -> Path:
+    if s.state_dir:
+        return Path(s.state_dir).expanduser()
+    if not is_local(s.out):
+        raise ConfigurationError(
+            f"OUT {s.out} is not a local directory: say where the journal goes with --state-dir"
+        )
+    return Path(parse_location(s.out).prefix) / STATE_DIR
+
+
+def _public_path(s: ServeCommand) -> str:
+    from urllib.parse import urlsplit
+
+    base = s.public_url or s.register
+    if base is None:
+        return "/hooks/hover"
+    return urlsplit(base.rstrip("/")).path + "/hooks/hover"
+
+
+async def cmd_serve(s: ServeCommand) -> int:
+    # Here, not at the top: without the serve extra only this command fails (a clear error).
+    from ..serve.app import SERVICE, ServeSettings, create_app
+    from ..serve.archiver import ArchiverSettings, SourceFactory
+
+    check_out(s.out)
+    hover_secret = _secret(s.hover_secret_env, "Hover")
+    if hover_secret is None and s.hover_secret_file:
+        hover_secret = await anyio.to_thread.run_sync(_read_secret, s.hover_secret_file)
+    bentley_secret = _secret(s.bentley_secret_env, "Bentley")
+    register_hover = bool(s.register) and (hover_secret is not None or bool(s.hover_secret_file))
+    if hover_secret is None and bentley_secret is None and not register_hover:
+        raise ConfigurationError(
+            f"no webhook secret: set {s.hover_secret_env} (Hover) or {s.bentley_secret_env}"
+            " (Bentley), the secrets the webhooks were registered with"
+        )
+    options = ArchiveOptions(
+        concurrency=s.concurrency,
+        per_host=s.concurrency,
+        detail_concurrency=s.detail_concurrency,
+        retries=s.retries,
+    )
+    async with AsyncExitStack() as stack:
+        sources: dict[str, SourceFactory] = {}
+        sweeps: list[Any] = []
+        hover: HoverClient | None = None
+        if hover_secret is not None or register_hover:
+            account: HoverAccount = concern_of(HoverAccount, _environment())
+            hover = await stack.enter_async_context(hover_client(account, s.http))
+            sources["hover"] = _hover_source(hover)
+            sweeps.append(_hover_sweep(s.out, hover, account, options))
+        if bentley_secret is not None:
+            await _bentley_sources(stack, s, options, sources, sweeps)
+        if s.register:
+            hover_secret = await _register(s, hover, hover_secret, bentley_secret)
+
+        async def sweep() -> list[ArchiveSummary]:
+            return [await each() for each in sweeps]
+
+        async def verify(code: str) -> None:
+            if hover is not None and s.register:
+                await hover.verify_webhook(code)
+                logger.warning("Hover webhook verified: events follow")
+
+        settings = ServeSettings(
+            out=s.out,
+            state_dir=_state_dir(s),
+            hover_secret=hover_secret,
+            bentley_secret=bentley_secret,
+            hover_request_uri=_public_path(s),
+            queue_size=s.queue_size,
+            drain_timeout=s.drain_timeout,
+            archiver=ArchiverSettings(options=options, sweep_interval=s.sweep_interval or None),
+        )
+        app = create_app(
+            settings,
+            sources,
+            sweep=sweep if sweeps and s.sweep_interval else None,
+            on_verification_code=verify,
+        )
+        return await _serve(app, s, app[SERVICE].drain)
+    return 0  # pragma: no cover - the stack re-raises
+
+
+async def _serve(app: web.Application, s: ServeCommand, drain: Any) -> int:
+    """Listen until SIGTERM (or Ctrl-C), then drain and return 0."""
+    runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
+    await runner.setup()
+    stopped = anyio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+    try:
+        site = web.TCPSite(runner, s.host, s.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        print_err(f"hoverbentley serve: listening on http://{s.host}:{port}")
+        await stopped.wait()
+        print_err("hoverbentley serve: SIGTERM: draining")
+    finally:
+        with anyio.CancelScope(shield=True):
+            await runner.cleanup()  # closes the listener, then drains the service
+    return 0
+
+
+def _hover_source(client: HoverClient) -> Any:
+    def source(ids: list[str]) -> HoverSource:
+        return HoverSource(client, job_ids=[int(i) for i in ids])
+
+    return source
+
+
+def _hover_sweep(
+    out: str, client: HoverClient, account: HoverAccount, options: ArchiveOptions
+) -> Any:
+    selection = {  # the selection of `hover archive --all --since last`: one mark for both
+        "provider": "hover",
+        "base_url": account.base_url.rstrip("/"),
+        "user": account.current_user_email or account.current_user_id,
+        "archived": False,
+        "include": None,
+        "exclude": None,
+    }
+
+    async def sweep() -> ArchiveSummary:
+        marks = Incremental(out, LAST, selection, quiet=True)
+        source = HoverSource(client, updated_since=await marks.since())
+        summary = await archive(source, out, options)
+        await marks.finished(summary.ok)
+        return summary
+
+    return sweep
+
+
+async def _bentley_sources(
+    stack: AsyncExitStack,
+    s: ServeCommand,
+    options: ArchiveOptions,
+    sources: dict[str, Any],
+    sweeps: list[Any],
+) -> None:
+    """A client, and a source, per Bentley API an event can name; a sweep with
+    ``--bentley-filter`` over the API ``BENTLEY_API`` chooses."""
+    routes = (
+        ("bentley-v1", "v1", "modeling"),
+        ("bentley-v2", "v2", "modeling"),
+        ("bentley-analysis", "v2", "analysis"),
+    )
+    chosen = env("BENTLEY_API") or "v1"
+    for route, api, service in routes:
+        account: BentleyAccount = concern_of(BentleyAccount, _bentley_environment(api, service))
+        client: Any = await stack.enter_async_context(bentley_client(account, s.http))
+        reality = await stack.enter_async_context(
+            RealityManagementClient(
+                base_url=account.reality_url, auth=client.auth, http=client.http
+            )
+        )
+
+        def source(ids: list[str], client: Any = client, reality: Any = reality) -> BentleySource:
+            return BentleySource(client, job_ids=ids, reality=reality)
+
+        sources[route] = source
+        if s.bentley_filter and api == chosen and service == "modeling":
+            sweeps.append(_bentley_sweep(s, account, client, reality, options))
+
+
+def _bentley_sweep(
+    s: ServeCommand, account: BentleyAccount, client: Any, reality: Any, options: ArchiveOptions
+) -> Any:
+    from ..bentley.filters import F
+
+    assert s.bentley_filter is not None
+    selection = {  # the selection of `bentley archive --filter F --since last`
+        "provider": "bentley",
+        "api": account.api,
+        "service": account.service,
+        "base_url": account.base_url.rstrip("/"),
+        "filter": s.bentley_filter,
+        "outputs": None,
+        "records_only": False,
+    }
+
+    async def sweep() -> ArchiveSummary:
+        marks = Incremental(s.out, LAST, selection, quiet=True)
+        wanted = raw(s.bentley_filter or "")
+        since = await marks.since()
+        if since is not None:
+            wanted = wanted & F.created_date_time.gt(since)
+        source = WatchUnfinished(BentleySource(client, wanted, reality=reality))
+        summary = await archive(source, s.out, options)
+        await marks.finished(summary.ok, source.oldest)
+        return summary
+
+    return sweep
+
+
+async def _register(
+    s: ServeCommand, hover: HoverClient | None, hover_secret: str | None, bentley_secret: str | None
+) -> str | None:
+    """Register (and for Bentley activate) the webhooks of PUBLIC_URL that are not yet; the
+    Hover secret to verify with (a new webhook's, written to ``--hover-secret-file``)."""
+    assert s.register is not None
+    base = s.register.rstrip("/")
+    if hover is not None:
+        url = f"{base}/hooks/hover"
+        hover_known = [w for w in await hover.list_webhooks() if w.url == url]
+        if hover_known and hover_secret is None:
+            raise ConfigurationError(
+                f"a Hover webhook for {url} exists: set {s.hover_secret_env} to its secret"
+            )
+        if not hover_known:
+            secret_file = SecretFile(s.hover_secret_file, show=False)
+            secret_file.reserve()
+            created = await hover.create_webhook(url)
+            secret_file.fill(
+                created.hmac_secret,
+                webhook=f"Hover webhook {created.id}",
+                advice="delete it with 'hoverbentley hover webhooks delete' and register again",
+            )
+            hover_secret = created.hmac_secret
+            logger.warning("Hover webhook %s registered for %s; verifying", created.id, url)
+    if bentley_secret is not None:
+        account: BentleyWebhooksAccount = concern_of(
+            BentleyWebhooksAccount, {**_bentley_environment("v2", "modeling"), "base_url": None}
+        )
+        async with webhooks_client(account, s.http) as client:
+            url = f"{base}/hooks/bentley"
+            known = [w for w in await client.list_webhooks() if w.callback_url == url]
+            if known:
+                webhook_id = known[0].id
+                if known[0].active:
+                    return hover_secret
+            else:
+                webhook_id = (await client.create_webhook(url, secret=bentley_secret)).id
+            await client.activate_webhook(webhook_id)
+            logger.warning("Bentley webhook %s active for %s", webhook_id, url)
+    return hover_secret
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Register ``serve OUT``."""
+    parser = subparsers.add_parser(
+        "serve",
+        parents=[common],
+        help="keep an archive current: receive Hover and Bentley webhooks and archive each job",
+        description="Run a web service that receives Hover and Bentley webhooks at"
+        " POST /hooks/hover and /hooks/bentley, journals each verified event (fsynced before"
+        " the answer) and archives its job into OUT as 'hover archive' and 'bentley archive'"
+        " do; GET /healthz, /readyz and /metrics (Prometheus). A '--since last' catch-up sweep"
+        " runs at start and every --sweep-interval. Credentials come from the HOVER_* and"
+        " BENTLEY_* variables, the webhook secrets from HOVER_WEBHOOK_SECRET and"
+        " BENTLEY_WEBHOOK_SECRET (never from flags); a provider without a secret is not served."
+        " SIGTERM drains and exits 0. Exit status: 2 for usage errors, 1 when it cannot start.",
+    )
+    parser.add_argument(
+        "out",
+        metavar="OUT",
+        help="archive directory, or s3://BUCKET/PREFIX or az://CONTAINER/PREFIX (needs"
+        " --state-dir)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free one)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help=f"where the journal is kept (default OUT/{STATE_DIR}; required for an object store"
+        " OUT)",
+    )
+    parser.add_argument(
+        "--sweep-interval",
+        type=non_negative_number,
+        default=3600.0,
+        metavar="S",
+        help="seconds between '--since last' catch-up sweeps, the first at start (default 3600;"
+        " 0: only events)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=positive_seconds,
+        default=30.0,
+        metavar="S",
+        help="on SIGTERM, seconds the run under way may take to finish before it is stopped"
+        " (its files are resumed at the next start; default 30)",
+    )
+    parser.add_argument(
+        "--queue-size",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="jobs that may wait to be archived; an event beyond is answered 503 with"
+        " Retry-After, not journaled, and the provider's retry brings it back (default 1000)",
+    )
+    parser.add_argument(
+        "--register",
+        metavar="PUBLIC_URL",
+        help="at start, register the webhooks PUBLIC_URL/hooks/hover and PUBLIC_URL/hooks/bentley"
+        " where none is, activate the Bentley one and confirm Hover's verification code",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the public base URL the Hover webhook was registered with, whose path Hover signs"
+        " (default: --register's; else the path /hooks/hover)",
+    )
+    parser.add_argument(
+        "--hover-secret-env",
+        default=HOVER_SECRET_VARIABLE,
+        metavar="NAME",
+        help="the variable holding the Hover webhook's hmac_secret"
+        f" (default {HOVER_SECRET_VARIABLE})",
+    )
+    parser.add_argument(
+        "--bentley-secret-env",
+        default=BENTLEY_SECRET_VARIABLE,
+        metavar="NAME",
+        help="the variable holding the Bentley webhook's secret"
+        f" (default {BENTLEY_SECRET_VARIABLE})",
+    )
+    parser.add_argument(
+        "--hover-secret-file",
+        metavar="PATH",
+        help="with --register, where a new Hover webhook's secret is written (a new file, mode"
+        " 0600); read at start when the secret variable is not set",
+    )
+    parser.add_argument(
+        "--bentley-filter",
+        metavar="EXPR",
+        help="OData $filter of the Bentley jobs the catch-up sweep covers (BENTLEY_API's API;"
+        " without it Bentley is archived from events only)",
+    )
+    group = parser.add_argument_group("archive run")
+    group.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="downloads at once (default 8)",
+    )
+    group.add_argument(
+        "--detail-concurrency",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="job records fetched at once (default 4)",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="later passes over failed files of a run (default 2)",
+    )
+    add_http_options(parser)
+    parser.set_defaults(handler=Handler(ServeCommand, cmd_serve))

@@ -1,0 +1,377 @@
+"""The service as an ``aiohttp.web.Application``: webhook endpoints, probes and metrics.
+
+:func:`create_app` makes an application that runs alone or mounted in another
+(``parent.add_subapp("/archive", app)``): its journal is opened and its archiver started when
+the application starts, and drained when it stops. Routes:
+
+- ``POST /hooks/hover`` and ``POST /hooks/bentley``: a delivery is verified with the library's
+  verifiers, journaled (appended and fsynced) and queued, then answered ``202``;
+- ``GET /healthz`` (alive), ``GET /readyz`` (journal writable and destination reachable,
+  not draining), ``GET /metrics`` (Prometheus text).
+
+Answers: ``401`` bad signature, stale ``Date`` or another webhook's secret (nothing queued);
+``400`` a malformed body or a job id that is not one; ``413`` a body over the limit (refused
+before it is read whole); ``202`` an event type not acted on (logged); ``200`` a delivery
+already journaled (not queued again); ``503`` with ``Retry-After`` when the queue is at its
+bound, the journal cannot be written, or the service is draining: the provider's retry
+brings the event back. No log line holds a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import anyio
+from aiohttp import web
+
+from ..bentley.webhook_events import bentley_event_from_http
+from ..errors import InvalidSignature, MalformedEvent, StaleEvent, WebhookError
+from ..hover.webhook_events import (
+    DEFAULT_TOLERANCE,
+    WebhookVerificationCode,
+    hover_event_from_http,
+)
+from ..stores import is_local, open_store, parse_location
+from .archiver import Archiver, ArchiverSettings, SourceFactory, Sweep
+from .events import Intent, bentley_intent, hover_intent
+from .journal import Event, JobKey, Journal, JournalUnavailable
+from .metrics import CONTENT_TYPE, ServeMetrics
+from .queue import JobQueue
+
+logger = logging.getLogger("hoverbentley.serve")
+
+#: Events are a few hundred bytes: a larger body is refused with 413 before it is read whole.
+MAX_BODY_SIZE = 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What the service needs besides its sources.
+
+    ``state_dir`` holds the journal. ``hover_request_uri`` is the path of the PUBLIC URL the
+    Hover webhook was registered with (what Hover signs), not the path this app sees. A
+    provider without a secret has no endpoint (404).
+    """
+
+    out: str
+    state_dir: Path
+    hover_secret: str | None = field(default=None, repr=False)
+    bentley_secret: str | None = field(default=None, repr=False)
+    hover_request_uri: str = "/hooks/hover"
+    tolerance: timedelta = DEFAULT_TOLERANCE
+    queue_size: int = 1000
+    max_body_size: int = MAX_BODY_SIZE
+    drain_timeout: float = 30.0
+    retry_after: int = 30
+    archiver: ArchiverSettings = field(default_factory=ArchiverSettings)
+
+
+#: Called with the code of Hover's ``webhook-verification-code`` event.
+OnVerificationCode = Callable[[str], Awaitable[None]]
+#: Whether the archive's destination answers (``readyz``).
+Probe = Callable[[], Awaitable[bool]]
+
+
+class Service:
+    """The journal, the queue, the archiver and the metrics of one application."""
+
+    def __init__(
+        self,
+        settings: ServeSettings,
+        sources: Mapping[str, SourceFactory],
+        *,
+        sweep: Sweep | None = None,
+        on_verification_code: OnVerificationCode | None = None,
+        probe: Probe | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sources = sources
+        self.metrics = ServeMetrics()
+        self.journal = journal or Journal(settings.state_dir)
+        self.queue: JobQueue[JobKey] = JobQueue(settings.queue_size, on_depth=self.metrics.depth)
+        self.archiver = Archiver(
+            settings.out,
+            self.journal,
+            self.queue,
+            self.metrics,
+            sources,
+            settings.archiver,
+            sweep=sweep,
+        )
+        self.on_verification_code = on_verification_code
+        self.probe = probe or destination_probe(settings.out)
+        self.draining = False
+        #: Hover's verification codes received (for ``--register`` and the log).
+        self.verification_codes: list[str] = []
+        self._admit = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the journal, queue what it holds pending, and start the archiver."""
+        await anyio.to_thread.run_sync(self.journal.open)
+        pending = self.journal.pending_jobs()
+        for key in pending:
+            self.queue.put(key, force=True)
+        if pending:
+            logger.info("journal: %d jobs pending from before, queued again", len(pending))
+        self._task = asyncio.get_running_loop().create_task(self.archiver.run())
+
+    async def drain(self, limit: float | None = None) -> None:
+        """Stop accepting, let the run under way finish for up to ``limit`` seconds (the
+        settings' ``drain_timeout`` by default), cut it short after that (its files are kept
+        for the next start to resume), and close the journal."""
+        self.draining = True
+        self.archiver.stop()
+        task, self._task = self._task, None
+        if task is not None:
+            limit = self.settings.drain_timeout if limit is None else limit
+            done, _ = await asyncio.wait({task}, timeout=limit)
+            if not done:
+                logger.warning("drain: the run under way was stopped after %.0f s", limit)
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                logger.error("the archiver stopped: %s", task.exception())
+        self.journal.close()
+
+    async def settled(self) -> None:
+        """Return once no job is waiting, being archived, or pending in the journal."""
+        while self.queue.depth or self.queue.running() or self.journal.pending_jobs():
+            await self.archiver.wait_run()
+
+    async def ready(self) -> tuple[bool, str]:
+        """Whether the service takes events, and why not."""
+        if self.draining:
+            return False, "draining"
+        if self._task is not None and self._task.done():
+            return False, "the archiver stopped"
+        if not self.journal.writable():
+            return False, "journal not writable"
+        try:
+            reachable = await self.probe()
+        except Exception as exc:
+            return False, f"destination not reachable: {type(exc).__name__}"
+        return (True, "ready") if reachable else (False, "destination not reachable")
+
+    async def admit(self, intent: Intent) -> web.Response:
+        """Journal and queue a verified event (the status of the answer)."""
+        m = self.metrics
+        key = JobKey(intent.provider, intent.job_id)
+        async with self._admit:  # the bound checked and the append made as one step
+            if self.journal.seen(intent.message_id):
+                m.events_rejected.labels(intent.provider, "duplicate").inc()
+                return web.json_response({"status": "duplicate"}, status=200)
+            if intent.archive and not self.queue.admits(key):
+                m.events_rejected.labels(intent.provider, "queue_full").inc()
+                return self._retry_later("queue full")
+            event = Event(
+                message_id=intent.message_id,
+                provider=intent.provider,
+                job_id=intent.job_id,
+                received=time.time(),
+                event_type=intent.event_type,
+                archive=intent.archive,
+            )
+            try:
+                await self.journal.accept(event)
+            except JournalUnavailable as exc:
+                m.events_rejected.labels(intent.provider, "journal").inc()
+                logger.error("event refused (503): %s", exc)
+                return self._retry_later("journal unavailable")
+            m.events_accepted.labels(intent.provider).inc()
+            if intent.archive:
+                self.queue.put(key)
+        return web.json_response({"status": "accepted" if intent.archive else "noted"}, status=202)
+
+    def _retry_later(self, why: str) -> web.Response:
+        return web.json_response(
+            {"status": "retry later", "reason": why},
+            status=503,
+            headers={"Retry-After": str(self.settings.retry_after)},
+        )
+
+
+def destination_probe(out: str) -> Probe:
+    """Whether ``out`` answers: a local directory (or its parent, before the first archive)
+    is writable, a store answers a ``stat``."""
+    if is_local(out):
+        local = Path(parse_location(out).prefix)
+
+        def writable() -> bool:
+            target = local if local.exists() else local.parent
+            return os.access(target, os.W_OK)
+
+        async def probe_local() -> bool:
+            return await anyio.to_thread.run_sync(writable)
+
+        return probe_local
+    store = open_store(out)
+
+    async def probe() -> bool:
+        await store.stat("manifest.jsonl")
+        return True
+
+    return probe
+
+
+SERVICE = web.AppKey("hoverbentley_service", Service)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The request's body, or :class:`_TooLarge` as soon as it is known to pass ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+def _refused(
+    service: Service, provider: str, reason: str, status: int, message: str
+) -> web.Response:
+    service.metrics.events_rejected.labels(provider, reason).inc()
+    logger.warning("%s delivery refused (%d): %s", provider, status, message)
+    return web.json_response({"error": message}, status=status)
+
+
+_REASONS: dict[type[WebhookError], tuple[str, int]] = {
+    InvalidSignature: ("signature", 401),
+    StaleEvent: ("stale", 401),
+    MalformedEvent: ("malformed", 400),
+}
+
+
+async def _hook(request: web.Request, provider: str) -> web.Response:
+    service = request.app[SERVICE]
+    settings = service.settings
+    service.metrics.events_received.labels(provider).inc()
+    if service.draining:
+        service.metrics.events_rejected.labels(provider, "draining").inc()
+        return service._retry_later("draining")
+    try:
+        body = await _read_body(request, settings.max_body_size)
+    except _TooLarge:
+        limit = settings.max_body_size
+        return _refused(service, provider, "too_large", 413, f"body over {limit} bytes")
+    try:
+        if provider == "hover":
+            assert settings.hover_secret is not None
+            event = hover_event_from_http(
+                request.headers,
+                body,
+                secret=settings.hover_secret,
+                request_uri=settings.hover_request_uri,
+                tolerance=settings.tolerance,
+            )
+            if isinstance(event, WebhookVerificationCode):
+                return await _verification_code(service, event.code)
+            intent = hover_intent(event, body)
+        else:
+            assert settings.bentley_secret is not None
+            bentley = bentley_event_from_http(request.headers, body, secret=settings.bentley_secret)
+            intent = bentley_intent(bentley, body)
+            event_type = bentley.event_type
+    except WebhookError as exc:
+        reason, status = next(v for k, v in _REASONS.items() if isinstance(exc, k))
+        return _refused(service, provider, reason, status, str(exc))
+    if intent is None or intent.route not in service.sources:
+        kind = event.event if provider == "hover" else event_type
+        service.metrics.events_rejected.labels(provider, "ignored").inc()
+        logger.info("%s event %r: not acted on here (202)", provider, kind[:100])
+        return web.json_response({"status": "ignored"}, status=202)
+    return await service.admit(intent)
+
+
+async def _verification_code(service: Service, code: str) -> web.Response:
+    service.verification_codes.append(code)
+    if service.on_verification_code is not None:
+        await service.on_verification_code(code)
+    else:
+        logger.warning(
+            "Hover webhook verification code received: confirm it with"
+            " 'hoverbentley hover webhooks verify CODE' (the code is in the event; run with"
+            " --register to confirm it automatically)"
+        )
+    return web.json_response({"status": "verification code received"}, status=200)
+
+
+async def _hover(request: web.Request) -> web.Response:
+    return await _hook(request, "hover")
+
+
+async def _bentley(request: web.Request) -> web.Response:
+    return await _hook(request, "bentley")
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    ready, why = await request.app[SERVICE].ready()
+    return web.json_response({"status": why}, status=200 if ready else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICE].metrics.text()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def create_app(
+    settings: ServeSettings,
+    sources: Mapping[str, SourceFactory],
+    *,
+    sweep: Sweep | None = None,
+    on_verification_code: OnVerificationCode | None = None,
+    probe: Probe | None = None,
+    journal: Journal | None = None,
+) -> web.Application:
+    """The service's application (see the module). ``sources`` maps a route (``"hover"``,
+    ``"bentley-v2"``, ``"bentley-v1"``, ``"bentley-analysis"``) to a factory of an archive
+    source of given job ids; the clients behind them are the caller's, open while the
+    application runs (one session and one rate limit for the whole service)."""
+    if settings.hover_secret is None and settings.bentley_secret is None:
+        raise ValueError("the service needs a Hover or a Bentley webhook secret")
+    app = web.Application(client_max_size=settings.max_body_size)
+    service = Service(
+        settings,
+        sources,
+        sweep=sweep,
+        on_verification_code=on_verification_code,
+        probe=probe,
+        journal=journal,
+    )
+    app[SERVICE] = service
+    if settings.hover_secret is not None:
+        app.router.add_post("/hooks/hover", _hover)
+    if settings.bentley_secret is not None:
+        app.router.add_post("/hooks/bentley", _bentley)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await service.start()
+        yield
+        await service.drain()
+
+    app.cleanup_ctx.append(lifetime)
+    return app

@@ -1,0 +1,211 @@
+"""The archiver: takes queued jobs and archives them into OUT through the archive pipeline.
+
+Runs are one at a time (two runs appending to one local manifest would race its compaction):
+each run takes every waiting job of the queue, up to a batch, and archives them with the same
+:func:`~hoverbentley.archive.archive` as ``hover archive --job ...`` (concurrent downloads,
+resume, sha256, manifest, later passes), one run per source. A job is marked finished in the
+journal after the run's manifest is durable, for the events that were pending when it began;
+an event that came during the run queues the job once more. The catch-up sweep runs between
+batches, at start and every ``sweep_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
+
+from ..archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
+from ..archive.plan import job_directory
+from .events import BENTLEY_ANALYSIS, BENTLEY_V1, BENTLEY_V2, HOVER
+from .journal import JobKey, Journal
+from .metrics import ServeMetrics
+from .queue import JobQueue
+
+logger = logging.getLogger("hoverbentley.serve")
+
+#: A source of the jobs given by id, for a route (``hover``, ``bentley-v2``, ...).
+SourceFactory = Callable[[list[str]], ArchiveSource]
+#: The catch-up sweep: a ``--since last`` run of every source, its summaries returned.
+Sweep = Callable[[], Awaitable[list[ArchiveSummary]]]
+
+_ROUTES_BY_TYPE = {
+    "realityModeling.jobCompleted.v2": BENTLEY_V2,
+    "realityModeling.jobCompleted.v1": BENTLEY_V1,
+    "realityAnalysis.jobCompleted.v1": BENTLEY_ANALYSIS,
+}
+
+
+def route_of(provider: str, event_type: str) -> str:
+    """The route (which source archives it) of a job by its provider and its event's type."""
+    return HOVER if provider == HOVER else _ROUTES_BY_TYPE.get(event_type, BENTLEY_V2)
+
+
+@dataclass(frozen=True)
+class ArchiverSettings:
+    """How the archiver runs: archive options, jobs per run, sweep interval (``None``: no
+    sweep), and the pause before a run that failed as a whole is tried again."""
+
+    options: ArchiveOptions = field(default_factory=ArchiveOptions)
+    batch: int = 64
+    sweep_interval: float | None = 3600.0
+    retry_delay: float = 30.0
+
+
+class Archiver:
+    """Archives the jobs of ``queue`` into ``out`` (a directory or a store URL)."""
+
+    def __init__(
+        self,
+        out: str | os.PathLike[str],
+        journal: Journal,
+        queue: JobQueue[JobKey],
+        metrics: ServeMetrics,
+        sources: Mapping[str, SourceFactory],
+        settings: ArchiverSettings | None = None,
+        *,
+        sweep: Sweep | None = None,
+    ) -> None:
+        self.out = out
+        self.journal = journal
+        self.queue = queue
+        self.metrics = metrics
+        self.sources = sources
+        self.settings = settings or ArchiverSettings()
+        self.sweep = sweep
+        self._stopping = False
+        self._idle: anyio.CancelScope | None = None
+        #: Runs finished: archives and sweeps.
+        self.runs = 0
+        self._ran: anyio.Event | None = None
+
+    async def wait_run(self) -> None:
+        """Return when the next run (an archive or a sweep) has finished."""
+        if self._ran is None:
+            self._ran = anyio.Event()
+        await self._ran.wait()
+
+    def _finished_run(self) -> None:
+        self.runs += 1
+        ran, self._ran = self._ran, None
+        if ran is not None:
+            ran.set()
+
+    def stop(self) -> None:
+        """Take no more jobs; a run under way goes on (cancel :meth:`run` to cut it short)."""
+        self._stopping = True
+        if self._idle is not None:
+            self._idle.cancel()
+
+    async def run(self) -> None:
+        """Archive queued jobs and sweep, until :meth:`stop` (returns) or cancelled."""
+        interval = self.settings.sweep_interval
+        next_sweep = time.monotonic() if self.sweep is not None else math.inf
+        while not self._stopping:
+            batch: list[JobKey] = []
+            wait = max(0.0, next_sweep - time.monotonic())
+            with anyio.CancelScope() as self._idle:
+                with anyio.move_on_after(wait if math.isfinite(wait) else None):
+                    batch = await self.queue.take(self.settings.batch)
+            self._idle = None
+            if batch:
+                await self._archive(batch)
+            elif not self._stopping and time.monotonic() >= next_sweep:
+                await self._sweep()
+                next_sweep = time.monotonic() + interval if interval else math.inf
+
+    async def _sweep(self) -> None:
+        assert self.sweep is not None
+        try:
+            summaries = await self.sweep()
+        except Exception as exc:
+            self.metrics.sweeps.labels("failed").inc()
+            logger.error("catch-up sweep failed: %s", exc)
+            return
+        finally:
+            self._finished_run()
+        for summary in summaries:
+            self.metrics.files.inc(summary.downloaded)
+            self.metrics.bytes.inc(summary.bytes)
+        ok = all(s.ok for s in summaries)
+        self.metrics.sweeps.labels("ok" if ok else "incomplete").inc()
+        logger.info(
+            "catch-up sweep: %d jobs, %d files downloaded",
+            sum(s.jobs for s in summaries),
+            sum(s.downloaded for s in summaries),
+        )
+
+    async def _archive(self, batch: list[JobKey]) -> None:
+        by_route: dict[str, list[JobKey]] = {}
+        for key in batch:
+            events = self.journal.pending_events(key)
+            if not events:
+                self.queue.done(key)  # its events were finished meanwhile
+                continue
+            route = route_of(key.provider, events[-1].event_type)
+            by_route.setdefault(route, []).append(key)
+        for route, keys in by_route.items():
+            try:
+                await self._archive_route(route, keys)
+            finally:
+                for key in keys:
+                    self.queue.done(key)
+            self._finished_run()
+
+    async def _archive_route(self, route: str, keys: list[JobKey]) -> None:
+        factory = self.sources.get(route)
+        if factory is None:  # the app refuses such events; a journal of another setup may not
+            logger.warning("no source archives %s jobs here: %d left pending", route, len(keys))
+            return
+        covered = {k: [e.message_id for e in self.journal.pending_events(k)] for k in keys}
+        first = {k: min(e.received for e in self.journal.pending_events(k)) for k in keys}
+        source = factory([k.job_id for k in keys])
+        try:
+            summary = await archive(source, self.out, self.settings.options)
+        except Exception as exc:
+            logger.error(
+                "archiving %d %s jobs failed, trying again in %.0f s: %s",
+                len(keys),
+                route,
+                self.settings.retry_delay,
+                exc,
+            )
+            await anyio.sleep(self.settings.retry_delay)
+            for key in keys:
+                self.queue.put(key, force=True)  # running: it waits again when done
+            return
+        self.metrics.files.inc(summary.downloaded)
+        self.metrics.bytes.inc(summary.bytes)
+        failed = _failed_jobs(summary, keys)
+        now = time.time()
+        for key in keys:
+            ok = key.job_id not in failed
+            await self.journal.finish(key, covered[key], ok=ok)
+            if ok:
+                logger.info("%s job %s archived", key.provider, key.job_id)
+                self.metrics.jobs_archived.labels(key.provider).inc()
+                self.metrics.latency.observe(max(0.0, now - first[key]))
+            else:
+                self.metrics.jobs_failed.labels(key.provider).inc()
+                logger.warning(
+                    "%s job %s: archive incomplete (%s); the next sweep tries again",
+                    key.provider,
+                    key.job_id,
+                    failed[key.job_id],
+                )
+
+
+def _failed_jobs(summary: ArchiveSummary, keys: list[JobKey]) -> dict[str, str]:
+    """The job ids of ``keys`` with a failed record or file, and the first error of each."""
+    failed = {f.job_id: f.error for f in summary.job_failures}
+    directories = {job_directory(k.provider, k.job_id) + "/": k.job_id for k in keys}
+    for failure in summary.failures:
+        for prefix, job_id in directories.items():
+            if failure.path.startswith(prefix):
+                failed.setdefault(job_id, failure.error)
+    return failed

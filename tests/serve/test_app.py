@@ -1,0 +1,347 @@
+"""The service in process, over the emulator: events archived, deliveries refused, the bound."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+import anyio
+import pytest
+from aiohttp import web
+
+from hoverbentley.archive.hover_source import HoverSource
+from hoverbentley.emulator import Emulator, EmulatorConfig
+from hoverbentley.serve.app import SERVICE, create_app
+from hoverbentley.serve.archiver import SourceFactory
+from hoverbentley.serve.journal import JOURNAL_NAME, Journal
+from tests.archive.helpers import SMALL_SIZES, assert_complete, disk_files, read_manifest
+from tests.serve.helpers import (
+    BENTLEY_SECRET,
+    HOVER_SECRET,
+    PUBLIC_PATH,
+    bentley_body,
+    bentley_headers,
+    hover_body,
+    hover_headers,
+    metric,
+    post,
+    running,
+    settings,
+)
+from tests.support import hover_client, serve
+
+pytestmark = pytest.mark.anyio
+
+EMULATOR = EmulatorConfig(jobs=20, include_seed_jobs=False, sizes=SMALL_SIZES)
+
+
+def record_fetches(emu: Emulator) -> Counter[str]:
+    """How many times each Hover job's record was fetched (once per archive of the job)."""
+    return Counter(
+        r.path.rsplit("/", 1)[-1]
+        for r in emu.requests
+        if r.target == "hover" and r.path.startswith("/api/v3/jobs/") and r.method == "GET"
+    )
+
+
+def success_v1_jobs(emu: Emulator, count: int) -> list[dict[str, object]]:
+    jobs = [j for j in emu.bentley_jobs() if j["state"] == "success"]
+    return sorted(jobs, key=lambda j: sum(1 for o in j["jobSettings"]["outputs"] if o["id"]))[
+        :count
+    ]
+
+
+async def test_events_of_several_jobs_are_archived_once_each(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    hover_ids = emu.job_ids()[:4]
+    async with running(emu, settings(out, tmp_path / "state")) as svc:
+        # A job not complete yet is noted, and archived only when its completing event comes.
+        assert await svc.hover(hover_body(hover_ids[0], "processing")) == 202
+        await svc.service.settled()
+        assert not (out / "hover" / str(hover_ids[0])).exists()
+        for job_id in hover_ids:
+            body = hover_body(job_id)
+            assert await svc.hover(body) == 202
+            assert await svc.hover(body) == 200  # the provider's retry: not queued again
+        await svc.service.settled()
+        text = await svc.metrics()
+
+    expected = [f for j in hover_ids for f in emu.expected_files(j)]
+    assert_complete(out, emu, hover_ids, expected=expected)
+    assert record_fetches(emu) == {str(j): 1 for j in hover_ids}
+    assert metric(text, "hoverbentley_serve_jobs_archived_total", provider="hover") == 4
+    duplicates = metric(
+        text, "hoverbentley_serve_events_rejected_total", provider="hover", reason="duplicate"
+    )
+    assert duplicates == 4
+    assert metric(text, "hoverbentley_serve_event_to_archived_seconds_count") == 4
+    assert metric(text, "hoverbentley_serve_files_total") == len(expected)
+
+
+async def test_bentley_events_archive_every_output_blob(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    jobs = success_v1_jobs(emu, 2)
+    async with running(emu, settings(out, tmp_path / "state")) as svc:
+        for job in jobs:
+            assert await svc.bentley(bentley_body(str(job["id"]))) == 202
+        await svc.service.settled()
+    expected = {
+        b.sha256
+        for job in jobs
+        for o in job["jobSettings"]["outputs"]
+        if o["id"]
+        for b in emu.expected_blobs(o["id"])
+    }
+    on_disk = disk_files(out)
+    blobs = [p for p in on_disk if p.startswith("bentley/") and not p.endswith("job.json")]
+    assert expected and {on_disk[p] for p in blobs} == expected
+    manifest = {e["path"]: e["sha256"] for e in read_manifest(out)}
+    assert all(manifest[p] == on_disk[p] for p in blobs)
+    for job in jobs:
+        record = json.loads((out / "bentley" / str(job["id"]) / "job.json").read_bytes())
+        assert record["job"]["id"] == job["id"]
+
+
+def _stale(body: bytes) -> dict[str, str]:
+    return hover_headers(body, date=datetime.now(timezone.utc) - timedelta(minutes=30))
+
+
+def _forged(body: bytes) -> dict[str, str]:
+    headers = hover_headers(body)
+    scheme, _, credentials = headers["Authorization"].partition(" ")
+    headers["Authorization"] = f"{scheme} {credentials.split(':')[0]}:AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    return headers
+
+
+REFUSED = {
+    "forged signature": ("hover", hover_body(5), _forged, 401),
+    "body changed after signing": (
+        "hover",
+        hover_body(5),
+        lambda b: hover_headers(hover_body(6)),
+        401,
+    ),
+    "stale Date": ("hover", hover_body(5), _stale, 401),
+    "another webhook's secret": (
+        "hover",
+        hover_body(5),
+        lambda b: hover_headers(b, secret="another-webhooks-secret-000000000000"),
+        401,
+    ),
+    "the private path signed": (
+        "hover",
+        hover_body(5),
+        lambda b: hover_headers(b, uri="/hooks/hover"),
+        401,
+    ),
+    "Bentley forged": (
+        "bentley",
+        bentley_body("a1b2"),
+        lambda b: bentley_headers(b, secret="x" * 40),
+        401,
+    ),
+    "Bentley body changed": (
+        "bentley",
+        bentley_body("a1b2"),
+        lambda b: bentley_headers(bentley_body("c3d4")),
+        401,
+    ),
+    "oversize body": ("hover", hover_body(5, padding="x" * (1024 * 1024)), hover_headers, 413),
+    "malformed": ("hover", b'{"event": "job-state-changed", "job_id": "five"}', hover_headers, 400),
+    "not JSON": ("bentley", b"<xml/>", bentley_headers, 400),
+    "unknown event type": ("hover", b'{"event": "proposal-accepted", "id": 3}', hover_headers, 202),
+    "Bentley unknown type": (
+        "bentley",
+        b'{"eventType": "iModels.changesetPushed.v1", "content": {}}',
+        bentley_headers,
+        202,
+    ),
+    "job id ../../x": ("bentley", bentley_body("../../x"), bentley_headers, 400),
+    "job id /etc": ("bentley", bentley_body("/etc"), bentley_headers, 400),
+    "job id with NUL": ("bentley", bentley_body("abc\x00def"), bentley_headers, 400),
+    "job id very long": ("bentley", bentley_body("a" * 5000), bentley_headers, 400),
+    "Hover job id 0": ("hover", hover_body(0), hover_headers, 400),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+async def test_a_refused_delivery_queues_and_archives_nothing(
+    emu: Emulator, tmp_path: Path, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, body, sign, status = REFUSED[case]
+    out = tmp_path / "out"
+    caplog.set_level(logging.DEBUG)
+    async with running(emu, settings(out, tmp_path / "state")) as svc:
+        send = svc.hover if provider == "hover" else svc.bentley
+        assert await send(body, sign(body)) == status
+        await svc.service.settled()
+        assert svc.service.queue.max_depth == 0
+        text = await svc.metrics()
+    assert (tmp_path / "state" / JOURNAL_NAME).read_bytes() == b""
+    assert not out.exists() or not any(out.iterdir())
+    assert not [r for r in emu.requests if r.target != "tokens"]
+    reason = "ignored" if status == 202 else None
+    if reason:
+        assert (
+            metric(
+                text, "hoverbentley_serve_events_rejected_total", provider=provider, reason=reason
+            )
+            == 1
+        )
+    logged = caplog.text
+    assert HOVER_SECRET not in logged and BENTLEY_SECRET not in logged
+    assert "another-webhooks-secret" not in logged
+    assert f"{provider} delivery refused ({status})" in logged or status == 202
+
+
+async def test_a_duplicate_delivery_is_answered_and_not_queued_again(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    job_id = str(success_v1_jobs(emu, 1)[0]["id"])
+    body = bentley_body(job_id, message_id="m-1")
+    again = bentley_body(job_id, message_id="m-1")  # a retry may carry the same id
+    async with running(emu, settings(tmp_path / "out", tmp_path / "state")) as svc:
+        assert await svc.bentley(body) == 202
+        await svc.service.settled()
+        assert await svc.bentley(again) == 200
+        await svc.service.settled()
+        assert svc.service.archiver.runs == 1
+    lines = (tmp_path / "state" / JOURNAL_NAME).read_bytes().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["event", "finished"]
+
+
+class Gate:
+    """Sources whose first archive waits until :meth:`open` (the archiver is then busy)."""
+
+    def __init__(self, inner: SourceFactory) -> None:
+        self.inner = inner
+        self.opened = anyio.Event()
+
+    def factory(self, ids: list[str]) -> HoverSource:
+        source = self.inner(ids)
+        assert isinstance(source, HoverSource)
+        listed = source.job_ids
+        gate = self.opened
+
+        async def job_ids() -> AsyncIterator[str]:
+            await gate.wait()
+            async for job_id in listed():
+                yield job_id
+
+        source.job_ids = job_ids  # type: ignore[method-assign]
+        return source
+
+
+async def test_a_burst_over_the_bound_is_refused_with_retry_after_and_each_job_archived_once(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    job_ids = emu.job_ids()[:20]
+    bound = 5
+    async with hover_client(emu) as client:
+        gate = Gate(lambda ids: HoverSource(client, job_ids=[int(i) for i in ids]))
+        config = settings(out, tmp_path / "state", queue_size=bound, retry_after=7)
+        async with running(emu, config, sources={"hover": gate.factory}) as svc:
+            # 1,000 deliveries: 50 of each job's event (duplicates), interleaved.
+            bodies = [hover_body(j) for j in job_ids]
+            statuses: dict[int, list[int]] = {j: [] for j in job_ids}
+            retry_after: set[str] = set()
+            for _ in range(50):
+                for job_id, body in zip(job_ids, bodies, strict=True):
+                    status, headers = await post(
+                        svc.session, f"{svc.url}/hooks/hover", body, hover_headers(body)
+                    )
+                    statuses[job_id].append(status)
+                    if status == 503:
+                        retry_after.add(headers.get("Retry-After", ""))
+            refused = [j for j in job_ids if 202 not in statuses[j]]
+            # The archiver holds one job; the queue holds at most the bound; the rest waits.
+            assert len(refused) == len(job_ids) - bound - 1
+            assert retry_after == {"7"}
+            assert float(metric(await svc.metrics(), "hoverbentley_serve_queue_depth_max")) == bound
+            gate.opened.set()
+            while refused:  # the providers' retries, until every event is in
+                await svc.service.settled()
+                again = []
+                for job_id in refused:
+                    status = await svc.hover(hover_body(job_id))
+                    assert status in (202, 503)
+                    if status == 503:
+                        again.append(job_id)
+                refused = again
+            await svc.service.settled()
+            text = await svc.metrics()
+    assert metric(text, "hoverbentley_serve_queue_depth_max") == bound
+    assert record_fetches(emu) == {str(j): 1 for j in job_ids}
+    assert_complete(out, emu, job_ids, expected=[f for j in job_ids for f in emu.expected_files(j)])
+
+
+class FullDisk(Journal):
+    """A journal on a device that is full while :attr:`full` is set."""
+
+    full = False
+
+    def _write(self, fd: int, line: bytes) -> None:
+        if self.full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        super()._write(fd, line)
+
+
+async def test_a_full_journal_disk_answers_503_and_acknowledges_nothing(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = FullDisk(tmp_path / "state")
+    job_id = emu.job_ids()[0]
+    async with running(emu, settings(tmp_path / "out", tmp_path / "state"), journal=journal) as svc:
+        journal.full = True
+        status, headers = await post(
+            svc.session,
+            f"{svc.url}/hooks/hover",
+            hover_body(job_id),
+            hover_headers(hover_body(job_id)),
+        )
+        assert (status, headers.get("Retry-After")) == (503, "30")
+        assert svc.service.queue.max_depth == 0
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and "No space left on device" in errors[0].getMessage()
+        journal.full = False  # space again: the provider's retry is taken
+        assert await svc.hover(hover_body(job_id)) == 202
+        await svc.service.settled()
+    assert record_fetches(emu) == {str(job_id): 1}
+
+
+async def test_mounted_in_another_app_the_public_path_is_what_is_signed(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    job_id = emu.job_ids()[0]
+    async with hover_client(emu) as client:
+        sub = create_app(
+            settings(tmp_path / "out", tmp_path / "state"),
+            {"hover": lambda ids: HoverSource(client, job_ids=[int(i) for i in ids])},
+        )
+        parent = web.Application()
+        parent.add_subapp("/archive", sub)
+        async with serve(parent) as url, aiohttp.ClientSession() as session:
+            async with session.get(f"{url}/archive/readyz") as response:
+                assert response.status == 200
+            async with session.get(f"{url}/archive/healthz") as response:
+                assert response.status == 200
+            # Signed for the public URL's path, received at the path the app sees.
+            body = hover_body(job_id)
+            status, _ = await post(session, f"{url}/archive/hooks/hover", body, hover_headers(body))
+            assert status == 202
+            code = json.dumps({"event": "webhook-verification-code", "code": "c0de"}).encode()
+            status, _ = await post(session, f"{url}/archive/hooks/hover", code, hover_headers(code))
+            assert status == 200
+            service = sub[SERVICE]
+            await service.settled()
+            assert service.verification_codes == ["c0de"]
+    assert (tmp_path / "out" / "hover" / str(job_id) / "job.json").exists()
+    assert PUBLIC_PATH != "/archive/hooks/hover"

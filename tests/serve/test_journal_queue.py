@@ -1,0 +1,174 @@
+"""The journal (durable, deduplicating, replayed, repaired) and the bounded job queue."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from hoverbentley.serve.journal import (
+    DEDUP_WINDOW,
+    JOURNAL_NAME,
+    Event,
+    JobKey,
+    Journal,
+    JournalUnavailable,
+)
+from hoverbentley.serve.queue import JobQueue
+
+pytestmark = pytest.mark.anyio
+
+
+def event(message_id: str, job_id: str = "1", *, archive: bool = True, at: float = 0.0) -> Event:
+    return Event(
+        message_id=message_id,
+        provider="hover",
+        job_id=job_id,
+        received=at or time.time(),
+        event_type="job-state-changed",
+        archive=archive,
+    )
+
+
+def opened(directory: Path) -> Journal:
+    journal = Journal(directory)
+    journal.open()
+    return journal
+
+
+async def test_a_restart_replays_only_what_is_not_finished(tmp_path: Path) -> None:
+    journal = opened(tmp_path)
+    assert await journal.accept(event("a", "1"))
+    assert await journal.accept(event("b", "2"))
+    assert await journal.accept(event("c", "1"))
+    assert await journal.accept(event("n", "3", archive=False))  # noted only: not complete
+    await journal.finish(JobKey("hover", "1"), ["a"])
+    journal.close()
+
+    again = opened(tmp_path)
+    # Oldest pending event first: job 1 waits for "c", which came after "b".
+    assert again.pending_jobs() == [JobKey("hover", "2"), JobKey("hover", "1")]
+    assert [e.message_id for e in again.pending_events(JobKey("hover", "1"))] == ["c"]
+    # Every id is still known, finished or not, so a repeat is recognised after a restart.
+    for message_id in "abcn":
+        assert again.seen(message_id)
+        assert not await again.accept(event(message_id, "9"))
+    assert JobKey("hover", "9") not in again.pending_jobs()
+
+
+async def test_a_duplicate_is_not_written_twice(tmp_path: Path) -> None:
+    journal = opened(tmp_path)
+    assert await journal.accept(event("a"))
+    assert not await journal.accept(event("a"))
+    lines = (tmp_path / JOURNAL_NAME).read_bytes().splitlines()
+    assert len(lines) == 1
+
+
+async def test_a_torn_last_line_is_ignored_and_cut_off(tmp_path: Path) -> None:
+    journal = opened(tmp_path)
+    await journal.accept(event("a", "1"))
+    journal.close()
+    path = tmp_path / JOURNAL_NAME
+    whole = path.read_bytes()
+    with open(path, "ab") as fh:
+        fh.write(b'{"type":"event","message_id":"b","prov')  # a crash mid-write
+
+    again = opened(tmp_path)
+    assert again.pending_jobs() == [JobKey("hover", "1")]
+    assert not again.seen("b")
+    assert path.read_bytes() == whole
+    assert await again.accept(event("b", "2"))  # appended after the repaired end
+    again.close()
+    assert opened(tmp_path).pending_jobs() == [JobKey("hover", "1"), JobKey("hover", "2")]
+
+
+async def test_opening_compacts_finished_events_past_the_window(tmp_path: Path) -> None:
+    journal = opened(tmp_path)
+    await journal.accept(event("done", "1"))
+    await journal.accept(event("noted", "2", archive=False))
+    await journal.accept(event("pending", "3"))
+    await journal.finish(JobKey("hover", "1"), ["done"])
+    journal.close()
+    path = tmp_path / JOURNAL_NAME
+    assert len(path.read_bytes().splitlines()) == 4
+
+    # Opened again a day later: what was finished is forgotten, what is pending stays.
+    later = Journal(tmp_path)
+    later.open(now=time.time() + DEDUP_WINDOW + 60)
+    assert len(path.read_bytes().splitlines()) == 1
+    assert later.pending_jobs() == [JobKey("hover", "3")]
+    assert not later.seen("done") and not later.seen("noted") and later.seen("pending")
+
+
+class FullDisk(Journal):
+    """A journal whose device is full from the ``fail_from``-th write on."""
+
+    def __init__(self, directory: Path, fail_from: int) -> None:
+        super().__init__(directory)
+        self.writes = 0
+        self.fail_from = fail_from
+
+    def _write(self, fd: int, line: bytes) -> None:
+        self.writes += 1
+        if self.writes >= self.fail_from:
+            os.write(fd, line[: len(line) // 2])  # part of the line reaches the file
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        super()._write(fd, line)
+
+
+async def test_a_full_disk_acknowledges_nothing_and_leaves_no_half_line(tmp_path: Path) -> None:
+    journal = FullDisk(tmp_path, fail_from=2)
+    journal.open()
+    await journal.accept(event("a", "1"))
+    with pytest.raises(JournalUnavailable, match="No space left on device"):
+        await journal.accept(event("b", "2"))
+    assert not journal.seen("b")
+    journal.close()
+    assert (tmp_path / JOURNAL_NAME).read_bytes().count(b"\n") == 1
+    assert (tmp_path / JOURNAL_NAME).read_bytes().endswith(b"\n")
+    assert opened(tmp_path).pending_jobs() == [JobKey("hover", "1")]
+
+
+async def test_the_queue_keeps_its_bound_and_runs_a_job_once_more_at_most() -> None:
+    depths: list[int] = []
+    queue: JobQueue[str] = JobQueue(2, on_depth=depths.append)
+    queue.put("a")
+    queue.put("a")  # already waiting: no room taken
+    queue.put("b")
+    assert queue.depth == 2
+    assert not queue.admits("c")
+    assert queue.admits("a")
+    with pytest.raises(OverflowError):
+        queue.put("c")
+
+    assert await queue.take(1) == ["a"]
+    queue.put("a")  # an event while "a" runs: it runs once more, however many come
+    queue.put("a")
+    queue.put("a")
+    assert queue.depth == 2 and not queue.admits("c")
+    assert await queue.take(10) == ["b"]  # not "a": it is being archived
+    queue.done("a")
+    assert await queue.take(10) == ["a"]
+    queue.done("a")
+    queue.done("b")
+    assert queue.depth == 0
+    assert queue.max_depth == 2 and max(depths) == 2
+
+
+async def test_take_waits_for_a_job() -> None:
+    queue: JobQueue[str] = JobQueue(5)
+    got: list[list[str]] = []
+
+    async def taker() -> None:
+        got.append(await queue.take(5))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(taker)
+        await anyio.wait_all_tasks_blocked()
+        assert got == []
+        queue.put("x")
+    assert got == [["x"]]

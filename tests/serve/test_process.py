@@ -1,0 +1,204 @@
+"""``hoverbentley serve`` as a process: events archived, SIGTERM, SIGKILL and restart, the
+catch-up sweep, an object-store OUT."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from tests.archive.helpers import (
+    SMALL_SIZES,
+    MiB,
+    assert_complete,
+    big_pdfs,
+    hold_big_files,
+)
+from tests.objectstore.conftest import Store
+from tests.objectstore.conftest import moto_endpoint as moto_endpoint  # fixtures
+from tests.objectstore.conftest import s3 as s3
+from tests.objectstore.helpers import objects
+from tests.serve.helpers import HOVER_SECRET, hover_body, hover_headers
+from tests.support import HB, hover_env
+
+FAST = ("--requests-per-minute", "0", "--max-retries", "2")
+
+
+class Serving:
+    """A ``serve`` process: its stderr read line by line in a thread, its URL once it listens."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.url = self.wait_for(r"listening on (http://\S+)").group(1)
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+        self.lines.put("")  # the end
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        """The next line matching ``pattern`` (the process printing it is the event waited
+        for; the timeout only turns a hang into a failure)."""
+        while True:
+            try:
+                line = self.lines.get(timeout=120)
+            except queue.Empty:
+                raise AssertionError(f"no line {pattern!r}: {''.join(self.seen)[-3000:]}") from None
+            if not line:
+                raise AssertionError(f"exited before {pattern!r}: {''.join(self.seen)[-3000:]}")
+            self.seen.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def archived(self, count: int) -> set[str]:
+        return {self.wait_for(r"hover job (\d+) archived").group(1) for _ in range(count)}
+
+    def post(self, body: bytes) -> int:
+        request = urllib.request.Request(
+            f"{self.url}/hooks/hover", data=body, headers=hover_headers(body, uri="/hooks/hover")
+        )
+        try:
+            with urllib.request.urlopen(request) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    def stderr(self) -> str:
+        """Everything it wrote (call after it exited)."""
+        while True:
+            line = self.lines.get(timeout=30)
+            if not line:
+                return "".join(self.seen)
+            self.seen.append(line)
+
+
+@contextmanager
+def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving]:
+    command = [*HB, "-v", "serve", out, "--port", "0", *FAST, *args]
+    environment = hover_env(emu, HOVER_WEBHOOK_SECRET=HOVER_SECRET, **env)
+    proc = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    server: Serving | None = None
+    try:
+        server = Serving(proc)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if server is not None:
+            server.reader.join()
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
+def terminate(server: Serving) -> str:
+    """SIGTERM; the exit status must be 0; everything it wrote."""
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=120) == 0, server.stderr()
+    return server.stderr()
+
+
+def test_events_are_archived_and_sigterm_drains_with_status_0(tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=6, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        out = tmp_path / "out"
+        job_ids = emu.job_ids()[:5]
+        with serving(emu, str(out), "--sweep-interval", "0") as server:
+            for job_id in job_ids:
+                assert server.post(hover_body(job_id)) == 202
+            assert server.post(hover_body(job_ids[0])) == 200  # a retried delivery
+            assert server.archived(5) == {str(j) for j in job_ids}
+            logged = terminate(server)
+        assert_complete(
+            out, emu, job_ids, expected=[f for j in job_ids for f in emu.expected_files(j)]
+        )
+    assert "draining" in logged
+    assert HOVER_SECRET not in logged and emu.config.token not in logged
+
+
+def test_a_sigkill_mid_archive_loses_no_acknowledged_event(tmp_path: Path) -> None:
+    config = EmulatorConfig(
+        jobs=3,
+        include_seed_jobs=False,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(1, 4 * MiB),
+        faults=FaultConfig(stall_seconds=600),
+    )
+    with Emulator.threaded(config) as emu:
+        out = tmp_path / "out"
+        job_ids = emu.job_ids()
+        hold_big_files(emu, 1)  # the first job's big PDF stops half-way: the run is held there
+        with serving(emu, str(out), "--sweep-interval", "0", "--stall-timeout", "600") as server:
+            for job_id in job_ids:
+                assert server.post(hover_body(job_id)) == 202  # acknowledged: journaled
+            deadline = time.monotonic() + 60
+            while not _part_files(out):  # the held body has reached the disk
+                assert server.proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            server.proc.kill()
+            server.proc.wait()
+            server.stderr()
+        # Runs are one at a time and the first holds the first job: nothing was archived yet.
+        assert not [line for line in server.seen if "archived" in line]
+
+        with serving(emu, str(out), "--sweep-interval", "0") as again:
+            assert again.archived(3) == {str(j) for j in job_ids}
+            terminate(again)
+        assert_complete(out, emu, job_ids)
+
+
+def _part_files(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*.part") if p.stat().st_size > 0]
+
+
+def test_the_catch_up_sweep_at_start_archives_what_no_event_named(tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=3, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        out = tmp_path / "out"
+        with serving(emu, str(out)) as server:
+            server.wait_for(r"catch-up sweep: 3 jobs")
+            terminate(server)
+        assert_complete(out, emu, emu.job_ids())
+        marks = json.loads((out / ".hoverbentley" / "last-run.json").read_bytes())["runs"]
+        assert [json.loads(k)["provider"] for k in marks] == ["hover"]
+
+
+def test_an_s3_out_is_archived_the_same(s3: Store, tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=3, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        job_ids = emu.job_ids()
+        args = ("--sweep-interval", "0", "--state-dir", str(tmp_path / "state"))
+        with serving(emu, s3.url(), *args) as server:
+            for job_id in job_ids:
+                assert server.post(hover_body(job_id)) == 202
+            assert server.archived(3) == {str(j) for j in job_ids}
+            terminate(server)
+        stored = objects(s3)
+        manifest = [json.loads(line) for line in stored["manifest.jsonl"].splitlines()]
+        assert all(n == 1 for n in Counter(e["path"] for e in manifest).values())
+        files = {e["url"]: e for e in manifest if e["kind"] != "job"}
+        expected = emu.expected_files()
+        assert {f.url: f.sha256 for f in expected} == {u: e["sha256"] for u, e in files.items()}
+        for entry in files.values():
+            assert hashlib.sha256(stored[entry["path"]]).hexdigest() == entry["sha256"]
+        assert sorted(e["path"] for e in manifest if e["kind"] == "job") == sorted(
+            f"hover/{j}/job.json" for j in job_ids
+        )
