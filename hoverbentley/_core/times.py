@@ -23,3 +23,18 @@ def parse_iso(value: str | None) -> datetime | None:
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def utc_text(when: datetime) -> str:
+    """``when`` as one form of ISO 8601: UTC, to the second, ``Z`` (``2020-09-14T14:29:55Z``)."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_utc_text(value: str | None) -> str | None:
+    """An API's timestamp text in the one form of :func:`utc_text` (``None``/``""``: ``None``);
+    a text that is not a timestamp is returned as it is."""
+    try:
+        parsed = parse_iso(value)
+    except ValueError:
+        return value
+    return None if parsed is None else utc_text(parsed)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -14,6 +15,8 @@ logger = logging.getLogger("hoverbentley")
 
 #: Failures in a row (no answer between them, across all requests) that mark a host down.
 DOWN_AFTER = 8
+#: Seconds a request may wait for its response before progress and ``-v`` say so.
+SLOW_ANSWER = 5.0
 
 
 @dataclass
@@ -56,6 +59,8 @@ class HostHealth:
         self._hosts: dict[str, _Host] = {}
         #: Seconds of outages that are over, per host.
         self.past_outages: dict[str, float] = {}
+        #: When each request sent to a host and not answered yet was sent, per host.
+        self._sent: dict[str, list[float]] = {}
 
     def _host(self, origin: str) -> _Host:
         host = self._hosts.get(origin)
@@ -76,6 +81,25 @@ class HostHealth:
         """The hosts down now, with how long (seconds) each has been down."""
         now = self._clock()
         return {o: now - h.down_since for o, h in self._hosts.items() if h.down_since is not None}
+
+    @contextmanager
+    def awaiting(self, origin: str) -> Iterator[float]:
+        """Around a request sent to ``origin`` until its response (or failure) comes; yields
+        when it was sent."""
+        sent = self._clock()
+        waits = self._sent.setdefault(origin, [])
+        waits.append(sent)
+        try:
+            yield sent
+        finally:
+            waits.remove(sent)
+
+    def awaiting_response(self, longer_than: float = SLOW_ANSWER) -> dict[str, float]:
+        """The hosts with a request sent more than ``longer_than`` seconds ago and not
+        answered yet, with how long the oldest has waited."""
+        now = self._clock()
+        oldest = {o: now - min(w) for o, w in self._sent.items() if w}
+        return {o: waited for o, waited in oldest.items() if waited >= longer_than}
 
     def waited(self) -> float:
         """Seconds spent in outages so far (those still going on included)."""

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
@@ -15,7 +16,7 @@ from ..redact import redact_url
 from .config import HttpConfig
 from .credentials import ApiScope, Sender
 from .failures import HopFailure, permanent_failure, wrap_error
-from .health import HostHealth
+from .health import SLOW_ANSWER, HostHealth
 from .limiter import RateLimiter
 from .request import Request
 
@@ -105,15 +106,19 @@ class RedirectChain:
         url = request.url
         if logger.isEnabledFor(logging.DEBUG):  # redacting costs more than the check
             logger.debug("%s %s", request.method, redact_url(url))
+        note = asyncio.get_running_loop().call_later(
+            SLOW_ANSWER, _note_slow_answer, request.method, url
+        )
         try:
-            response = await self._session().request(
-                request.method,
-                URL(wire_url(url), encoded=True),
-                json=request.json,
-                data=request.form,
-                headers=headers,
-                allow_redirects=False,
-            )
+            with self._health.awaiting(host):
+                response = await self._session().request(
+                    request.method,
+                    URL(wire_url(url), encoded=True),
+                    json=request.json,
+                    data=request.form,
+                    headers=headers,
+                    allow_redirects=False,
+                )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             permanent = permanent_failure(
                 exc, url, host, first_contact=self._health.first_contact(host)
@@ -125,8 +130,22 @@ class RedirectChain:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             self._health.failed(host)
             raise HopFailure(wrap_error(exc, url, sent=True), sent=True, origin=host) from None
+        finally:
+            note.cancel()
         if response.status >= 500:
             self._health.failed(host)
         else:
             self._health.answered(host)
         return response
+
+
+def _note_slow_answer(method: str, url: str) -> None:
+    """The ``-v`` line of a request that has waited :data:`SLOW_ANSWER` seconds for its
+    response (a server that took the connection and says nothing)."""
+    logger.info(
+        "waiting for a response from %s (%s %s sent %.0f s ago)",
+        urlsplit(url).netloc,
+        method,
+        redact_url(url),
+        SLOW_ANSWER,
+    )

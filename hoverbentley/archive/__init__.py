@@ -9,7 +9,7 @@ from .options import ArchiveOptions
 from .pipeline import archive
 from .plan import ArchiveSource, JobPlan, PlannedFile, SkippedItem
 from .shard import IncompleteShardsError
-from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
+from .summary import ArchiveSummary, DryRunFile, FileFailure, JobFailure, Progress
 from .takeoff import TakeoffRow, TakeoffTable, read_takeoff, write_takeoff
 from .verify import VerifyProgress, VerifyReport, verify_archive
 
@@ -19,6 +19,7 @@ __all__ = [
     "ArchiveSummary",
     "ArchiveWriteError",
     "Destination",
+    "DryRunFile",
     "FileFailure",
     "IncompleteShardsError",
     "JobFailure",

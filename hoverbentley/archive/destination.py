@@ -70,6 +70,11 @@ class Destination(Protocol):
         """Create the archive if needed and load what earlier runs recorded."""
         ...
 
+    async def load(self) -> None:
+        """Load what earlier runs recorded and write nothing, ever after (a dry run): then
+        :meth:`entry` and :meth:`is_complete` answer, and nothing else is called."""
+        ...
+
     def entry(self, path: str) -> ManifestEntry | None:
         """The current manifest line of ``path`` (from an earlier run or this one)."""
         ...

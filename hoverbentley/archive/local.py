@@ -48,6 +48,12 @@ class LocalDirectory(LoggedDestination):
             raise write_error(exc, self.location) from None
         await self.log.open()
 
+    async def load(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(self.manifest.load)
+        except OSError as exc:
+            raise write_error(exc, self.location) from None
+
     def _make_root(self) -> None:
         if self.root.exists() and not self.root.is_dir():
             raise ArchiveWriteError(f"cannot write {self.location}: it is a file, not a directory")

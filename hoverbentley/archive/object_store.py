@@ -115,6 +115,8 @@ class ObjectStoreDestination(LoggedDestination):
         self._shard = shard
         #: The multipart uploads this run has open, recorded in the store (S3 only).
         self._ledger: UploadLedger | None = None
+        #: Loaded for a dry run: nothing is written (an object found whole is not recorded).
+        self._read_only = False
 
     def __repr__(self) -> str:
         return f"ObjectStoreDestination({self.location!r})"
@@ -138,6 +140,12 @@ class ObjectStoreDestination(LoggedDestination):
                     self.location,
                     len(aborted),
                 )
+
+    async def load(self) -> None:
+        """Read the manifest and list the store (see :meth:`.StoreManifest.open`), writing
+        nothing."""
+        self._read_only = True
+        await self.manifest.open()
 
     def listed(self) -> dict[str, int]:
         """Every archived object (not the bookkeeping) and its size, as :meth:`open` found."""
@@ -194,6 +202,8 @@ class ObjectStoreDestination(LoggedDestination):
         """Record the line of an object stored whole by a run that died before recording it."""
         if sha256 is None or (file.etag and etag and file.etag != etag):
             return False
+        if self._read_only:
+            return True
         await self.record(file_entry(file, "ok", size=size, sha256=sha256, etag=etag))
         return True
 

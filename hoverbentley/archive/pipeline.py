@@ -15,6 +15,7 @@ import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -23,6 +24,9 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._core.urls import origin
+from .._http.digest import Digest
+from .._http.transfer import Writer
+from ..download import DownloadResult
 from ..errors import ArchiveWriteError, ConfigurationError, HoverBentleyError
 from ..redact import redact_url
 from ..stores import parse_location
@@ -32,12 +36,14 @@ from .manifest import ManifestEntry, file_entry
 from .options import ArchiveOptions
 from .plan import ArchiveSource, JobPlan, PlannedFile
 from .shard import Shard, ShardBy, in_shard, owns_file
-from .summary import ArchiveSummary, FileFailure, JobFailure, Progress
+from .summary import ArchiveSummary, DryRunFile, FileFailure, JobFailure, Progress
 
-__all__ = ["ArchiveOptions", "ArchiveWriteError", "Reporter", "archive"]
+__all__ = ["ArchiveOptions", "ArchiveWriteError", "DryRunListing", "Reporter", "archive"]
 
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
+#: Told each file a dry run plans, with what the run would do with it.
+DryRunListing = Callable[[DryRunFile], None]
 
 #: What a planning worker does with a job id: plan it and send the files to fetch.
 _Planner = Callable[[str, MemoryObjectSendStream[PlannedFile]], Awaitable[None]]
@@ -56,8 +62,12 @@ class _Run:
         options: ArchiveOptions,
         shard: Shard | None = None,
         shard_by: ShardBy = "job",
+        listing: DryRunListing | None = None,
     ) -> None:
         self.source = source
+        self.listing = listing
+        #: Cancelled when a limit of ``options`` stops the run (set by :func:`archive`).
+        self.limits = anyio.CancelScope()
         self.shard = shard
         self.shard_by = shard_by
         self.destination = destination
@@ -224,13 +234,57 @@ class _Run:
             p.unknown_sizes += 1
         else:
             p.planned_bytes += file.size
-        if self.options.dry_run:
-            return
+        dry_run = self.options.dry_run
         if await self.destination.is_complete(file):
             p.skipped += 1
-            await self._follow_url(file)
+            entry = self.destination.entry(file.path)
+            size = entry.size if entry is not None and entry.size is not None else file.size
+            p.skipped_bytes += size or 0
+            if dry_run:
+                self._list(file, "skip", "complete in the archive", size)
+            else:
+                await self._follow_url(file)
+            return
+        p.fetch_files += 1
+        if file.size is None:
+            p.fetch_unknown += 1
+        else:
+            p.fetch_known_bytes += file.size
+        if dry_run:
+            self._list(file, "fetch", self._why_fetch(file), file.size)
             return
         await send.send(file)
+
+    def _list(self, file: PlannedFile, action: str, reason: str, size: int | None) -> None:
+        if self.listing is not None:
+            self.listing(
+                DryRunFile(
+                    job_id=file.job_id, path=file.path, size=size, action=action, reason=reason
+                )
+            )
+
+    def _why_fetch(self, file: PlannedFile) -> str:
+        """Why a file that is not complete would be fetched, from its manifest line."""
+        entry = self.destination.entry(file.path)
+        if entry is None:
+            return "not in the archive"
+        if entry.status != "ok":
+            return "failed in an earlier run" + (f": {entry.error}" if entry.error else "")
+        return "in the manifest, but missing, of another size or changed at the source"
+
+    async def _fetch(self, file: PlannedFile, writer: Writer) -> DownloadResult:
+        """The source's fetch, its bytes counted as they arrive (the current rate, and the
+        ``max_transfer`` limit)."""
+        return await self.source.fetch(file, _Counted(writer, self))
+
+    def moved(self, count: int) -> None:
+        """``count`` more bytes arrived; stop the run once ``max_transfer`` is reached."""
+        p = self.progress
+        p.transferred += count
+        limit = self.options.max_transfer
+        if limit is not None and p.transferred >= limit and p.stopped is None:
+            p.stopped = "max_transfer"
+            self.limits.cancel()
 
     async def _follow_url(self, file: PlannedFile) -> None:
         """Keep the manifest line of a complete file on the URL it is listed under now."""
@@ -257,8 +311,9 @@ class _Run:
     async def _download_one(self, file: PlannedFile) -> None:
         p = self.progress
         async with self._host_limiter(file.url):
+            p.in_flight += 1
             try:
-                result = await self.destination.receive(file, self.source.fetch)
+                result = await self.destination.receive(file, self._fetch)
             except ArchiveWriteError:
                 raise
             except HoverBentleyError as exc:
@@ -266,14 +321,54 @@ class _Run:
                 self._set_failed(
                     file, FileFailure(path=file.path, url=redact_url(file.url), error=error)
                 )
+                if file.path not in self._retrying:
+                    p.finished(file.size, None)
                 await self.destination.record(file_entry(file, "failed", error=error))
                 return
+            finally:
+                p.in_flight -= 1
+        if file.path not in self._retrying:
+            p.finished(file.size, result.received)
         self._set_failed(file, None)
         p.downloaded += 1
         p.bytes += result.received
         await self.destination.record(
             file_entry(file, "ok", size=result.size, sha256=result.sha256, etag=result.etag)
         )
+
+
+class _Counted:
+    """A writer that tells the run how many bytes went through it (see :meth:`_Run.moved`)."""
+
+    def __init__(self, writer: Writer, run: _Run) -> None:
+        self._writer = writer
+        self._moved = run.moved
+
+    @property
+    def path(self) -> Path:
+        return self._writer.path
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    @property
+    def etag(self) -> str | None:
+        return self._writer.etag
+
+    @property
+    def digest(self) -> Digest:
+        return self._writer.digest
+
+    def write(self, data: bytes) -> Awaitable[None]:
+        self._moved(len(data))
+        return self._writer.write(data)
+
+    async def restart(self, etag: str | None) -> None:
+        await self._writer.restart(etag)
+
+    async def end(self, check: Callable[[Digest], None]) -> None:
+        await self._writer.end(check)
 
 
 def as_destination(
@@ -309,6 +404,7 @@ async def archive(
     reporter: Reporter | None = None,
     shard: Shard | None = None,
     shard_by: ShardBy = "job",
+    listing: DryRunListing | None = None,
 ) -> ArchiveSummary:
     """Archive every job ``source`` lists into ``out``: a directory, an object store URL
     (``s3://bucket/prefix``, ``az://container/prefix``) or a destination.
@@ -323,19 +419,30 @@ async def archive(
     ``shard_by="output"`` spreads each job's outputs (a Bentley job's, a Hover job's models)
     over the shards by a stable hash of job and output, so one huge job is split too; every
     shard then plans every job, and the shard that owns the job id writes its record.
+
+    A dry run reads what the archive holds and writes nothing; ``listing`` is told each file
+    it plans, with whether the run would fetch or skip it, and why. ``options.max_transfer``
+    and ``options.max_duration`` stop a run cleanly: its summary says so (``stopped``).
     """
     options = options or ArchiveOptions()
     destination = as_destination(out, shard, shard_by)
-    run = _Run(source, destination, options, shard, shard_by)
-    if not options.dry_run:
+    run = _Run(source, destination, options, shard, shard_by, listing)
+    if options.dry_run:
+        await destination.load()
+    else:
         await destination.open()
     try:
         async with anyio.create_task_group() as outer:
             if reporter is not None:
                 outer.start_soon(reporter, run.progress)
-            await run.run_pass(run.listed(), run.plan_new)
-            if run.fatal is None and not options.dry_run:
-                await run.later_passes()
+            with run.limits:
+                if options.max_duration is not None and not options.dry_run:
+                    run.limits.deadline = anyio.current_time() + options.max_duration
+                await run.run_pass(run.listed(), run.plan_new)
+                if run.fatal is None and not options.dry_run:
+                    await run.later_passes()
+            if run.limits.cancelled_caught and run.progress.stopped is None:
+                run.progress.stopped = "max_duration"
             outer.cancel_scope.cancel()
     finally:
         if not options.dry_run:

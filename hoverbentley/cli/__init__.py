@@ -20,6 +20,7 @@ from .._version import __version__
 from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
 from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, serve, verify
 from .common import print_err
+from .exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 from .logs import configure_logging
 from .options import add_verbosity
 from .precedence import apply_profile
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_url = command.base_url
         status = _run(command)
     except KeyboardInterrupt:
-        status, message = 130, _stopped("interrupted (Ctrl-C)")
+        status, message = EXIT_INTERRUPTED, _stopped("interrupted (Ctrl-C)")
     except Exception as exc:  # each known kind becomes a message; the rest is raised
         status, message = _failure(_single(exc), base_url)
     else:
@@ -205,17 +206,17 @@ def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]
         and base_url
         and exc.host == origin_of(base_url)
     ):
-        return 2, f"{PROG}: error: {exc}; check --base-url {base_url}"
+        return EXIT_USAGE, f"{PROG}: error: {exc}; check --base-url {base_url}"
     if isinstance(exc, Terminated):
-        return 143, _stopped("terminated (SIGTERM)")
+        return EXIT_TERMINATED, _stopped("terminated (SIGTERM)")
     if isinstance(exc, BrokenPipeError):
         return 141, ""
     if isinstance(exc, ConfigurationError):
-        return 2, f"{PROG}: error: {exc}"
+        return EXIT_USAGE, f"{PROG}: error: {exc}"
     if isinstance(exc, HoverBentleyError):
-        return 1, f"{PROG}: error: {exc}"
+        return EXIT_FAILED, f"{PROG}: error: {exc}"
     if isinstance(exc, OSError):
-        return 1, f"{PROG}: error: {_os_error(exc)}"
+        return EXIT_FAILED, f"{PROG}: error: {_os_error(exc)}"
     raise exc
 
 

@@ -19,6 +19,8 @@ from .bentley_lifecycle import add_lifecycle_commands
 from .bentley_views import describe, list_line, write_json
 from .bentley_webhooks import add_webhook_commands
 from .common import check_out
+from .exits import ARCHIVE_EXIT_STATUS
+from .files_from import FILES_FROM_HELP, bentley_job_id, read_job_ids
 from .lastrun import SINCE_HELP, Incremental, since_or_last
 from .options import add_archive_options, add_http_options
 from .report import report_summary, run_archive
@@ -61,7 +63,8 @@ class BentleyArchiveCommand:
     """``bentley archive OUT``: which jobs and which of their outputs."""
 
     out: str
-    filter: str
+    filter: str | None
+    files_from: str | None
     since: datetime | str | None
     top: int | None
     outputs: str | None
@@ -96,15 +99,27 @@ async def cmd_job(s: BentleyJobCommand) -> int:
     return 0
 
 
+def _job_ids(s: BentleyArchiveCommand) -> list[str] | None:
+    """The jobs ``--files-from`` names (``None``: those ``--filter`` selects), checked."""
+    if (s.filter is None) == (s.files_from is None):
+        raise ConfigurationError("say which jobs: --filter EXPR or --files-from FILE (one)")
+    if s.files_from is None:
+        return None
+    if s.since is not None:
+        raise ConfigurationError("--since selects among listed jobs and works only with --filter")
+    return read_job_ids(s.files_from, bentley_job_id)
+
+
 async def cmd_archive(s: BentleyArchiveCommand) -> int:
+    job_ids = _job_ids(s)
     marks = Incremental(
         s.out, s.since, _selection(s), quiet=s.output.quiet, dry_run=s.run.options.dry_run
     )
     out = check_out(s.out)
     outputs = _formats(s.outputs, s.account.api)
-    wanted = raw(s.filter)
+    wanted = None if s.filter is None else raw(s.filter)
     since = await marks.since()
-    if since is not None:
+    if since is not None and wanted is not None:
         wanted = wanted & F.created_date_time.gt(since)
     async with (
         bentley_client(s.account, s.http) as client,
@@ -119,6 +134,7 @@ async def cmd_archive(s: BentleyArchiveCommand) -> int:
                 top=s.top,
                 reality=None if s.records_only else reality,
                 outputs=outputs,
+                job_ids=job_ids,
             )
         )
         summary = await run_archive(s.run, s.output, source, out)
@@ -200,9 +216,7 @@ def add_commands(
         description="Save each selected job's record as OUT/bentley/<job id>/job.json and"
         " every file of its outputs (from reality data storage, or the iTwin's bucket for a v2"
         " bkt: output) under OUT/bentley/<job id>/outputs/<output location>/, verified and"
-        " resumable, with manifest.jsonl and index.csv as for Hover. Exit status: 0 when"
-        " nothing failed, 1 when a file or job failed, 2 for usage errors, 130 when"
-        " interrupted (143 on SIGTERM).",
+        f" resumable, with manifest.jsonl and index.csv as for Hover. {ARCHIVE_EXIT_STATUS}",
     )
     arc.add_argument(
         "out",
@@ -210,7 +224,8 @@ def add_commands(
         help="archive directory, or s3://BUCKET/PREFIX or az://CONTAINER/PREFIX (credentials"
         " from AWS_* or AZURE_STORAGE_* variables; needs the objectstore extra)",
     )
-    arc.add_argument("--filter", required=True, metavar="EXPR", help=filter_help)
+    arc.add_argument("--filter", metavar="EXPR", help=filter_help + "; or --files-from")
+    arc.add_argument("--files-from", metavar="FILE", help=FILES_FROM_HELP)
     arc.add_argument(
         "--since",
         type=since_or_last,

@@ -6,6 +6,7 @@ import sys
 
 import msgspec
 
+from .._core.times import as_utc_text
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
 from ..bentley.client import FINAL_STATES as V1_FINAL_STATES
@@ -19,12 +20,13 @@ def write_json(job: Job) -> None:
 
 
 def list_line(job: Job) -> str:
-    """One tab-separated line of ``bentley jobs``: id, state, type, created, name."""
+    """One tab-separated line of ``bentley jobs``: id, state, type, created (UTC, one form
+    whatever the service wrote), name."""
     if isinstance(job, v1.Job):
         created: str | None = job.created_date_time
     else:
         created = job.execution_info.created_date_time if job.execution_info else None
-    return f"{job.id}\t{job.state}\t{job.type}\t{created}\t{job.name}"
+    return f"{job.id}\t{job.state}\t{job.type}\t{as_utc_text(created)}\t{job.name}"
 
 
 def describe(job: Job) -> list[str]:
@@ -33,7 +35,8 @@ def describe(job: Job) -> list[str]:
         lines = [
             f"job {job.id}: {job.name} [{job.state}] {job.type}",
             f"  iTwin {job.i_twin_id or '-'}  workspace {job.workspace_id}",
-            f"  created {job.created_date_time}  modified {job.last_modified_date_time}",
+            f"  created {as_utc_text(job.created_date_time)}"
+            f"  modified {as_utc_text(job.last_modified_date_time)}",
         ]
         settings = job.job_settings
         for output in (settings.outputs or []) if settings else []:
@@ -43,8 +46,9 @@ def describe(job: Job) -> list[str]:
     lines = [
         f"job {job.id}: {job.name} [{job.state}] {job.type}",
         f"  iTwin {job.i_twin_id}  user {job.user_id or '-'}",
-        f"  created {info.created_date_time}  started {info.started_date_time or '-'}"
-        f"  ended {info.ended_date_time or '-'}",
+        f"  created {as_utc_text(info.created_date_time)}"
+        f"  started {as_utc_text(info.started_date_time) or '-'}"
+        f"  ended {as_utc_text(info.ended_date_time) or '-'}",
     ]
     if info.processing_units is not None:
         lines.append(f"  processing units {info.processing_units:g}")

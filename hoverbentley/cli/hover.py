@@ -9,6 +9,7 @@ from datetime import datetime
 
 import msgspec
 
+from .._core.times import as_utc_text
 from ..archive import parse_include
 from ..archive.hover_source import HoverSource
 from ..archive.index import TAKEOFF_NAME
@@ -16,6 +17,8 @@ from ..archive.takeoff import write_takeoff
 from ..errors import ConfigurationError
 from ..hover.select import parse_exclude
 from .common import SINCE_FORMATS, check_out, hover_job_id, parse_since, print_err
+from .exits import ARCHIVE_EXIT_STATUS
+from .files_from import FILES_FROM_HELP, read_job_ids
 from .hover_api import add_credentials, hover_client
 from .hover_webhooks import add_webhook_commands
 from .lastrun import SINCE_HELP, Incremental, since_or_last
@@ -57,6 +60,7 @@ class HoverArchiveCommand:
 
     out: str
     job: list[int] | None
+    files_from: str | None
     all: bool
     since: datetime | str | None
     archived: bool
@@ -99,31 +103,37 @@ async def cmd_jobs(s: HoverJobsCommand) -> int:
             if s.output.json:
                 sys.stdout.buffer.write(msgspec.json.encode(job) + b"\n")
             else:
-                print(
-                    f"{job.id}\t{job.reconstruction_state or ''}\t{job.updated_at or ''}\t"
-                    f"{job.name or ''}"
-                )
+                updated = as_utc_text(job.updated_at) or ""
+                print(f"{job.id}\t{job.reconstruction_state or ''}\t{updated}\t{job.name or ''}")
             shown += 1
             if s.limit and shown >= s.limit:
                 break
     return 0
 
 
-def _check_selection(s: HoverArchiveCommand) -> None:
-    if not s.job and not s.all:
-        raise ConfigurationError("say which jobs: --job ID (repeatable) or --all")
-    if s.job and s.all:
-        raise ConfigurationError("--job and --all exclude each other")
-    if s.job:
-        for flag, given in (("--since", s.since is not None), ("--archived", s.archived)):
-            if given:
-                raise ConfigurationError(
-                    f"{flag} selects among listed jobs and works only with --all, not with --job"
-                )
+def _job_ids(s: HoverArchiveCommand) -> list[int] | None:
+    """The jobs ``--job`` and ``--files-from`` name (``None``: ``--all``), checked."""
+    named = bool(s.job or s.files_from)
+    if not named and not s.all:
+        raise ConfigurationError(
+            "say which jobs: --job ID (repeatable), --files-from FILE or --all"
+        )
+    if named and s.all:
+        raise ConfigurationError("--job and --files-from exclude --all")
+    if not named:
+        return None
+    for flag, given in (("--since", s.since is not None), ("--archived", s.archived)):
+        if given:
+            raise ConfigurationError(
+                f"{flag} selects among listed jobs and works only with --all, not with --job"
+                " or --files-from"
+            )
+    listed = read_job_ids(s.files_from, hover_job_id) if s.files_from else []
+    return list(dict.fromkeys([*(s.job or []), *listed]))
 
 
 async def cmd_archive(s: HoverArchiveCommand) -> int:
-    _check_selection(s)
+    job_ids = _job_ids(s)
     marks = Incremental(
         s.out,
         s.since,
@@ -136,7 +146,7 @@ async def cmd_archive(s: HoverArchiveCommand) -> int:
     async with hover_client(s.account, s.http) as client:
         source = HoverSource(
             client,
-            job_ids=s.job or None,
+            job_ids=job_ids,
             updated_since=await marks.since(),
             archived=s.archived,
             include=parse_include(s.include),
@@ -202,8 +212,7 @@ def add_commands(
         parents=[common],
         help="download every file of the selected jobs into OUT (resumable)",
         description="Download every artifact and image of the selected jobs into OUT, verified"
-        " and resumable. Exit status: 0 when nothing failed, 1 when a file or job failed,"
-        " 2 for usage errors, 130 when interrupted (143 on SIGTERM; run again to resume).",
+        f" and resumable. {ARCHIVE_EXIT_STATUS}",
     )
     arc.add_argument(
         "out",
@@ -215,6 +224,7 @@ def add_commands(
     which.add_argument(
         "--job", type=hover_job_id, action="append", metavar="ID", help="a job id (repeatable)"
     )
+    which.add_argument("--files-from", metavar="FILE", help=FILES_FROM_HELP)
     which.add_argument("--all", action="store_true", help="every job of the list")
     which.add_argument(
         "--since",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
 
+from .._core.times import utc_text
 from ..errors import ConfigurationError
 
 LOG_FORMATS = ("text", "json")
@@ -36,6 +38,24 @@ class JsonFormatter(logging.Formatter):
         return msgspec.json.encode(event, enc_hook=str).decode()
 
 
+def stamp(when: float | None = None) -> str:
+    """The time a line off a terminal starts with (a log record, a progress line): ISO 8601
+    in UTC, to the second (``2025-03-01T12:00:00Z``); ``when`` in seconds since the epoch,
+    else now."""
+    return utc_text(datetime.fromtimestamp(time.time() if when is None else when, timezone.utc))
+
+
+class TextFormatter(logging.Formatter):
+    """``TIME LEVEL message``, the time in the one form of every line off a terminal
+    (ISO 8601 in UTC, to the second: ``2025-03-01T12:00:00Z``)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return stamp(record.created)
+
+
 def configure_logging(
     verbose: int, quiet: bool, *, log_file: str | None = None, log_format: str = "text"
 ) -> None:
@@ -61,7 +81,7 @@ def configure_logging(
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        handler.setFormatter(TextFormatter())
     logger = logging.getLogger("hoverbentley")
     logger.handlers[:] = [handler]
     logger.setLevel(level)

@@ -6,9 +6,12 @@ import argparse
 
 from ..archive.shard import SHARD_BY
 from .common import env
+from .exits import EXIT_MAX_DURATION, EXIT_MAX_TRANSFER
 from .logs import LOG_FORMATS
 from .settings import (
     bandwidth,
+    byte_size,
+    duration,
     env_count,
     non_negative_int,
     non_negative_number,
@@ -108,8 +111,9 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
         type=bandwidth,
         default=None,
         metavar="RATE",
-        help="bytes a second for all downloads together, with K, M or G (1024-based, as rclone"
-        " reads them): 50M, 1.5G (default: no limit)",
+        help="bytes a second for all downloads together, with K, M or G (1024-based however"
+        " written: 50M, 50MiB and 50MB are all 50 MiB/s, as rclone reads them): 50M, 1.5G"
+        " (default: no limit)",
     )
     group.add_argument(
         "--requests-per-minute",
@@ -162,7 +166,10 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
     )
     if dry_run:
         group.add_argument(
-            "--dry-run", action="store_true", help="list and plan, print counts, save nothing"
+            "--dry-run",
+            action="store_true",
+            help="list and plan, and say what would be fetched and what is already in OUT"
+            " (counts and sizes); write nothing",
         )
     group.add_argument(
         "--shard",
@@ -191,13 +198,39 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         " (env HOVERBENTLEY_SHARDS)",
     )
     group.add_argument(
+        "--max-transfer",
+        type=byte_size,
+        default=None,
+        metavar="SIZE",
+        help="stop cleanly once SIZE bytes were received (1024-based: 500M, 2G), as SIGTERM"
+        f" does: a rerun resumes; exit status {EXIT_MAX_TRANSFER}",
+    )
+    group.add_argument(
+        "--max-duration",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="stop cleanly after DURATION (seconds, or 90s, 30m, 1h30m), as SIGTERM does:"
+        f" a rerun resumes; exit status {EXIT_MAX_DURATION}",
+    )
+    group.add_argument(
         "--json",
         action="store_true",
-        help="print the summary as JSON on stdout (implies --no-progress unless --progress)",
+        help="print the summary as JSON on stdout (implies --no-progress unless --progress);"
+        " with --dry-run, first one JSON object per file: job_id, path, size, action"
+        " (fetch or skip) and reason",
     )
     group.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show progress on stderr (default: yes, except with --json or -q)",
+    )
+    group.add_argument(
+        "--progress-interval",
+        type=positive_seconds,
+        default=None,
+        metavar="S",
+        help="seconds between progress updates (default 0.5 on a terminal, where the line is"
+        " redrawn; elsewhere 10, each line starting with its UTC time)",
     )

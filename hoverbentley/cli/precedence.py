@@ -28,7 +28,7 @@ def apply_profile(
     (``BENTLEY_V2_BASE_URL``: URL), for the settings to pick the chosen API's.
     """
     name, _ = chosen(args.profile)
-    if not name or args.command not in PROVIDERS:
+    if not name or args.command not in (*PROVIDERS, "serve"):
         return {}
     profile = load(name)
     given = given_flags(argv, build)
@@ -48,6 +48,27 @@ def apply_profile(
             else:
                 setattr(args, key.dest, value)
     return urls
+
+
+def unflagged(section: str, profile: Profile | None) -> tuple[dict[str, object], dict[str, str]]:
+    """The settings of ``section`` for a command without its flags (``serve``, which serves
+    both providers): each from its variable, else from ``profile``; and, apart, the profile's
+    Bentley base URLs by variable, for the settings to pick the chosen API's."""
+    given = profile.settings.get(section, {}) if profile else {}
+    values: dict[str, object] = {}
+    urls: dict[str, str] = {}
+    for key in SECTIONS[section]:
+        setting = given.get(key.name)
+        if key.url_of_api:
+            if key.env and setting is not None:
+                urls[key.env] = str(setting.value)
+            continue
+        value: object = env(key.env) if key.env else None
+        if value is None and setting is not None:
+            value = env(str(setting.value)) if key.secret else setting.value
+        if value is not None:
+            values[key.dest] = value
+    return values, urls
 
 
 def given_flags(argv: Sequence[str], build: Callable[[], argparse.ArgumentParser]) -> set[str]:

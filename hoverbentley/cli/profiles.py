@@ -111,6 +111,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("current_user_id", "current_user_id", _text, "HOVER_CURRENT_USER_ID"),
         *(_credential("hover", f) for f in ("token", "client_id", "client_secret")),
         _credential("hover", "refresh_token"),
+        _credential("hover", "webhook_secret"),
     ),
     "bentley": (
         Key("api", "api", _choice("v1", "v2"), "BENTLEY_API"),
@@ -121,9 +122,10 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("reality_url", "reality_url", _text, "BENTLEY_REALITY_URL"),
         Key("token_url", "token_url", _text, "BENTLEY_TOKEN_URL"),
         *(_credential("bentley", f) for f in ("token", "client_id", "client_secret")),
+        _credential("bentley", "webhook_secret"),
     ),
 }
-_SECRETS = frozenset({"token", "client_secret", "refresh_token", "client_id"})
+_SECRETS = frozenset({"token", "client_secret", "refresh_token", "client_id", "webhook_secret"})
 
 
 @dataclass(frozen=True)

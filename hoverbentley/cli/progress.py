@@ -5,21 +5,29 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
+from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import anyio
 
 from ..archive.summary import ArchiveSummary, Progress
+from .logs import stamp
+
+#: Every size and rate the command line prints is in IEC binary units (1 KiB = 1024 bytes),
+#: the units ``--bwlimit`` and ``--max-transfer`` read.
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def human_bytes(n: float) -> str:
-    """``1.5 MB`` style sizes (powers of 1000)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
+    """``1.5 MiB`` style sizes (powers of 1024, IEC names)."""
+    for unit in _UNITS:
+        if abs(n) < 1024 or unit == _UNITS[-1]:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
+        n /= 1024
+    return f"{n:.1f} {_UNITS[-1]}"  # pragma: no cover
 
 
 def _duration(seconds: float) -> str:
@@ -31,24 +39,87 @@ def _duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def progress_line(p: Progress, width: int | None = None) -> str:
-    """One line: jobs, files, bytes, rate and ETA; at most ``width - 1`` characters if given.
+class RateWindow:
+    """The current rate: bytes a second over the last ``span`` seconds (not since the start),
+    so it falls to 0 when bytes stop arriving (an outage) and rises again when they resume."""
+
+    def __init__(self, span: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.span = span
+        self._clock = clock
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def rate(self, total: int) -> float:
+        """Note that ``total`` bytes have arrived by now; the rate over the window."""
+        now = self._clock()
+        samples = self._samples
+        samples.append((now, total))
+        # Keep one sample at or before the window's start: the rate spans the whole window.
+        while len(samples) > 1 and samples[1][0] <= now - self.span:
+            samples.popleft()
+        then, before = samples[0]
+        return (total - before) / (now - then) if now > then else 0.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How far a run is: ``planning`` until every file to fetch is known; then the share of
+    bytes done (``percent``) and the seconds left at the current rate (``eta``; ``None``
+    when nothing arrives now, or nothing tells the size)."""
+
+    planning: bool
+    percent: float | None = None
+    eta: float | None = None
+
+
+def estimate(p: Progress, rate: float) -> Estimate:
+    """Where ``p`` stands, from bytes: what is still to come (:meth:`Progress.bytes_left`)
+    against what arrived, at ``rate``. While files are left, it never says done: a file whose
+    size was not given may be bigger than the mean."""
+    if not p.plan_complete:
+        return Estimate(planning=True)
+    left = p.bytes_left()
+    if left is None:
+        return Estimate(planning=False)
+    remaining = p.files - p.finished_files
+    whole = p.transferred + left
+    percent = 100.0 if whole <= 0 else 100.0 * p.transferred / whole
+    if remaining > 0 and left <= 0:
+        return Estimate(planning=False, percent=min(percent, 99.0))
+    eta = left / rate if rate > 0 else (0.0 if left <= 0 else None)
+    return Estimate(planning=False, percent=percent, eta=eta)
+
+
+def _where(e: Estimate) -> str:
+    if e.planning:
+        return "planning"
+    percent = "" if e.percent is None else f"{e.percent:.0f}% "
+    return percent + ("ETA unknown" if e.eta is None else f"ETA {_duration(e.eta)}")
+
+
+def progress_line(p: Progress, rate: float, width: int | None = None) -> str:
+    """One line: jobs, files, files in flight, bytes at the current ``rate``, percent and ETA
+    (``planning`` while jobs are still being planned), and the hosts waited for; at most
+    ``width - 1`` characters if given.
 
     A narrow terminal gets a compact line, cut if even that does not fit: a line that wraps
     cannot be redrawn in place.
     """
     jobs = f"jobs {p.jobs_planned}/{p.jobs}" + ("" if p.listing_done else "+")
-    rate = human_bytes(p.bytes / p.elapsed if p.elapsed > 0 else 0.0)
-    eta = p.eta()
+    speed = f"{human_bytes(rate)}/s"
     files = f"files {p.finished_files}/{p.files}"
-    tail = [] if eta is None else [f"ETA {_duration(eta)}"]
+    where = _where(estimate(p, rate))
     waiting = [f"waiting for {host} (down {down:.0f} s)" for host, down in p.waiting_for().items()]
+    waiting += [
+        f"waiting for a response from {host} ({waited:.0f} s)"
+        for host, waited in p.awaiting_response().items()
+    ]
     line = " | ".join(
         [
             jobs,
             f"{files} ({p.downloaded} new, {p.skipped} skipped, {p.failed} failed)",
-            f"{human_bytes(p.bytes)} at {rate}/s",
-            *tail,
+            f"{p.in_flight} in flight",
+            f"{human_bytes(p.transferred)} at {speed}",
+            where,
             *waiting,
         ]
     )
@@ -56,7 +127,7 @@ def progress_line(p: Progress, width: int | None = None) -> str:
         return line
     failed = f" ({p.failed} failed)" if p.failed else ""
     line = " | ".join(
-        [f"{files}{failed}", *waiting, f"{human_bytes(p.bytes)} {rate}/s", *tail, jobs]
+        [f"{files}{failed}", *waiting, f"{human_bytes(p.transferred)} {speed}", where, jobs]
     )
     return line[: max(width - 1, 0)]
 
@@ -77,22 +148,26 @@ def make_reporter(
 ) -> Callable[[Progress], Coroutine[Any, Any, None]]:
     """A coroutine function that shows progress until cancelled.
 
-    On a terminal one line, fitted to its width, is redrawn twice a second; elsewhere a plain
-    line is logged every ten seconds.
+    On a terminal one line, fitted to its width, is redrawn twice a second; elsewhere a line
+    starting with its time (:func:`.logs.stamp`) is written every ten seconds. ``interval``
+    changes either.
     """
     out = stream or sys.stderr
     tty = out.isatty()
     every = interval if interval is not None else (0.5 if tty else 10.0)
 
     async def report(progress: Progress) -> None:
+        window = RateWindow()
         try:
             while True:
                 await anyio.sleep(every)
+                rate = window.rate(progress.transferred)
                 if tty:
                     # Return, draw, clear what a longer previous line left: never a new row.
-                    out.write("\r" + progress_line(progress, terminal_width(out)) + "\x1b[K")
+                    line = progress_line(progress, rate, terminal_width(out))
+                    out.write("\r" + line + "\x1b[K")
                 else:
-                    out.write(progress_line(progress) + "\n")
+                    out.write(f"{stamp()} {progress_line(progress, rate)}\n")
                 out.flush()
         finally:
             if tty:
@@ -119,6 +194,11 @@ def summary_text(s: ArchiveSummary) -> str:
         size = human_bytes(s.planned_bytes) if s.planned_bytes is not None else "size unknown"
         formats = ", ".join(f"{k} {v}" for k, v in s.formats.items()) or "none"
         lines.append(f"dry run: {_jobs(s)}, {_count(s.files, 'file')} ({size}); nothing downloaded")
+        fetch = "size unknown" if s.fetch_bytes is None else human_bytes(s.fetch_bytes)
+        lines.append(
+            f"would fetch {_count(s.to_fetch, 'file')} ({fetch}); already there:"
+            f" {_count(s.skipped, 'file')} ({human_bytes(s.skipped_bytes)})"
+        )
         lines.append(f"by format: {formats}")
     else:
         lines.append(
@@ -155,6 +235,9 @@ def summary_text(s: ArchiveSummary) -> str:
             lines.append(f"  {f.path}: {f.error}")
         if len(s.failures) > 20:
             lines.append(f"  ... and {len(s.failures) - 20} more (see manifest.jsonl)")
-    if s.interrupted:
+    if s.stopped is not None:
+        flag = "--" + s.stopped.replace("_", "-")
+        lines.append(f"stopped: the {flag} limit was reached; run the same command again to resume")
+    elif s.interrupted:
         lines.append("interrupted: run the same command again to resume")
     return "\n".join(lines)

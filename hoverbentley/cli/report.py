@@ -11,7 +11,8 @@ from typing import TypeVar
 import anyio
 import msgspec
 
-from ..archive import ArchiveSource, ArchiveSummary, Progress, archive
+from ..archive import ArchiveSource, ArchiveSummary, DryRunFile, Progress, archive
+from .exits import EXIT_FAILED, EXIT_OK, EXIT_STOPPED
 from .progress import make_reporter, summary_text
 from .settings import ArchiveRun, Output
 
@@ -24,11 +25,13 @@ async def run_archive(
 ) -> ArchiveSummary:
     """Archive ``source`` into ``out`` as the archive run flags say, with progress if asked.
 
-    A run stopped by Ctrl-C or SIGTERM keeps what it had done (:func:`stopped_run`) for the
-    one message the command line ends with, so a cron or Kubernetes log shows how far it got;
-    with ``--json`` that summary (``"interrupted": true``) is also the line on stdout.
+    With ``--dry-run --json`` each planned file is a JSON line on stdout (what would be
+    fetched or skipped, and why) before the summary's. A run stopped by Ctrl-C or SIGTERM
+    keeps what it had done (:func:`stopped_run`) for the one message the command line ends
+    with, so a cron or Kubernetes log shows how far it got; with ``--json`` that summary
+    (``"interrupted": true``) is also the line on stdout.
     """
-    shown = make_reporter() if output.progress else None
+    shown = make_reporter(interval=run.progress_interval) if output.progress else None
     seen: list[Progress] = []
 
     async def reporter(progress: Progress) -> None:
@@ -38,9 +41,16 @@ async def run_archive(
         else:
             await anyio.sleep_forever()
 
+    listing = _print_file if run.options.dry_run and output.json else None
     try:
         return await archive(
-            source, out, run.options, reporter=reporter, shard=run.shard, shard_by=run.shard_by
+            source,
+            out,
+            run.options,
+            reporter=reporter,
+            shard=run.shard,
+            shard_by=run.shard_by,
+            listing=listing,
         )
     except anyio.get_cancelled_exc_class():
         if seen:
@@ -49,6 +59,11 @@ async def run_archive(
             if output.json:
                 print_result(partial, summary_text, as_json=True)
         raise
+
+
+def _print_file(file: DryRunFile) -> None:
+    """A dry run's line of one file on stdout (``--dry-run --json``; the summary comes last)."""
+    sys.stdout.buffer.write(msgspec.json.encode(file) + b"\n")
 
 
 #: The summary of an archive run that a signal stopped (at most one per process).
@@ -61,10 +76,13 @@ def stopped_run() -> ArchiveSummary | None:
 
 
 def report_summary(output: Output, summary: ArchiveSummary) -> int:
-    """Print the summary (JSON on stdout with --json) and return the exit status."""
+    """Print the summary (JSON on stdout with --json) and return the exit status (see
+    :mod:`.exits`: a run a limit stopped has its own)."""
     logger.info("archive finished", extra={"summary": msgspec.to_builtins(summary)})
     print_result(summary, summary_text, as_json=output.json)
-    return 0 if summary.ok else 1
+    if summary.stopped is not None:
+        return EXIT_STOPPED[summary.stopped]
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def print_result(result: T, text: Callable[[T], str], *, as_json: bool) -> None:

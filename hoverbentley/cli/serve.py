@@ -1,10 +1,11 @@
 """``hoverbentley serve OUT``: keep an archive current from Hover and Bentley webhooks.
 
-Credentials and webhook secrets come from the environment only (the ``HOVER_*`` and
-``BENTLEY_*`` variables of the ``hover`` and ``bentley`` commands; the secrets from
-``HOVER_WEBHOOK_SECRET`` and ``BENTLEY_WEBHOOK_SECRET`` or the variables the flags name), never
-from a flag's value. SIGTERM drains: the listener closes, the run under way gets
-``--drain-timeout`` seconds, and the command exits 0.
+Credentials and webhook secrets come from the environment or a profile (the ``HOVER_*`` and
+``BENTLEY_*`` variables of the ``hover`` and ``bentley`` commands, else the profile's settings;
+the secrets from ``HOVER_WEBHOOK_SECRET`` and ``BENTLEY_WEBHOOK_SECRET``, the variables the
+flags name, or those the profile's ``webhook_secret_env`` names), never from a flag's value.
+SIGTERM drains: the listener closes, the run under way gets ``--drain-timeout`` seconds, and
+the command exits 0.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,8 @@ from .common import check_out, env, print_err
 from .hover_api import DEFAULT_TOKEN_FILE, hover_client
 from .lastrun import LAST, Incremental
 from .options import add_http_options
+from .precedence import unflagged
+from .profiles import chosen, load
 from .secret_file import SecretFile
 from .settings import (
     BentleyAccount,
@@ -67,6 +71,7 @@ class ServeCommand:
     """``serve OUT``: where to listen, the journal, the sweep, the secrets' variables."""
 
     out: str
+    profile: str | None
     host: str
     port: int
     state_dir: str | None
@@ -86,38 +91,84 @@ class ServeCommand:
     output: Output
 
 
-def _environment() -> dict[str, Any]:
-    """The values the ``hover`` and ``bentley`` credential flags take from the environment
-    (the flags themselves would collide: ``serve`` reads the environment only)."""
-    values: dict[str, Any] = {
-        name: env(variable)
-        for name, variable in (
-            ("token", "HOVER_TOKEN"),
-            ("client_id", "HOVER_CLIENT_ID"),
-            ("client_secret", "HOVER_CLIENT_SECRET"),
-            ("refresh_token", "HOVER_REFRESH_TOKEN"),
-            ("token_store", "HOVER_TOKEN_STORE"),
-            ("current_user_email", "HOVER_CURRENT_USER_EMAIL"),
-            ("current_user_id", "HOVER_CURRENT_USER_ID"),
+_HOVER_FIELDS = (
+    "token",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "token_store",
+    "current_user_email",
+    "current_user_id",
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The Hover and Bentley settings ``serve`` runs with: each from its variable, else from
+    the profile (``--profile`` or ``HOVERBENTLEY_PROFILE``), as the ``hover`` and ``bentley``
+    commands take them when no flag is given (``serve`` has not their flags: they would
+    collide)."""
+
+    hover: dict[str, Any]
+    bentley: dict[str, Any]
+    #: The profile's Bentley base URLs, by variable.
+    urls: dict[str, str]
+
+    @classmethod
+    def read(cls, profile: str | None) -> Credentials:
+        name, _ = chosen(profile)
+        loaded = load(name) if name else None
+        hover, _ = unflagged("hover", loaded)
+        bentley, urls = unflagged("bentley", loaded)
+        return cls(hover, bentley, urls)
+
+    def hover_account(self) -> HoverAccount:
+        given = {name: self.hover.get(name) for name in _HOVER_FIELDS}
+        given["token_file"] = self.hover.get("token_file") or DEFAULT_TOKEN_FILE
+        given["base_url"] = self.hover.get("base_url") or HOVER_URL
+        account: HoverAccount = concern_of(HoverAccount, given)
+        return account
+
+    def _bentley(self, api: str, service: str) -> dict[str, Any]:
+        return {
+            "api": api,
+            "service": service,
+            "base_url": None,  # the API's own variable, the profile's, then Bentley's URL
+            "token": self.bentley.get("token"),
+            "client_id": self.bentley.get("client_id"),
+            "client_secret": self.bentley.get("client_secret"),
+            "token_url": self.bentley.get("token_url") or IMS_TOKEN_URL,
+            "reality_url": self.bentley.get("reality_url") or REALITY_BASE_URL,
+        }
+
+    def bentley_account(self, api: str, service: str) -> BentleyAccount:
+        account: BentleyAccount = concern_of(BentleyAccount, self._bentley(api, service), self.urls)
+        return account
+
+    def webhooks_account(self) -> BentleyWebhooksAccount:
+        account: BentleyWebhooksAccount = concern_of(
+            BentleyWebhooksAccount, self._bentley("v2", "modeling")
         )
-    }
-    values["token_file"] = env("HOVER_TOKEN_FILE") or DEFAULT_TOKEN_FILE
-    values["base_url"] = env("HOVER_BASE_URL") or HOVER_URL
-    return values
+        return account
 
+    @property
+    def bentley_api(self) -> str:
+        """The API of the Bentley catch-up sweep (``BENTLEY_API``, the profile's ``api``)."""
+        return str(self.bentley.get("api") or "v1")
 
-def _bentley_environment(api: str, service: str) -> dict[str, Any]:
-    """The Bentley credential flags' values from the environment, for ``api`` and ``service``."""
-    return {
-        "api": api,
-        "service": service,
-        "base_url": None,  # the API's own variable, then Bentley's URL
-        "token": env("BENTLEY_TOKEN"),
-        "client_id": env("BENTLEY_CLIENT_ID"),
-        "client_secret": env("BENTLEY_CLIENT_SECRET"),
-        "token_url": env("BENTLEY_TOKEN_URL") or IMS_TOKEN_URL,
-        "reality_url": env("BENTLEY_REALITY_URL") or REALITY_BASE_URL,
-    }
+    def webhook_secret(self, provider: str, variable: str) -> str | None:
+        """The webhook secret in ``variable``; for the default variable, when it is not set,
+        the one in the variable the profile's ``webhook_secret_env`` names."""
+        what = provider.capitalize()
+        value = _secret(variable, what)
+        default = HOVER_SECRET_VARIABLE if provider == "hover" else BENTLEY_SECRET_VARIABLE
+        if value is None and variable == default:
+            given = self.hover if provider == "hover" else self.bentley
+            named = given.get("webhook_secret")
+            if named is not None and not str(named).strip():
+                raise ConfigurationError(f"the {what} webhook secret of the profile is blank")
+            value = str(named).strip() if named else None
+        return value
 
 
 def _secret(variable: str, what: str) -> str | None:
@@ -160,10 +211,11 @@ async def cmd_serve(s: ServeCommand) -> int:
     from ..serve.archiver import ArchiverSettings, SourceFactory
 
     check_out(s.out)
-    hover_secret = _secret(s.hover_secret_env, "Hover")
+    credentials = Credentials.read(s.profile)
+    hover_secret = credentials.webhook_secret("hover", s.hover_secret_env)
     if hover_secret is None and s.hover_secret_file:
         hover_secret = await anyio.to_thread.run_sync(_read_secret, s.hover_secret_file)
-    bentley_secret = _secret(s.bentley_secret_env, "Bentley")
+    bentley_secret = credentials.webhook_secret("bentley", s.bentley_secret_env)
     register_hover = bool(s.register) and (hover_secret is not None or bool(s.hover_secret_file))
     if hover_secret is None and bentley_secret is None and not register_hover:
         raise ConfigurationError(
@@ -181,14 +233,12 @@ async def cmd_serve(s: ServeCommand) -> int:
         sweeps: list[Any] = []
         hover: HoverClient | None = None
         if hover_secret is not None or register_hover:
-            account: HoverAccount = concern_of(HoverAccount, _environment())
+            account = credentials.hover_account()
             hover = await stack.enter_async_context(hover_client(account, s.http))
             sources["hover"] = _hover_source(hover)
             sweeps.append(_hover_sweep(s.out, hover, account, options))
         if bentley_secret is not None:
-            await _bentley_sources(stack, s, options, sources, sweeps)
-        if s.register:
-            hover_secret = await _register(s, hover, hover_secret, bentley_secret)
+            await _bentley_sources(stack, s, credentials, options, sources, sweeps)
 
         async def sweep() -> list[ArchiveSummary]:
             return [await each() for each in sweeps]
@@ -207,6 +257,8 @@ async def cmd_serve(s: ServeCommand) -> int:
             queue_size=s.queue_size,
             drain_timeout=s.drain_timeout,
             archiver=ArchiverSettings(options=options, sweep_interval=s.sweep_interval or None),
+            # A Hover webhook registered below: its verification event may come at once.
+            awaiting=frozenset({"hover"} if register_hover and hover_secret is None else ()),
         )
         app = create_app(
             settings,
@@ -214,12 +266,22 @@ async def cmd_serve(s: ServeCommand) -> int:
             sweep=sweep if sweeps and s.sweep_interval else None,
             on_verification_code=verify,
         )
-        return await _serve(app, s, app[SERVICE].drain)
+        service = app[SERVICE]
+
+        async def register() -> None:
+            secret = await _register(s, credentials, hover, hover_secret, bentley_secret)
+            if secret is not None and "hover" in settings.awaiting:
+                service.set_secret("hover", secret)
+
+        return await _serve(app, s, register if s.register else None)
     return 0  # pragma: no cover - the stack re-raises
 
 
-async def _serve(app: web.Application, s: ServeCommand, drain: Any) -> int:
-    """Listen until SIGTERM (or Ctrl-C), then drain and return 0."""
+async def _serve(
+    app: web.Application, s: ServeCommand, listening: Callable[[], Awaitable[None]] | None
+) -> int:
+    """Listen (then call ``listening``: a registration's events find the service up) until
+    SIGTERM (or Ctrl-C), then drain and return 0."""
     runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
     await runner.setup()
     stopped = anyio.Event()
@@ -231,6 +293,8 @@ async def _serve(app: web.Application, s: ServeCommand, drain: Any) -> int:
         await site.start()
         port = runner.addresses[0][1]
         print_err(f"hoverbentley serve: listening on http://{s.host}:{port}")
+        if listening is not None:
+            await listening()
         await stopped.wait()
         print_err("hoverbentley serve: SIGTERM: draining")
     finally:
@@ -271,6 +335,7 @@ def _hover_sweep(
 async def _bentley_sources(
     stack: AsyncExitStack,
     s: ServeCommand,
+    credentials: Credentials,
     options: ArchiveOptions,
     sources: dict[str, Any],
     sweeps: list[Any],
@@ -282,9 +347,9 @@ async def _bentley_sources(
         ("bentley-v2", "v2", "modeling"),
         ("bentley-analysis", "v2", "analysis"),
     )
-    chosen = env("BENTLEY_API") or "v1"
+    chosen_api = credentials.bentley_api
     for route, api, service in routes:
-        account: BentleyAccount = concern_of(BentleyAccount, _bentley_environment(api, service))
+        account = credentials.bentley_account(api, service)
         client: Any = await stack.enter_async_context(bentley_client(account, s.http))
         reality = await stack.enter_async_context(
             RealityManagementClient(
@@ -296,7 +361,7 @@ async def _bentley_sources(
             return BentleySource(client, job_ids=ids, reality=reality)
 
         sources[route] = source
-        if s.bentley_filter and api == chosen and service == "modeling":
+        if s.bentley_filter and api == chosen_api and service == "modeling":
             sweeps.append(_bentley_sweep(s, account, client, reality, options))
 
 
@@ -331,7 +396,11 @@ def _bentley_sweep(
 
 
 async def _register(
-    s: ServeCommand, hover: HoverClient | None, hover_secret: str | None, bentley_secret: str | None
+    s: ServeCommand,
+    credentials: Credentials,
+    hover: HoverClient | None,
+    hover_secret: str | None,
+    bentley_secret: str | None,
 ) -> str | None:
     """Register (and for Bentley activate) the webhooks of PUBLIC_URL that are not yet; the
     Hover secret to verify with (a new webhook's, written to ``--hover-secret-file``)."""
@@ -356,10 +425,7 @@ async def _register(
             hover_secret = created.hmac_secret
             logger.warning("Hover webhook %s registered for %s; verifying", created.id, url)
     if bentley_secret is not None:
-        account: BentleyWebhooksAccount = concern_of(
-            BentleyWebhooksAccount, {**_bentley_environment("v2", "modeling"), "base_url": None}
-        )
-        async with webhooks_client(account, s.http) as client:
+        async with webhooks_client(credentials.webhooks_account(), s.http) as client:
             url = f"{base}/hooks/bentley"
             known = [w for w in await client.list_webhooks() if w.callback_url == url]
             if known:
@@ -387,8 +453,9 @@ def add_commands(
         " the answer) and archives its job into OUT as 'hover archive' and 'bentley archive'"
         " do; GET /healthz, /readyz and /metrics (Prometheus). A '--since last' catch-up sweep"
         " runs at start and every --sweep-interval. Credentials come from the HOVER_* and"
-        " BENTLEY_* variables, the webhook secrets from HOVER_WEBHOOK_SECRET and"
-        " BENTLEY_WEBHOOK_SECRET (never from flags); a provider without a secret is not served."
+        " BENTLEY_* variables or the --profile's settings, the webhook secrets from"
+        " HOVER_WEBHOOK_SECRET and BENTLEY_WEBHOOK_SECRET or the variables the profile names"
+        " (never from flags); a provider without a secret is not served."
         " SIGTERM drains and exits 0. Exit status: 2 for usage errors, 1 when it cannot start.",
     )
     parser.add_argument(

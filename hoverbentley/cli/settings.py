@@ -17,6 +17,7 @@ import argparse
 import functools
 import math
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
@@ -86,22 +87,65 @@ def positive_seconds(text: str) -> float:
     return _number(text, what="number of seconds", positive=True)
 
 
+#: Size suffixes, all 1024-based whichever way they are written (``50M``, ``50MiB`` and ``50MB``
+#: are the same, as rclone reads them); sizes are printed in IEC units (``50.0 MiB``).
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _amount(text: str, what: str, *, per_second: bool) -> float:
+    """A byte count with an optional K, M, G or T suffix (``KiB``/``KB`` alike)."""
+    value = text.strip().upper()
+    if per_second:
+        value = value.removesuffix("/S")
+    value = value.removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS else ""
+    examples = "50M, 1.5G, 800K" if per_second else "500M, 2G, 10GiB"
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a {what}: {text!r} (use {examples})") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"not a finite {what}: {text!r}")
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"a {what} cannot be negative: {text!r}")
+    return number * _UNITS[unit]
 
 
 def bandwidth(text: str) -> float:
     """An argparse type: a rate in bytes a second such as ``50M`` or ``1.5G`` (``0``: none)."""
-    value = text.strip().upper().removesuffix("/S").removesuffix("IB").removesuffix("B")
-    unit = value[-1:] if value[-1:] in _UNITS else ""
+    return _amount(text, "rate", per_second=True)
+
+
+def byte_size(text: str) -> int:
+    """An argparse type: a size in bytes > 0 such as ``500M``, ``2G`` or ``10GiB``."""
+    value = _amount(text, "size", per_second=False)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte: {text!r}")
+    return int(value)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """An argparse type: a duration > 0 in seconds (``90``) or with units, as rclone and Go
+    write them (``90s``, ``30m``, ``1h30m``, ``2d``)."""
+    value = text.strip().lower()
     try:
-        number = float(value[: len(value) - len(unit)])
+        seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (use 50M, 1.5G, 800K)") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"not a finite rate: {text!r}")
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"a rate cannot be negative: {text!r}")
-    return number * _UNITS[unit]
+        parts = _DURATION.findall(value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise argparse.ArgumentTypeError(
+                f"not a duration: {text!r} (use seconds, or 90s, 30m, 1h30m, 2d)"
+            ) from None
+        seconds = sum(float(n) * _SECONDS[u] for n, u in parts)
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"not a finite duration: {text!r}")
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return seconds
 
 
 def shard_arg(text: str) -> Shard:
@@ -178,11 +222,13 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class ArchiveRun:
-    """The archive run flags: the :class:`ArchiveOptions`, the shard and what it splits."""
+    """The archive run flags: the :class:`ArchiveOptions`, the shard and what it splits, and
+    how often progress is shown (``None``: the default of a terminal or a log)."""
 
     options: ArchiveOptions = field(default_factory=ArchiveOptions)
     shard: Shard | None = None
     shard_by: ShardBy = "job"
+    progress_interval: float | None = None
 
 
 @dataclass(frozen=True)
@@ -291,10 +337,12 @@ def build(
     return Command(handler, parts.make(handler.settings), parts.base_url)
 
 
-def concern_of(kind: type[S], given: Mapping[str, Any]) -> S:
+def concern_of(
+    kind: type[S], given: Mapping[str, Any], profile_urls: Mapping[str, str] | None = None
+) -> S:
     """The concern ``kind`` (an account) built from ``given`` values in place of parsed flags:
     for a command that serves several providers, whose flags would collide."""
-    made: S = _Parts(given, Output(), {})._concern(kind)  # type: ignore[assignment]
+    made: S = _Parts(given, Output(), profile_urls or {})._concern(kind)  # type: ignore[assignment]
     return made
 
 
@@ -370,8 +418,10 @@ class _Parts:
             detail_concurrency=given["detail_concurrency"],
             retries=given["retries"],
             dry_run=bool(given.get("dry_run", False)),
+            max_transfer=given.get("max_transfer"),
+            max_duration=given.get("max_duration"),
         )
-        return ArchiveRun(options, self.shard, given["shard_by"])
+        return ArchiveRun(options, self.shard, given["shard_by"], given.get("progress_interval"))
 
     def _hover(self) -> HoverAccount:
         given = _trimmed(self.given, _CREDENTIALS)

@@ -9,7 +9,8 @@ the application starts, and drained when it stops. Routes:
 - ``GET /healthz`` (alive), ``GET /readyz`` (journal writable and destination reachable,
   not draining), ``GET /metrics`` (Prometheus text).
 
-Answers: ``401`` bad signature, stale ``Date`` or another webhook's secret (nothing queued);
+Answers: ``401`` bad signature, stale ``Date`` (a Bentley ``enqueuedDateTime`` outside
+``bentley_tolerance``) or another webhook's secret (nothing queued);
 ``400`` a malformed body or a job id that is not one; ``413`` a body over the limit (refused
 before it is read whole); ``202`` an event type not acted on (logged); ``200`` a delivery
 already journaled (not queued again); ``503`` with ``Retry-After`` when the queue is at its
@@ -25,7 +26,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from ..hover.webhook_events import (
 from ..stores import is_local, open_store, parse_location
 from .archiver import Archiver, ArchiverSettings, SourceFactory, Sweep
 from .events import Intent, bentley_intent, hover_intent
-from .journal import Event, JobKey, Journal, JournalUnavailable
+from .journal import DEDUP_WINDOW, Event, JobKey, Journal, JournalUnavailable
 from .metrics import CONTENT_TYPE, ServeMetrics
 from .queue import JobQueue
 
@@ -59,7 +60,10 @@ class ServeSettings:
 
     ``state_dir`` holds the journal. ``hover_request_uri`` is the path of the PUBLIC URL the
     Hover webhook was registered with (what Hover signs), not the path this app sees. A
-    provider without a secret has no endpoint (404).
+    provider without a secret has no endpoint (404), unless it is ``awaiting`` one: a webhook
+    registered once the service listens, whose secret :meth:`Service.set_secret` gives; its
+    deliveries wait for it up to ``secret_wait`` seconds (Hover posts the verification code
+    as it registers the webhook), then are answered 503.
     """
 
     out: str
@@ -68,11 +72,25 @@ class ServeSettings:
     bentley_secret: str | None = field(default=None, repr=False)
     hover_request_uri: str = "/hooks/hover"
     tolerance: timedelta = DEFAULT_TOLERANCE
+    #: How old (or how far ahead) a Bentley event's ``enqueuedDateTime`` may be. Bentley signs
+    #: the body only, and a retry carries the event as it was enqueued: the journal's dedup
+    #: window, so a replayed delivery is either recognised by its message id or refused 401.
+    bentley_tolerance: timedelta | None = timedelta(seconds=DEDUP_WINDOW)
     queue_size: int = 1000
     max_body_size: int = MAX_BODY_SIZE
     drain_timeout: float = 30.0
     retry_after: int = 30
     archiver: ArchiverSettings = field(default_factory=ArchiverSettings)
+    awaiting: frozenset[str] = frozenset()
+    secret_wait: float = 30.0
+
+    def secret(self, provider: str) -> str | None:
+        """The webhook secret of ``provider`` (``"hover"`` or ``"bentley"``)."""
+        return self.hover_secret if provider == "hover" else self.bentley_secret
+
+    def served(self) -> list[str]:
+        """The providers with an endpoint."""
+        return [p for p in ("hover", "bentley") if self.secret(p) is not None or p in self.awaiting]
 
 
 #: Called with the code of Hover's ``webhook-verification-code`` event.
@@ -115,6 +133,27 @@ class Service:
         self.verification_codes: list[str] = []
         self._admit = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._secret_set = {p: asyncio.Event() for p in settings.awaiting}
+
+    def set_secret(self, provider: str, secret: str) -> None:
+        """Give the secret of an ``awaiting`` provider: its deliveries are verified with it."""
+        if provider not in self._secret_set:
+            raise ValueError(f"{provider} is not awaiting a secret")
+        if provider == "hover":
+            self.settings = replace(self.settings, hover_secret=secret)
+        else:
+            self.settings = replace(self.settings, bentley_secret=secret)
+        self._secret_set[provider].set()
+
+    async def secret(self, provider: str) -> str | None:
+        """The secret to verify ``provider``'s deliveries with, waited for while it is
+        awaited (``None``: still unknown after ``secret_wait`` seconds)."""
+        secret = self.settings.secret(provider)
+        if secret is None and provider in self._secret_set:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._secret_set[provider].wait(), self.settings.secret_wait)
+            secret = self.settings.secret(provider)
+        return secret
 
     async def start(self) -> None:
         """Open the journal, queue what it holds pending, and start the archiver."""
@@ -271,13 +310,16 @@ async def _hook(request: web.Request, provider: str) -> web.Response:
     except _TooLarge:
         limit = settings.max_body_size
         return _refused(service, provider, "too_large", 413, f"body over {limit} bytes")
+    secret = await service.secret(provider)
+    if secret is None:
+        service.metrics.events_rejected.labels(provider, "no_secret").inc()
+        return service._retry_later("the webhook is not registered yet")
     try:
         if provider == "hover":
-            assert settings.hover_secret is not None
             event = hover_event_from_http(
                 request.headers,
                 body,
-                secret=settings.hover_secret,
+                secret=secret,
                 request_uri=settings.hover_request_uri,
                 tolerance=settings.tolerance,
             )
@@ -285,8 +327,9 @@ async def _hook(request: web.Request, provider: str) -> web.Response:
                 return await _verification_code(service, event.code)
             intent = hover_intent(event, body)
         else:
-            assert settings.bentley_secret is not None
-            bentley = bentley_event_from_http(request.headers, body, secret=settings.bentley_secret)
+            bentley = bentley_event_from_http(
+                request.headers, body, secret=secret, tolerance=settings.bentley_tolerance
+            )
             intent = bentley_intent(bentley, body)
             event_type = bentley.event_type
     except WebhookError as exc:
@@ -348,7 +391,7 @@ def create_app(
     ``"bentley-v2"``, ``"bentley-v1"``, ``"bentley-analysis"``) to a factory of an archive
     source of given job ids; the clients behind them are the caller's, open while the
     application runs (one session and one rate limit for the whole service)."""
-    if settings.hover_secret is None and settings.bentley_secret is None:
+    if not settings.served():
         raise ValueError("the service needs a Hover or a Bentley webhook secret")
     app = web.Application(client_max_size=settings.max_body_size)
     service = Service(
@@ -360,9 +403,10 @@ def create_app(
         journal=journal,
     )
     app[SERVICE] = service
-    if settings.hover_secret is not None:
+    served = settings.served()
+    if "hover" in served:
         app.router.add_post("/hooks/hover", _hover)
-    if settings.bentley_secret is not None:
+    if "bentley" in served:
         app.router.add_post("/hooks/bentley", _bentley)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)

@@ -24,10 +24,9 @@ from ..bentley.webhook_events import (
 from ..errors import MalformedEvent
 from ..hover.webhook_events import HoverEvent, JobStateChanged, ModelCreated, ModelStateChanged
 
-#: Hover job states after which a job's files do not change (``completed`` is Hover's word for
-#: a job, ``complete`` for a model).
+#: Hover job states after which a job's files do not change (``completed`` is the job's
+#: ``reconstruction_state``, ``complete`` what ``job-state-changed`` says).
 HOVER_FINAL_JOB_STATES = frozenset({"completed", "complete", "failed", "cancelled", "canceled"})
-HOVER_FINAL_MODEL_STATES = frozenset({"complete", "failed"})
 
 #: Which client archives a job, by event type (the route names a source of the service).
 HOVER = "hover"
@@ -74,12 +73,15 @@ def _hover_message_id(body: bytes) -> str:
 
 
 def hover_intent(event: HoverEvent, body: bytes) -> Intent | None:
-    """The intent of a Hover job or model event; ``None`` for any other event."""
+    """The intent of a Hover job or model event; ``None`` for any other event.
+
+    Only the job's own event in a final state asks for an archive: a model that is complete
+    says nothing of the job's other models (Hover posts ``job-state-changed`` once they all
+    are), so model events are noted.
+    """
     if isinstance(event, JobStateChanged):
         archive = event.state in HOVER_FINAL_JOB_STATES
-    elif isinstance(event, ModelStateChanged):
-        archive = event.state in HOVER_FINAL_MODEL_STATES
-    elif isinstance(event, ModelCreated):
+    elif isinstance(event, (ModelStateChanged, ModelCreated)):
         archive = False
     else:
         return None

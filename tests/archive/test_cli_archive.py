@@ -151,8 +151,10 @@ def test_dry_run_since_lists_unarchived_jobs_updated_since(emu: Emulator, tmp_pa
     assert 0 < len(jobs) < len(emu.job_ids())
     result = hb(emu, out, "--all", "--since", "2025-01-02T12:00:00", "--dry-run", "--json", *FAST)
     assert result.returncode == 0, result.stderr
-    summary = summary_of(result)
+    *files, summary = [json.loads(line) for line in result.stdout.splitlines()]
     assert summary["dry_run"] is True
+    assert {f["job_id"] for f in files} == {str(j) for j in jobs}
+    assert len(files) == summary["files"]
     assert summary["jobs"] == len(jobs)
     assert summary["files"] == sum(len(emu.expected_files(j)) for j in jobs)
     assert summary["downloaded"] == summary["bytes"] == 0
@@ -164,8 +166,8 @@ def test_dry_run_since_lists_unarchived_jobs_updated_since(emu: Emulator, tmp_pa
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        ([], {}, "say which jobs: --job ID (repeatable) or --all"),
-        (["--all", "--job", "1"], {}, "--job and --all exclude each other"),
+        ([], {}, "say which jobs: --job ID (repeatable), --files-from FILE or --all"),
+        (["--all", "--job", "1"], {}, "--job and --files-from exclude --all"),
         (["--all"], {"HOVER_TOKEN": ""}, "Hover credentials missing"),
         (["--all", "--include", ","], {}, "--include needs at least one kind"),
         (["--all", "--since", "last tuesday"], {}, "argument --since: not a date"),

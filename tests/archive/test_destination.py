@@ -44,6 +44,9 @@ class MemoryStore:
     async def open(self) -> None:
         self.opened += 1
 
+    async def load(self) -> None:
+        """Nothing to read: the store starts empty."""
+
     def entry(self, path: str) -> ManifestEntry | None:
         current = {e.path: e for e in self.lines}
         return current.get(path)

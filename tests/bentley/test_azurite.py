@@ -377,7 +377,8 @@ def test_cli_archives_selected_output_formats(azurite: str, tmp_path: Path) -> N
             [*command, "--dry-run"], capture_output=True, text=True, env=env, timeout=60
         )
         assert dry.returncode == 0, dry.stderr
-        assert json.loads(dry.stdout)["files"] == len(wanted_blobs) and not out.exists()
+        summary = json.loads(dry.stdout.splitlines()[-1])
+        assert summary["files"] == len(wanted_blobs) and not out.exists()
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

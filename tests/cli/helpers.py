@@ -5,10 +5,12 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import termios
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from hoverbentley.emulator import Emulator
@@ -93,3 +95,65 @@ def run_on_terminal(
         reader.join(10)
         os.close(master)
     return result, seen.decode()
+
+
+class Followed:
+    """A CLI process whose standard error is read line by line as it is written."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: list[str] = []
+        self._seen = 0  # lines up to the last one wait_for returned
+        self._ended = False
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, wanted: Callable[[str], bool], timeout: float = 120) -> str:
+        """The first line of stderr after the one the last call returned that is ``wanted``,
+        once it is written (the process ending without one fails the test)."""
+
+        def found() -> int | None:
+            return next(
+                (i for i in range(self._seen, len(self.lines)) if wanted(self.lines[i])), None
+            )
+
+        with self._changed:
+            self._changed.wait_for(lambda: self._ended or found() is not None, timeout=timeout)
+            index = found()
+            assert index is not None, "\n".join(self.lines)
+            self._seen = index + 1
+            return self.lines[index]
+
+    def stop(self, sent: signal.Signals = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``sent``; the exit status and stdout once the process ended."""
+        self.proc.send_signal(sent)
+        stdout, _ = self.proc.communicate(timeout=60)
+        self._reader.join(10)
+        return self.proc.returncode, stdout
+
+    def finish(self) -> tuple[int, str]:
+        """The exit status and stdout once the process ended by itself."""
+        stdout, _ = self.proc.communicate(timeout=120)
+        self._reader.join(10)
+        return self.proc.returncode, stdout
+
+    def __enter__(self) -> Followed:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=30)

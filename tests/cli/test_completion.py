@@ -53,7 +53,7 @@ def test_bash_completes_commands_and_flags_from_the_script(bash_script: Path) ->
     assert complete(bash_script, "ho") == ["hover"]
     assert complete(bash_script, "hover", "ar") == ["archive"]
     assert complete(bash_script, "hover", "archive", "--sin") == ["--since"]
-    assert complete(bash_script, "bentley", "archive", "--fil") == ["--filter"]
+    assert complete(bash_script, "bentley", "archive", "--filt") == ["--filter"]
     assert sorted(complete(bash_script, "config", "")) == ["path", "show"]
 
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +38,21 @@ def hover_body(job_id: int | str, state: str = "completed", **extra: Any) -> byt
     return json.dumps(event).encode()
 
 
-def bentley_body(job_id: str, *, message_id: str | None = None, **content: Any) -> bytes:
+def bentley_body(
+    job_id: str,
+    *,
+    message_id: str | None = None,
+    enqueued: str | None = None,
+    **content: Any,
+) -> bytes:
+    """A Bentley event of ``job_id``, enqueued now unless ``enqueued`` says when."""
     event = {
         "eventType": "realityModeling.jobCompleted.v1",
         "content": {"jobId": job_id, **content},
         "messageId": message_id or str(uuid.uuid4()),
         "webhookId": "wh-1",
         "iTwinId": "itwin",
-        "enqueuedDateTime": "11/3/2023 8:07:01 PM",
+        "enqueuedDateTime": enqueued or datetime.now(timezone.utc).isoformat(),
     }
     return json.dumps(event).encode()
 

@@ -64,7 +64,11 @@ async def test_events_of_several_jobs_are_archived_once_each(emu: Emulator, tmp_
     async with running(emu, settings(out, tmp_path / "state")) as svc:
         # A job not complete yet is noted, and archived only when its completing event comes.
         assert await svc.hover(hover_body(hover_ids[0], "processing")) == 202
+        # A model that is complete says nothing of the job's other models: noted too.
+        model = hover_body(hover_ids[0], "complete", event="model-state-changed", model_id=7)
+        assert await svc.hover(model) == 202
         await svc.service.settled()
+        assert svc.service.queue.max_depth == 0
         assert not (out / "hover" / str(hover_ids[0])).exists()
         for job_id in hover_ids:
             body = hover_body(job_id)
@@ -153,13 +157,33 @@ REFUSED = {
         lambda b: bentley_headers(bentley_body("c3d4")),
         401,
     ),
+    "Bentley enqueued two days ago (replayed)": (
+        "bentley",
+        bentley_body("a1b2", enqueued="11/3/2023 8:07:01 PM"),
+        bentley_headers,
+        401,
+    ),
+    "Bentley enqueued two days ahead": (
+        "bentley",
+        bentley_body("a1b2", enqueued=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat()),
+        bentley_headers,
+        401,
+    ),
+    "Bentley without enqueuedDateTime": (
+        "bentley",
+        bentley_body("a1b2").replace(b'"enqueuedDateTime"', b'"enqueuedTime"'),
+        bentley_headers,
+        401,
+    ),
     "oversize body": ("hover", hover_body(5, padding="x" * (1024 * 1024)), hover_headers, 413),
     "malformed": ("hover", b'{"event": "job-state-changed", "job_id": "five"}', hover_headers, 400),
     "not JSON": ("bentley", b"<xml/>", bentley_headers, 400),
     "unknown event type": ("hover", b'{"event": "proposal-accepted", "id": 3}', hover_headers, 202),
     "Bentley unknown type": (
         "bentley",
-        b'{"eventType": "iModels.changesetPushed.v1", "content": {}}',
+        bentley_body("a1b2").replace(
+            b"realityModeling.jobCompleted.v1", b"iModels.changesetPushed.v1"
+        ),
         bentley_headers,
         202,
     ),
@@ -199,6 +223,15 @@ async def test_a_refused_delivery_queues_and_archives_nothing(
     assert HOVER_SECRET not in logged and BENTLEY_SECRET not in logged
     assert "another-webhooks-secret" not in logged
     assert f"{provider} delivery refused ({status})" in logged or status == 202
+
+
+async def test_a_bentley_retry_enqueued_an_hour_ago_is_taken(emu: Emulator, tmp_path: Path) -> None:
+    job_id = str(success_v1_jobs(emu, 1)[0]["id"])
+    hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%m/%d/%Y %I:%M:%S %p")
+    async with running(emu, settings(tmp_path / "out", tmp_path / "state")) as svc:
+        assert await svc.bentley(bentley_body(job_id, enqueued=hour_ago)) == 202
+        await svc.service.settled()
+    assert (tmp_path / "out" / "bentley" / job_id / "job.json").exists()
 
 
 async def test_a_duplicate_delivery_is_answered_and_not_queued_again(

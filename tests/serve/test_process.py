@@ -31,7 +31,7 @@ from tests.objectstore.conftest import moto_endpoint as moto_endpoint  # fixture
 from tests.objectstore.conftest import s3 as s3
 from tests.objectstore.helpers import objects
 from tests.serve.helpers import HOVER_SECRET, hover_body, hover_headers
-from tests.support import HB, hover_env
+from tests.support import HB, bentley_env, hover_env, user_email
 
 FAST = ("--requests-per-minute", "0", "--max-retries", "2")
 
@@ -93,7 +93,11 @@ class Serving:
 @contextmanager
 def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving]:
     command = [*HB, "-v", "serve", out, "--port", "0", *FAST, *args]
-    environment = hover_env(emu, HOVER_WEBHOOK_SECRET=HOVER_SECRET, **env)
+    bentley = {k: v for k, v in bentley_env(emu).items() if k.startswith("BENTLEY_")}
+    bentley["BENTLEY_V2_BASE_URL"] = emu.reality_modeling_v2_url
+    bentley["BENTLEY_WEBHOOKS_BASE_URL"] = emu.webhooks_url
+    given = hover_env(emu, **{"HOVER_WEBHOOK_SECRET": HOVER_SECRET, **bentley, **env})
+    environment = {k: v for k, v in given.items() if v}  # "": not set
     proc = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     server: Serving | None = None
     try:
@@ -202,3 +206,33 @@ def test_an_s3_out_is_archived_the_same(s3: Store, tmp_path: Path) -> None:
         assert sorted(e["path"] for e in manifest if e["kind"] == "job") == sorted(
             f"hover/{j}/job.json" for j in job_ids
         )
+
+
+def test_credentials_and_the_webhook_secret_come_from_a_profile(tmp_path: Path) -> None:
+    """``--profile``: Hover's site and user from the profile, the token and the webhook
+    secret from the variables it names; no HOVER_* variable set."""
+    config = EmulatorConfig(jobs=2, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        (tmp_path / "config.toml").write_text(
+            "[profile.emu]\nrequests_per_minute = 0\n"
+            "[profile.emu.hover]\n"
+            f'base_url = "{emu.hover_url}"\n'
+            f'current_user_email = "{user_email(emu)}"\n'
+            'token_env = "EMU_TOKEN"\n'
+            'webhook_secret_env = "EMU_HOOK_SECRET"\n'
+        )
+        env = {
+            "HOVERBENTLEY_CONFIG": str(tmp_path / "config.toml"),
+            "EMU_TOKEN": emu.config.token,
+            "EMU_HOOK_SECRET": HOVER_SECRET,
+            **dict.fromkeys(("HOVER_TOKEN", "HOVER_BASE_URL", "HOVER_CURRENT_USER_EMAIL"), ""),
+            "HOVER_WEBHOOK_SECRET": "",
+        }
+        out = tmp_path / "out"
+        job_id = emu.job_ids()[0]
+        with serving(emu, str(out), "--sweep-interval", "0", "--profile", "emu", **env) as server:
+            assert server.post(hover_body(job_id)) == 202
+            assert server.archived(1) == {str(job_id)}
+            logged = terminate(server)
+        assert_complete(out, emu, [job_id], expected=emu.expected_files(job_id))
+    assert HOVER_SECRET not in logged and emu.config.token not in logged

@@ -1,0 +1,138 @@
+"""``--max-transfer``, ``--max-duration`` and ``--files-from`` of the archive commands, as
+processes against the emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from tests.archive.helpers import (
+    SMALL_SIZES,
+    KiB,
+    MiB,
+    assert_complete,
+    big_pdfs,
+    hold_big_files,
+    partial_files,
+    read_manifest,
+)
+from tests.support import HB, hover_archive
+
+from .helpers import FAST, bentley_env, error_line, hover_env
+
+#: The largest file SMALL_SIZES makes (cut when the limit falls inside it).
+LARGEST = 96 * KiB
+
+
+def archive(
+    emu: Emulator, out: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        hover_archive(out, *args, "-q", *FAST),
+        env=hover_env(emu),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_max_transfer_stops_after_that_many_bytes_and_a_rerun_completes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    limit = 300 * KiB
+    with Emulator.threaded(EmulatorConfig(jobs=6, sizes=SMALL_SIZES)) as emu:
+        total = sum(f.size for f in emu.expected_files())
+        assert total > 4 * limit
+        args = ["--all", "--concurrency", "1"]
+        stopped = archive(emu, out, *args, "--max-transfer", "300K", "--json")
+        assert stopped.returncode == 8, stopped.stderr
+        summary = json.loads(stopped.stdout)
+        assert summary["stopped"] == "max_transfer" and summary["interrupted"] is True
+        stored = [e for e in read_manifest(out) if e["kind"] != "job" and e["status"] == "ok"]
+        kept = sum(e["size"] for e in stored)
+        # One download at a time: the file that crossed the limit was finished or cut (left
+        # to resume), and none was started after it.
+        assert limit - LARGEST <= kept < limit + LARGEST, kept
+        assert summary["bytes"] == kept
+
+        again = archive(emu, out, *args, "--json")
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["skipped"] == len(stored)  # nothing fetched twice
+        assert_complete(out, emu, emu.job_ids(archived=False))
+        assert not partial_files(out)
+
+
+def test_max_duration_stops_a_run_still_going_with_its_own_status(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = EmulatorConfig(
+        jobs=3,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(1, 2 * MiB),
+        faults=FaultConfig(stall_seconds=600),
+    )
+    with Emulator.threaded(config) as emu:
+        hold_big_files(emu, 1)  # the run cannot end before the limit: one body never ends
+        stopped = archive(emu, out, "--all", "--stall-timeout", "600", "--max-duration", "1s")
+        assert stopped.returncode == 9, stopped.stderr
+        assert "stopped: the --max-duration limit was reached; run the same command again" in (
+            stopped.stdout
+        )
+        assert "Traceback" not in stopped.stderr
+
+        again = archive(emu, out, "--all", "--json")
+        assert again.returncode == 0, again.stderr
+        assert_complete(out, emu, emu.job_ids(archived=False))
+
+
+def test_files_from_archives_the_jobs_a_file_lists(tmp_path: Path) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=4, sizes=SMALL_SIZES)) as emu:
+        first, second, *_ = emu.job_ids(archived=False)
+        ids = tmp_path / "ids.txt"
+        ids.write_text(f"# the jobs of the week\n{first}\n\n  {second}  # a comment\n")
+        from_file = archive(emu, tmp_path / "a", "--files-from", str(ids))
+        from_stdin = archive(emu, tmp_path / "b", "--files-from", "-", stdin=ids.read_text())
+        for result, out in ((from_file, tmp_path / "a"), (from_stdin, tmp_path / "b")):
+            assert result.returncode == 0, result.stderr
+            wanted = [f for f in emu.expected_files() if f.job_id in (first, second)]
+            assert_complete(out, emu, [first, second], expected=wanted)
+
+
+def test_a_bad_id_in_files_from_is_a_usage_error_naming_its_line(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# jobs\n15084303\nfifteen\n")
+    with Emulator.threaded(EmulatorConfig(jobs=1, sizes=SMALL_SIZES)) as emu:
+        hover = archive(emu, tmp_path / "a", "--files-from", str(ids))
+        bentley = subprocess.run(
+            [*HB, "bentley", "archive", str(tmp_path / "b"), "--files-from", str(ids)],
+            env=bentley_env(emu),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        missing = archive(emu, tmp_path / "c", "--files-from", str(tmp_path / "nope.txt"))
+        seen = len(emu.requests)
+    assert hover.returncode == bentley.returncode == missing.returncode == 2
+    assert f"--files-from {ids}, line 3: not a job id: 'fifteen'" in error_line(hover)
+    assert f"--files-from {ids}, line 2: not a job id: '15084303'" in error_line(bentley)
+    assert "cannot read --files-from" in error_line(missing)
+    assert seen == 0 and not any((tmp_path / d).exists() for d in "abc")
+
+
+def test_bentley_files_from_archives_the_listed_jobs(tmp_path: Path) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=1, sizes=SMALL_SIZES)) as emu:
+        jobs = [j["id"] for j in emu.bentley_jobs()][:2]
+        ids = tmp_path / "ids.txt"
+        ids.write_text("\n".join(jobs) + "\n")
+        argv = [*HB, "bentley", "archive", str(tmp_path / "out"), "--files-from", str(ids)]
+        result = subprocess.run(
+            [*argv, "--records-only", "--json", *FAST],
+            env=bentley_env(emu),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    records = {e["job_id"] for e in read_manifest(tmp_path / "out") if e["kind"] == "job"}
+    assert records == set(jobs)
