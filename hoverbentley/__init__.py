@@ -54,6 +54,14 @@ from .errors import (
     WebhookError,
 )
 from .hover import HoverClient, HoverOAuth
+from .sync import (
+    SyncHoverClient,
+    SyncRealityAnalysisClient,
+    SyncRealityManagementClient,
+    SyncRealityModelingClient,
+    SyncRealityModelingV2Client,
+    SyncWebhooksClient,
+)
 
 __all__ = [
     "PROVIDER_DEFAULT",
@@ -98,6 +106,12 @@ __all__ = [
     "StaleEvent",
     "StaticToken",
     "StoredTokens",
+    "SyncHoverClient",
+    "SyncRealityAnalysisClient",
+    "SyncRealityManagementClient",
+    "SyncRealityModelingClient",
+    "SyncRealityModelingV2Client",
+    "SyncWebhooksClient",
     "TokenStore",
     "TokenStoreError",
     "UnprocessableEntityError",

@@ -12,6 +12,7 @@ import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from tests import services
+from tests.flavours import FLAVOURS
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,6 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=FLAVOURS)
+def flavour(request: pytest.FixtureRequest) -> str:
+    """``"async"`` or ``"sync"``: a test that takes it runs with each flavour of the clients
+    (see tests/flavours.py)."""
+    return str(request.param)
 
 
 def _config(request: pytest.FixtureRequest) -> EmulatorConfig:

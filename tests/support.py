@@ -21,6 +21,7 @@ from aiohttp import web
 from hoverbentley import HoverClient, HttpConfig
 from hoverbentley.bentley import RealityModelingClient
 from hoverbentley.emulator import Emulator
+from tests.flavours import flavoured
 
 #: Fast retries and no client-side rate limit: every server in the tests is local.
 FAST = HttpConfig(requests_per_minute=None, max_retries=2, backoff_base=0.01, backoff_max=0.02)
@@ -136,9 +137,10 @@ def bentley_env(emu: Emulator, **values: str) -> dict[str, str]:
     return cli_env(**{**settings, **values})
 
 
-def hover_client(emu: Emulator, **kwargs: Any) -> HoverClient:
+def hover_client(emu: Emulator, flavour: str = "async", **kwargs: Any) -> HoverClient:
     """A HoverClient of the emulator: its static token (unless OAuth settings are given), its
-    user, :data:`FAST` settings; ``kwargs`` override."""
+    user, :data:`FAST` settings; ``kwargs`` override. ``flavour="sync"``: the sync client
+    behind a :class:`~tests.flavours.SyncView`."""
     options: dict[str, Any] = {
         "current_user_email": user_email(emu),
         "base_url": emu.hover_url,
@@ -146,15 +148,16 @@ def hover_client(emu: Emulator, **kwargs: Any) -> HoverClient:
     }
     if "client_id" not in kwargs:
         options["token"] = emu.config.token
-    return HoverClient(**{**options, **kwargs})
+    return flavoured(flavour, HoverClient, **{**options, **kwargs})  # type: ignore[no-any-return]
 
 
-def reality_modeling(emu: Emulator, **kwargs: Any) -> RealityModelingClient:
-    """A RealityModelingClient of the emulator (static token unless ``client_id`` is given)."""
+def reality_modeling(emu: Emulator, flavour: str = "async", **kwargs: Any) -> RealityModelingClient:
+    """A RealityModelingClient of the emulator (static token unless ``client_id`` is given);
+    ``flavour="sync"``: the sync client behind a :class:`~tests.flavours.SyncView`."""
     options: dict[str, Any] = {"base_url": emu.reality_modeling_url, "http": FAST}
     if "client_id" not in kwargs:
         options["token"] = emu.config.bentley.token
-    return RealityModelingClient(**{**options, **kwargs})
+    return flavoured(flavour, RealityModelingClient, **{**options, **kwargs})  # type: ignore[no-any-return]
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -14,7 +14,7 @@ async def prefetch_pages(
     fetch: Callable[[K], Awaitable[P]],
     first: K,
     following: Callable[[P, K], K | None],
-) -> AsyncIterator[P]:
+) -> AsyncGenerator[P, None]:
     """Yield ``fetch(first)``, then each page ``following`` names, one request ahead.
 
     ``following(page, key)`` gives the key of the page after ``page`` or ``None`` at the end.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
@@ -97,7 +97,7 @@ class BentleySource:
         job_ids: Sequence[str] | None = None,
         top: int | None = None,
         reality: RealityManagementClient | None = None,
-        outputs: frozenset[str] | None = None,
+        outputs: Collection[str] | None = None,
     ) -> None:
         if (filter is None) == (job_ids is None):
             raise ValueError("BentleySource archives the jobs of a filter or of job_ids: one")

@@ -45,8 +45,10 @@ def bentley_auth(
 class BentleyApi(ApiClient):
     """Base of the iTwin API clients: one transport, ``Accept`` and credentials per client.
 
-    ``auth`` lets two clients share one set of credentials (and one token). Requests are
-    limited to 450 a minute unless ``http`` sets ``requests_per_minute``.
+    ``auth`` lets two clients share one set of credentials (and one token). ``base_url`` and
+    ``token_url`` left ``None`` are Bentley's (the API's own URL, IMS). Requests are limited
+    to 450 a minute unless ``http`` sets ``requests_per_minute``. ``session``: an aiohttp
+    session of yours that every request goes through, blob downloads included; you close it.
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
@@ -63,7 +65,7 @@ class BentleyApi(ApiClient):
         client_id: str | None = None,
         client_secret: str | None = None,
         scope: str = DEFAULT_SCOPE,
-        token_url: str = IMS_TOKEN_URL,
+        token_url: str | None = None,
         auth: Auth | None = None,
         http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -74,7 +76,9 @@ class BentleyApi(ApiClient):
         if base_url is None:
             raise ConfigurationError(f"{type(self).__name__} needs base_url")
         if auth is None:
-            auth = bentley_auth(token, client_id, client_secret, scope=scope, token_url=token_url)
+            auth = bentley_auth(
+                token, client_id, client_secret, scope=scope, token_url=token_url or IMS_TOKEN_URL
+            )
         headers = {"Accept": accept or self.default_accept}
         if subscription_key:
             headers["X-Api-Subscription-Key"] = subscription_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import ClassVar, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -61,9 +62,11 @@ class JobsListing(BentleyApi, Generic[PageT, JobT]):
     async def iter_jobs(self, filter: FilterLike, *, top: int | None = None) -> AsyncIterator[JobT]:
         """Every job matching ``filter``, following next links; the next page is prefetched."""
         first = self.jobs_url(filter, top=top)
-        async for page in prefetch_pages(self._page, first, lambda page, _url: page.next_link):
-            for job in self._jobs(page):
-                yield job
+        pages = prefetch_pages(self._page, first, lambda page, _url: page.next_link)
+        async with aclosing(pages):  # leaving early cancels the page in flight at once
+            async for page in pages:
+                for job in self._jobs(page):
+                    yield job
 
 
 def id_segment(value: str) -> str:

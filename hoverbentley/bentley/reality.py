@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -122,9 +123,11 @@ class RealityManagementClient(BentleyApi):
             response = await self.transport.request("GET", url)
             return decode_json(_PAGE, response.body, response.url)
 
-        async for page in prefetch_pages(fetch, first, lambda page, _url: page.next_link):
-            for item in page.reality_data:
-                yield item
+        pages = prefetch_pages(fetch, first, lambda page, _url: page.next_link)
+        async with aclosing(pages):  # leaving early cancels the page in flight at once
+            async for page in pages:
+                for item in page.reality_data:
+                    yield item
 
     async def read_access(self, reality_data_id: str, itwin_id: str | None = None) -> str:
         """A container URL with a read+list SAS for the reality data's files."""

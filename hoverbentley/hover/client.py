@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -108,8 +109,10 @@ class HoverClient(ApiClient):
     ``refresh_token`` (OAuth refresh; the rotating refresh token is kept in ``token_store``).
     ``current_user_email`` or ``current_user_id`` names the Hover user the requests act for;
     it is added to every request to Hover and never to another host. Requests to Hover are
-    limited to 100 a minute unless ``http`` sets ``requests_per_minute``. Use as
-    ``async with HoverClient(...) as hover:``.
+    limited to 100 a minute unless ``http`` sets ``requests_per_minute``. ``session``: an
+    aiohttp session of yours (one with ``trace_configs``, say) that every request goes through,
+    downloads included; you close it, and its timeouts and connection limits replace those of
+    ``http``. Use as ``async with HoverClient(...) as hover:``.
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
@@ -213,9 +216,10 @@ class HoverClient(ApiClient):
             1,
             lambda page, number: next_page(page, number, self.page_size),
         )
-        async for page in pages:
-            for summary in page.items:
-                yield summary
+        async with aclosing(pages):  # leaving early cancels the page in flight at once
+            async for page in pages:
+                for summary in page.items:
+                    yield summary
 
     async def get_jobs(self, job_ids: Iterable[int], *, concurrency: int = 8) -> list[JobResult]:
         """Fetch many jobs at once, at most ``concurrency`` in flight.

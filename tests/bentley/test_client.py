@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from functools import partial
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,14 +24,19 @@ from tests.support import TimedLog, reality_modeling
 
 pytestmark = pytest.mark.anyio
 EMULATOR = EmulatorConfig(jobs=0, faults=FaultConfig(retry_after_seconds=1))
-rm = reality_modeling
+
+
+@pytest.fixture
+def rm(flavour: str) -> Any:
+    """reality_modeling in the async or the sync flavour."""
+    return partial(reality_modeling, flavour=flavour)
 
 
 def wire_jobs(emu: Emulator, itwin: str) -> list[str]:
     return [j["id"] for j in emu.bentley_jobs() if j["iTwinId"] == itwin]
 
 
-async def test_iter_jobs_follows_next_links_exactly_as_returned(emu: Emulator) -> None:
+async def test_iter_jobs_follows_next_links_exactly_as_returned(emu: Emulator, rm: Any) -> None:
     itwin = emu.itwin_ids[1]
     async with rm(emu) as client:
         ids = [job.id async for job in client.iter_jobs(f.F.itwin_id.eq(itwin), top=7)]
@@ -43,7 +50,9 @@ async def test_iter_jobs_follows_next_links_exactly_as_returned(emu: Emulator) -
     assert tokens[0] is None and all(tokens[1:])
 
 
-async def test_rendered_filter_selects_what_the_python_predicate_selects(emu: Emulator) -> None:
+async def test_rendered_filter_selects_what_the_python_predicate_selects(
+    emu: Emulator, rm: Any
+) -> None:
     itwin = emu.itwin_ids[2]
     since = datetime(2024, 6, 1, tzinfo=timezone.utc)
     expr = (
@@ -57,14 +66,14 @@ async def test_rendered_filter_selects_what_the_python_predicate_selects(emu: Em
     assert ids == expected and ids
 
 
-async def test_filter_without_itwin_lists_the_callers_own_jobs(emu: Emulator) -> None:
+async def test_filter_without_itwin_lists_the_callers_own_jobs(emu: Emulator, rm: Any) -> None:
     async with rm(emu) as client:
         jobs = [job async for job in client.iter_jobs(f.F.state.eq("success"))]
     assert jobs and {j.email for j in jobs} == {emu.config.bentley.email}
 
 
 @pytest.mark.parametrize("top", [0, 1001, -5])
-async def test_top_out_of_range_fails_before_any_request(emu: Emulator, top: int) -> None:
+async def test_top_out_of_range_fails_before_any_request(emu: Emulator, top: int, rm: Any) -> None:
     async with rm(emu) as client:
         with pytest.raises(ConfigurationError, match=r"\$top"):
             await client.list_jobs(f.F.itwin_id.eq(emu.itwin_ids[0]), top=top)
@@ -85,7 +94,7 @@ async def test_server_refuses_top_above_1000_with_the_seed_error(emu: Emulator) 
     assert body["error"]["details"][0]["target"] == "$Top"
 
 
-async def test_malformed_filter_is_a_typed_422(emu: Emulator) -> None:
+async def test_malformed_filter_is_a_typed_422(emu: Emulator, rm: Any) -> None:
     async with rm(emu) as client:
         with pytest.raises(UnprocessableEntityError) as info:
             await client.list_jobs("state eq 'success' and (", top=10)
@@ -93,7 +102,7 @@ async def test_malformed_filter_is_a_typed_422(emu: Emulator) -> None:
     assert any(d.target == "$filter" for d in info.value.details)
 
 
-async def test_unknown_itwin_and_job_are_not_found(emu: Emulator) -> None:
+async def test_unknown_itwin_and_job_are_not_found(emu: Emulator, rm: Any) -> None:
     async with rm(emu) as client:
         with pytest.raises(NotFoundError) as info:
             await client.list_jobs(f.F.itwin_id.eq("00000000-0000-4000-8000-000000000000"))
@@ -103,7 +112,7 @@ async def test_unknown_itwin_and_job_are_not_found(emu: Emulator) -> None:
         assert info.value.code == "JobNotFound"
 
 
-async def test_tampered_continuation_token_is_refused(emu: Emulator) -> None:
+async def test_tampered_continuation_token_is_refused(emu: Emulator, rm: Any) -> None:
     itwin = f.F.itwin_id.eq(emu.itwin_ids[1])
     async with rm(emu) as client:
         page = await client.list_jobs(itwin, top=5)
@@ -114,7 +123,7 @@ async def test_tampered_continuation_token_is_refused(emu: Emulator) -> None:
     assert {j.id for j in second.jobs}.isdisjoint(j.id for j in page.jobs)
 
 
-async def test_seed_job_is_served_and_decodes(emu: Emulator) -> None:
+async def test_seed_job_is_served_and_decodes(emu: Emulator, rm: Any) -> None:
     async with rm(emu) as client:
         job = await client.get_job("cc3d35cc-416a-4262-9714-b359da70b419")
     assert job.name == "My first Reality Modeling job"
@@ -122,7 +131,7 @@ async def test_seed_job_is_served_and_decodes(emu: Emulator) -> None:
     assert [o.format for o in job.job_settings.outputs or []] == ["OBJ", "3MX"]
 
 
-async def test_client_credentials_token_renewed_once_after_401(emu: Emulator) -> None:
+async def test_client_credentials_token_renewed_once_after_401(emu: Emulator, rm: Any) -> None:
     cfg = emu.config.bentley
     async with rm(
         emu, client_id=cfg.client_id, client_secret=cfg.client_secret, token_url=emu.ims_token_url
@@ -136,7 +145,9 @@ async def test_client_credentials_token_renewed_once_after_401(emu: Emulator) ->
     assert statuses == [200, 401, 200]
 
 
-async def test_refused_client_credentials_name_the_client_not_the_secret(emu: Emulator) -> None:
+async def test_refused_client_credentials_name_the_client_not_the_secret(
+    emu: Emulator, rm: Any
+) -> None:
     async with rm(
         emu, client_id="wrong-client", client_secret="s3cr3t-value", token_url=emu.ims_token_url
     ) as client:
@@ -146,7 +157,7 @@ async def test_refused_client_credentials_name_the_client_not_the_secret(emu: Em
     assert "s3cr3t-value" not in str(info.value) and "s3cr3t-value" not in repr(info.value)
 
 
-async def test_429_waits_for_retry_after() -> None:
+async def test_429_waits_for_retry_after(rm: Any) -> None:
     emu = Emulator(EMULATOR)  # retry_after_seconds=1
     emu.requests = log = TimedLog()
     async with emu:
@@ -159,7 +170,7 @@ async def test_429_waits_for_retry_after() -> None:
     assert log.arrived[sent[1]] - log.arrived[sent[0]] >= 1.0 - 0.02
 
 
-async def test_job_lifecycle_create_submit_wait_cancel_delete(emu: Emulator) -> None:
+async def test_job_lifecycle_create_submit_wait_cancel_delete(emu: Emulator, rm: Any) -> None:
     workspace_itwin = emu.itwin_ids[1]
     async with rm(emu) as client:
         workspace = await client.create_workspace("lifecycle", workspace_itwin)
@@ -199,14 +210,14 @@ async def test_job_lifecycle_create_submit_wait_cancel_delete(emu: Emulator) -> 
             await client.get_workspace(workspace.id)
 
 
-async def test_wait_for_completion_times_out(emu: Emulator) -> None:
+async def test_wait_for_completion_times_out(emu: Emulator, rm: Any) -> None:
     async with rm(emu) as client:
         job = next(j for j in emu.bentley_jobs() if j["state"] == "active")
         with pytest.raises(APITimeoutError, match="still running"):
             await client.wait_for_completion(job["id"], intervals=(5,), max_wait=0.5)
 
 
-async def test_create_job_missing_fields_is_a_detailed_422(emu: Emulator) -> None:
+async def test_create_job_missing_fields_is_a_detailed_422(emu: Emulator, rm: Any) -> None:
     async with rm(emu) as client:
         with pytest.raises(UnprocessableEntityError) as info:
             await client.create_job({"name": "incomplete"})

@@ -12,6 +12,7 @@ from hoverbentley.bentley.webhooks import REALITY_EVENTS
 from hoverbentley.emulator import Emulator
 from hoverbentley.emulator.bentley.webhooks import ACCOUNT_ID
 from hoverbentley.errors import AuthenticationError, NotFoundError, UnprocessableEntityError
+from tests.flavours import flavoured
 from tests.support import FAST
 
 pytestmark = pytest.mark.anyio
@@ -19,17 +20,17 @@ ITWIN = "122e514a-70f1-4b34-a2b3-1935b0caca43"
 CALLBACK = "https://hooks.example.com/bentley"
 
 
-def client(emu: Emulator, **kwargs: Any) -> WebhooksClient:
+def client(emu: Emulator, flavour: str = "async", **kwargs: Any) -> WebhooksClient:
     options: dict[str, Any] = {
         "token": emu.config.bentley.token,
         "base_url": emu.webhooks_url,
         "http": FAST,
     }
-    return WebhooksClient(**{**options, **kwargs})
+    return flavoured(flavour, WebhooksClient, **{**options, **kwargs})  # type: ignore[no-any-return]
 
 
-async def test_a_webhook_is_created_inactive_and_activated(emu: Emulator) -> None:
-    async with client(emu) as hooks:
+async def test_a_webhook_is_created_inactive_and_activated(emu: Emulator, flavour: str) -> None:
+    async with client(emu, flavour) as hooks:
         created = await hooks.create_webhook(CALLBACK, itwin_id=ITWIN)
         before = await hooks.get_webhook(created.id)
         activated = await hooks.activate_webhook(created.id)
@@ -47,9 +48,9 @@ async def test_a_webhook_is_created_inactive_and_activated(emu: Emulator) -> Non
     assert stored.id == created.id and stored.secret == created.secret and not stored.active
 
 
-async def test_the_account_scope_and_a_given_secret(emu: Emulator) -> None:
+async def test_the_account_scope_and_a_given_secret(emu: Emulator, flavour: str) -> None:
     secret = "a-secret-of-forty-characters-0123456789"
-    async with client(emu) as hooks:
+    async with client(emu, flavour) as hooks:
         created = await hooks.create_webhook(
             CALLBACK, ["realityModeling.jobCompleted.v2"], secret=secret
         )
@@ -60,9 +61,9 @@ async def test_the_account_scope_and_a_given_secret(emu: Emulator) -> None:
     assert emu.bentley_webhooks.registrations()[0].secret == secret
 
 
-async def test_update_changes_only_what_is_given(emu: Emulator) -> None:
+async def test_update_changes_only_what_is_given(emu: Emulator, flavour: str) -> None:
     new_secret = "n" * 32
-    async with client(emu) as hooks:
+    async with client(emu, flavour) as hooks:
         created = await hooks.create_webhook(CALLBACK)
         changed = await hooks.update_webhook(
             created.id, callback_url="https://hooks.example.com/moved", secret=new_secret
@@ -72,8 +73,8 @@ async def test_update_changes_only_what_is_given(emu: Emulator) -> None:
     assert emu.bentley_webhooks.registrations()[0].secret == new_secret
 
 
-async def test_delete_and_unknown_ids(emu: Emulator) -> None:
-    async with client(emu) as hooks:
+async def test_delete_and_unknown_ids(emu: Emulator, flavour: str) -> None:
+    async with client(emu, flavour) as hooks:
         created = await hooks.create_webhook(CALLBACK)
         await hooks.delete_webhook(created.id)
         assert await hooks.list_webhooks() == []
@@ -84,8 +85,10 @@ async def test_delete_and_unknown_ids(emu: Emulator) -> None:
     assert emu.bentley_webhooks.registrations() == []
 
 
-async def test_the_service_refuses_what_the_document_does_not_allow(emu: Emulator) -> None:
-    async with client(emu) as hooks:
+async def test_the_service_refuses_what_the_document_does_not_allow(
+    emu: Emulator, flavour: str
+) -> None:
+    async with client(emu, flavour) as hooks:
         with pytest.raises(UnprocessableEntityError) as http:
             await hooks.create_webhook("http://hooks.example.com/plain")
         with pytest.raises(UnprocessableEntityError) as event:
@@ -99,9 +102,9 @@ async def test_the_service_refuses_what_the_document_does_not_allow(emu: Emulato
     assert emu.bentley_webhooks.registrations() == []
 
 
-async def test_an_http_callback_where_the_emulator_allows_it(emu: Emulator) -> None:
+async def test_an_http_callback_where_the_emulator_allows_it(emu: Emulator, flavour: str) -> None:
     emu.bentley_webhooks.allow_http = True
-    async with client(emu) as hooks:
+    async with client(emu, flavour) as hooks:
         created = await hooks.create_webhook("http://127.0.0.1:9/receiver")
     assert created.callback_url == "http://127.0.0.1:9/receiver"
 
@@ -153,7 +156,7 @@ async def test_raw_bodies_are_checked_property_by_property(emu: Emulator) -> Non
         assert (await resp.json())["error"]["code"] == "HeaderNotFound"
 
 
-async def test_a_wrong_token_is_an_authentication_error(emu: Emulator) -> None:
-    async with client(emu, token="not-the-token") as hooks:
+async def test_a_wrong_token_is_an_authentication_error(emu: Emulator, flavour: str) -> None:
+    async with client(emu, flavour, token="not-the-token") as hooks:
         with pytest.raises(AuthenticationError):
             await hooks.list_webhooks()

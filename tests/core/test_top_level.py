@@ -24,6 +24,12 @@ def test_the_clients_the_sources_and_the_archive_are_top_level_names() -> None:
         "InvalidSignature",
         "StaleEvent",
         "MalformedEvent",
+        "SyncHoverClient",
+        "SyncRealityModelingClient",
+        "SyncRealityModelingV2Client",
+        "SyncRealityAnalysisClient",
+        "SyncRealityManagementClient",
+        "SyncWebhooksClient",
     ):
         assert name in hoverbentley.__all__, name
         assert getattr(hoverbentley, name) is not None

@@ -22,6 +22,7 @@ from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import BentleyConfig, Emulator, EmulatorConfig, SeedV2
 from hoverbentley.emulator.bentley.v2_seed import SCENE
 from hoverbentley.errors import ConfigurationError, NotFoundError
+from tests.flavours import flavoured
 
 pytestmark = pytest.mark.anyio
 FAST = HttpConfig(requests_per_minute=None, backoff_base=0.01, backoff_max=0.02)
@@ -34,15 +35,23 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-def modeling(emu: Emulator) -> RealityModelingV2Client:
-    return RealityModelingV2Client(
-        token=emu.config.bentley.token, base_url=emu.reality_modeling_v2_url, http=FAST
+def modeling(emu: Emulator, flavour: str = "async") -> RealityModelingV2Client:
+    return flavoured(  # type: ignore[no-any-return]
+        flavour,
+        RealityModelingV2Client,
+        token=emu.config.bentley.token,
+        base_url=emu.reality_modeling_v2_url,
+        http=FAST,
     )
 
 
-def analysis(emu: Emulator) -> RealityAnalysisClient:
-    return RealityAnalysisClient(
-        token=emu.config.bentley.token, base_url=emu.reality_analysis_url, http=FAST
+def analysis(emu: Emulator, flavour: str = "async") -> RealityAnalysisClient:
+    return flavoured(  # type: ignore[no-any-return]
+        flavour,
+        RealityAnalysisClient,
+        token=emu.config.bentley.token,
+        base_url=emu.reality_analysis_url,
+        http=FAST,
     )
 
 
@@ -55,9 +64,9 @@ def calibration(itwin: str, **inputs: str) -> dict[str, Any]:
     }
 
 
-async def test_create_get_cancel_and_a_refused_cancel(emu: Emulator) -> None:
+async def test_create_get_cancel_and_a_refused_cancel(emu: Emulator, flavour: str) -> None:
     itwin = emu.itwin_ids[0]
-    async with modeling(emu) as rm:
+    async with modeling(emu, flavour) as rm:
         created = await rm.create_job(calibration(itwin))
         second = await rm.create_job(calibration(itwin))
         assert created.state in ("Queued", "Active") and created.i_twin_id == itwin
@@ -79,10 +88,12 @@ async def test_create_get_cancel_and_a_refused_cancel(emu: Emulator) -> None:
         assert request.headers["Accept"] == ACCEPT_V2
 
 
-async def test_wait_for_completion_sees_the_job_move_to_success(emu: Emulator) -> None:
+async def test_wait_for_completion_sees_the_job_move_to_success(
+    emu: Emulator, flavour: str
+) -> None:
     seen: list[Progress] = []
     emu.set_v2_progress(SeedV2.ACTIVE, 40, speed=0)
-    async with modeling(emu) as rm:
+    async with modeling(emu, flavour) as rm:
 
         def watch(progress: Progress) -> None:
             seen.append(progress)
@@ -101,18 +112,18 @@ async def test_wait_for_completion_sees_the_job_move_to_success(emu: Emulator) -
     assert len(emu.requests_to("bentley", f"/jobs/{SeedV2.ACTIVE}/progress")) == 4
 
 
-async def test_wait_for_completion_with_time_at_the_configured_speed() -> None:
+async def test_wait_for_completion_with_time_at_the_configured_speed(flavour: str) -> None:
     bentley = BentleyConfig(itwins=1, jobs_per_itwin=0, v2_percent_per_second=500)
     async with Emulator(EmulatorConfig(jobs=0, bentley=bentley)) as emu:
-        async with modeling(emu) as rm:
+        async with modeling(emu, flavour) as rm:
             created = await rm.create_job(calibration(emu.itwin_ids[0]))
             job = await rm.wait_for_completion(created.id, intervals=(0.05,), max_wait=60)
         assert job.state == "Success"
         assert emu.expected_v2_blobs(created.id)  # its outputs now exist
 
 
-async def test_a_failed_job_has_its_error(emu: Emulator) -> None:
-    async with modeling(emu) as rm:
+async def test_a_failed_job_has_its_error(emu: Emulator, flavour: str) -> None:
+    async with modeling(emu, flavour) as rm:
         messages = await rm.get_messages(SeedV2.FAILED)
         assert [m.code for m in messages.errors] == ["InputData_Invalid"]
         assert (
@@ -127,10 +138,10 @@ async def test_a_failed_job_has_its_error(emu: Emulator) -> None:
         assert (await rm.get_messages(created.id)).errors[0].params == ["crsData"]
 
 
-async def test_list_pages_and_iterates_with_top(emu: Emulator) -> None:
+async def test_list_pages_and_iterates_with_top(emu: Emulator, flavour: str) -> None:
     itwin = emu.itwin_ids[0]
     wanted = [j["id"] for j in emu.v2_jobs() if j["iTwinId"] == itwin]
-    async with modeling(emu) as rm:
+    async with modeling(emu, flavour) as rm:
         first = await rm.list_jobs(F.itwin_id.eq(itwin), top=3)
         assert [j.id for j in first.jobs] == wanted[:3] and first.next_link
         second = await rm.list_jobs(F.itwin_id.eq(itwin), top=3, continuation=first.next_link)
@@ -141,9 +152,9 @@ async def test_list_pages_and_iterates_with_top(emu: Emulator) -> None:
         assert [j.id for j in (await rm.list_jobs(done)).jobs] == [SeedV2.CALIBRATION]
 
 
-async def test_what_v2_lacks_is_refused_before_sending(emu: Emulator) -> None:
+async def test_what_v2_lacks_is_refused_before_sending(emu: Emulator, flavour: str) -> None:
     itwin = emu.itwin_ids[0]
-    async with modeling(emu) as rm:
+    async with modeling(emu, flavour) as rm:
         with pytest.raises(ConfigurationError, match="inputId"):
             await rm.list_jobs(F.itwin_id.eq(itwin) & F.input_id.eq(SCENE))
         with pytest.raises(ConfigurationError, match="outputId"):
@@ -155,9 +166,9 @@ async def test_what_v2_lacks_is_refused_before_sending(emu: Emulator) -> None:
     assert emu.requests_to("bentley", "/reality-modeling/jobs") == []
 
 
-async def test_bucket_and_files(emu: Emulator) -> None:
+async def test_bucket_and_files(emu: Emulator, flavour: str) -> None:
     itwin = emu.itwin_ids[0]
-    async with modeling(emu) as rm:
+    async with modeling(emu, flavour) as rm:
         bucket = await rm.get_bucket(itwin)
         files = await rm.list_files()
         with pytest.raises(NotFoundError):
@@ -166,17 +177,17 @@ async def test_bucket_and_files(emu: Emulator) -> None:
     assert {f.id for f in files} >= {"Preset_DroneNadir"} and all(f.type == "Preset" for f in files)
 
 
-async def test_seed_reconstruction_has_typed_specifications(emu: Emulator) -> None:
-    async with modeling(emu) as rm:
+async def test_seed_reconstruction_has_typed_specifications(emu: Emulator, flavour: str) -> None:
+    async with modeling(emu, flavour) as rm:
         job = await rm.get_job(SeedV2.RECONSTRUCTION)
     assert job.typed_specifications() is not None
     assert set(job.output_ids()) == {"modelingReference", "exports/3DTiles", "exports/OBJ"}
     assert set(job.output_ids().values()) == {b.output_id for b in emu.expected_v2_blobs(job.id)}
 
 
-async def test_analysis_jobs_and_detectors(emu: Emulator) -> None:
+async def test_analysis_jobs_and_detectors(emu: Emulator, flavour: str) -> None:
     itwin = emu.itwin_ids[0]
-    async with analysis(emu) as ra:
+    async with analysis(emu, flavour) as ra:
         created = await ra.create_job(
             {
                 "type": "Objects2D",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -25,11 +27,16 @@ from tests.support import FAST, hover_client, user_email
 
 pytestmark = pytest.mark.anyio
 EMULATOR = EmulatorConfig(jobs=23)
-client = hover_client
+
+
+@pytest.fixture
+def client(flavour: str) -> Any:
+    """hover_client in the async or the sync flavour."""
+    return partial(hover_client, flavour=flavour)
 
 
 @pytest.mark.parametrize("envelope", ["v3", "v2"])
-async def test_iter_jobs_pages_through_both_envelopes(envelope: str) -> None:
+async def test_iter_jobs_pages_through_both_envelopes(envelope: str, client: Any) -> None:
     async with Emulator(EmulatorConfig(jobs=23, list_envelope=envelope)) as emu:  # type: ignore[arg-type]
         async with client(emu, page_size=4) as hover:
             visible = [j.id async for j in hover.iter_jobs()]
@@ -41,7 +48,7 @@ async def test_iter_jobs_pages_through_both_envelopes(envelope: str) -> None:
     assert len(pages) == -(-len(visible) // 4) + -(-len(everything) // 4)
 
 
-async def test_seed_payloads_are_served_exactly(emu: Emulator) -> None:
+async def test_seed_payloads_are_served_exactly(emu: Emulator, client: Any) -> None:
     """What the emulator serves for the two seed jobs is the seed document's sample."""
     for job_id, sample in hover_samples().items():
         expected = json.loads(json.dumps(sample).replace("https://hover.to", emu.hover_url))
@@ -51,7 +58,7 @@ async def test_seed_payloads_are_served_exactly(emu: Emulator) -> None:
     assert [m.id for m in job.models] == [15252194, 15252133]
 
 
-async def test_get_jobs_reports_errors_per_id(emu: Emulator) -> None:
+async def test_get_jobs_reports_errors_per_id(emu: Emulator, client: Any) -> None:
     ids = [15084303, 999, 15254733, 998]
     async with client(emu) as hover:
         results = await hover.get_jobs(ids, concurrency=3)
@@ -60,7 +67,7 @@ async def test_get_jobs_reports_errors_per_id(emu: Emulator) -> None:
     assert all(isinstance(r.error, NotFoundError) for r in results if r.record is None)
 
 
-async def test_the_current_user_rule(emu: Emulator) -> None:
+async def test_the_current_user_rule(emu: Emulator, client: Any) -> None:
     url = f"{emu.hover_url}/api/v3/jobs/15084303"
     headers = {"Authorization": f"Bearer {emu.config.token}"}
     async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
@@ -76,7 +83,7 @@ async def test_the_current_user_rule(emu: Emulator) -> None:
 
 
 async def test_expired_access_token_is_renewed_once_and_rotation_persisted(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, client: Any
 ) -> None:
     store = JsonFileTokenStore(tmp_path / "t.json")
     cfg = emu.config
@@ -104,7 +111,7 @@ async def test_expired_access_token_is_renewed_once_and_rotation_persisted(
     assert (await store.load()).refresh_token == emu.refresh_token  # type: ignore[union-attr]
 
 
-async def test_refused_refresh_token_means_reauthorize(emu: Emulator) -> None:
+async def test_refused_refresh_token_means_reauthorize(emu: Emulator, client: Any) -> None:
     cfg = emu.config
     async with client(
         emu, client_id=cfg.client_id, client_secret=cfg.client_secret, refresh_token="already-used"
@@ -113,7 +120,7 @@ async def test_refused_refresh_token_means_reauthorize(emu: Emulator) -> None:
             await hover.get_job(15084303)
 
 
-async def test_retries_then_exhaustion(emu: Emulator) -> None:
+async def test_retries_then_exhaustion(emu: Emulator, client: Any) -> None:
     emu.script("/api/v3/jobs/15084303", "503", "429-no-retry-after")
     async with client(emu) as hover:
         await hover.get_job(15084303)
@@ -126,7 +133,7 @@ async def test_retries_then_exhaustion(emu: Emulator) -> None:
 
 
 async def test_download_resumes_after_a_reset_and_restarts_after_a_change(
-    tmp_path: Path,
+    tmp_path: Path, client: Any
 ) -> None:
     big = "/api/v3/models/15081683/artifacts/cad_export.dwg"
     async with Emulator(EmulatorConfig(jobs=0, size_overrides={big: 6 * 1024 * 1024})) as emu:

@@ -26,9 +26,11 @@ def exterior(emu: Emulator) -> tuple[int, int, str]:
     raise AssertionError("no complete exterior model")
 
 
-async def test_the_summarized_document_of_a_model_typed_and_raw(emu: Emulator) -> None:
+async def test_the_summarized_document_of_a_model_typed_and_raw(
+    emu: Emulator, flavour: str
+) -> None:
     job_id, model_id, url = exterior(emu)
-    async with hover_client(emu) as hover:
+    async with hover_client(emu, flavour) as hover:
         job = await hover.get_job(job_id)
         model = next(m for m in job.models if m.id == model_id)
         record = await hover.get_measurements(model)
@@ -48,8 +50,10 @@ async def test_the_summarized_document_of_a_model_typed_and_raw(emu: Emulator) -
     assert len(emu.requests_to("storage", "/files/")) == 2
 
 
-async def test_a_kind_the_model_does_not_offer_names_those_it_does(emu: Emulator) -> None:
-    async with hover_client(emu) as hover:
+async def test_a_kind_the_model_does_not_offer_names_those_it_does(
+    emu: Emulator, flavour: str
+) -> None:
+    async with hover_client(emu, flavour) as hover:
         job = await hover.get_job(15084303)
         main_house = next(m for m in job.models if m.id == 15081683)
         with pytest.raises(ConfigurationError) as missing:

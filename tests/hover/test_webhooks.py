@@ -16,8 +16,8 @@ pytestmark = pytest.mark.anyio
 URL = "https://hooks.example.com/hover"
 
 
-async def test_register_then_confirm_the_verification_code(emu: Emulator) -> None:
-    async with hover_client(emu) as hover:
+async def test_register_then_confirm_the_verification_code(emu: Emulator, flavour: str) -> None:
+    async with hover_client(emu, flavour) as hover:
         created = await hover.create_webhook(URL)
         (stored,) = emu.hover_webhooks.registrations()
         # What Hover posts to the URL right after; the receiver hands its code back.
@@ -39,17 +39,17 @@ async def test_register_then_confirm_the_verification_code(emu: Emulator) -> Non
     assert any(r.method == "PUT" for r in emu.requests_to("hover", f"/{event['code']}/verify"))
 
 
-async def test_the_request_body_is_the_documented_one(emu: Emulator) -> None:
+async def test_the_request_body_is_the_documented_one(emu: Emulator, flavour: str) -> None:
     assert registration(URL) == {"webhook": {"url": URL, "content_type": "json"}}
-    async with hover_client(emu) as hover:
+    async with hover_client(emu, flavour) as hover:
         await hover.create_webhook(URL)
     (post,) = emu.requests_to("hover", "/api/v2/webhooks?")
     assert post.headers.get("Content-Type", "").startswith("application/json")
     assert emu.hover_webhooks.registrations()[0].url == URL
 
 
-async def test_the_secret_is_kept_out_of_reprs(emu: Emulator) -> None:
-    async with hover_client(emu) as hover:
+async def test_the_secret_is_kept_out_of_reprs(emu: Emulator, flavour: str) -> None:
+    async with hover_client(emu, flavour) as hover:
         created = await hover.create_webhook(URL)
         listed = await hover.list_webhooks()
     secret = created.hmac_secret
@@ -59,8 +59,8 @@ async def test_the_secret_is_kept_out_of_reprs(emu: Emulator) -> None:
     assert "hmac_secret" not in created.public() and created.public()["url"] == URL
 
 
-async def test_list_follows_the_pages_and_delete_removes_one(emu: Emulator) -> None:
-    async with hover_client(emu) as hover:
+async def test_list_follows_the_pages_and_delete_removes_one(emu: Emulator, flavour: str) -> None:
+    async with hover_client(emu, flavour) as hover:
         made = [await hover.create_webhook(f"{URL}/{n}") for n in range(27)]
         everything = await hover.list_webhooks()
         await hover.delete_webhook(made[3].id)
@@ -73,8 +73,8 @@ async def test_list_follows_the_pages_and_delete_removes_one(emu: Emulator) -> N
     assert pages.count("2") == 2  # the emulator pages by 25: two pages, each time
 
 
-async def test_unknown_code_and_refused_registrations(emu: Emulator) -> None:
-    async with hover_client(emu) as hover:
+async def test_unknown_code_and_refused_registrations(emu: Emulator, flavour: str) -> None:
+    async with hover_client(emu, flavour) as hover:
         with pytest.raises(NotFoundError):
             await hover.verify_webhook("4addd2b9-5cd7-497f-9f32-52ff0718ddbb")
         with pytest.raises(UnprocessableEntityError, match="Content type"):
