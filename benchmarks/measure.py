@@ -21,6 +21,8 @@ class Sample:
     cpu: float
     peak_rss_mib: float
     output: dict[str, object]
+    #: The 1-minute load average when the run ended (other work on the machine included).
+    load: float = 0.0
 
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Sample:
@@ -57,7 +59,8 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> S
     elapsed = output.get("elapsed")
     if isinstance(elapsed, (int, float)):
         wall = float(elapsed)
-    return Sample(wall, float(usage["cpu"]), usage["maxrss_kib"] / 1024, output)
+    load = os.getloadavg()[0]
+    return Sample(wall, float(usage["cpu"]), usage["maxrss_kib"] / 1024, output, load)
 
 
 def median(samples: Sequence[Sample], attr: str) -> float:
