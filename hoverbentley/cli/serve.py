@@ -285,6 +285,8 @@ async def _serve(
 ) -> int:
     """Listen (then call ``listening``: a registration's events find the service up) until
     SIGTERM (or Ctrl-C), then drain and return 0."""
+    from ..serve.app import SERVICE
+
     runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
     await runner.setup()
     stopped = anyio.Event()
@@ -300,9 +302,13 @@ async def _serve(
             await listening()
         await stopped.wait()
         print_err("hoverbentley serve: SIGTERM: draining")
+        # Still listening while the run under way ends: deliveries and /readyz are answered
+        # 503 (the provider retries later) rather than refused.
+        with anyio.CancelScope(shield=True):
+            await app[SERVICE].drain()
     finally:
         with anyio.CancelScope(shield=True):
-            await runner.cleanup()  # closes the listener, then drains the service
+            await runner.cleanup()  # closes the listener (the service is drained already)
     return 0
 
 
