@@ -86,7 +86,7 @@ async def test_events_of_several_jobs_are_archived_once_each(emu: Emulator, tmp_
     )
     assert duplicates == 4
     assert metric(text, "hoverbentley_serve_event_to_archived_seconds_count") == 4
-    assert metric(text, "hoverbentley_serve_files_total") == len(expected)
+    assert metric(text, "hoverbentley_serve_files_downloaded_total") == len(expected)
 
 
 async def test_bentley_events_archive_every_output_blob(emu: Emulator, tmp_path: Path) -> None:
