@@ -250,6 +250,25 @@ async def test_a_duplicate_delivery_is_answered_and_not_queued_again(
     assert [json.loads(line)["type"] for line in lines] == ["event", "finished"]
 
 
+async def test_a_hover_retry_re_signed_with_a_later_date_is_a_duplicate(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """A Hover event without an ``id`` is known by its body: each attempt is signed with its
+    own ``Date`` (a later attempt must be, to pass the 5-minute window), and is the same
+    delivery all the same."""
+    job_id = emu.job_ids()[0]
+    body = hover_body(job_id)
+    first = datetime.now(timezone.utc) - timedelta(minutes=4)
+    later = datetime.now(timezone.utc)
+    async with running(emu, settings(tmp_path / "out", tmp_path / "state")) as svc:
+        assert await svc.hover(body, hover_headers(body, date=first)) == 202
+        await svc.service.settled()
+        assert await svc.hover(body, hover_headers(body, date=later)) == 200
+        await svc.service.settled()
+        assert svc.service.archiver.runs == 1
+    assert record_fetches(emu) == {str(job_id): 1}
+
+
 class Gate:
     """Sources whose first archive waits until :meth:`open` (the archiver is then busy)."""
 
