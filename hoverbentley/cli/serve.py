@@ -41,7 +41,7 @@ from .bentley_webhooks import webhooks_client
 from .common import check_out, env, print_err
 from .hover_api import DEFAULT_TOKEN_FILE, hover_client
 from .lastrun import LAST, Incremental
-from .options import add_http_options
+from .options import add_http_options, add_run_options
 from .precedence import unflagged
 from .profiles import chosen, load
 from .secret_file import SecretFile
@@ -553,27 +553,6 @@ def add_commands(
         help="keep OUT/takeoff.csv current: after each run, the rows of the Hover jobs it"
         " archived are replaced (see 'hover takeoff')",
     )
-    group = parser.add_argument_group("archive run")
-    group.add_argument(
-        "--concurrency",
-        type=positive_int,
-        default=8,
-        metavar="N",
-        help="downloads at once (default 8)",
-    )
-    group.add_argument(
-        "--detail-concurrency",
-        type=positive_int,
-        default=4,
-        metavar="N",
-        help="job records fetched at once (default 4)",
-    )
-    group.add_argument(
-        "--retries",
-        type=int,
-        default=2,
-        metavar="N",
-        help="later passes over failed files of a run (default 2)",
-    )
+    add_run_options(parser.add_argument_group("archive run"))
     add_http_options(parser)
     parser.set_defaults(handler=Handler(ServeCommand, cmd_serve))
