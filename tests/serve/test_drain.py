@@ -7,43 +7,14 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.archive.helpers import (
-    SMALL_SIZES,
-    MiB,
-    assert_complete,
-    big_pdfs,
-    hold_big_files,
-    read_manifest,
-)
-from tests.serve.helpers import hover_body, hover_headers
+from hoverbentley.emulator import Emulator
+from tests.archive.helpers import assert_complete, hold_big_files, read_manifest
+from tests.serve.helpers import HELD, hover_body, hover_headers, releasable_stalls
 from tests.serve.test_process import Serving, serving, terminate
 
-HELD = EmulatorConfig(
-    jobs=2,
-    include_seed_jobs=False,
-    sizes=SMALL_SIZES,
-    size_overrides=big_pdfs(1, 4 * MiB),
-    faults=FaultConfig(stall_seconds=600),
-)
 LONG_STALLS = ("--sweep-interval", "0", "--stall-timeout", "600")
-
-
-def releasable_stalls(emu: Emulator) -> threading.Event:
-    """An event that, once set, ends every stalled body (the connection is then reset and the
-    client resumes the file): a held run can be let go at a moment the test chooses."""
-    release = threading.Event()
-    original: Callable[..., Any] = emu.faults.sleep
-
-    async def sleep(seconds: float, gone: Callable[[], bool] | None = None) -> None:
-        await original(seconds, lambda: release.is_set() or (gone is not None and gone()))
-
-    emu.faults.sleep = sleep  # type: ignore[method-assign]
-    return release
 
 
 def get(url: str) -> tuple[int, dict[str, str]]:

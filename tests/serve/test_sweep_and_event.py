@@ -12,30 +12,20 @@ import pytest
 
 from hoverbentley.archive import ArchiveOptions, ArchiveSummary, archive
 from hoverbentley.archive.hover_source import HoverSource
-from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from hoverbentley.emulator import Emulator
 from hoverbentley.serve.app import SERVICE, create_app
 from tests.archive.helpers import (
     FAST_HTTP,
-    SMALL_SIZES,
-    MiB,
     assert_complete,
-    big_pdfs,
     hold_big_files,
     read_manifest,
 )
-from tests.serve.helpers import hover_body, hover_headers, post, settings
-from tests.serve.test_drain import releasable_stalls
+from tests.serve.helpers import HELD, hover_body, hover_headers, post, releasable_stalls, settings
 from tests.support import hover_client, serve
 
 pytestmark = pytest.mark.anyio
 
-EMULATOR = EmulatorConfig(
-    jobs=2,
-    include_seed_jobs=False,
-    sizes=SMALL_SIZES,
-    size_overrides=big_pdfs(1, 4 * MiB),
-    faults=FaultConfig(stall_seconds=600),
-)
+EMULATOR = HELD
 
 
 async def test_an_event_during_a_sweep_of_its_job_archives_it_once(
