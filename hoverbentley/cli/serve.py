@@ -4,8 +4,9 @@ Credentials and webhook secrets come from the environment or a profile (the ``HO
 ``BENTLEY_*`` variables of the ``hover`` and ``bentley`` commands, else the profile's settings;
 the secrets from ``HOVER_WEBHOOK_SECRET`` and ``BENTLEY_WEBHOOK_SECRET``, the variables the
 flags name, or those the profile's ``webhook_secret_env`` names), never from a flag's value.
-SIGTERM drains: the listener closes, the run under way gets ``--drain-timeout`` seconds, and
-the command exits 0.
+SIGTERM drains: deliveries and ``/readyz`` are answered 503 at once, the run under way gets
+``--drain-timeout`` seconds (then it is stopped, its files kept for the next start), the
+listener closes and the command exits 0.
 """
 
 from __future__ import annotations
