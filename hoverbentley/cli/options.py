@@ -132,22 +132,15 @@ def add_http_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
-    """Concurrency, dry run, ``--json`` and progress, the same for every archive command."""
-    group = parser.add_argument_group("archive run")
+def add_run_options(group: argparse._ArgumentGroup) -> None:
+    """``--concurrency``, ``--detail-concurrency`` and ``--retries``: how one archive run
+    goes, for every command that runs the pipeline (the archive commands, ``serve``)."""
     group.add_argument(
         "--concurrency",
         type=positive_int,
         default=8,
         metavar="N",
         help="downloads at once (default 8)",
-    )
-    group.add_argument(
-        "--per-host",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="downloads at once to one host (default: --concurrency)",
     )
     group.add_argument(
         "--detail-concurrency",
@@ -163,6 +156,19 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
         metavar="N",
         help="after the main pass, plan failed files again with fresh URLs and retry them,"
         " up to N more passes (default 2; 0: one pass)",
+    )
+
+
+def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
+    """Concurrency, dry run, ``--json`` and progress, the same for every archive command."""
+    group = parser.add_argument_group("archive run")
+    add_run_options(group)
+    group.add_argument(
+        "--per-host",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="downloads at once to one host (default: --concurrency)",
     )
     if dry_run:
         group.add_argument(

@@ -4,8 +4,9 @@ Credentials and webhook secrets come from the environment or a profile (the ``HO
 ``BENTLEY_*`` variables of the ``hover`` and ``bentley`` commands, else the profile's settings;
 the secrets from ``HOVER_WEBHOOK_SECRET`` and ``BENTLEY_WEBHOOK_SECRET``, the variables the
 flags name, or those the profile's ``webhook_secret_env`` names), never from a flag's value.
-SIGTERM drains: the listener closes, the run under way gets ``--drain-timeout`` seconds, and
-the command exits 0.
+SIGTERM drains: deliveries and ``/readyz`` are answered 503 at once, the run under way gets
+``--drain-timeout`` seconds (then it is stopped, its files kept for the next start), the
+listener closes and the command exits 0.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from .bentley_webhooks import webhooks_client
 from .common import check_out, env, print_err
 from .hover_api import DEFAULT_TOKEN_FILE, hover_client
 from .lastrun import LAST, Incremental
-from .options import add_http_options
+from .options import add_http_options, add_run_options
 from .precedence import unflagged
 from .profiles import chosen, load
 from .secret_file import SecretFile
@@ -285,6 +286,8 @@ async def _serve(
 ) -> int:
     """Listen (then call ``listening``: a registration's events find the service up) until
     SIGTERM (or Ctrl-C), then drain and return 0."""
+    from ..serve.app import SERVICE
+
     runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
     await runner.setup()
     stopped = anyio.Event()
@@ -300,9 +303,13 @@ async def _serve(
             await listening()
         await stopped.wait()
         print_err("hoverbentley serve: SIGTERM: draining")
+        # Still listening while the run under way ends: deliveries and /readyz are answered
+        # 503 (the provider retries later) rather than refused.
+        with anyio.CancelScope(shield=True):
+            await app[SERVICE].drain()
     finally:
         with anyio.CancelScope(shield=True):
-            await runner.cleanup()  # closes the listener, then drains the service
+            await runner.cleanup()  # closes the listener (the service is drained already)
     return 0
 
 
@@ -547,27 +554,6 @@ def add_commands(
         help="keep OUT/takeoff.csv current: after each run, the rows of the Hover jobs it"
         " archived are replaced (see 'hover takeoff')",
     )
-    group = parser.add_argument_group("archive run")
-    group.add_argument(
-        "--concurrency",
-        type=positive_int,
-        default=8,
-        metavar="N",
-        help="downloads at once (default 8)",
-    )
-    group.add_argument(
-        "--detail-concurrency",
-        type=positive_int,
-        default=4,
-        metavar="N",
-        help="job records fetched at once (default 4)",
-    )
-    group.add_argument(
-        "--retries",
-        type=int,
-        default=2,
-        metavar="N",
-        help="later passes over failed files of a run (default 2)",
-    )
+    add_run_options(parser.add_argument_group("archive run"))
     add_http_options(parser)
     parser.set_defaults(handler=Handler(ServeCommand, cmd_serve))

@@ -8,18 +8,23 @@ One msgspec-JSON line per record in ``journal.jsonl``, appended with one ``write
 - a :class:`Finished` record: the job was archived (or failed for good) after the events it
   names, so a restart replays only the events no :class:`Finished` record covers.
 
-A torn last line (a crash mid-write) is ignored and cut off when the journal is opened. At
-opening the file is also compacted: the events still pending stay, and finished ones are kept
-for :data:`DEDUP_WINDOW` only, so a provider's retry of a delivery is still recognised.
+A torn last line (a crash mid-write) is ignored and cut off when the journal is opened. The
+file is compacted when it is opened, and while the service runs whenever its lines have grown
+to twice what the last compaction kept (:data:`COMPACT_MIN` at least): the events still
+pending stay, and finished ones are kept for the dedup window only (:data:`DEDUP_WINDOW`), so
+a provider's retry of a delivery is still recognised. A long run's journal, and what it holds
+in memory, stay bounded by the events of one window. Compaction writes a new file, fsyncs
+it, renames it over the journal and fsyncs the directory: a crash leaves the old or the new.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -30,9 +35,13 @@ import msgspec
 from .._io.atomic import atomic_writer, fsync_directory
 from ..errors import HoverBentleyError
 
+logger = logging.getLogger("hoverbentley.serve")
+
 JOURNAL_NAME = "journal.jsonl"
 #: How long a finished event's message id is kept for recognising a repeated delivery.
 DEDUP_WINDOW = 24 * 3600.0
+#: The fewest lines at which a running journal is compacted.
+COMPACT_MIN = 1024
 
 
 class JournalUnavailable(HoverBentleyError):
@@ -107,6 +116,28 @@ def _replay(lines: Iterable[bytes]) -> _State:
     return state
 
 
+def _compacted(state: _State, keep_after: float) -> list[bytes]:
+    """The lines of a journal saying what ``state`` does, less the events finished before
+    ``keep_after``."""
+    finished_at = state.finished_at
+    kept = [
+        e
+        for e in state.seen.values()
+        if e.message_id not in finished_at or finished_at[e.message_id] > keep_after
+    ]
+    finished = [
+        Finished(
+            provider=e.provider,
+            job_id=e.job_id,
+            message_ids=[e.message_id],
+            at=finished_at[e.message_id],
+        )
+        for e in kept
+        if e.message_id in finished_at and e.archive
+    ]
+    return [_ENCODER.encode(r) for r in (*kept, *finished)]
+
+
 def _read_lines(path: Path) -> list[bytes]:
     """The whole, readable lines of ``path``.
 
@@ -139,50 +170,55 @@ class Journal:
 
     Call :meth:`open` (blocking: from a thread in async code) before anything else. Appends
     are serialised; each is made durable (``fsync``) before it returns, and a failed write is
-    cut off again so the file never holds half a line.
+    cut off again so the file never holds half a line. ``clock`` gives the time of records
+    and of the dedup window (``time.time``).
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        dedup_window: float = DEDUP_WINDOW,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.directory = Path(directory)
         self.path = self.directory / JOURNAL_NAME
+        self.dedup_window = dedup_window
+        self._clock = clock
         self._fd: int | None = None
         self._state = _State({}, {}, {})
+        self._lines = 0
+        self._compact_at = COMPACT_MIN
         self._lock = threading.Lock()
         self._failed = False
 
     # -- opening ---------------------------------------------------------------------------
 
-    def open(self, *, now: float | None = None) -> None:
+    def open(self) -> None:
         """Read the journal, cut a torn tail, compact it, and open it for appending."""
         self.directory.mkdir(parents=True, exist_ok=True)
         lines = _read_lines(self.path)
-        state = _replay(lines)
-        self._state = state
-        keep_after = (time.time() if now is None else now) - DEDUP_WINDOW
-        kept = [
-            e
-            for e in state.seen.values()
-            if e.message_id not in state.finished_at or state.finished_at[e.message_id] > keep_after
-        ]
-        finished = [e for e in kept if e.message_id in state.finished_at and e.archive]
-        compacted = b"".join(_ENCODER.encode(e) + b"\n" for e in kept) + b"".join(
-            _ENCODER.encode(
-                Finished(
-                    provider=e.provider,
-                    job_id=e.job_id,
-                    message_ids=[e.message_id],
-                    at=state.finished_at[e.message_id],
-                )
-            )
-            + b"\n"
-            for e in finished
-        )
-        if self.path.exists() and compacted != self.path.read_bytes():
-            with atomic_writer(self.path) as fh:
-                fh.write(compacted)
-            self._state = _replay(compacted.splitlines())
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        fsync_directory(self.directory)
+        self._state = _replay(lines)
+        self._lines = len(lines)
+        if self.path.exists() and b"".join(line + b"\n" for line in lines) != (
+            self.path.read_bytes()
+        ):
+            self._lines = -1  # a torn tail or blank lines: rewrite whatever is kept
+        self._compact()
+
+    def _compact(self) -> None:
+        """Rewrite the journal with what :func:`_compacted` keeps of it, and (re)open it."""
+        kept = _compacted(self._state, self._clock() - self.dedup_window)
+        if len(kept) != self._lines:
+            with atomic_writer(self.path, mode=0o600) as fh:
+                fh.write(b"".join(line + b"\n" for line in kept))
+            self._state = _replay(kept)
+            self.close()
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fsync_directory(self.directory)
+        self._lines = len(kept)
+        self._compact_at = max(COMPACT_MIN, 2 * len(kept))
 
     def close(self) -> None:
         """Close the file (every record is already durable)."""
@@ -227,7 +263,11 @@ class Journal:
     async def finish(self, key: JobKey, message_ids: list[str], *, ok: bool = True) -> None:
         """Record that job ``key`` was archived after events ``message_ids``."""
         record = Finished(
-            provider=key.provider, job_id=key.job_id, message_ids=message_ids, at=time.time(), ok=ok
+            provider=key.provider,
+            job_id=key.job_id,
+            message_ids=message_ids,
+            at=self._clock(),
+            ok=ok,
         )
         await anyio.to_thread.run_sync(self._finish, key, record)
 
@@ -242,6 +282,7 @@ class Journal:
                 state.pending.setdefault(event.key, {})[event.message_id] = event
             else:
                 state.finished_at[event.message_id] = event.received
+            self._compact_if_grown()
             return True
 
     def _finish(self, key: JobKey, record: Finished) -> None:
@@ -253,6 +294,17 @@ class Journal:
                 self._state.finished_at[message_id] = record.at
             if not events:
                 self._state.pending.pop(key, None)
+            self._compact_if_grown()
+
+    def _compact_if_grown(self) -> None:
+        if self._lines < self._compact_at:
+            return
+        try:
+            self._compact()
+        except OSError as exc:  # the journal as it is stays whole and in use
+            self._compact_at = self._lines + COMPACT_MIN
+            reason = exc.strerror or type(exc).__name__
+            logger.warning("journal %s not compacted: %s", self.path, reason)
 
     def _append(self, line: bytes) -> None:
         fd = self._fd
@@ -268,6 +320,7 @@ class Journal:
             cause = exc.strerror or type(exc).__name__
             raise JournalUnavailable(f"cannot write the journal {self.path}: {cause}") from None
         self._failed = False
+        self._lines += 1
 
     def _write(self, fd: int, line: bytes) -> None:
         """Write ``line`` whole at the end of the file and make it durable (an ``OSError``

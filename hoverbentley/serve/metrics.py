@@ -18,8 +18,12 @@ except ImportError:  # pragma: no cover - the extra is part of the test install
 
 __all__ = ["CONTENT_TYPE", "ServeMetrics"]
 
-#: From a small job archived at once to one that waited behind a long catch-up sweep.
-_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+#: From a small job archived in milliseconds to one that waited hours (behind a long
+#: catch-up sweep, an outage of the destination, or a drained service's restart).
+_LATENCY_BUCKETS = (
+    *(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    *(60, 120, 300, 600, 1800, 3600, 2 * 3600, 6 * 3600, 12 * 3600, 24 * 3600),
+)
 
 
 class ServeMetrics:
@@ -55,8 +59,12 @@ class ServeMetrics:
             ["provider"],
             registry=r,
         )
-        self.files = Counter("hoverbentley_serve_files", "Files downloaded", registry=r)
-        self.bytes = Counter("hoverbentley_serve_bytes", "Bytes downloaded", registry=r)
+        self.files = Counter(
+            "hoverbentley_serve_files_downloaded", "Files downloaded into OUT", registry=r
+        )
+        self.bytes = Counter(
+            "hoverbentley_serve_downloaded_bytes", "Bytes downloaded into OUT", registry=r
+        )
         self.queue_depth = Gauge(
             "hoverbentley_serve_queue_depth", "Jobs waiting to be archived", registry=r
         )

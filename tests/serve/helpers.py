@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -19,13 +20,36 @@ from hoverbentley.archive.bentley_source import BentleySource
 from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.bentley import RealityManagementClient
 from hoverbentley.bentley.webhook_events import sign_bentley_event
-from hoverbentley.emulator import Emulator
+from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from hoverbentley.hover.webhook_events import sign_hover_event
 from hoverbentley.serve.app import SERVICE, ServeSettings, Service, create_app
 from hoverbentley.serve.archiver import ArchiverSettings, SourceFactory
 from hoverbentley.serve.journal import Journal
-from tests.archive.helpers import FAST_HTTP
+from tests.archive.helpers import FAST_HTTP, SMALL_SIZES, MiB, big_pdfs
 from tests.support import hover_client, reality_modeling, serve
+
+#: Two small jobs, the first with a big PDF a test can hold half-way (``hold_big_files``).
+HELD = EmulatorConfig(
+    jobs=2,
+    include_seed_jobs=False,
+    sizes=SMALL_SIZES,
+    size_overrides=big_pdfs(1, 4 * MiB),
+    faults=FaultConfig(stall_seconds=600),
+)
+
+
+def releasable_stalls(emu: Emulator) -> threading.Event:
+    """An event that, once set, ends every stalled body (the connection is then reset and the
+    client resumes the file): a held run can be let go at a moment the test chooses."""
+    release = threading.Event()
+    original: Callable[..., Any] = emu.faults.sleep
+
+    async def sleep(seconds: float, gone: Callable[[], bool] | None = None) -> None:
+        await original(seconds, lambda: release.is_set() or (gone is not None and gone()))
+
+    emu.faults.sleep = sleep  # type: ignore[method-assign]
+    return release
+
 
 HOVER_SECRET = "hover-secret-0123456789abcdef0123456789"
 BENTLEY_SECRET = "bentley-secret-0123456789abcdef012345678"

@@ -86,7 +86,7 @@ async def test_events_of_several_jobs_are_archived_once_each(emu: Emulator, tmp_
     )
     assert duplicates == 4
     assert metric(text, "hoverbentley_serve_event_to_archived_seconds_count") == 4
-    assert metric(text, "hoverbentley_serve_files_total") == len(expected)
+    assert metric(text, "hoverbentley_serve_files_downloaded_total") == len(expected)
 
 
 async def test_bentley_events_archive_every_output_blob(emu: Emulator, tmp_path: Path) -> None:
@@ -248,6 +248,25 @@ async def test_a_duplicate_delivery_is_answered_and_not_queued_again(
         assert svc.service.archiver.runs == 1
     lines = (tmp_path / "state" / JOURNAL_NAME).read_bytes().splitlines()
     assert [json.loads(line)["type"] for line in lines] == ["event", "finished"]
+
+
+async def test_a_hover_retry_re_signed_with_a_later_date_is_a_duplicate(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """A Hover event without an ``id`` is known by its body: each attempt is signed with its
+    own ``Date`` (a later attempt must be, to pass the 5-minute window), and is the same
+    delivery all the same."""
+    job_id = emu.job_ids()[0]
+    body = hover_body(job_id)
+    first = datetime.now(timezone.utc) - timedelta(minutes=4)
+    later = datetime.now(timezone.utc)
+    async with running(emu, settings(tmp_path / "out", tmp_path / "state")) as svc:
+        assert await svc.hover(body, hover_headers(body, date=first)) == 202
+        await svc.service.settled()
+        assert await svc.hover(body, hover_headers(body, date=later)) == 200
+        await svc.service.settled()
+        assert svc.service.archiver.runs == 1
+    assert record_fetches(emu) == {str(job_id): 1}
 
 
 class Gate:

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from hoverbentley.serve.journal import (
+    COMPACT_MIN,
     DEDUP_WINDOW,
     JOURNAL_NAME,
     Event,
@@ -97,11 +98,42 @@ async def test_opening_compacts_finished_events_past_the_window(tmp_path: Path) 
     assert len(path.read_bytes().splitlines()) == 4
 
     # Opened again a day later: what was finished is forgotten, what is pending stays.
-    later = Journal(tmp_path)
-    later.open(now=time.time() + DEDUP_WINDOW + 60)
+    later = Journal(tmp_path, clock=lambda: time.time() + DEDUP_WINDOW + 60)
+    later.open()
     assert len(path.read_bytes().splitlines()) == 1
     assert later.pending_jobs() == [JobKey("hover", "3")]
     assert not later.seen("done") and not later.seen("noted") and later.seen("pending")
+
+
+async def test_a_long_run_compacts_the_journal_as_finished_records_pile_up(
+    tmp_path: Path,
+) -> None:
+    """4,000 events over 20 windows, each job archived: the file and what the journal
+    remembers stay within what one window holds; pending events and recent ids survive."""
+    now = [1_000_000.0]
+    window = 200.0
+    journal = Journal(tmp_path, dedup_window=window, clock=lambda: now[0])
+    journal.open()
+    path = tmp_path / JOURNAL_NAME
+    assert await journal.accept(event("kept", "pending", at=now[0]))
+    largest = 0
+    for n in range(4000):
+        now[0] += 1.0  # 200 events per window
+        assert await journal.accept(event(f"m{n}", str(n), at=now[0]))
+        await journal.finish(JobKey("hover", str(n)), [f"m{n}"])
+        largest = max(largest, len(path.read_bytes().splitlines()))
+    # Each event of the window is two lines (the event and its finished record): at most
+    # twice the lines one compaction keeps (or the fewest a compaction waits for), never
+    # the 8,001 written.
+    assert largest <= max(COMPACT_MIN, 2 * (2 * 200 + 1)) + 1, largest
+    assert journal.pending_jobs() == [JobKey("hover", "pending")]
+    assert journal.seen("m3999") and journal.seen("kept") and not journal.seen("m100")
+    assert not await journal.accept(event("m3990", "x"))  # a recent retry is recognised
+    journal.close()
+    again = Journal(tmp_path, dedup_window=window, clock=lambda: now[0])
+    again.open()
+    assert again.pending_jobs() == [JobKey("hover", "pending")]
+    assert again.seen("m3999") and not again.seen("m100")
 
 
 class FullDisk(Journal):

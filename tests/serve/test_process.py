@@ -16,21 +16,20 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
-from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
+from hoverbentley.emulator import Emulator, EmulatorConfig
 from tests.archive.helpers import (
     SMALL_SIZES,
-    MiB,
     assert_complete,
-    big_pdfs,
     hold_big_files,
 )
 from tests.objectstore.conftest import Store
 from tests.objectstore.conftest import moto_endpoint as moto_endpoint  # fixtures
 from tests.objectstore.conftest import s3 as s3
 from tests.objectstore.helpers import objects
-from tests.serve.helpers import HOVER_SECRET, hover_body, hover_headers
+from tests.serve.helpers import HELD, HOVER_SECRET, hover_body, hover_headers
 from tests.support import HB, bentley_env, hover_env, user_email
 
 FAST = ("--requests-per-minute", "0", "--max-retries", "2")
@@ -139,14 +138,7 @@ def test_events_are_archived_and_sigterm_drains_with_status_0(tmp_path: Path) ->
 
 
 def test_a_sigkill_mid_archive_loses_no_acknowledged_event(tmp_path: Path) -> None:
-    config = EmulatorConfig(
-        jobs=3,
-        include_seed_jobs=False,
-        sizes=SMALL_SIZES,
-        size_overrides=big_pdfs(1, 4 * MiB),
-        faults=FaultConfig(stall_seconds=600),
-    )
-    with Emulator.threaded(config) as emu:
+    with Emulator.threaded(replace(HELD, jobs=3)) as emu:
         out = tmp_path / "out"
         job_ids = emu.job_ids()
         hold_big_files(emu, 1)  # the first job's big PDF stops half-way: the run is held there
@@ -264,3 +256,12 @@ def test_takeoff_keeps_the_table_current_job_by_job(tmp_path: Path) -> None:
     assert [line for line in after.splitlines() if not line.startswith(str(third))] == (
         before.splitlines()
     )
+
+
+def test_a_negative_retries_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*HB, "serve", str(tmp_path / "out"), "--retries", "-1"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "--retries: must be 0 or more: -1" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
