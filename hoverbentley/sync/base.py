@@ -89,7 +89,8 @@ class SyncClient(Generic[A]):
         if kwargs.get("session") is not None:
             raise ConfigurationError(
                 f"{type(self).__name__} runs its own event loop, and an aiohttp session works"
-                " only on the loop it was made on: give the async client the session instead"
+                " only on the loop it was made on: give trace_configs= to trace its requests, or"
+                " give the session to an async client"
             )
         loop = loop or Loop()
         loop.join()
