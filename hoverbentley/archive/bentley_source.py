@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from .._core.names import safe_segment
@@ -115,8 +116,10 @@ class BentleySource:
                 yield job_id
             return
         assert self._filter is not None
-        async for job in self.client.iter_jobs(self._filter, top=self._top):
-            yield job.id
+        jobs = self.client.iter_jobs(self._filter, top=self._top)
+        async with aclosing(jobs):  # left early: the page being prefetched is cancelled at once
+            async for job in jobs:
+                yield job.id
 
     def _reality(self) -> RealityManagementClient:
         assert self.reality is not None, "outputs need a RealityManagementClient"
