@@ -27,11 +27,11 @@ LARGEST = 96 * KiB
 
 
 def archive(
-    emu: Emulator, out: Path, *args: str, stdin: str | None = None
+    emu: Emulator | None, out: Path, *args: str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         hover_archive(out, *args, "-q", *FAST),
-        env=hover_env(emu),
+        env=hover_env(emu, **env),
         input=stdin,
         capture_output=True,
         text=True,
@@ -84,6 +84,50 @@ def test_max_duration_stops_a_run_still_going_with_its_own_status(tmp_path: Path
         again = archive(emu, out, "--all", "--json")
         assert again.returncode == 0, again.stderr
         assert_complete(out, emu, emu.job_ids(archived=False))
+
+
+def limits_profile(tmp_path: Path, text: str) -> dict[str, str]:
+    """The environment of a run whose profile ``limits`` holds ``text`` (shared keys)."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"[profile.limits]\n{text}\n")
+    return {"HOVERBENTLEY_CONFIG": str(path), "HOVERBENTLEY_PROFILE": "limits"}
+
+
+def test_the_limits_come_from_a_profile_and_a_flag_wins(tmp_path: Path) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=6, sizes=SMALL_SIZES)) as emu:
+        env = limits_profile(tmp_path, 'max_transfer = "300K"')
+        args = ["--all", "--concurrency", "1", "--json"]
+        stopped = archive(emu, tmp_path / "a", *args, **env)
+        assert stopped.returncode == 8, stopped.stderr
+        assert json.loads(stopped.stdout)["stopped"] == "max_transfer"
+        flagged = archive(emu, tmp_path / "b", *args, "--max-transfer", "1G", **env)
+        assert flagged.returncode == 0, flagged.stderr
+        assert_complete(tmp_path / "b", emu, emu.job_ids(archived=False))
+
+
+def test_max_duration_from_a_profile_stops_the_run(tmp_path: Path) -> None:
+    config = EmulatorConfig(
+        jobs=3,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(1, 2 * MiB),
+        faults=FaultConfig(stall_seconds=600),
+    )
+    with Emulator.threaded(config) as emu:
+        hold_big_files(emu, 1)  # the run cannot end before the limit: one body never ends
+        env = limits_profile(tmp_path, "max_duration = 1\nstall_timeout = 600")
+        stopped = archive(emu, tmp_path / "out", "--all", **env)
+    assert stopped.returncode == 9, stopped.stderr
+    assert "the --max-duration limit was reached" in stopped.stdout
+
+
+def test_a_bad_limit_in_a_profile_names_the_file_line_and_key(tmp_path: Path) -> None:
+    env = limits_profile(tmp_path, 'concurrency = 2\nmax_transfer = "lots"')
+    refused = archive(None, tmp_path / "out", "--all", **env)
+    assert refused.returncode == 2
+    line = error_line(refused)
+    assert f"{tmp_path / 'config.toml'}:3: key 'max_transfer' in [profile.limits]" in line
+    assert "not a size: 'lots'" in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_files_from_archives_the_jobs_a_file_lists(tmp_path: Path) -> None:
