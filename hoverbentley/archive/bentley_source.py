@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import aclosing
 from dataclasses import dataclass
 
+from .._core.closing import closing_iterator
 from .._core.names import safe_segment
 from .._http.health import HostHealth
 from .._http.transfer import Writer
@@ -117,7 +117,7 @@ class BentleySource:
             return
         assert self._filter is not None
         jobs = self.client.iter_jobs(self._filter, top=self._top)
-        async with aclosing(jobs):  # left early: the page being prefetched is cancelled at once
+        async with closing_iterator(jobs):
             async for job in jobs:
                 yield job.id
 

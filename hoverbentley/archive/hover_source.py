@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import aclosing
 from datetime import datetime
 
+from .._core.closing import closing_iterator
 from .._http.health import HostHealth
 from .._http.transfer import Writer, transfer
 from ..download import DownloadResult
@@ -63,7 +63,7 @@ class HoverSource:
         jobs = self.client.iter_jobs(
             updated_since=self._since, archived=True if self._archived else None
         )
-        async with aclosing(jobs):  # left early: the page being prefetched is cancelled at once
+        async with closing_iterator(jobs):
             async for summary in jobs:
                 yield str(summary.id)
 
