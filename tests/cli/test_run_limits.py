@@ -4,8 +4,11 @@ processes against the emulator."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from tests.archive.helpers import (
@@ -180,3 +183,40 @@ def test_bentley_files_from_archives_the_listed_jobs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     records = {e["job_id"] for e in read_manifest(tmp_path / "out") if e["kind"] == "job"}
     assert records == set(jobs)
+
+
+def test_verbose_shows_the_limits_once_in_the_units_of_progress(tmp_path: Path) -> None:
+    def verbose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            hover_archive(out, "--all", "-v", "--no-progress", *args, *FAST),
+            env=hover_env(emu),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    with Emulator.threaded(EmulatorConfig(jobs=1, sizes=SMALL_SIZES)) as emu:
+        limited = verbose(
+            tmp_path / "out",
+            "--bwlimit",
+            "1.5G",
+            "--max-transfer",
+            "2GB",
+            "--max-duration",
+            "1h30m",
+        )
+        plain = verbose(tmp_path / "plain")
+    assert limited.returncode == plain.returncode == 0, limited.stderr + plain.stderr
+    said = "bandwidth limit 1.5 GiB/s, stops after 2.0 GiB received, stops after 1h30m"
+    lines = [line for line in limited.stderr.splitlines() if "limit" in line]
+    assert len(lines) == 1 and lines[0].endswith(f"archive into {tmp_path / 'out'}: {said}")
+    assert not re.search(r"\d ?[KMG]B\b", limited.stderr + limited.stdout)  # IEC only
+    assert f"archive into {tmp_path / 'plain'}: no limits" in plain.stderr
+
+
+@pytest.mark.parametrize("value", ["5Q", "nan", "-1M"])
+def test_a_malformed_bwlimit_names_the_flag(tmp_path: Path, value: str) -> None:
+    refused = archive(None, tmp_path / "out", "--all", f"--bwlimit={value}")
+    assert refused.returncode == 2
+    assert "argument --bwlimit: " in error_line(refused) and repr(value) in error_line(refused)
+    assert "Traceback" not in refused.stderr and not (tmp_path / "out").exists()
