@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -58,7 +58,9 @@ class ApiClient:
     """One provider API: its base URL, credentials, HTTP settings and transport.
 
     ``default_requests_per_minute`` is the provider's client-side rate limit, applied unless
-    ``http`` sets ``requests_per_minute`` itself. Use as ``async with Client(...) as c:``.
+    ``http`` sets ``requests_per_minute`` itself. ``trace_configs`` (``aiohttp.TraceConfig``
+    objects, OpenTelemetry's among them) are given to the session the client opens; a caller's
+    ``session`` carries its own. Use as ``async with Client(...) as c:``.
     """
 
     default_requests_per_minute: ClassVar[float | None] = None
@@ -70,14 +72,20 @@ class ApiClient:
         auth: Auth,
         http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        if session is not None and trace_configs:
+            raise ConfigurationError(
+                "trace_configs apply to the session the client opens itself: with session=,"
+                " give them to your session (aiohttp.ClientSession(trace_configs=...))"
+            )
         self.base_url = check_base_url(base_url)
         self.auth = auth
         self.http = (http or HttpConfig()).for_provider(self.default_requests_per_minute)
         scope = ApiScope(self.base_url, auth=auth, params=params or {}, headers=headers or {})
-        self.transport = Transport(self.http, scope, session=session)
+        self.transport = Transport(self.http, scope, session=session, trace_configs=trace_configs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

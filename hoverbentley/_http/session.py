@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 
 import aiohttp
 
 from .config import HttpConfig
 
 
-def open_session(config: HttpConfig) -> aiohttp.ClientSession:
-    """A session with the configured connection limits, timeouts and TLS trust.
+def open_session(
+    config: HttpConfig, trace_configs: Sequence[aiohttp.TraceConfig] = ()
+) -> aiohttp.ClientSession:
+    """A session with the configured connection limits, timeouts, TLS trust and tracing.
 
     Cookies are never kept, and redirects are followed by the transport, not by aiohttp.
     """
@@ -30,4 +33,5 @@ def open_session(config: HttpConfig) -> aiohttp.ClientSession:
         headers={"User-Agent": config.user_agent},
         read_bufsize=config.read_bufsize,
         cookie_jar=aiohttp.DummyCookieJar(),
+        trace_configs=list(trace_configs) or None,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -49,6 +49,7 @@ class Transport:
         scope: ApiScope,
         *,
         session: aiohttp.ClientSession | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
         scrubber: SecretScrubber | None = None,
     ) -> None:
         self.config = config
@@ -58,6 +59,7 @@ class Transport:
         self.health = HostHealth(config.max_outage)
         self._session = session
         self._owns_session = session is None
+        self._trace_configs = tuple(trace_configs)
         self._closed = False
         rate = config.rate
         self._limiter = RateLimiter(rate, config.rate_burst) if rate else None
@@ -91,7 +93,7 @@ class Transport:
         if self._closed:
             raise HoverBentleyError("the client is closed")
         if self._session is None:
-            self._session = open_session(self.config)
+            self._session = open_session(self.config, self._trace_configs)
         return self._session
 
     def is_api_url(self, url: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
+from .._core.closing import closing_iterator
 from .._core.names import safe_segment
 from .._http.health import HostHealth
 from .._http.transfer import Writer
@@ -115,8 +116,10 @@ class BentleySource:
                 yield job_id
             return
         assert self._filter is not None
-        async for job in self.client.iter_jobs(self._filter, top=self._top):
-            yield job.id
+        jobs = self.client.iter_jobs(self._filter, top=self._top)
+        async with closing_iterator(jobs):
+            async for job in jobs:
+                yield job.id
 
     def _reality(self) -> RealityManagementClient:
         assert self.reality is not None, "outputs need a RealityManagementClient"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
+from .._core.closing import closing_iterator
 from .._http.health import HostHealth
 from .._http.transfer import Writer, transfer
 from ..download import DownloadResult
@@ -59,10 +60,12 @@ class HoverSource:
             for job_id in self._ids:
                 yield str(job_id)
             return
-        async for summary in self.client.iter_jobs(
+        jobs = self.client.iter_jobs(
             updated_since=self._since, archived=True if self._archived else None
-        ):
-            yield str(summary.id)
+        )
+        async with closing_iterator(jobs):
+            async for summary in jobs:
+                yield str(summary.id)
 
     def hosts(self) -> list[HostHealth]:
         return [self.client.transport.health]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, TypeVar
 
 import aiohttp
@@ -49,6 +50,8 @@ class BentleyApi(ApiClient):
     ``token_url`` left ``None`` are Bentley's (the API's own URL, IMS). Requests are limited
     to 450 a minute unless ``http`` sets ``requests_per_minute``. ``session``: an aiohttp
     session of yours that every request goes through, blob downloads included; you close it.
+    ``trace_configs``: ``aiohttp.TraceConfig`` objects (OpenTelemetry's) for the session the
+    client opens itself, as a sync client needs (it cannot take a session).
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
@@ -69,6 +72,7 @@ class BentleyApi(ApiClient):
         auth: Auth | None = None,
         http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
         accept: str | None = None,
         subscription_key: str | None = None,
     ) -> None:
@@ -82,6 +86,13 @@ class BentleyApi(ApiClient):
         headers = {"Accept": accept or self.default_accept}
         if subscription_key:
             headers["X-Api-Subscription-Key"] = subscription_key
-        super().__init__(base_url=base_url, auth=auth, http=http, session=session, headers=headers)
+        super().__init__(
+            base_url=base_url,
+            auth=auth,
+            http=http,
+            session=session,
+            trace_configs=trace_configs,
+            headers=headers,
+        )
         if subscription_key:
             self.transport.scrubber.add(subscription_key)

@@ -31,18 +31,20 @@ AnyClient = RealityModelingClient | V2JobsApi
 def add_credentials(parser: argparse.ArgumentParser, *, reality: bool = True) -> None:
     """Bentley credentials, from flags or the environment; with ``reality``, also where job
     outputs are stored."""
+    # The job commands move both defaults to a --base-url on another host (settings._beside).
+    beside = "; with a --base-url on another host, the same path there" if reality else ""
     options = [
         ("--token", "BENTLEY_TOKEN", "bearer token", None),
         ("--client-id", "BENTLEY_CLIENT_ID", "service application client id", None),
         ("--client-secret", "BENTLEY_CLIENT_SECRET", "service application secret", None),
-        ("--token-url", "BENTLEY_TOKEN_URL", "IMS token endpoint", IMS_TOKEN_URL),
+        ("--token-url", "BENTLEY_TOKEN_URL", f"IMS token endpoint{beside}", IMS_TOKEN_URL),
     ]
     if reality:
         options.append(
             (
                 "--reality-url",
                 "BENTLEY_REALITY_URL",
-                "Reality Management base URL, where job outputs are stored",
+                f"Reality Management base URL, where job outputs are stored{beside}",
                 REALITY_BASE_URL,
             )
         )

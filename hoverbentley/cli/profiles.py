@@ -20,7 +20,14 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from .common import env
-from .settings import non_negative_int, non_negative_number, positive_int
+from .settings import (
+    bandwidth,
+    byte_size,
+    duration,
+    non_negative_int,
+    non_negative_number,
+    positive_int,
+)
 
 CONFIG_ENV = "HOVERBENTLEY_CONFIG"
 PROFILE_ENV = "HOVERBENTLEY_PROFILE"
@@ -96,6 +103,9 @@ _SHARED_FLAGS: tuple[tuple[str, Callable[[str], object]], ...] = (
     ("stall_timeout", non_negative_number),
     ("max_outage", non_negative_number),
     ("requests_per_minute", non_negative_number),
+    ("bwlimit", bandwidth),
+    ("max_transfer", byte_size),
+    ("max_duration", duration),
 )
 SHARED = (
     *(Key(name, name, kind) for name, kind in _SHARED_FLAGS),

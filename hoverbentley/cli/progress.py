@@ -39,6 +39,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
+def limits_text(
+    bandwidth_limit: float | None, max_transfer: int | None, max_duration: float | None
+) -> str:
+    """The run's limits in the units of progress and the summary (``no limits``: none set)."""
+    parts = []
+    if bandwidth_limit:
+        parts.append(f"bandwidth limit {human_bytes(bandwidth_limit)}/s")
+    if max_transfer is not None:
+        parts.append(f"stops after {human_bytes(max_transfer)} received")
+    if max_duration is not None:
+        parts.append(f"stops after {_duration(max_duration)}")
+    return ", ".join(parts) or "no limits"
+
+
 class RateWindow:
     """The current rate: bytes a second over the last ``span`` seconds (not since the start),
     so it falls to 0 when bytes stop arriving (an outage) and rises again when they resume."""

@@ -13,7 +13,7 @@ import msgspec
 
 from ..archive import ArchiveSource, ArchiveSummary, DryRunFile, Progress, archive
 from .exits import EXIT_FAILED, EXIT_OK, EXIT_STOPPED
-from .progress import make_reporter, summary_text
+from .progress import limits_text, make_reporter, summary_text
 from .settings import ArchiveRun, Output
 
 logger = logging.getLogger("hoverbentley.cli")
@@ -31,6 +31,9 @@ async def run_archive(
     with, so a cron or Kubernetes log shows how far it got; with ``--json`` that summary
     (``"interrupted": true``) is also the line on stdout.
     """
+    options = run.options
+    limits = limits_text(run.bandwidth_limit, options.max_transfer, options.max_duration)
+    logger.info(f"archive into {out}: {limits}")
     shown = make_reporter(interval=run.progress_interval) if output.progress else None
     seen: list[Progress] = []
 

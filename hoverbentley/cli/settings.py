@@ -229,6 +229,9 @@ class ArchiveRun:
     shard: Shard | None = None
     shard_by: ShardBy = "job"
     progress_interval: float | None = None
+    #: ``--bwlimit`` in bytes a second (``None``: no limit), for the run's start line; the
+    #: clients apply it through :class:`HttpSettings`.
+    bandwidth_limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,13 @@ class _Parts:
             max_transfer=given.get("max_transfer"),
             max_duration=given.get("max_duration"),
         )
-        return ArchiveRun(options, self.shard, given["shard_by"], given.get("progress_interval"))
+        return ArchiveRun(
+            options,
+            self.shard,
+            given["shard_by"],
+            given.get("progress_interval"),
+            given.get("bwlimit") or None,
+        )
 
     def _hover(self) -> HoverAccount:
         given = _trimmed(self.given, _CREDENTIALS)

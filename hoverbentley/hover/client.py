@@ -112,7 +112,9 @@ class HoverClient(ApiClient):
     limited to 100 a minute unless ``http`` sets ``requests_per_minute``. ``session``: an
     aiohttp session of yours (one with ``trace_configs``, say) that every request goes through,
     downloads included; you close it, and its timeouts and connection limits replace those of
-    ``http``. Use as ``async with HoverClient(...) as hover:``.
+    ``http``. ``trace_configs``: ``aiohttp.TraceConfig`` objects for the session the client
+    opens itself instead (a sync client's way to be traced). Use as
+    ``async with HoverClient(...) as hover:``.
     """
 
     default_requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
@@ -130,6 +132,7 @@ class HoverClient(ApiClient):
         base_url: str = DEFAULT_BASE_URL,
         http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
         page_size: int = 100,
         page_size_param: str = "per",
     ) -> None:
@@ -156,7 +159,14 @@ class HoverClient(ApiClient):
             if current_user_email
             else {"current_user_id": str(current_user_id)}
         )
-        super().__init__(base_url=base_url, auth=auth, http=http, session=session, params=user)
+        super().__init__(
+            base_url=base_url,
+            auth=auth,
+            http=http,
+            session=session,
+            trace_configs=trace_configs,
+            params=user,
+        )
         self.page_size = page_size
         self.page_size_param = page_size_param
 

@@ -46,6 +46,29 @@ def driver_of(client: ApiClient) -> SyncClient[Any] | None:
 _joining = threading.local()
 
 
+def wait(portal: BlockingPortal, func: Callable[[], Awaitable[T]]) -> T:
+    """``await func()`` on the portal's loop; a wait left early (Ctrl-C) cancels the call there.
+
+    The cancelled call is waited for (it only unwinds: its connection closes), so what
+    follows, an iterator's ``aclose`` say, never meets it still running.
+    """
+    finished = threading.Event()
+
+    async def call() -> T:
+        try:
+            return await func()
+        finally:
+            finished.set()
+
+    future = portal.start_task_soon(call)
+    try:
+        return future.result()
+    except BaseException:
+        if future.cancel():
+            finished.wait()
+        raise
+
+
 class Loop:
     """An event loop in a thread of its own, shared by the clients opened on it.
 
@@ -76,7 +99,8 @@ class SyncClient(Generic[A]):
     The async client it drives is :attr:`aio` (for the archive sources, or anything else
     that takes an async client). Calls may come from several threads at once; they run
     concurrently on the client's loop. Callbacks given to a method (``on_progress``) run on
-    that loop's thread.
+    that loop's thread. A call whose wait is interrupted (``KeyboardInterrupt``) is cancelled
+    on the loop, its connection closed.
     """
 
     _aio: A
@@ -89,7 +113,8 @@ class SyncClient(Generic[A]):
         if kwargs.get("session") is not None:
             raise ConfigurationError(
                 f"{type(self).__name__} runs its own event loop, and an aiohttp session works"
-                " only on the loop it was made on: give the async client the session instead"
+                " only on the loop it was made on: give trace_configs= to trace its requests, or"
+                " give the session to an async client"
             )
         loop = loop or Loop()
         loop.join()
@@ -169,14 +194,14 @@ class SyncClient(Generic[A]):
         async def call() -> R:
             return await func(*args, **kwargs)
 
-        return self._portal().call(call)
+        return wait(self._portal(), call)
 
     def iterate(self, items: AsyncIterator[T], /) -> Iterator[T]:
         """``items`` (made by :attr:`aio`) item by item; leaving the loop early closes it."""
         try:
             while True:
                 try:
-                    item = self._portal().call(items.__anext__)
+                    item = wait(self._portal(), items.__anext__)
                 except StopAsyncIteration:
                     return
                 yield item

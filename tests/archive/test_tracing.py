@@ -19,6 +19,7 @@ from yarl import URL
 from hoverbentley import BentleySource, HoverSource, RealityManagementClient, archive
 from hoverbentley.bentley import F
 from hoverbentley.emulator import Emulator, EmulatorConfig
+from hoverbentley.errors import ConfigurationError
 from hoverbentley.redact import REDACTED, redact_url
 from tests.support import FAST, hover_client, reality_modeling
 
@@ -26,8 +27,8 @@ pytestmark = pytest.mark.anyio
 EMULATOR = EmulatorConfig(jobs=2)
 
 
-def traced_session() -> tuple[aiohttp.ClientSession, InMemorySpanExporter]:
-    """A session as an instrumented application has it, spans kept in memory."""
+def tracing() -> tuple[aiohttp.TraceConfig, InMemorySpanExporter]:
+    """The trace config an instrumented application makes, spans kept in memory."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -35,7 +36,12 @@ def traced_session() -> tuple[aiohttp.ClientSession, InMemorySpanExporter]:
     def without_secrets(url: URL) -> str:
         return redact_url(str(url))
 
-    config = create_trace_config(url_filter=without_secrets, tracer_provider=provider)
+    return create_trace_config(url_filter=without_secrets, tracer_provider=provider), exporter
+
+
+def traced_session() -> tuple[aiohttp.ClientSession, InMemorySpanExporter]:
+    """A session as an instrumented application has it, spans kept in memory."""
+    config, exporter = tracing()
     return aiohttp.ClientSession(trace_configs=[config]), exporter
 
 
@@ -75,6 +81,23 @@ async def test_every_hover_api_request_and_download_is_a_span(
     assert_one_span_per_request(emu, spans)
     storage = [s for s in spans if span_url(s).startswith(emu.storage_url)]
     assert len(storage) == summary.downloaded
+
+
+async def test_trace_configs_trace_the_session_the_client_opens(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    config, exporter = tracing()
+    async with hover_client(emu, trace_configs=[config]) as hover:
+        summary = await archive(HoverSource(hover, job_ids=emu.job_ids()), tmp_path)
+    assert summary.downloaded == len(emu.expected_files()) and not summary.failures
+    assert_one_span_per_request(emu, exporter.get_finished_spans())
+
+
+async def test_trace_configs_and_a_callers_session_are_refused_together() -> None:
+    config, _ = tracing()
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ConfigurationError, match="give them to your session"):
+            RealityManagementClient(token="t", session=session, trace_configs=[config])
 
 
 async def test_every_bentley_api_request_and_blob_download_is_a_span(

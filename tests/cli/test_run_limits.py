@@ -4,8 +4,11 @@ processes against the emulator."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from tests.archive.helpers import (
@@ -27,11 +30,11 @@ LARGEST = 96 * KiB
 
 
 def archive(
-    emu: Emulator, out: Path, *args: str, stdin: str | None = None
+    emu: Emulator | None, out: Path, *args: str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         hover_archive(out, *args, "-q", *FAST),
-        env=hover_env(emu),
+        env=hover_env(emu, **env),
         input=stdin,
         capture_output=True,
         text=True,
@@ -86,6 +89,50 @@ def test_max_duration_stops_a_run_still_going_with_its_own_status(tmp_path: Path
         assert_complete(out, emu, emu.job_ids(archived=False))
 
 
+def limits_profile(tmp_path: Path, text: str) -> dict[str, str]:
+    """The environment of a run whose profile ``limits`` holds ``text`` (shared keys)."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"[profile.limits]\n{text}\n")
+    return {"HOVERBENTLEY_CONFIG": str(path), "HOVERBENTLEY_PROFILE": "limits"}
+
+
+def test_the_limits_come_from_a_profile_and_a_flag_wins(tmp_path: Path) -> None:
+    with Emulator.threaded(EmulatorConfig(jobs=6, sizes=SMALL_SIZES)) as emu:
+        env = limits_profile(tmp_path, 'max_transfer = "300K"')
+        args = ["--all", "--concurrency", "1", "--json"]
+        stopped = archive(emu, tmp_path / "a", *args, **env)
+        assert stopped.returncode == 8, stopped.stderr
+        assert json.loads(stopped.stdout)["stopped"] == "max_transfer"
+        flagged = archive(emu, tmp_path / "b", *args, "--max-transfer", "1G", **env)
+        assert flagged.returncode == 0, flagged.stderr
+        assert_complete(tmp_path / "b", emu, emu.job_ids(archived=False))
+
+
+def test_max_duration_from_a_profile_stops_the_run(tmp_path: Path) -> None:
+    config = EmulatorConfig(
+        jobs=3,
+        sizes=SMALL_SIZES,
+        size_overrides=big_pdfs(1, 2 * MiB),
+        faults=FaultConfig(stall_seconds=600),
+    )
+    with Emulator.threaded(config) as emu:
+        hold_big_files(emu, 1)  # the run cannot end before the limit: one body never ends
+        env = limits_profile(tmp_path, "max_duration = 1\nstall_timeout = 600")
+        stopped = archive(emu, tmp_path / "out", "--all", **env)
+    assert stopped.returncode == 9, stopped.stderr
+    assert "the --max-duration limit was reached" in stopped.stdout
+
+
+def test_a_bad_limit_in_a_profile_names_the_file_line_and_key(tmp_path: Path) -> None:
+    env = limits_profile(tmp_path, 'concurrency = 2\nmax_transfer = "lots"')
+    refused = archive(None, tmp_path / "out", "--all", **env)
+    assert refused.returncode == 2
+    line = error_line(refused)
+    assert f"{tmp_path / 'config.toml'}:3: key 'max_transfer' in [profile.limits]" in line
+    assert "not a size: 'lots'" in line
+    assert not (tmp_path / "out").exists()
+
+
 def test_files_from_archives_the_jobs_a_file_lists(tmp_path: Path) -> None:
     with Emulator.threaded(EmulatorConfig(jobs=4, sizes=SMALL_SIZES)) as emu:
         first, second, *_ = emu.job_ids(archived=False)
@@ -136,3 +183,40 @@ def test_bentley_files_from_archives_the_listed_jobs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     records = {e["job_id"] for e in read_manifest(tmp_path / "out") if e["kind"] == "job"}
     assert records == set(jobs)
+
+
+def test_verbose_shows_the_limits_once_in_the_units_of_progress(tmp_path: Path) -> None:
+    def verbose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            hover_archive(out, "--all", "-v", "--no-progress", *args, *FAST),
+            env=hover_env(emu),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    with Emulator.threaded(EmulatorConfig(jobs=1, sizes=SMALL_SIZES)) as emu:
+        limited = verbose(
+            tmp_path / "out",
+            "--bwlimit",
+            "1.5G",
+            "--max-transfer",
+            "2GB",
+            "--max-duration",
+            "1h30m",
+        )
+        plain = verbose(tmp_path / "plain")
+    assert limited.returncode == plain.returncode == 0, limited.stderr + plain.stderr
+    said = "bandwidth limit 1.5 GiB/s, stops after 2.0 GiB received, stops after 1h30m"
+    lines = [line for line in limited.stderr.splitlines() if "limit" in line]
+    assert len(lines) == 1 and lines[0].endswith(f"archive into {tmp_path / 'out'}: {said}")
+    assert not re.search(r"\d ?[KMG]B\b", limited.stderr + limited.stdout)  # IEC only
+    assert f"archive into {tmp_path / 'plain'}: no limits" in plain.stderr
+
+
+@pytest.mark.parametrize("value", ["5Q", "nan", "-1M"])
+def test_a_malformed_bwlimit_names_the_flag(tmp_path: Path, value: str) -> None:
+    refused = archive(None, tmp_path / "out", "--all", f"--bwlimit={value}")
+    assert refused.returncode == 2
+    assert "argument --bwlimit: " in error_line(refused) and repr(value) in error_line(refused)
+    assert "Traceback" not in refused.stderr and not (tmp_path / "out").exists()
