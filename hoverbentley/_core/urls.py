@@ -32,6 +32,18 @@ def _origin(url: str) -> tuple[str, str, int]:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def origin_key(url: str) -> str:
+    """``scheme://host:port`` of ``url``: the key of a host's health and retry budget."""
+    head = _HEAD.match(url)
+    return _origin_key(head.group() if head else url)
+
+
+@lru_cache(maxsize=512)
+def _origin_key(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
 def same_origin(a: str, b: str) -> bool:
     """Whether two URLs share scheme, host and port."""
     return origin(a) == origin(b)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from .._core.urls import REDIRECT_STATUSES, add_query, origin, redirect_target, wire_url
+from .._core.urls import REDIRECT_STATUSES, add_query, origin_key, redirect_target, wire_url
 from ..redact import redact_url
 from .config import HttpConfig
 from .credentials import ApiScope, Sender
@@ -23,10 +23,9 @@ from .request import Request
 logger = logging.getLogger("hoverbentley")
 
 
-def origin_of(url: str) -> str:
-    """``scheme://host:port`` of ``url``: the key of a host's health and retry budget."""
-    scheme, host, port = origin(url)
-    return f"{scheme}://{host}:{port}"
+#: ``scheme://host:port`` of a URL: the key of a host's health and retry budget (cached by
+#: scheme and authority, computed once per host rather than per hop).
+origin_of = origin_key
 
 
 @dataclass(frozen=True)
@@ -66,15 +65,15 @@ class RedirectChain:
     async def send(self, request: Request) -> Hop:
         """The final response of ``request`` (after redirects), its body unread."""
         scope = self._scope
-        if scope.covers(request.url):
+        on_api = scope.covers(request.url)
+        if on_api:
             request = request.at(add_query(request.url, scope.params))
         visited = [request.url]
         first_credential: str | None = None
         first = True
         while True:
             url = request.url
-            host = origin_of(url)
-            on_api = scope.covers(url)
+            host = origin_key(url)
             await self._health.admit(host, url)
             headers: dict[str, str] = {}
             credential: str | None = None
@@ -95,10 +94,11 @@ class RedirectChain:
             location = response.headers.get("Location")
             response.release()
             target = redirect_target(url, location, visited, self._max_redirects)
+            on_api = scope.covers(target)
+            if on_api:
+                target = add_query(target, scope.params)
             request = request.redirected(response.status, target)
-            if scope.covers(target):
-                request = request.at(add_query(request.url, scope.params))
-            visited.append(request.url)
+            visited.append(target)
 
     async def _send_one(
         self, request: Request, headers: dict[str, str], host: str

@@ -6,9 +6,10 @@ with a Range request guarded by ``If-Range``. ``PATH`` only ever holds a complet
 file: the part is fsynced and renamed onto it by :meth:`PartFile.end`.
 
 The writer costs as few thread hops as it can. Chunks are gathered into batches of at least
-``chunk_size`` bytes, each hashed and written (``os.writev``, no copy into one buffer) by one
-worker-thread call while the event loop reads the next batch; the part is opened, truncated
-and its state recorded lazily in the first such call. A body that fits in one batch (photos,
+``chunk_size`` bytes, each in two stages that overlap with each other and with the event
+loop reading the next batch: one worker-thread call hashes it while another writes it
+(``os.writev``, no copy into one buffer); both release the GIL. The part is opened, truncated
+and its state recorded lazily in the first write. A body that fits in one batch (photos,
 most reports) is therefore hashed, written, fsynced, checked and renamed in a single call,
 and the only step before its request is a stat on the event loop (is there a part to resume?).
 A body of at most :data:`ON_LOOP` bytes that arrived whole takes no thread hop of its own: it
@@ -91,6 +92,7 @@ class PartFile:
         self._batched = 0
         self._fd: int | None = None
         self._pending: asyncio.Future[int | None] | None = None
+        self._hashing: asyncio.Future[None] | None = None
         #: The next call into the part drops its bytes and records (or removes) the state.
         self._restarted = False
         #: A state file may be beside the part (it goes before the rename).
@@ -133,14 +135,20 @@ class PartFile:
             await self._flush()
 
     async def _flush(self) -> None:
-        """Hand the batch to the worker once the previous one is written."""
+        """Hand the batch to the two stages once the previous one is through both.
+
+        One thread hashes the batch while another writes it and the loop reads the next:
+        both release the GIL, so hashing, writing and reading overlap.
+        """
         await self._wait()
         batch, size = self._batch, self._batched
         self._batch, self._batched = [], 0
         saved = (self._state, self._key, self.etag) if self._restarted else None
         if saved is not None and self.etag is not None:
             self._has_state = True
-        self._pending = asyncio.get_running_loop().run_in_executor(
+        loop = asyncio.get_running_loop()
+        self._hashing = loop.run_in_executor(pool(), _hash, batch, self.digest)
+        self._pending = loop.run_in_executor(
             pool(),
             _append,
             self._fd,
@@ -149,19 +157,24 @@ class PartFile:
             self._restarted,
             saved,
             batch,
-            self.digest,
         )
         self._stored += size
         self._restarted = False
 
     async def _wait(self) -> None:
-        """Wait for the batch in the worker (it returns the part's descriptor); raise its error."""
+        """Wait for the batch in the stages (the writer returns the part's descriptor); raise
+        their error."""
         pending, self._pending = self._pending, None
+        hashing, self._hashing = self._hashing, None
         if pending is None:
             return
         # Shielded: the descriptor must not be lost, nor closed while a worker writes to it.
         with anyio.CancelScope(shield=True):
-            self._fd = await pending
+            try:
+                self._fd = await pending
+            finally:
+                if hashing is not None:
+                    await hashing
 
     async def restart(self, etag: str | None) -> None:
         if self.size:
@@ -269,9 +282,8 @@ def _append(
     restarted: bool,
     saved: tuple[Path, str, str | None] | None,
     batch: list[bytes],
-    digest: Digest,
 ) -> int:
-    """Hash and write ``batch`` at ``start`` of ``part``; the part's descriptor.
+    """Write ``batch`` at ``start`` of ``part``; the part's descriptor.
 
     A state file exists only beside its part file: ``saved`` is recorded after the part is
     created, and removed before it (``_clear``, ``_finish``), so a transfer that finds no
@@ -282,7 +294,7 @@ def _append(
     try:
         if saved is not None:
             _save_state(*saved)
-        _hash_and_write(fd, batch, digest)
+        _write_all(fd, batch)
     except BaseException:
         if opened:
             os.close(fd)
