@@ -15,10 +15,11 @@ from ..errors import DecodeError
 from .azure import sas_expiry
 from .base import BentleyApi
 from .filters import validate_top
+from .defaults import REALITY_DATA_URL
 from .models import Paged, _Model
 from .storage import SasContainer
 
-DEFAULT_BASE_URL = "https://api.bentley.com/reality-management/reality-data"
+DEFAULT_BASE_URL = REALITY_DATA_URL
 
 
 class RealityData(_Model):
