@@ -14,8 +14,8 @@ from .._http.paging import prefetch_pages
 from ..errors import DecodeError
 from .azure import sas_expiry
 from .base import BentleyApi
-from .filters import validate_top
 from .defaults import REALITY_DATA_URL
+from .filters import validate_top
 from .models import Paged, _Model
 from .storage import SasContainer
 

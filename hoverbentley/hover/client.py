@@ -21,8 +21,8 @@ from .._http.paging import prefetch_pages
 from ..auth import TokenStore
 from ..errors import ConfigurationError, HoverBentleyError
 from .auth import HoverOAuth
-from .files import JobFiles, job_files
 from .defaults import DEFAULT_BASE_URL
+from .files import JobFiles, job_files
 from .measurements import DOCUMENT_KINDS, MeasurementsDocument, decode_measurements
 from .models import Job, JobListPage, JobSummary, Model
 from .paging import list_params, next_page
