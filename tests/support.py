@@ -96,6 +96,37 @@ def cli_env(**values: str) -> dict[str, str]:
     return env
 
 
+#: Runs the command line given as arguments, then writes to the file named by
+#: ``HB_MODULES_FILE`` whether aiohttp had been imported by the end.
+_WATCHING_IMPORTS = """
+import os, sys
+from hoverbentley.cli import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as stop:
+    status = stop.code
+with open(os.environ["HB_MODULES_FILE"], "w") as out:
+    out.write(str("aiohttp" in sys.modules))
+sys.exit(status)
+"""
+
+
+def run_watching_imports(
+    tmp_path: Path, *args: str | Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run ``hoverbentley ARGS...`` in a process of its own: what it did, and whether it
+    imported aiohttp."""
+    seen = tmp_path / "imported-aiohttp.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", _WATCHING_IMPORTS, *map(str, args)],
+        env={**(env or cli_env()), "HB_MODULES_FILE": str(seen)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done, seen.read_text() == "True"
+
+
 class TimedLog(list[Any]):
     """A request log that also notes when each entry arrived (``time.monotonic()``).
 

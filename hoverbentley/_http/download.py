@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from .part_file import CHUNK_SIZE, PartFile, part_path
 from .transfer import DownloadResult, transfer
-from .transport import Transport
+
+if TYPE_CHECKING:
+    from .transport import Transport
 
 __all__ = ["CHUNK_SIZE", "DownloadResult", "PartFile", "download_file", "part_path"]
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
@@ -23,7 +23,9 @@ from ..errors import APIConnectionError, APIStatusError, IntegrityError
 from .clock import now
 from .digest import Digest, check_md5
 from .ranges import CannotResume, body_start, resume_headers, strong, unsatisfied_total
-from .transport import Transport
+
+if TYPE_CHECKING:
+    from .transport import Transport
 
 logger = logging.getLogger("hoverbentley")
 

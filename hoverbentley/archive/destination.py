@@ -12,8 +12,7 @@ import errno
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-from .._http.transfer import Writer
-from ..download import DownloadResult
+from .._http.transfer import DownloadResult, Writer
 from ..errors import ArchiveWriteError
 from .manifest import ManifestEntry
 from .plan import PlannedFile

@@ -10,8 +10,7 @@ import msgspec
 
 from .._core.names import safe_segment
 from .._http.health import HostHealth
-from .._http.transfer import Writer
-from ..download import DownloadResult
+from .._http.transfer import DownloadResult, Writer
 
 
 def job_directory(provider: str, job_id: str) -> str:

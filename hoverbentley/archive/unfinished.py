@@ -13,8 +13,7 @@ import msgspec
 
 from .._core.times import parse_iso
 from .._http.health import HostHealth
-from .._http.transfer import Writer
-from ..download import DownloadResult
+from .._http.transfer import DownloadResult, Writer
 from .plan import ArchiveSource, JobPlan, PlannedFile
 
 #: States after which a job's record and outputs no longer change (v1 lower case, v2 capitalised).

@@ -11,11 +11,11 @@ import msgspec
 from .._client.base import Raw
 from ..errors import ConfigurationError
 from . import models as m
+from .defaults import MODELING_V1_URL
 from .listing import JobsListing, id_segment
 from .polling import POLL_BACKOFF, poll_progress
 
-DEFAULT_BASE_URL = "https://api.bentley.com/contextcapture"
-FINAL_STATES = frozenset({"success", "failed", "cancelled"})
+DEFAULT_BASE_URL = MODELING_V1_URL
 
 _JOBS = msgspec.json.Decoder(m.JobsPage)
 _JOB = msgspec.json.Decoder(m.JobResponse)

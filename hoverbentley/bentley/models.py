@@ -32,6 +32,8 @@ LOCATIONS = frozenset(
         "West Europe",
     }
 )
+#: The states a v1 job does not leave.
+FINAL_STATES = frozenset({"success", "failed", "cancelled"})
 OUTPUT_FORMATS = frozenset(
     {
         "CCOrientations",

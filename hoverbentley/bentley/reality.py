@@ -14,11 +14,12 @@ from .._http.paging import prefetch_pages
 from ..errors import DecodeError
 from .azure import sas_expiry
 from .base import BentleyApi
+from .defaults import REALITY_DATA_URL
 from .filters import validate_top
 from .models import Paged, _Model
 from .storage import SasContainer
 
-DEFAULT_BASE_URL = "https://api.bentley.com/reality-management/reality-data"
+DEFAULT_BASE_URL = REALITY_DATA_URL
 
 
 class RealityData(_Model):

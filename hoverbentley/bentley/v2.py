@@ -15,13 +15,11 @@ import msgspec
 from .._client.base import Raw
 from ..errors import ConfigurationError, DecodeError, UnprocessableEntityError
 from . import v2_models as m
+from .defaults import ANALYSIS_V2_URL, MODELING_V2_URL
 from .filters import Grammar
 from .listing import JobsListing, id_segment
 from .polling import POLL_BACKOFF, poll_progress
 from .v2_specs import check_creation
-
-MODELING_V2_URL = "https://api.bentley.com/reality-modeling"
-ANALYSIS_V2_URL = "https://api.bentley.com/reality-analysis"
 
 _JOB = msgspec.json.Decoder(m.JobResponse)
 _JOBS = msgspec.json.Decoder(m.JobsPage)

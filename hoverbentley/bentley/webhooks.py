@@ -17,18 +17,11 @@ import msgspec
 
 from ..errors import ConfigurationError
 from .base import BentleyApi
+from .defaults import REALITY_EVENTS, WEBHOOKS_URL
 from .listing import id_segment
 from .models import _Model
 from .v2_models import ACCEPT_V2
 
-WEBHOOKS_URL = "https://api.bentley.com/webhooks"
-#: The events of job completion in the reality APIs (the others are in Bentley's list of events).
-REALITY_EVENTS = (
-    "realityModeling.jobCompleted.v1",
-    "realityModeling.jobCompleted.v2",
-    "realityAnalysis.jobCompleted.v1",
-    "realityConversion.jobCompleted.v1",
-)
 SCOPES = ("Account", "iTwin")
 #: The shortest secret the service takes.
 MIN_SECRET_LENGTH = 32

@@ -15,7 +15,7 @@ from typing import Any, NoReturn, cast
 
 import anyio
 
-from .._http.hops import origin_of
+from .._core.urls import origin_key
 from .._version import __version__
 from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
 from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, serve, verify
@@ -204,7 +204,7 @@ def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]
         isinstance(exc, UnreachableHostError)
         and not exc.tls  # a certificate to trust, not an address to correct
         and base_url
-        and exc.host == origin_of(base_url)
+        and exc.host == origin_key(base_url)
     ):
         return EXIT_USAGE, f"{PROG}: error: {exc}; check --base-url {base_url}"
     if isinstance(exc, Terminated):

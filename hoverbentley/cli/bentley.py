@@ -8,11 +8,8 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..archive.bentley_source import BentleySource
-from ..archive.unfinished import WatchUnfinished
 from ..bentley.filters import F, raw
 from ..bentley.models import OUTPUT_FORMATS
-from ..bentley.reality import RealityManagementClient
 from ..errors import ConfigurationError
 from .bentley_api import add_api_options, add_credentials, bentley_client
 from .bentley_lifecycle import add_lifecycle_commands
@@ -111,6 +108,10 @@ def _job_ids(s: BentleyArchiveCommand) -> list[str] | None:
 
 
 async def cmd_archive(s: BentleyArchiveCommand) -> int:
+    from ..archive.bentley_source import BentleySource
+    from ..archive.unfinished import WatchUnfinished
+    from ..bentley.reality import RealityManagementClient
+
     job_ids = _job_ids(s)
     marks = Incremental(
         s.out, s.since, _selection(s), quiet=s.output.quiet, dry_run=s.run.options.dry_run

@@ -9,11 +9,10 @@ choice and the URL are settled with the other settings (:class:`.settings.Bentle
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ..bentley.auth import IMS_TOKEN_URL
-from ..bentley.client import RealityModelingClient
-from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
-from ..bentley.v2 import RealityAnalysisClient, RealityModelingV2Client, V2JobsApi
+from ..bentley.defaults import REALITY_DATA_URL as REALITY_BASE_URL
 from ..errors import ConfigurationError
 from .common import add_credential_options
 from .settings import (
@@ -25,7 +24,11 @@ from .settings import (
     HttpSettings,
 )
 
-AnyClient = RealityModelingClient | V2JobsApi
+if TYPE_CHECKING:
+    from ..bentley.client import RealityModelingClient
+    from ..bentley.v2 import V2JobsApi
+
+    AnyClient = RealityModelingClient | V2JobsApi
 
 
 def add_credentials(parser: argparse.ArgumentParser, *, reality: bool = True) -> None:
@@ -92,6 +95,9 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
 
 def bentley_client(account: BentleyAccount, http: HttpSettings) -> AnyClient:
     """The client of the API ``account`` chooses, with its credentials and the HTTP settings."""
+    from ..bentley.client import RealityModelingClient
+    from ..bentley.v2 import RealityAnalysisClient, RealityModelingV2Client
+
     service = service_credentials(account)
     kind: type[AnyClient] = RealityModelingClient
     if account.api == "v2":

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
-from ..bentley.client import RealityModelingClient
 from ..bentley.polling import POLL_BACKOFF
-from ..bentley.v2 import CancellationRefused, V2JobsApi
 from ..errors import APITimeoutError, HoverBentleyError
 from .bentley_api import bentley_client
 from .bentley_views import Job, describe, succeeded, write_json
@@ -19,6 +17,9 @@ from .common import print_err
 from .jobfile import creation, read_json
 from .progress import terminal_width
 from .settings import BentleyAccount, Handler, HttpSettings, Output, seconds
+
+if TYPE_CHECKING:
+    from .bentley_api import AnyClient
 
 
 class WaitGaveUp(HoverBentleyError):
@@ -66,6 +67,8 @@ async def cmd_create(s: BentleyCreateCommand) -> int:
     where = "standard input" if s.file == "-" else s.file
     document = read_json(s.file)
     job_to_create = creation(document, s.account.api, service=s.account.service, where=where)
+    from ..bentley.client import RealityModelingClient
+
     async with bentley_client(s.account, s.http) as client:
         if isinstance(client, RealityModelingClient):
             assert isinstance(job_to_create, v1.JobCreation)
@@ -82,6 +85,8 @@ async def cmd_create(s: BentleyCreateCommand) -> int:
 
 
 async def cmd_cancel(s: BentleyCancelCommand) -> int:
+    from ..bentley.v2 import CancellationRefused
+
     async with bentley_client(s.account, s.http) as client:
         try:
             job: Job = await client.cancel_job(s.job_id)
@@ -134,8 +139,10 @@ def _show(output: Output, job: Job, *, brief: bool = False) -> None:
         print("\n".join(describe(job)))
 
 
-async def _problems(client: RealityModelingClient | V2JobsApi, job: Job) -> list[str]:
+async def _problems(client: AnyClient, job: Job) -> list[str]:
     """The errors (then warnings) a failed or cancelled job reports."""
+    from ..bentley.v2 import V2JobsApi
+
     if isinstance(job, v1.Job):
         info = job.execution_information
         found: list[tuple[str, Any]] = []

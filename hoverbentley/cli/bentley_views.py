@@ -9,7 +9,6 @@ import msgspec
 from .._core.times import as_utc_text
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
-from ..bentley.client import FINAL_STATES as V1_FINAL_STATES
 
 Job = v1.Job | v2.Job
 
@@ -64,4 +63,4 @@ def succeeded(job: Job) -> bool:
 
 def finished(job: Job) -> bool:
     """Whether the job reached a final state."""
-    return job.state in (V1_FINAL_STATES if isinstance(job, v1.Job) else v2.FINAL_STATES)
+    return job.state in (v1.FINAL_STATES if isinstance(job, v1.Job) else v2.FINAL_STATES)

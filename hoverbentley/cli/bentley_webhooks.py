@@ -11,16 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from ..bentley.webhooks import (
-    REALITY_EVENTS,
-    WEBHOOKS_URL,
-    CreatedWebhook,
-    Webhook,
-    WebhooksClient,
-)
+from ..bentley.defaults import REALITY_EVENTS, WEBHOOKS_URL
 from ..errors import ConfigurationError
 from .bentley_api import service_credentials
 from .common import print_err
@@ -33,6 +28,9 @@ from .settings import (
     HttpSettings,
     Output,
 )
+
+if TYPE_CHECKING:
+    from ..bentley.webhooks import CreatedWebhook, Webhook, WebhooksClient
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,8 @@ class BentleyWebhookDeleteCommand:
 
 def webhooks_client(account: BentleyWebhooksAccount, http: HttpSettings) -> WebhooksClient:
     """The Webhooks v2 client of ``account`` and the HTTP settings."""
+    from ..bentley.webhooks import WebhooksClient
+
     service = service_credentials(account)
     return WebhooksClient(
         token=None if service else account.token,

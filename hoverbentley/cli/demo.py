@@ -15,9 +15,7 @@ import anyio
 import msgspec
 
 from ..archive import ArchiveSummary
-from ..archive.hover_source import HoverSource
 from ..config import HttpConfig
-from ..hover.client import HoverClient
 from .azurite import local_azurite
 from .common import check_out, sha256_file
 from .demo_v2 import V2Demo, archive_v2_job
@@ -142,7 +140,9 @@ async def cmd_demo(s: DemoCommand) -> int:
 
 async def _demo(s: DemoCommand, into: str) -> int:
     """The demo, archiving into ``into`` (OUT, or the prefix of it in Azurite)."""
+    from ..archive.hover_source import HoverSource
     from ..emulator import Emulator, EmulatorConfig
+    from ..hover.client import HoverClient
 
     out = check_out(into)
     config = EmulatorConfig(jobs=s.jobs)

@@ -13,10 +13,7 @@ from typing import Any
 import anyio
 
 from ..archive import ArchiveSummary
-from ..archive.bentley_source import BUCKET_PREFIX, BentleySource
 from ..bentley.filters import F
-from ..bentley.reality import RealityManagementClient
-from ..bentley.v2 import RealityModelingV2Client
 from ..config import HttpConfig
 from .common import sha256_file
 from .report import run_archive
@@ -35,6 +32,9 @@ class V2Demo:
 
 async def archive_v2_job(run: ArchiveRun, output: Output, emu: Any, out: Path) -> V2Demo:
     """Archive the emulator's v2 Calibration job into ``out`` and verify every output file."""
+    from ..archive.bentley_source import BentleySource
+    from ..bentley.reality import RealityManagementClient
+    from ..bentley.v2 import RealityModelingV2Client
     from ..emulator import Emulator, SeedV2
 
     assert isinstance(emu, Emulator)
@@ -56,6 +56,7 @@ async def archive_v2_job(run: ArchiveRun, output: Output, emu: Any, out: Path) -
 
 def _verify(emu: Any, out: Path, job_id: str) -> list[str]:
     """The v2 job's files that are missing or differ from the emulator's blobs."""
+    from ..archive.bentley_source import BUCKET_PREFIX
     from ..archive.manifest import Manifest
 
     manifest = Manifest(out)

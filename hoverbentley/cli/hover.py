@@ -11,7 +11,6 @@ import msgspec
 
 from .._core.times import as_utc_text
 from ..archive import parse_include
-from ..archive.hover_source import HoverSource
 from ..archive.index import TAKEOFF_NAME
 from ..archive.takeoff import write_takeoff
 from ..errors import ConfigurationError
@@ -133,6 +132,8 @@ def _job_ids(s: HoverArchiveCommand) -> list[int] | None:
 
 
 async def cmd_archive(s: HoverArchiveCommand) -> int:
+    from ..archive.hover_source import HoverSource
+
     job_ids = _job_ids(s)
     marks = Incremental(
         s.out,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import TYPE_CHECKING
 
 from ..auth import JsonFileTokenStore, ObjectTokenStore, TokenStore
 from ..errors import ConfigurationError
-from ..hover.client import DEFAULT_BASE_URL, HoverClient
+from ..hover.defaults import DEFAULT_BASE_URL
 from ..stores import is_local, parse_location
 from .common import add_credential_options
 from .settings import HoverAccount, HttpSettings
+
+if TYPE_CHECKING:
+    from ..hover.client import HoverClient
 
 DEFAULT_TOKEN_FILE = "~/.config/hoverbentley/hover-token.json"  # noqa: S105 - a path
 
@@ -61,6 +65,8 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
 
 def hover_client(account: HoverAccount, http: HttpSettings) -> HoverClient:
     """A :class:`HoverClient` of ``account`` and the HTTP settings, with errors in flag terms."""
+    from ..hover.client import HoverClient
+
     oauth = bool(account.client_id or account.client_secret)
     if not oauth and not account.token:
         raise ConfigurationError(

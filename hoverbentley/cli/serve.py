@@ -12,40 +12,19 @@ listener closes and the command exits 0.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import anyio
-from aiohttp import web
-
-from ..archive import ArchiveOptions, ArchiveSummary, archive
-from ..archive.bentley_source import BentleySource
-from ..archive.hover_source import HoverSource
-from ..archive.unfinished import WatchUnfinished
 from ..bentley.auth import IMS_TOKEN_URL
-from ..bentley.filters import raw
-from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
-from ..bentley.reality import RealityManagementClient
+from ..bentley.defaults import REALITY_DATA_URL as REALITY_BASE_URL
 from ..errors import ConfigurationError
-from ..hover.client import DEFAULT_BASE_URL as HOVER_URL
-from ..hover.client import HoverClient
-from ..stores import is_local, parse_location
-from .bentley_api import bentley_client
-from .bentley_webhooks import webhooks_client
-from .common import check_out, env, print_err
-from .hover_api import DEFAULT_TOKEN_FILE, hover_client
-from .lastrun import LAST, Incremental
+from ..hover.defaults import DEFAULT_BASE_URL as HOVER_URL
+from .common import env
+from .hover_api import DEFAULT_TOKEN_FILE
 from .options import add_http_options, add_run_options
 from .precedence import unflagged
 from .profiles import chosen, load
-from .secret_file import SecretFile
 from .settings import (
     BentleyAccount,
     BentleyWebhooksAccount,
@@ -180,273 +159,12 @@ def _secret(variable: str, what: str) -> str | None:
     return value.strip() if value else None
 
 
-def _read_secret(path: str) -> str | None:
-    """The secret in ``path`` (``None`` when there is no such file yet)."""
-    try:
-        return Path(path).expanduser().read_text().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def _state_dir(s: ServeCommand) -> Path:
-    if s.state_dir:
-        return Path(s.state_dir).expanduser()
-    if not is_local(s.out):
-        raise ConfigurationError(
-            f"OUT {s.out} is not a local directory: say where the journal goes with --state-dir"
-        )
-    return Path(parse_location(s.out).prefix) / STATE_DIR
-
-
-def _public_path(s: ServeCommand) -> str:
-    from urllib.parse import urlsplit
-
-    base = s.public_url or s.register
-    if base is None:
-        return "/hooks/hover"
-    return urlsplit(base.rstrip("/")).path + "/hooks/hover"
-
-
 async def cmd_serve(s: ServeCommand) -> int:
-    # Here, not at the top: without the serve extra only this command fails (a clear error).
-    from ..serve.app import SERVICE, ServeSettings, create_app
-    from ..serve.archiver import ArchiverSettings, SourceFactory
+    # The HTTP server and both providers' clients load when the command runs, not when its
+    # flags are parsed.
+    from .serve_run import serve
 
-    check_out(s.out)
-    credentials = Credentials.read(s.profile)
-    hover_secret = credentials.webhook_secret("hover", s.hover_secret_env)
-    if hover_secret is None and s.hover_secret_file:
-        hover_secret = await anyio.to_thread.run_sync(_read_secret, s.hover_secret_file)
-    bentley_secret = credentials.webhook_secret("bentley", s.bentley_secret_env)
-    register_hover = bool(s.register) and (hover_secret is not None or bool(s.hover_secret_file))
-    if hover_secret is None and bentley_secret is None and not register_hover:
-        raise ConfigurationError(
-            f"no webhook secret: set {s.hover_secret_env} (Hover) or {s.bentley_secret_env}"
-            " (Bentley), the secrets the webhooks were registered with"
-        )
-    options = ArchiveOptions(
-        concurrency=s.concurrency,
-        per_host=s.concurrency,
-        detail_concurrency=s.detail_concurrency,
-        retries=s.retries,
-    )
-    async with AsyncExitStack() as stack:
-        sources: dict[str, SourceFactory] = {}
-        sweeps: list[Any] = []
-        hover: HoverClient | None = None
-        if hover_secret is not None or register_hover:
-            account = credentials.hover_account()
-            hover = await stack.enter_async_context(hover_client(account, s.http))
-            sources["hover"] = _hover_source(hover)
-            sweeps.append(_hover_sweep(s.out, hover, account, options))
-        if bentley_secret is not None:
-            await _bentley_sources(stack, s, credentials, options, sources, sweeps)
-
-        async def sweep() -> list[ArchiveSummary]:
-            return [await each() for each in sweeps]
-
-        async def verify(code: str) -> None:
-            if hover is not None and s.register:
-                await hover.verify_webhook(code)
-                logger.warning("Hover webhook verified: events follow")
-
-        settings = ServeSettings(
-            out=s.out,
-            state_dir=_state_dir(s),
-            hover_secret=hover_secret,
-            bentley_secret=bentley_secret,
-            hover_request_uri=_public_path(s),
-            queue_size=s.queue_size,
-            drain_timeout=s.drain_timeout,
-            archiver=ArchiverSettings(
-                options=options, sweep_interval=s.sweep_interval or None, takeoff=s.takeoff
-            ),
-            # A Hover webhook registered below: its verification event may come at once.
-            awaiting=frozenset({"hover"} if register_hover and hover_secret is None else ()),
-        )
-        app = create_app(
-            settings,
-            sources,
-            sweep=sweep if sweeps and s.sweep_interval else None,
-            on_verification_code=verify,
-        )
-        service = app[SERVICE]
-
-        async def register() -> None:
-            secret = await _register(s, credentials, hover, hover_secret, bentley_secret)
-            if secret is not None and "hover" in settings.awaiting:
-                service.set_secret("hover", secret)
-
-        return await _serve(app, s, register if s.register else None)
-    return 0  # pragma: no cover - the stack re-raises
-
-
-async def _serve(
-    app: web.Application, s: ServeCommand, listening: Callable[[], Awaitable[None]] | None
-) -> int:
-    """Listen (then call ``listening``: a registration's events find the service up) until
-    SIGTERM (or Ctrl-C), then drain and return 0."""
-    from ..serve.app import SERVICE
-
-    runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
-    await runner.setup()
-    stopped = anyio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
-        loop.add_signal_handler(signal.SIGTERM, stopped.set)
-    try:
-        site = web.TCPSite(runner, s.host, s.port)
-        await site.start()
-        port = runner.addresses[0][1]
-        print_err(f"hoverbentley serve: listening on http://{s.host}:{port}")
-        if listening is not None:
-            await listening()
-        await stopped.wait()
-        print_err("hoverbentley serve: SIGTERM: draining")
-        # Still listening while the run under way ends: deliveries and /readyz are answered
-        # 503 (the provider retries later) rather than refused.
-        with anyio.CancelScope(shield=True):
-            await app[SERVICE].drain()
-    finally:
-        with anyio.CancelScope(shield=True):
-            await runner.cleanup()  # closes the listener (the service is drained already)
-    return 0
-
-
-def _hover_source(client: HoverClient) -> Any:
-    def source(ids: list[str]) -> HoverSource:
-        return HoverSource(client, job_ids=[int(i) for i in ids])
-
-    return source
-
-
-def _hover_sweep(
-    out: str, client: HoverClient, account: HoverAccount, options: ArchiveOptions
-) -> Any:
-    selection = {  # the selection of `hover archive --all --since last`: one mark for both
-        "provider": "hover",
-        "base_url": account.base_url.rstrip("/"),
-        "user": account.current_user_email or account.current_user_id,
-        "archived": False,
-        "include": None,
-        "exclude": None,
-    }
-
-    async def sweep() -> ArchiveSummary:
-        marks = Incremental(out, LAST, selection, quiet=True)
-        source = HoverSource(client, updated_since=await marks.since())
-        summary = await archive(source, out, options)
-        await marks.finished(summary.ok)
-        return summary
-
-    return sweep
-
-
-async def _bentley_sources(
-    stack: AsyncExitStack,
-    s: ServeCommand,
-    credentials: Credentials,
-    options: ArchiveOptions,
-    sources: dict[str, Any],
-    sweeps: list[Any],
-) -> None:
-    """A client, and a source, per Bentley API an event can name; a sweep with
-    ``--bentley-filter`` over the API ``BENTLEY_API`` chooses."""
-    routes = (
-        ("bentley-v1", "v1", "modeling"),
-        ("bentley-v2", "v2", "modeling"),
-        ("bentley-analysis", "v2", "analysis"),
-    )
-    chosen_api = credentials.bentley_api
-    for route, api, service in routes:
-        account = credentials.bentley_account(api, service)
-        client: Any = await stack.enter_async_context(bentley_client(account, s.http))
-        reality = await stack.enter_async_context(
-            RealityManagementClient(
-                base_url=account.reality_url, auth=client.auth, http=client.http
-            )
-        )
-
-        def source(ids: list[str], client: Any = client, reality: Any = reality) -> BentleySource:
-            return BentleySource(client, job_ids=ids, reality=reality)
-
-        sources[route] = source
-        if s.bentley_filter and api == chosen_api and service == "modeling":
-            sweeps.append(_bentley_sweep(s, account, client, reality, options))
-
-
-def _bentley_sweep(
-    s: ServeCommand, account: BentleyAccount, client: Any, reality: Any, options: ArchiveOptions
-) -> Any:
-    from ..bentley.filters import F
-
-    assert s.bentley_filter is not None
-    selection = {  # the selection of `bentley archive --filter F --since last`
-        "provider": "bentley",
-        "api": account.api,
-        "service": account.service,
-        "base_url": account.base_url.rstrip("/"),
-        "filter": s.bentley_filter,
-        "outputs": None,
-        "records_only": False,
-    }
-
-    async def sweep() -> ArchiveSummary:
-        marks = Incremental(s.out, LAST, selection, quiet=True)
-        wanted = raw(s.bentley_filter or "")
-        since = await marks.since()
-        if since is not None:
-            wanted = wanted & F.created_date_time.gt(since)
-        source = WatchUnfinished(BentleySource(client, wanted, reality=reality))
-        summary = await archive(source, s.out, options)
-        await marks.finished(summary.ok, source.oldest)
-        return summary
-
-    return sweep
-
-
-async def _register(
-    s: ServeCommand,
-    credentials: Credentials,
-    hover: HoverClient | None,
-    hover_secret: str | None,
-    bentley_secret: str | None,
-) -> str | None:
-    """Register (and for Bentley activate) the webhooks of PUBLIC_URL that are not yet; the
-    Hover secret to verify with (a new webhook's, written to ``--hover-secret-file``)."""
-    assert s.register is not None
-    base = s.register.rstrip("/")
-    if hover is not None:
-        url = f"{base}/hooks/hover"
-        hover_known = [w for w in await hover.list_webhooks() if w.url == url]
-        if hover_known and hover_secret is None:
-            raise ConfigurationError(
-                f"a Hover webhook for {url} exists: set {s.hover_secret_env} to its secret"
-            )
-        if not hover_known:
-            secret_file = SecretFile(s.hover_secret_file, show=False)
-            secret_file.reserve()
-            created = await hover.create_webhook(url)
-            secret_file.fill(
-                created.hmac_secret,
-                webhook=f"Hover webhook {created.id}",
-                advice="delete it with 'hoverbentley hover webhooks delete' and register again",
-            )
-            hover_secret = created.hmac_secret
-            logger.warning("Hover webhook %s registered for %s; verifying", created.id, url)
-    if bentley_secret is not None:
-        async with webhooks_client(credentials.webhooks_account(), s.http) as client:
-            url = f"{base}/hooks/bentley"
-            known = [w for w in await client.list_webhooks() if w.callback_url == url]
-            if known:
-                webhook_id = known[0].id
-                if known[0].active:
-                    return hover_secret
-            else:
-                webhook_id = (await client.create_webhook(url, secret=bentley_secret)).id
-            await client.activate_webhook(webhook_id)
-            logger.warning("Bentley webhook %s active for %s", webhook_id, url)
-    return hover_secret
+    return await serve(s)
 
 
 def add_commands(

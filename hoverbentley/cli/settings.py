@@ -26,10 +26,9 @@ from urllib.parse import urlsplit
 from ..archive import ArchiveOptions
 from ..archive.shard import Shard, ShardBy, parse_shard, shard_from_env
 from ..bentley.auth import IMS_TOKEN_URL
-from ..bentley.client import DEFAULT_BASE_URL as V1_URL
-from ..bentley.reality import DEFAULT_BASE_URL as REALITY_BASE_URL
-from ..bentley.v2 import ANALYSIS_V2_URL, MODELING_V2_URL
-from ..bentley.webhooks import WEBHOOKS_URL
+from ..bentley.defaults import ANALYSIS_V2_URL, MODELING_V2_URL, WEBHOOKS_URL
+from ..bentley.defaults import MODELING_V1_URL as V1_URL
+from ..bentley.defaults import REALITY_DATA_URL as REALITY_BASE_URL
 from ..config import HttpConfig
 from ..errors import ConfigurationError
 from .common import env

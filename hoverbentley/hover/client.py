@@ -21,6 +21,7 @@ from .._http.paging import prefetch_pages
 from ..auth import TokenStore
 from ..errors import ConfigurationError, HoverBentleyError
 from .auth import HoverOAuth
+from .defaults import DEFAULT_BASE_URL
 from .files import JobFiles, job_files
 from .measurements import DOCUMENT_KINDS, MeasurementsDocument, decode_measurements
 from .models import Job, JobListPage, JobSummary, Model
@@ -36,7 +37,6 @@ from .webhooks import (
     webhook_path,
 )
 
-DEFAULT_BASE_URL = "https://hover.to"
 #: Hover allows 120 requests a minute per integration; stay below it by default.
 DEFAULT_REQUESTS_PER_MINUTE = 100.0
 

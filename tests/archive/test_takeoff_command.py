@@ -14,7 +14,7 @@ import pytest
 
 from hoverbentley.archive.takeoff import write_takeoff
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from tests.support import HB, cli_env
+from tests.support import HB, cli_env, run_watching_imports
 
 from .helpers import SMALL_SIZES
 from .test_cli_archive import FAST, env_for
@@ -56,6 +56,21 @@ def archive(emu: Emulator, out: Path, *extra: str) -> Any:
     result = run("hover", "archive", out, "--all", "--archived", *FAST, *extra, env=env_for(emu))
     assert result.returncode == 0, result.stderr
     return result
+
+
+def test_takeoff_and_verify_of_a_local_archive_load_no_http_stack(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    archive(emu, out)
+    done, imported = run_watching_imports(tmp_path, "hover", "takeoff", out)
+    assert done.returncode == 0, done.stderr
+    assert len(rows(done.stdout)) == len(expected_models(emu))
+    assert not imported
+    done, imported = run_watching_imports(tmp_path, "verify", out)
+    assert done.returncode == 0, done.stderr
+    assert "0 missing, 0 changed, 0 extra, 0 failed" in done.stdout
+    assert not imported
 
 
 def test_one_row_per_complete_model_with_the_documents_figures(
