@@ -6,6 +6,7 @@ A module chooses what its emulator serves with a module-level ``EMULATOR = Emula
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -29,6 +30,11 @@ def pytest_configure(config: pytest.Config) -> None:
             terminal.write_line(message)
 
     services.announce = announce
+    # A suite started in the background by a non-interactive shell inherits SIGINT ignored,
+    # and an ignored signal stays ignored across exec: the tests of Ctrl-C (in this process
+    # and in the CLI processes it starts) need it delivered, as a terminal delivers it.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
