@@ -8,6 +8,7 @@ plain iterator that fetches each item on the loop and closes the async one when 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 import warnings
@@ -60,11 +61,27 @@ def wait(portal: BlockingPortal, func: Callable[[], Awaitable[T]]) -> T:
         finally:
             finished.set()
 
-    future = portal.start_task_soon(call)
+    # Ctrl-C while the call is being handed to the loop would leave it running with no
+    # future to cancel it by: the main thread notes it then, and raises it once it has one.
+    interrupted: list[int] = []
+    deferred = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    future = None
     try:
+        if deferred:
+            signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+        try:
+            future = portal.start_task_soon(call)
+        finally:
+            if deferred:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        if interrupted:
+            raise KeyboardInterrupt
         return future.result()
     except BaseException:
-        if future.cancel():
+        if future is not None and future.cancel():
             finished.wait()
         raise
 

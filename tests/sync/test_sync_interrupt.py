@@ -94,3 +94,44 @@ def test_ctrl_c_cancels_the_call_and_closes_its_connection(call: str) -> None:
         interrupter.join()
         # Still inside the client: only the cancelled call can have closed the connection.
         assert server.closed_by_client.wait(GUARD), "the call kept its connection open"
+
+
+async def tasks_on_the_loop() -> int:
+    import asyncio
+
+    return len(asyncio.all_tasks())
+
+
+def test_ctrl_c_while_the_call_is_handed_to_the_loop_still_cancels_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The interrupt lands after the call is scheduled and before its future is returned."""
+    from anyio.from_thread import BlockingPortal
+
+    handed = BlockingPortal.start_task_soon
+    armed: list[bool] = []
+
+    def interrupted_on_return(self: BlockingPortal, *args: Any, **kwargs: Any) -> Any:
+        future = handed(self, *args, **kwargs)
+        if armed:
+            armed.clear()
+            signal.raise_signal(signal.SIGINT)
+        return future
+
+    monkeypatch.setattr(BlockingPortal, "start_task_soon", interrupted_on_return)
+    with (
+        silent_server() as server,
+        SyncHoverClient(
+            token="t",
+            current_user_email="a@example.com",
+            base_url=f"http://127.0.0.1:{server.port}",
+            http=HttpConfig(read_timeout=3600, max_outage=0, max_retries=0),
+        ) as hover,
+    ):
+        before = hover.run(tasks_on_the_loop)
+        armed.append(True)
+        with pytest.raises(KeyboardInterrupt):
+            hover.get_job(15084303)
+        assert not armed
+        # The call was cancelled and has ended: nothing of it is left running on the loop.
+        assert hover.run(tasks_on_the_loop) == before
