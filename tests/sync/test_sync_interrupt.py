@@ -3,6 +3,7 @@ loop, so its connection closes at once instead of staying open until the server 
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import threading
@@ -69,6 +70,16 @@ def interrupt_when_received(server: SilentServer) -> threading.Thread:
     return thread
 
 
+def client_of(server: SilentServer) -> SyncHoverClient:
+    """A client of ``server`` that waits for its answer as long as the test may."""
+    return SyncHoverClient(
+        token="t",
+        current_user_email="a@example.com",
+        base_url=f"http://127.0.0.1:{server.port}",
+        http=HttpConfig(read_timeout=3600, max_outage=0, max_retries=0),
+    )
+
+
 CALLS: dict[str, Callable[[SyncHoverClient], Any]] = {
     "method": lambda hover: hover.get_job(15084303),
     "iterator": lambda hover: next(hover.iter_jobs()),
@@ -81,12 +92,7 @@ def test_ctrl_c_cancels_the_call_and_closes_its_connection(call: str) -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with (
         silent_server() as server,
-        SyncHoverClient(
-            token="t",
-            current_user_email="a@example.com",
-            base_url=f"http://127.0.0.1:{server.port}",
-            http=HttpConfig(read_timeout=3600, max_outage=0, max_retries=0),
-        ) as hover,
+        client_of(server) as hover,
     ):
         interrupter = interrupt_when_received(server)
         with pytest.raises(KeyboardInterrupt):
@@ -97,8 +103,6 @@ def test_ctrl_c_cancels_the_call_and_closes_its_connection(call: str) -> None:
 
 
 async def tasks_on_the_loop() -> int:
-    import asyncio
-
     return len(asyncio.all_tasks())
 
 
@@ -121,12 +125,7 @@ def test_ctrl_c_while_the_call_is_handed_to_the_loop_still_cancels_it(
     monkeypatch.setattr(BlockingPortal, "start_task_soon", interrupted_on_return)
     with (
         silent_server() as server,
-        SyncHoverClient(
-            token="t",
-            current_user_email="a@example.com",
-            base_url=f"http://127.0.0.1:{server.port}",
-            http=HttpConfig(read_timeout=3600, max_outage=0, max_retries=0),
-        ) as hover,
+        client_of(server) as hover,
     ):
         before = hover.run(tasks_on_the_loop)
         armed.append(True)
