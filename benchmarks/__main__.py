@@ -321,6 +321,31 @@ BARE_API = "bare aiohttp + sha256 + fsync, via the API's redirects"
 ARIA = f"aria2c -j{CONCURRENCY}, pre-resolved signed URLs"
 
 
+def headline_contenders(
+    emu: Emulator,
+    config: EmulatorConfig,
+    work: Path,
+    out: Path,
+    env: dict[str, str],
+    *,
+    aria2c: str | None,
+    ca_file: str | None,
+) -> dict[str, Callable[[], Sample]]:
+    """The archive, the equal-work native pair and aria2c on pre-resolved URLs, each writing
+    into a fresh directory under ``out`` (the pair and aria2c where their tools are here)."""
+    contenders: dict[str, Callable[[], Sample]] = {
+        OURS: lambda: run_measured(archive_command(fresh(out / "ours"), CONCURRENCY), env)
+    }
+    pair = native_pair(emu, config, work, out / "native", ca_file)
+    if pair is not None:
+        contenders[NATIVE] = pair
+    if aria2c:
+        contenders[ARIA] = lambda: run_measured(
+            aria2c_command(aria2c, work / "aria2.txt", fresh(out / "aria"), CONCURRENCY, ca_file)
+        )
+    return contenders
+
+
 def native_pair(
     emu: Emulator, config: EmulatorConfig, work: Path, out: Path, ca_file: str | None
 ) -> Callable[[], Sample] | None:
@@ -445,20 +470,9 @@ def bulk(
                 files = len(emu.expected_files())
                 total = signed_urls(emu, config, work, ca_file or True)
                 env = archive_env(emu, config, ca_file)
-                contenders: dict[str, Callable[[], Sample]] = {
-                    OURS: lambda: run_measured(
-                        archive_command(fresh(out / "ours"), CONCURRENCY), env
-                    ),
-                }
-                pair = native_pair(emu, config, work, out / "native", ca_file)
-                if pair is not None:
-                    contenders[NATIVE] = pair
-                if aria2c:
-                    contenders[ARIA] = lambda: run_measured(
-                        aria2c_command(
-                            aria2c, work / "aria2.txt", fresh(out / "aria"), CONCURRENCY, ca_file
-                        )
-                    )
+                contenders = headline_contenders(
+                    emu, config, work, out, env, aria2c=aria2c, ca_file=ca_file
+                )
                 if full:
                     contenders[f"requests, {CONCURRENCY} threads"] = lambda: run_measured(
                         [
@@ -521,18 +535,9 @@ def small_files(
             files = len(emu.expected_files())
             total = signed_urls(emu, config, work, True)
             env = archive_env(emu, config, None)
-            contenders: dict[str, Callable[[], Sample]] = {
-                OURS: lambda: run_measured(archive_command(fresh(out / "ours"), CONCURRENCY), env)
-            }
-            pair = native_pair(emu, config, work, out / "native", None)
-            if pair is not None:
-                contenders[NATIVE] = pair
-            if aria2c:
-                contenders[ARIA] = lambda: run_measured(
-                    aria2c_command(
-                        aria2c, work / "aria2.txt", fresh(out / "aria"), CONCURRENCY, None
-                    )
-                )
+            contenders = headline_contenders(
+                emu, config, work, out, env, aria2c=aria2c, ca_file=None
+            )
             samples = interleaved(contenders, runs)
         for name, got in samples.items():
             wall, cpu = median(got, "wall"), median(got, "cpu")
