@@ -13,8 +13,17 @@ from typing import Any
 import obstore
 import pytest
 
+from hoverbentley.archive.shard import in_shard
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs, hold_big_files
+from tests.archive.helpers import (
+    SMALL_SIZES,
+    MiB,
+    assert_complete,
+    big_pdfs,
+    expected_by_key,
+    hold_big_files,
+    main_model_pdf,
+)
 from tests.archive.test_cli_archive import FAST, env_for, summary_of
 from tests.services import find_tool, missing
 from tests.support import HB, cli_env
@@ -39,10 +48,13 @@ def stored_files(store: Store) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def _start_mid_upload(store: Store, emu: Emulator, *args: str) -> subprocess.Popen[str]:
-    """A CLI archive into ``store``, returned once files are stored and the uploads of the two
-    big files are under way, held there (their bodies stop half-way until the run ends)."""
-    hold_big_files(emu, 2)
+def _start_mid_upload(
+    store: Store, emu: Emulator, *args: str, held: int = 2, uploads: int = 1
+) -> subprocess.Popen[str]:
+    """A CLI archive into ``store``, returned once files are stored and ``uploads`` uploads
+    are open, those of the first ``held`` big files held there (their bodies stop half-way
+    until the run ends)."""
+    hold_big_files(emu, held)
     proc = subprocess.Popen(
         command(
             store.url(), "--concurrency", "4", "--retries", "0", "--stall-timeout", "600", *args
@@ -53,7 +65,7 @@ def _start_mid_upload(store: Store, emu: Emulator, *args: str) -> subprocess.Pop
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not (stored_files(store) and uploads_in_progress(store)):
+    while not (stored_files(store) and uploads_in_progress(store) >= uploads):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the run never got mid-upload"
         time.sleep(0.05)
@@ -126,11 +138,17 @@ def test_a_shard_aborts_only_the_uploads_its_own_crashed_run_left_open(s3: Store
         faults=FaultConfig(stall_seconds=600),
     )
     with Emulator.threaded(config) as emu:
-        proc = _start_mid_upload(s3, emu, "--shard", "0/2")
+        # Every big file is held half-way, and the kill waits for each of shard 0's uploads
+        # to be open: none of them can complete, be aborted or be created after the count
+        # (a request the killed run had sent, which the store answers late).
+        big_jobs = [expected_by_key(emu, main_model_pdf(i)).job_id for i in range(4)]
+        mine = sum(in_shard("hover", str(job), (0, 2)) for job in big_jobs)
+        assert mine > 0
+        proc = _start_mid_upload(s3, emu, "--shard", "0/2", held=4, uploads=mine)
         proc.kill()
         proc.communicate()
         left_open = uploads_in_progress(s3)
-        assert left_open > 0
+        assert left_open == mine
         emu.faults.clear()
 
         def shard(k: int) -> dict[str, Any]:
