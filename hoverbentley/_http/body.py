@@ -4,12 +4,42 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 
 from ..errors import APIConnectionError, APIError, APITimeoutError
 from .bandwidth import Bandwidth
 from .failures import HopFailure, wrap_error
+
+
+class Content(Protocol):
+    """A body as it arrives: aiohttp's ``StreamReader``, or the download leg's."""
+
+    async def readchunk(self) -> tuple[bytes, bool]: ...
+
+    def at_eof(self) -> bool: ...
+
+    def set_exception(self, exc: BaseException) -> None: ...
+
+
+class Received(Protocol):
+    """A response with its headers in and its body unread: aiohttp's ``ClientResponse``, or
+    the download leg's :class:`~.lean_connection.LeanResponse`."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content_length(self) -> int | None: ...
+
+    @property
+    def content(self) -> Content: ...
+
+    def release(self) -> Any: ...
 
 
 class _Stalled(Exception):
@@ -26,7 +56,7 @@ class BodyStream:
 
     def __init__(
         self,
-        response: aiohttp.ClientResponse,
+        response: Received,
         url: str,
         stall_timeout: float,
         bandwidth: Bandwidth | None = None,
@@ -69,7 +99,7 @@ class BodyStream:
                     raise wrap_error(exc, self.url, sent=True) from None
                 watchdog.got()
                 if not chunk:
-                    if chunk_end:
+                    if chunk_end and not content.at_eof():
                         continue  # the end of one HTTP chunk of a chunked body
                     return
                 received += len(chunk)
@@ -88,7 +118,7 @@ class _Watchdog:
     Time the consumer spends between reads does not count.
     """
 
-    def __init__(self, content: aiohttp.StreamReader, timeout: float) -> None:
+    def __init__(self, content: Content, timeout: float) -> None:
         self._content = content
         self._timeout = timeout
         self._loop = asyncio.get_running_loop()
@@ -129,9 +159,7 @@ def cut_short(received: int, declared: int | None) -> str:
     return f"the connection closed after {received} bytes, before the body was complete"
 
 
-async def read_body(
-    response: aiohttp.ClientResponse, url: str, origin: str, *, limit: int
-) -> bytes:
+async def read_body(response: Received, url: str, origin: str, *, limit: int) -> bytes:
     """The whole body; an error body is cut at ``limit`` bytes, a success body refused beyond it."""
     error = response.status >= 300
     declared = response.content_length
@@ -142,8 +170,14 @@ async def read_body(
         )
     parts: list[bytes] = []
     total = 0
+    content = response.content
     try:
-        async for chunk in response.content.iter_chunked(256 * 1024):
+        while True:
+            chunk, chunk_end = await content.readchunk()
+            if not chunk:
+                if chunk_end and not content.at_eof():
+                    continue  # the end of one HTTP chunk of a chunked body
+                break
             total += len(chunk)
             if total > limit:
                 if error:

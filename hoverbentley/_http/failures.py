@@ -21,10 +21,25 @@ class HopFailure(Exception):
         self.origin = origin
 
 
+class ConnectFailed(Exception):
+    """The download leg opened no connection; ``os_error`` says why (as aiohttp's
+    ``ClientConnectorError`` does)."""
+
+    def __init__(self, os_error: BaseException) -> None:
+        super().__init__(str(os_error))
+        self.os_error = os_error
+
+
+#: Failures that happen before a request is sent: the server never saw it.
+CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, ConnectFailed)
+
+
 def wrap_error(exc: BaseException, url: str, *, sent: bool) -> APIConnectionError:
     """The typed error for an aiohttp or socket failure while talking to ``url``."""
     if isinstance(exc, APIConnectionError):
         return exc
+    if isinstance(exc, ConnectFailed):
+        exc = exc.os_error
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
         host = urlsplit(url).netloc or url
         if not sent:
@@ -51,10 +66,13 @@ def permanent_failure(
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         reason = f"the TLS certificate of {host} is not trusted ({exc.certificate_error})"
         return UnreachableHostError(reason, url=url, host=host, tls=True)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = f"the TLS certificate of {host} is not trusted ({cause})"
+        return UnreachableHostError(reason, url=url, host=host, tls=True)
     if isinstance(exc, aiohttp.ClientSSLError) or isinstance(cause, ssl.SSLError):
         reason = f"TLS with {host} failed ({cause})"
         return UnreachableHostError(reason, url=url, host=host, tls=True)
-    if not first_contact or not isinstance(exc, aiohttp.ClientConnectorError):
+    if not first_contact or not isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed)):
         return None
     dns = getattr(aiohttp, "ClientConnectorDNSError", ())
     if (dns and isinstance(exc, dns)) or _is_dns(cause):

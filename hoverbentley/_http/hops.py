@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -13,12 +14,16 @@ from yarl import URL
 
 from .._core.urls import REDIRECT_STATUSES, add_query, origin_key, redirect_target, wire_url
 from ..redact import redact_url
+from .body import Received
 from .config import HttpConfig
 from .credentials import ApiScope, Sender
-from .failures import HopFailure, permanent_failure, wrap_error
+from .failures import CONNECT_ERRORS, HopFailure, permanent_failure, wrap_error
 from .health import SLOW_ANSWER, HostHealth
 from .limiter import RateLimiter
 from .request import Request
+
+if TYPE_CHECKING:
+    from .lean_client import LeanClient
 
 logger = logging.getLogger("hoverbentley")
 
@@ -32,7 +37,7 @@ origin_of = origin_key
 class Hop:
     """The response an attempt ended with, where, and the credential sent on its first hop."""
 
-    response: aiohttp.ClientResponse
+    response: Received
     url: str
     origin: str
     on_api: bool
@@ -54,6 +59,7 @@ class RedirectChain:
         limiter: RateLimiter | None,
         health: HostHealth,
         sender: Sender,
+        download_leg: Callable[[], LeanClient | None] | None = None,
     ) -> None:
         self._session = session
         self._scope = scope
@@ -61,6 +67,7 @@ class RedirectChain:
         self._limiter = limiter
         self._health = health
         self._sender = sender
+        self._download_leg = download_leg
 
     async def send(self, request: Request) -> Hop:
         """The final response of ``request`` (after redirects), its body unread."""
@@ -100,9 +107,7 @@ class RedirectChain:
             request = request.redirected(response.status, target)
             visited.append(target)
 
-    async def _send_one(
-        self, request: Request, headers: dict[str, str], host: str
-    ) -> aiohttp.ClientResponse:
+    async def _send_one(self, request: Request, headers: dict[str, str], host: str) -> Received:
         url = request.url
         if logger.isEnabledFor(logging.DEBUG):  # redacting costs more than the check
             logger.debug("%s %s", request.method, redact_url(url))
@@ -110,16 +115,26 @@ class RedirectChain:
             SLOW_ANSWER, _note_slow_answer, request.method, url
         )
         try:
+            lean = self._lean(request)
             with self._health.awaiting(host):
-                response = await self._session().request(
-                    request.method,
-                    URL(wire_url(url), encoded=True),
-                    json=request.json,
-                    data=request.form,
-                    headers=headers,
-                    allow_redirects=False,
-                )
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                response: Received
+                if lean is not None:
+                    response = await lean.get(wire_url(url), headers)
+                else:
+                    if request.download:
+                        # A file is kept as the bytes stored, whatever its Content-Encoding
+                        # (the download leg asks for them the same way).
+                        headers["Accept-Encoding"] = "identity"
+                    response = await self._session().request(
+                        request.method,
+                        URL(wire_url(url), encoded=True),
+                        json=request.json,
+                        data=request.form,
+                        headers=headers,
+                        allow_redirects=False,
+                        auto_decompress=not request.download,
+                    )
+        except CONNECT_ERRORS as exc:
             permanent = permanent_failure(
                 exc, url, host, first_contact=self._health.first_contact(host)
             )
@@ -137,6 +152,12 @@ class RedirectChain:
         else:
             self._health.answered(host)
         return response
+
+    def _lean(self, request: Request) -> LeanClient | None:
+        """The download leg, for a download's GET (each hop of it) where there is one."""
+        if not request.download or self._download_leg is None or request.method != "GET":
+            return None
+        return self._download_leg()
 
 
 def _note_slow_answer(method: str, url: str) -> None:

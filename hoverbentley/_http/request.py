@@ -13,7 +13,8 @@ from .._core.urls import redirect_method
 class Request:
     """One request: method, absolute URL, body (``json`` or ``form``) and extra headers.
 
-    ``authenticated`` says whether the API credentials may be sent (to the API origin only).
+    ``authenticated`` says whether the API credentials may be sent (to the API origin only);
+    ``download``: a GET whose body is a file, sent on the download leg where there is one.
     """
 
     method: str
@@ -22,6 +23,7 @@ class Request:
     form: Mapping[str, str] | None = None
     headers: Mapping[str, str] | None = None
     authenticated: bool = True
+    download: bool = False
 
     def at(self, url: str) -> Request:
         """The same request sent to ``url``."""
@@ -32,8 +34,12 @@ class Request:
         # Built directly: dataclasses.replace costs several times more, once per redirect.
         method = redirect_method(status, self.method)
         if method != self.method:
-            return Request(method, target, None, None, self.headers, self.authenticated)
-        return Request(method, target, self.json, self.form, self.headers, self.authenticated)
+            return Request(
+                method, target, None, None, self.headers, self.authenticated, self.download
+            )
+        return Request(
+            method, target, self.json, self.form, self.headers, self.authenticated, self.download
+        )
 
 
 @dataclass(frozen=True)

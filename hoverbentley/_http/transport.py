@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import anyio
@@ -33,7 +33,10 @@ from .health import HostHealth
 from .hops import Hop, RedirectChain, origin_of
 from .limiter import RateLimiter
 from .request import Request, Response
-from .session import open_session
+from .session import lean_available, open_session
+
+if TYPE_CHECKING:
+    from .lean_client import LeanClient
 
 logger = logging.getLogger("hoverbentley")
 
@@ -63,8 +66,15 @@ class Transport:
         self._closed = False
         rate = config.rate
         self._limiter = RateLimiter(rate, config.rate_burst) if rate else None
+        self._lean: LeanClient | None = None
         self._chain = RedirectChain(
-            self._client, scope, config, self._limiter, self.health, sender=self
+            self._client,
+            scope,
+            config,
+            self._limiter,
+            self.health,
+            sender=self,
+            download_leg=self._download_leg if self._owns_session and not trace_configs else None,
         )
         self._rng = random.Random()
         limit = config.bandwidth_limit
@@ -88,6 +98,9 @@ class Transport:
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
+        if self._lean is not None:
+            await self._lean.aclose()
+            self._lean = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -95,6 +108,16 @@ class Transport:
         if self._session is None:
             self._session = open_session(self.config, self._trace_configs)
         return self._session
+
+    def _download_leg(self) -> LeanClient | None:
+        """The download leg (built on first use), or ``None`` where httptools is missing."""
+        if self._closed:
+            raise HoverBentleyError("the client is closed")
+        if self._lean is None and lean_available():
+            from .lean_client import LeanClient
+
+            self._lean = LeanClient(self.config)
+        return self._lean
 
     def is_api_url(self, url: str) -> bool:
         """Whether ``url`` is on the provider's API origin."""
@@ -146,7 +169,9 @@ class Transport:
         ``started`` (the loop's time when a file's first attempt began) makes the
         ``retry_for`` budget span every attempt of one file.
         """
-        request = Request("GET", self.api_url(url), headers=headers, authenticated=authenticated)
+        request = Request(
+            "GET", self.api_url(url), headers=headers, authenticated=authenticated, download=True
+        )
         hop, _ = await self._exchange(request, read=False, started=started)
         try:
             yield BodyStream(hop.response, hop.url, self.config.stall_timeout, self.bandwidth)

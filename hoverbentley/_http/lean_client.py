@@ -1,0 +1,163 @@
+"""The download leg: GETs of file bodies on keep-alive connections of its own.
+
+A download is two requests, the API's redirect and the storage GET, and its cost is per
+request more than per byte. Sent through an aiohttp session, each builds a ``ClientRequest``
+and a ``ClientResponse`` with their helpers (cookies, timers, traces, header multidicts and
+payload machinery); here a GET is a few formatted lines written to a pooled connection and
+a response parsed by llhttp (:mod:`.lean_connection`). What is around it stays the
+transport's: redirects, credentials, rate limit, retries, host health, the stall watchdog
+and resume. Measured in ``benchmarks/legs.py``; the transport uses it when it owns its
+session and has no trace configs (a caller's session, or tracing, sees every request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from .config import HttpConfig
+from .failures import ConnectFailed
+from .lean_connection import LeanConnection, LeanResponse
+
+#: Seconds an idle connection is kept for the next request (aiohttp's default too).
+KEEPALIVE = 15.0
+
+_Key = tuple[str, str, int]
+
+
+class LeanClient:
+    """A pool of :class:`LeanConnection` per host, within the configured connection limits."""
+
+    def __init__(self, config: HttpConfig) -> None:
+        self._config = config
+        self._loop = asyncio.get_running_loop()
+        self._idle: dict[_Key, list[LeanConnection]] = {}
+        self._all = asyncio.Semaphore(config.max_connections)
+        self._per_host: dict[_Key, asyncio.Semaphore] = {}
+        self._ssl: ssl.SSLContext | None = None
+        self._agent = f"User-Agent: {config.user_agent}\r\nAccept-Encoding: identity\r\n"
+        self._closed = False
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> LeanResponse:
+        """GET ``url`` (wire-safe already); the response once its headers are in.
+
+        Raises :class:`ConnectFailed` when no connection could be opened, ``OSError``,
+        ``asyncio.TimeoutError`` (no response within ``read_timeout``) or
+        ``aiohttp.ClientPayloadError`` (a malformed response) after the request was sent.
+        The caller releases the response.
+        """
+        parts = urlsplit(url)
+        scheme = parts.scheme
+        host = parts.hostname or ""
+        port = parts.port or (443 if scheme == "https" else 80)
+        key = (scheme, host, port)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        lines = [f"GET {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"]
+        lines.append(self._agent)
+        for name, value in headers.items():
+            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+                raise ValueError(f"header {name!r} holds a line break")
+            lines.append(f"{name}: {value}\r\n")
+        lines.append("\r\n")
+        request = "".join(lines).encode("latin-1")
+        slot = self._slot(key)
+        await self._all.acquire()
+        try:
+            await slot.acquire()
+        except BaseException:
+            self._all.release()
+            raise
+        try:
+            return await self._exchange(key, request, slot)
+        except BaseException:
+            slot.release()
+            self._all.release()
+            raise
+
+    async def _exchange(self, key: _Key, request: bytes, slot: asyncio.Semaphore) -> LeanResponse:
+        while True:
+            connection = self._reuse(key)
+            reused = connection is not None
+            if connection is None:
+                connection = await self._connect(key)
+            waiting = connection.start(request)
+            timer = self._loop.call_later(self._config.read_timeout, _expire, waiting)
+            try:
+                response = await waiting
+            except BaseException as exc:
+                stale = reused and connection.fresh and isinstance(exc, OSError)
+                connection.close()
+                if stale:
+                    continue  # the server closed it while idle: a new connection, once more
+                raise
+            finally:
+                timer.cancel()
+
+            def released(done: LeanConnection, reusable: bool, key: _Key = key) -> None:
+                if reusable and not self._closed:
+                    done.idle_since = self._loop.time()
+                    self._idle.setdefault(key, []).append(done)
+                slot.release()
+                self._all.release()
+
+            response.on_release(released)
+            return response
+
+    def _slot(self, key: _Key) -> asyncio.Semaphore:
+        slot = self._per_host.get(key)
+        if slot is None:
+            # 0 means no limit per host: the total limit still holds.
+            limit = self._config.max_connections_per_host or self._config.max_connections
+            slot = self._per_host[key] = asyncio.Semaphore(limit)
+        return slot
+
+    def _reuse(self, key: _Key) -> LeanConnection | None:
+        idle = self._idle.get(key)
+        now = self._loop.time()
+        while idle:
+            connection = idle.pop()  # the most recently used: the likeliest to be alive
+            if connection.reusable and now - connection.idle_since < KEEPALIVE:
+                return connection
+            connection.close()
+        return None
+
+    async def _connect(self, key: _Key) -> LeanConnection:
+        scheme, host, port = key
+        context = self._tls() if scheme == "https" else None
+        try:
+            _, connection = await asyncio.wait_for(
+                self._loop.create_connection(
+                    LeanConnection,
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=host if context is not None else None,
+                ),
+                self._config.connect_timeout,
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise ConnectFailed(exc) from exc
+        return connection
+
+    def _tls(self) -> ssl.SSLContext:
+        # Built on first use: loading the CA bundle costs tens of milliseconds.
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context(cafile=self._config.ca_file)
+        return self._ssl
+
+    async def aclose(self) -> None:
+        """Close every idle connection (a response still being read closes with its release)."""
+        self._closed = True
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()
+
+
+def _expire(waiting: asyncio.Future[LeanResponse]) -> None:
+    if not waiting.done():
+        waiting.set_exception(asyncio.TimeoutError())

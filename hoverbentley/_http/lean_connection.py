@@ -1,0 +1,247 @@
+"""One keep-alive HTTP/1.1 connection of the download leg: a GET at a time, parsed by llhttp.
+
+The response is read as the protocol receives it: ``httptools`` (llhttp, the parser of
+uvloop's authors) hands each body piece over as the bytes object it already is, and the
+transport stops reading while more than :data:`HIGH_WATER` bytes wait for the reader. A
+response answers just as much of aiohttp's ``ClientResponse`` as the transport and the body
+readers use (status, headers, ``content_length``, ``content.readchunk``,
+``content.set_exception``, ``release``), so the layers above take either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import httptools
+from multidict import CIMultiDict, CIMultiDictProxy
+
+#: Body bytes a connection buffers for its reader before it stops reading from the socket.
+HIGH_WATER = 4 * 1024 * 1024
+
+
+class LeanConnection(asyncio.Protocol):
+    """The protocol of one connection; :meth:`start` sends a request, :attr:`response`
+    is its response once the headers are in."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        #: When the connection went back to its pool (the loop's clock).
+        self.idle_since = 0.0
+        #: Set once a response was read to its end on this connection (it may be reused).
+        self.used = False
+        self._response: LeanResponse | None = None
+        self._headers: asyncio.Future[LeanResponse] | None = None
+        self._header_list: list[tuple[str, str]] = []
+        self._got_bytes = False
+        self._lost = False
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+
+    def data_received(self, data: bytes) -> None:
+        self._got_bytes = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:  # an upgrade included: never asked for
+            self._fail(aiohttp.ClientPayloadError(f"malformed response: {exc}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        response = self._response
+        if response is not None and not response.complete and response.until_eof:
+            response.finish(reusable=False)  # a body without a length ends with the connection
+            return
+        self._fail(exc or ConnectionResetError("the server closed the connection"))
+
+    def pause_writing(self) -> None:
+        pass  # a request is a few hundred bytes
+
+    def resume_writing(self) -> None:
+        pass
+
+    # -- httptools callbacks ------------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_list.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:  # an interim response: the real one follows
+            self._header_list = []
+            return
+        response = LeanResponse(self, status, CIMultiDictProxy(CIMultiDict(self._header_list)))
+        self._header_list = []
+        self._response = response
+        headers, self._headers = self._headers, None
+        if headers is not None and not headers.done():
+            headers.set_result(response)
+
+    def on_body(self, body: bytes) -> None:
+        if self._response is not None:
+            self._response.content.feed(body)
+
+    def on_message_complete(self) -> None:
+        response = self._response
+        if response is not None:
+            response.finish(reusable=self._parser.should_keep_alive())
+
+    # -- the client's side --------------------------------------------------------------------
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the next request may be sent on this connection."""
+        return not self._lost and self.transport is not None and not self.transport.is_closing()
+
+    @property
+    def fresh(self) -> bool:
+        """No byte of the current exchange came back yet (a failure then may be a stale
+        keep-alive connection the server closed while it was idle)."""
+        return not self._got_bytes
+
+    def start(self, request: bytes) -> asyncio.Future[LeanResponse]:
+        """Send ``request``; the future is its response, resolved once the headers are in."""
+        assert self.transport is not None
+        self._response = None
+        self._got_bytes = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._headers = self._loop.create_future()
+        self.transport.write(request)
+        return self._headers
+
+    def _fail(self, exc: BaseException) -> None:
+        headers, self._headers = self._headers, None
+        if headers is not None and not headers.done():
+            headers.set_exception(exc)
+        response = self._response
+        if response is not None and not response.complete:
+            if not isinstance(exc, aiohttp.ClientPayloadError):
+                exc = aiohttp.ClientPayloadError(f"the body was cut short ({exc})")
+            response.content.set_exception(exc)
+        if self.transport is not None:
+            self.transport.close()
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        self._lost = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class LeanBody:
+    """The body of a :class:`LeanResponse`, read in the pieces the parser handed over."""
+
+    def __init__(self, connection: LeanConnection) -> None:
+        self._connection = connection
+        self._pieces: deque[bytes] = deque()
+        self._buffered = 0
+        self._paused = False
+        self._eof = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def feed(self, piece: bytes) -> None:
+        self._pieces.append(piece)
+        self._buffered += len(piece)
+        if self._buffered > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._connection.pause_reading()
+        self._wake()
+
+    def feed_eof(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def at_eof(self) -> bool:
+        """Whether the whole body has been read."""
+        return self._eof and not self._pieces
+
+    def set_exception(self, exc: BaseException) -> None:
+        """End the pending read (and every later one) with ``exc``."""
+        self._error = exc
+        self._wake()
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        """The next piece of the body and ``False``; ``(b"", False)`` at its end."""
+        while True:
+            if self._error is not None:
+                raise self._error
+            if self._pieces:
+                piece = self._pieces.popleft()
+                self._buffered -= len(piece)
+                if self._paused and self._buffered <= HIGH_WATER // 2:
+                    self._paused = False
+                    self._connection.resume_reading()
+                return piece, False
+            if self._eof:
+                return b"", False
+            self._waiter = self._connection._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class LeanResponse:
+    """A response on a :class:`LeanConnection`: status and headers, the body unread."""
+
+    def __init__(
+        self, connection: LeanConnection, status: int, headers: CIMultiDictProxy[str]
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = LeanBody(connection)
+        self.complete = False
+        self._connection = connection
+        self._reusable = False
+        self._released = False
+        self._on_release: Callable[[LeanConnection, bool], None] | None = None
+        length = headers.get("Content-Length")
+        self.content_length = int(length) if length is not None and length.isdigit() else None
+        chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        #: No length and not chunked: the body is whatever comes until the connection closes.
+        self.until_eof = self.content_length is None and not chunked and status not in (204, 304)
+
+    def on_release(self, callback: Callable[[LeanConnection, bool], None]) -> None:
+        """Call ``callback(connection, reusable)`` once when the response is released."""
+        self._on_release = callback
+
+    def finish(self, *, reusable: bool) -> None:
+        """The parser reached the end of the message."""
+        self.complete = True
+        self._reusable = reusable
+        self.content.feed_eof()
+
+    def release(self) -> Any:
+        """Give the connection back: to its pool when the message was read to its end and
+        the server keeps it alive, else closed (an unread rest is never read)."""
+        if self._released:
+            return None
+        self._released = True
+        reusable = self.complete and self._reusable and self._connection.reusable
+        if not reusable:
+            self._connection.close()
+        else:
+            self._connection.used = True
+        if self._on_release is not None:
+            self._on_release(self._connection, reusable)
+        return None

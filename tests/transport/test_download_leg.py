@@ -1,0 +1,348 @@
+"""The download leg on the wire, against real loopback servers: connections kept and
+replaced, bodies of every framing, the limits, and each failure as the user reads it."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import trustme
+from aiohttp import web
+
+from hoverbentley._http.credentials import ApiScope
+from hoverbentley._http.transport import Transport
+from hoverbentley.config import HttpConfig
+from hoverbentley.download import download_file
+from hoverbentley.errors import APIConnectionError, APITimeoutError, UnreachableHostError
+from tests.support import fast, serve
+
+pytestmark = pytest.mark.anyio
+FAST = fast(max_retries=1)
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def _transport(base: str, config: HttpConfig = FAST) -> Transport:
+    return Transport(config, ApiScope(base))
+
+
+@asynccontextmanager
+async def raw_server(handle: Handler) -> AsyncIterator[str]:
+    """A server that speaks bytes the test writes itself; every connection is closed and
+    its handler finished when the block ends (the client closed first)."""
+    handlers: list[asyncio.Task[None]] = []
+
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await handle(reader, writer)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    server = await asyncio.start_server(connected, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def test_downloads_share_one_kept_alive_connection(tmp_path: Path) -> None:
+    peers: list[object] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.Response(body=request.path.encode() * 100)
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    async with serve(app) as base, _transport(base) as t:
+        for n in range(20):
+            result = await download_file(t, f"{base}/f{n}", tmp_path / f"f{n}")
+            assert result.sha256 == _sha(f"/f{n}".encode() * 100)
+    assert len(peers) == 20
+    assert len(set(peers)) == 1  # one connection for all twenty
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_retry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        # Keep-alive by HTTP/1.1's default; the next request on it meets a closed connection,
+        # as when a server drops an idle connection just as the client reuses it.
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+        await writer.drain()
+        await reader.read(1)
+        writer.close()
+
+    caplog.set_level(logging.INFO, logger="hoverbentley")
+    async with raw_server(handle) as base, _transport(base, fast(max_retries=0)) as t:
+        for n in range(3):
+            result = await download_file(t, f"{base}/f{n}", tmp_path / f"f{n}")
+            assert result.size == 5
+    assert (tmp_path / "f2").read_bytes() == b"hello"
+    assert connections == 3
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+
+
+async def test_a_body_that_ends_with_the_connection_is_kept_whole(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 4096  # 1 MiB, no Content-Length, not chunked
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        result = await download_file(t, f"{base}/x", tmp_path / "x")
+    assert result.sha256 == _sha(body)
+    assert (tmp_path / "x").read_bytes() == body
+
+
+async def test_a_chunked_body_is_kept_whole(tmp_path: Path) -> None:
+    pieces = [bytes([n]) * (1000 + n * 37) for n in range(50)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for piece in pieces:
+            await response.write(piece)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    async with serve(app) as base, _transport(base) as t:
+        result = await download_file(t, f"{base}/x", tmp_path / "x")
+    assert (tmp_path / "x").read_bytes() == b"".join(pieces)
+    assert result.sha256 == _sha(b"".join(pieces))
+
+
+async def test_a_content_encoded_object_is_archived_as_stored(tmp_path: Path) -> None:
+    stored = gzip.compress(b"measurements " * 5000)
+    asked: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        asked.append(request.headers.get("Accept-Encoding"))
+        return web.Response(body=stored, headers={"Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    async with serve(app) as base:
+        async with _transport(base) as t:
+            result = await download_file(t, f"{base}/x", tmp_path / "x")
+        # Through a caller's tracing the download goes by aiohttp: the same bytes.
+        traced = Transport(FAST, ApiScope(base), trace_configs=[_trace()])
+        async with traced:
+            again = await download_file(traced, f"{base}/x", tmp_path / "y")
+    assert (tmp_path / "x").read_bytes() == stored
+    assert (tmp_path / "y").read_bytes() == stored
+    assert result.sha256 == again.sha256 == _sha(stored)
+    assert asked == ["identity", "identity"]
+
+
+def _trace() -> object:
+    import aiohttp
+
+    return aiohttp.TraceConfig()
+
+
+async def test_a_large_body_read_slower_than_it_arrives_is_kept_whole(tmp_path: Path) -> None:
+    body = hashlib.sha256(b"seed").digest() * (24 * 1024 * 1024 // 32)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body)
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    # The bandwidth limit makes the reader the slow side: the connection stops reading
+    # while the buffer is full, and starts again as it drains.
+    config = fast(bandwidth_limit=64 * 1024 * 1024)
+    async with serve(app) as base, _transport(base, config) as t:
+        result = await download_file(t, f"{base}/x", tmp_path / "x")
+    assert result.size == len(body)
+    assert result.sha256 == _sha(body)
+
+
+async def test_no_more_connections_to_a_host_than_its_limit(tmp_path: Path) -> None:
+    open_now = most = 0
+    release = asyncio.Event()
+    peers: set[object] = set()
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal open_now, most
+        peers.add(request.transport.get_extra_info("peername") if request.transport else None)
+        open_now += 1
+        most = max(most, open_now)
+        if open_now == 2:
+            release.set()
+        await release.wait()
+        open_now -= 1
+        return web.Response(body=b"x" * 1000)
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    config = fast(max_connections_per_host=2)
+    async with serve(app) as base, _transport(base, config) as t:
+        results = await asyncio.gather(
+            *(download_file(t, f"{base}/f{n}", tmp_path / f"f{n}") for n in range(8))
+        )
+    assert [r.size for r in results] == [1000] * 8
+    # All eight start at once: without the limit each would open a connection of its own.
+    assert len(peers) == 2
+    assert most == 2
+
+
+async def test_a_malformed_response_is_a_connection_error_and_retried(tmp_path: Path) -> None:
+    requests = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await _read_request(reader)
+        requests += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: x1\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        with pytest.raises(APIConnectionError, match="malformed response") as caught:
+            await download_file(t, f"{base}/x", tmp_path / "x")
+    assert requests == 2  # the first try and its one retry
+    assert caught.value.url == f"{base}/x"
+    assert not (tmp_path / "x").exists()
+
+
+async def test_a_body_cut_short_is_resumed_from_where_it_stopped(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 1024
+    ranges: list[str | None] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await _read_request(reader)).decode("latin-1")
+        asked = [line.split(": ", 1)[1] for line in head.split("\r\n") if line.startswith("Range")]
+        ranges.append(asked[0] if asked else None)
+        if not asked:
+            writer.write(
+                b'HTTP/1.1 200 OK\r\nETag: "v1"\r\nContent-Length: %d\r\n\r\n' % len(body)
+                + body[:100_000]
+            )
+        else:
+            start = int(asked[0].removeprefix("bytes=").rstrip("-"))
+            rest = body[start:]
+            writer.write(
+                b'HTTP/1.1 206 Partial Content\r\nETag: "v1"\r\nContent-Length: %d\r\n'
+                b"Content-Range: bytes %d-%d/%d\r\n\r\n"
+                % (len(rest), start, len(body) - 1, len(body))
+                + rest
+            )
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        result = await download_file(t, f"{base}/x", tmp_path / "x")
+    assert (tmp_path / "x").read_bytes() == body
+    assert result.resumed_from == 0 and result.size == len(body)
+    assert ranges[0] is None
+    assert ranges[1] is not None and int(ranges[1].removeprefix("bytes=").rstrip("-")) >= 1
+
+
+async def test_a_storage_host_that_never_answers_is_a_read_timeout(tmp_path: Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        config = fast(max_retries=0, read_timeout=0.3)
+        async with _transport(f"http://127.0.0.1:{port}", config) as t:
+            with pytest.raises(APITimeoutError) as caught:
+                await download_file(t, f"http://127.0.0.1:{port}/x", tmp_path / "x")
+    finally:
+        listener.close()
+    assert str(caught.value).startswith(f"read timeout: 127.0.0.1:{port} accepted the request")
+
+
+async def test_a_redirect_to_a_refused_storage_host_names_it(tmp_path: Path) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+
+    async def handler(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://127.0.0.1:{port}/blob")
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    async with serve(app) as base, _transport(base) as t:
+        with pytest.raises(UnreachableHostError, match=f"127.0.0.1:{port} refused the connection"):
+            await download_file(t, f"{base}/x", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+async def test_an_untrusted_storage_certificate_is_named(tmp_path: Path) -> None:
+    import ssl
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"x")
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    base = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with _transport(base) as t:
+            with pytest.raises(UnreachableHostError, match=r"TLS certificate .* is not trusted"):
+                await download_file(t, f"{base}/x", tmp_path / "x")
+        # Trusted through ca_file, the same download succeeds on the leg's TLS.
+        pem = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(pem))
+        async with _transport(base, fast(ca_file=str(pem))) as t:
+            result = await download_file(t, f"{base}/x", tmp_path / "x")
+        assert result.size == 1
+    finally:
+        await runner.cleanup()
+
+
+async def test_without_httptools_downloads_go_through_aiohttp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agents: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        agents.append(request.headers.get("Accept-Encoding"))
+        return web.Response(body=b"y" * 3000)
+
+    monkeypatch.setattr("hoverbentley._http.transport.lean_available", lambda: False)
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    async with serve(app) as base, _transport(base) as t:
+        result = await download_file(t, f"{base}/x", tmp_path / "x")
+        assert t._lean is None  # the leg was never built
+    assert result.sha256 == _sha(b"y" * 3000)
+    assert agents == ["identity"]
