@@ -783,7 +783,18 @@ BULK_HEADER = [
     "peak RSS MiB",
     "load",
 ]
-NAMES = ["fanout", "bulk", "disk", "small", "stream", "bigfile", "decode", "stores", "serve"]
+NAMES = [
+    "fanout",
+    "bulk",
+    "disk",
+    "small",
+    "legs",
+    "stream",
+    "bigfile",
+    "decode",
+    "stores",
+    "serve",
+]
 QUICK = ["fanout", "bulk", "small", "stream", "bigfile", "decode"]
 
 
@@ -867,6 +878,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             header = ["contender", "files", "MiB", "wall s", "files/s", "CPU s"]
             header += ["CPU-s/1k files", "peak RSS MiB", "load"]
             emit("Small files (1-20 KiB), to tmpfs", header, rows, t)
+        if "legs" in chosen:
+            from .legs import HEADER as LEGS_HEADER
+            from .legs import legs_benchmark
+
+            rows, t = legs_benchmark(quick, args.runs, work, ram_out)
+            emit("Storage leg candidates, signed URLs, to tmpfs", LEGS_HEADER, rows, t)
         if "stream" in chosen:
             rows, t = first_download(10_000 if quick else 50_000, ram_out)
             emit(
