@@ -101,6 +101,8 @@ class LeanClient:
                 if reusable and not self._closed:
                     done.idle_since = self._loop.time()
                     self._idle.setdefault(key, []).append(done)
+                elif reusable:
+                    done.close()  # the client closed while this response was being read
                 slot.release()
                 self._all.release()
 

@@ -346,3 +346,23 @@ async def test_without_httptools_downloads_go_through_aiohttp(
         assert t._lean is None  # the leg was never built
     assert result.sha256 == _sha(b"y" * 3000)
     assert agents == ["identity"]
+
+
+async def test_a_body_still_read_when_the_client_closes_leaves_no_connection_open(
+    tmp_path: Path,
+) -> None:
+    ended = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+        await writer.drain()
+        await reader.read(1)  # returns once the client closed its side
+        ended.set()
+
+    async with raw_server(handle) as base:
+        t = _transport(base)
+        async with t.stream(f"{base}/x") as body:
+            await t.aclose()
+            assert [piece async for piece in body.chunks()] == [b"hello"]
+        await asyncio.wait_for(ended.wait(), 30)  # the connection was closed, not pooled
