@@ -13,6 +13,7 @@ session and has no trace configs (a caller's session, or tracing, sees every req
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -37,7 +38,11 @@ class LeanClient:
         self._all = asyncio.Semaphore(config.max_connections)
         self._per_host: dict[_Key, asyncio.Semaphore] = {}
         self._ssl: ssl.SSLContext | None = None
-        self._agent = f"User-Agent: {config.user_agent}\r\nAccept-Encoding: identity\r\n"
+        self._agent = f"User-Agent: {config.user_agent}\r\n"
+        # Twice aiohttp's read buffer: a fast socket keeps the reader fed, and 64 connections
+        # hold at most 128 MiB by default.
+        self._connection = functools.partial(LeanConnection, 2 * config.read_bufsize)
+        self._sweep: asyncio.TimerHandle | None = None
         self._closed = False
 
     async def get(self, url: str, headers: Mapping[str, str]) -> LeanResponse:
@@ -58,18 +63,22 @@ class LeanClient:
             target += "?" + parts.query
         lines = [f"GET {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"]
         lines.append(self._agent)
+        if "Accept-Encoding" not in headers:
+            lines.append("Accept-Encoding: identity\r\n")  # a file is kept as stored
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise ValueError(f"header {name!r} holds a line break")
             lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
         request = "".join(lines).encode("latin-1")
+        # The host's slot first: waiting for a busy host must not hold a slot of the total
+        # that a request to another host could use.
         slot = self._slot(key)
-        await self._all.acquire()
+        await slot.acquire()
         try:
-            await slot.acquire()
+            await self._all.acquire()
         except BaseException:
-            self._all.release()
+            slot.release()
             raise
         try:
             return await self._exchange(key, request, slot)
@@ -89,7 +98,13 @@ class LeanClient:
             try:
                 response = await waiting
             except BaseException as exc:
-                stale = reused and connection.fresh and isinstance(exc, OSError)
+                # asyncio.TimeoutError is an OSError from 3.11: a timeout is never "stale".
+                stale = (
+                    reused
+                    and connection.fresh
+                    and isinstance(exc, OSError)
+                    and not isinstance(exc, asyncio.TimeoutError)
+                )
                 connection.close()
                 if stale:
                     continue  # the server closed it while idle: a new connection, once more
@@ -101,6 +116,8 @@ class LeanClient:
                 if reusable and not self._closed:
                     done.idle_since = self._loop.time()
                     self._idle.setdefault(key, []).append(done)
+                    if self._sweep is None:
+                        self._sweep = self._loop.call_later(KEEPALIVE, self._close_expired)
                 elif reusable:
                     done.close()  # the client closed while this response was being read
                 slot.release()
@@ -127,13 +144,30 @@ class LeanClient:
             connection.close()
         return None
 
+    def _close_expired(self) -> None:
+        """Close the connections idle for :data:`KEEPALIVE` seconds (as aiohttp does), and
+        look again while any are left."""
+        self._sweep = None
+        now = self._loop.time()
+        for key, idle in list(self._idle.items()):
+            keep = [c for c in idle if c.reusable and now - c.idle_since < KEEPALIVE]
+            for connection in idle:
+                if connection not in keep:
+                    connection.close()
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+        if self._idle and not self._closed:
+            self._sweep = self._loop.call_later(KEEPALIVE, self._close_expired)
+
     async def _connect(self, key: _Key) -> LeanConnection:
         scheme, host, port = key
         context = self._tls() if scheme == "https" else None
         try:
             _, connection = await asyncio.wait_for(
                 self._loop.create_connection(
-                    LeanConnection,
+                    self._connection,
                     host,
                     port,
                     ssl=context,
@@ -154,6 +188,9 @@ class LeanClient:
     async def aclose(self) -> None:
         """Close every idle connection (a response still being read closes with its release)."""
         self._closed = True
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         for idle in self._idle.values():
             for connection in idle:
                 connection.close()

@@ -2,7 +2,7 @@
 
 The response is read as the protocol receives it: ``httptools`` (llhttp, the parser of
 uvloop's authors) hands each body piece over as the bytes object it already is, and the
-transport stops reading while more than :data:`HIGH_WATER` bytes wait for the reader. A
+transport stops reading while more than ``high_water`` bytes wait for the reader. A
 response answers just as much of aiohttp's ``ClientResponse`` as the transport and the body
 readers use (status, headers, ``content_length``, ``content.readchunk``,
 ``content.set_exception``, ``release``), so the layers above take either.
@@ -19,22 +19,19 @@ import aiohttp
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-#: Body bytes a connection buffers for its reader before it stops reading from the socket.
-HIGH_WATER = 4 * 1024 * 1024
-
 
 class LeanConnection(asyncio.Protocol):
     """The protocol of one connection; :meth:`start` sends a request, :attr:`response`
     is its response once the headers are in."""
 
-    def __init__(self) -> None:
+    def __init__(self, high_water: int) -> None:
+        #: Body bytes buffered for the reader before the connection stops reading the socket.
+        self.high_water = high_water
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         #: When the connection went back to its pool (the loop's clock).
         self.idle_since = 0.0
-        #: Set once a response was read to its end on this connection (it may be reused).
-        self.used = False
         self._response: LeanResponse | None = None
         self._headers: asyncio.Future[LeanResponse] | None = None
         self._header_list: list[tuple[str, str]] = []
@@ -70,9 +67,16 @@ class LeanConnection(asyncio.Protocol):
     # -- httptools callbacks ------------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_list.append((name.decode("latin-1"), value.decode("latin-1")))
+        if self._response is not None:
+            return  # a trailer of a chunked body: never a header of the response
+        # Optional whitespace around a value is not part of it (RFC 9110, 5.5).
+        self._header_list.append((name.decode("latin-1"), value.decode("latin-1").strip(" \t")))
 
     def on_headers_complete(self) -> None:
+        if self._response is not None:
+            # A second response in one exchange: never asked for; the connection is unusable.
+            self._fail(aiohttp.ClientPayloadError("the server sent a response not asked for"))
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200:  # an interim response: the real one follows
             self._header_list = []
@@ -110,6 +114,7 @@ class LeanConnection(asyncio.Protocol):
         """Send ``request``; the future is its response, resolved once the headers are in."""
         assert self.transport is not None
         self._response = None
+        self._header_list = []
         self._got_bytes = False
         self._parser = httptools.HttpResponseParser(self)
         self._headers = self._loop.create_future()
@@ -157,7 +162,7 @@ class LeanBody:
     def feed(self, piece: bytes) -> None:
         self._pieces.append(piece)
         self._buffered += len(piece)
-        if self._buffered > HIGH_WATER and not self._paused:
+        if self._buffered > self._connection.high_water and not self._paused:
             self._paused = True
             self._connection.pause_reading()
         self._wake()
@@ -169,6 +174,12 @@ class LeanBody:
     def at_eof(self) -> bool:
         """Whether the whole body has been read."""
         return self._eof and not self._pieces
+
+    @property
+    def drained(self) -> bool:
+        """Every byte taken by the reader and the socket not paused (the connection can go
+        back to its pool)."""
+        return not self._pieces and not self._paused
 
     def set_exception(self, exc: BaseException) -> None:
         """End the pending read (and every later one) with ``exc``."""
@@ -183,7 +194,7 @@ class LeanBody:
             if self._pieces:
                 piece = self._pieces.popleft()
                 self._buffered -= len(piece)
-                if self._paused and self._buffered <= HIGH_WATER // 2:
+                if self._paused and self._buffered <= self._connection.high_water // 2:
                     self._paused = False
                     self._connection.resume_reading()
                 return piece, False
@@ -219,7 +230,9 @@ class LeanResponse:
         self.content_length = int(length) if length is not None and length.isdigit() else None
         chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
         #: No length and not chunked: the body is whatever comes until the connection closes.
-        self.until_eof = self.content_length is None and not chunked and status not in (204, 304)
+        #: (A Content-Length llhttp accepted but that is not plain digits still frames the
+        #: body: the parser counts it, and a close before its end is a cut body.)
+        self.until_eof = length is None and not chunked and status not in (204, 304)
 
     def on_release(self, callback: Callable[[LeanConnection, bool], None]) -> None:
         """Call ``callback(connection, reusable)`` once when the response is released."""
@@ -237,11 +250,14 @@ class LeanResponse:
         if self._released:
             return None
         self._released = True
-        reusable = self.complete and self._reusable and self._connection.reusable
+        reusable = (
+            self.complete
+            and self._reusable
+            and self._connection.reusable
+            and self.content.drained  # read to its end: nothing buffered, reading not paused
+        )
         if not reusable:
             self._connection.close()
-        else:
-            self._connection.used = True
         if self._on_release is not None:
             self._on_release(self._connection, reusable)
         return None

@@ -366,3 +366,153 @@ async def test_a_body_still_read_when_the_client_closes_leaves_no_connection_ope
             await t.aclose()
             assert [piece async for piece in body.chunks()] == [b"hello"]
         await asyncio.wait_for(ended.wait(), 30)  # the connection was closed, not pooled
+
+
+async def _serve_two(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes, second: bytes
+) -> None:
+    """Answer two requests on one connection: ``first``, then ``second``."""
+    for answer in (first, second):
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+    await reader.read(1)
+
+
+async def test_the_trailers_of_a_chunked_body_are_not_the_next_responses_headers(
+    tmp_path: Path,
+) -> None:
+    first = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: ETag\r\n\r\n"
+        b'3\r\nabc\r\n0\r\nETag: "stale"\r\nX-Sum: abc\r\n\r\n'
+    )
+    second = b'HTTP/1.1 200 OK\r\nETag: "fresh"\r\nContent-Length: 3\r\n\r\nxyz'
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _serve_two(reader, writer, first, second)
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        await download_file(t, f"{base}/a", tmp_path / "a")
+        result = await download_file(t, f"{base}/b", tmp_path / "b")
+    assert (tmp_path / "b").read_bytes() == b"xyz"
+    assert result.etag == '"fresh"'
+
+
+async def test_whitespace_around_header_values_is_not_part_of_them(tmp_path: Path) -> None:
+    body = bytes(range(10))
+    resumed: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await _read_request(reader)
+        if b"Range" not in head:
+            # A length with a trailing space and an ETag with trailing tab, cut after 3 bytes.
+            writer.write(
+                b'HTTP/1.1 200 OK\r\nContent-Length: 10 \r\nETag: "v1"\t\r\n\r\n' + body[:3]
+            )
+        else:
+            resumed.append(head)
+            writer.write(
+                b'HTTP/1.1 206 Partial Content\r\nETag: "v1"\r\nContent-Length: 7\r\n'
+                b"Content-Range: bytes 3-9/10\r\n\r\n" + body[3:]
+            )
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        result = await download_file(t, f"{base}/x", tmp_path / "x")
+    assert (tmp_path / "x").read_bytes() == body and result.size == 10
+    # The cut was noticed (3 of 10 bytes) and resumed with the ETag as sent, unpadded.
+    assert len(resumed) == 1
+    assert b'\r\nIf-Range: "v1"\r\n' in resumed[0]
+    assert b"\r\nRange: bytes=3-\r\n" in resumed[0]
+
+
+async def test_a_body_left_unread_does_not_hold_up_the_next_download(tmp_path: Path) -> None:
+    # Read buffers of 16 KiB: the connection stops reading past 32 KiB held for the reader.
+    body = b"z" * (40 * 1024)
+    peers: list[object] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer.get_extra_info("peername"))
+        while await reader.read(1):  # the next request, until the client closes
+            await _read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            await writer.drain()
+
+    config = fast(max_retries=0, read_timeout=5, read_bufsize=16 * 1024)
+    async with raw_server(handle) as base, _transport(base, config) as t:
+        async with t.stream(f"{base}/a") as stream:
+            response = stream._response  # the setup waits for the whole body to be buffered
+            while not getattr(response, "complete", True):
+                await asyncio.sleep(0.01)
+        # Left unread (a caller that gave up on it): its connection is not reused as it is.
+        result = await download_file(t, f"{base}/b", tmp_path / "b")
+    assert result.size == len(body)
+    assert len(peers) == 2
+
+
+async def test_a_read_timeout_on_a_kept_connection_sends_the_request_once(
+    tmp_path: Path,
+) -> None:
+    requests = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await _read_request(reader)
+        requests += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await _read_request(reader)
+        requests += 1  # and never answered
+        await reader.read(1)
+
+    config = fast(max_retries=0, read_timeout=0.5)
+    async with raw_server(handle) as base, _transport(base, config) as t:
+        await download_file(t, f"{base}/a", tmp_path / "a")
+        with pytest.raises(APITimeoutError, match="read timeout"):
+            await download_file(t, f"{base}/b", tmp_path / "b")
+    assert requests == 2
+
+
+async def test_a_busy_host_does_not_hold_up_another(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(body=b"slow")
+
+    async def quick(request: web.Request) -> web.Response:
+        return web.Response(body=b"quick")
+
+    busy, other = web.Application(), web.Application()
+    busy.router.add_get("/{name}", slow)
+    other.router.add_get("/{name}", quick)
+    config = fast(max_connections=2, max_connections_per_host=1)
+    async with serve(busy) as a, serve(other) as b, _transport(a, config) as t:
+        held = [
+            asyncio.ensure_future(download_file(t, f"{a}/{n}", tmp_path / f"a{n}"))
+            for n in range(2)
+        ]
+        await asyncio.sleep(0)
+        result = await asyncio.wait_for(download_file(t, f"{b}/x", tmp_path / "b"), 30)
+        assert result.size == 5  # while both of the busy host's downloads wait
+        release.set()
+        assert [r.size for r in await asyncio.gather(*held)] == [4, 4]
+
+
+async def test_an_idle_connection_is_closed_after_the_keepalive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read(1)  # the client's close
+        closed.set()
+
+    monkeypatch.setattr("hoverbentley._http.lean_client.KEEPALIVE", 0.2)
+    async with raw_server(handle) as base, _transport(base) as t:
+        await download_file(t, f"{base}/a", tmp_path / "a")
+        await asyncio.wait_for(closed.wait(), 30)  # while the client stays open
