@@ -19,6 +19,12 @@ import aiohttp
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
+#: The most body bytes still to come that a released response waits for and drops to keep its
+#: connection (a redirect's few hundred bytes); a longer rest closes the connection.
+DRAIN_LIMIT = 64 * 1024
+#: How long a released response waits for that rest before the connection is closed.
+DRAIN_SECONDS = 5.0
+
 
 class LeanConnection(asyncio.Protocol):
     """The protocol of one connection; :meth:`start` sends a request, :attr:`response`
@@ -126,12 +132,14 @@ class LeanConnection(asyncio.Protocol):
         if headers is not None and not headers.done():
             headers.set_exception(exc)
         response = self._response
+        if self.transport is not None:
+            self.transport.close()
+        self._lost = True
         if response is not None and not response.complete:
             if not isinstance(exc, aiohttp.ClientPayloadError):
                 exc = aiohttp.ClientPayloadError(f"the body was cut short ({exc})")
             response.content.set_exception(exc)
-        if self.transport is not None:
-            self.transport.close()
+            response.lost()
 
     def pause_reading(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -158,8 +166,14 @@ class LeanBody:
         self._eof = False
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._discarding = False
+        #: Body bytes the parser handed over so far.
+        self.received = 0
 
     def feed(self, piece: bytes) -> None:
+        self.received += len(piece)
+        if self._discarding:
+            return
         self._pieces.append(piece)
         self._buffered += len(piece)
         if self._buffered > self._connection.high_water and not self._paused:
@@ -175,11 +189,15 @@ class LeanBody:
         """Whether the whole body has been read."""
         return self._eof and not self._pieces
 
-    @property
-    def drained(self) -> bool:
-        """Every byte taken by the reader and the socket not paused (the connection can go
-        back to its pool)."""
-        return not self._pieces and not self._paused
+    def discard(self) -> None:
+        """Nobody reads on: drop what is buffered and what still comes, and read the socket
+        again if it was paused."""
+        self._discarding = True
+        self._pieces.clear()
+        self._buffered = 0
+        if self._paused:
+            self._paused = False
+            self._connection.resume_reading()
 
     def set_exception(self, exc: BaseException) -> None:
         """End the pending read (and every later one) with ``exc``."""
@@ -225,6 +243,8 @@ class LeanResponse:
         self._connection = connection
         self._reusable = False
         self._released = False
+        self._handed_back = False
+        self._drain_timer: asyncio.TimerHandle | None = None
         self._on_release: Callable[[LeanConnection, bool], None] | None = None
         length = headers.get("Content-Length")
         self.content_length = int(length) if length is not None and length.isdigit() else None
@@ -235,7 +255,7 @@ class LeanResponse:
         self.until_eof = length is None and not chunked and status not in (204, 304)
 
     def on_release(self, callback: Callable[[LeanConnection, bool], None]) -> None:
-        """Call ``callback(connection, reusable)`` once when the response is released."""
+        """Call ``callback(connection, reusable)`` once the connection is free again."""
         self._on_release = callback
 
     def finish(self, *, reusable: bool) -> None:
@@ -243,21 +263,47 @@ class LeanResponse:
         self.complete = True
         self._reusable = reusable
         self.content.feed_eof()
+        if self._released:
+            self._hand_back()  # the rest of a released body came: the connection is free
+
+    def lost(self) -> None:
+        """The connection failed before the end of the message."""
+        if self._released:
+            self._hand_back()
 
     def release(self) -> Any:
-        """Give the connection back: to its pool when the message was read to its end and
-        the server keeps it alive, else closed (an unread rest is never read)."""
+        """Done with the response. The connection goes back to its pool once the message is
+        read to its end and the server keeps it alive: a small rest still on its way (a
+        redirect's body that follows its headers) is read and dropped first; a larger or
+        unknown rest closes the connection."""
         if self._released:
             return None
         self._released = True
-        reusable = (
-            self.complete
-            and self._reusable
-            and self._connection.reusable
-            and self.content.drained  # read to its end: nothing buffered, reading not paused
+        self.content.discard()
+        remaining = (
+            None if self.content_length is None else self.content_length - self.content.received
         )
+        if (
+            self.complete
+            or remaining is None
+            or remaining > DRAIN_LIMIT
+            or not self._connection.reusable
+        ):
+            self._hand_back()
+        else:
+            self._drain_timer = asyncio.get_running_loop().call_later(
+                DRAIN_SECONDS, self._connection.close
+            )
+        return None
+
+    def _hand_back(self) -> None:
+        if self._handed_back:
+            return
+        self._handed_back = True
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        reusable = self.complete and self._reusable and self._connection.reusable
         if not reusable:
             self._connection.close()
         if self._on_release is not None:
             self._on_release(self._connection, reusable)
-        return None
