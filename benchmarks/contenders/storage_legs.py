@@ -41,6 +41,19 @@ from hoverbentley._http.part_file import PartFile
 Fetch = Callable[[str], AsyncIterator[bytes]]
 
 
+async def _pieces(url: str, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body of an aiohttp response in the pieces the parser received (a 200 only)."""
+    if response.status != 200:
+        raise RuntimeError(f"{url}: HTTP {response.status}")
+    while True:
+        chunk, end = await response.content.readchunk()
+        if not chunk:
+            if end:
+                continue
+            return
+        yield chunk
+
+
 # -- aiohttp, through the session ------------------------------------------------------------
 
 
@@ -52,15 +65,7 @@ def session_leg(ssl_context: ssl.SSLContext, concurrency: int) -> tuple[Fetch, A
 
     async def fetch(url: str) -> AsyncIterator[bytes]:
         async with session.get(URL(url, encoded=True), allow_redirects=False) as response:
-            if response.status != 200:
-                raise RuntimeError(f"{url}: HTTP {response.status}")
-            content = response.content
-            while True:
-                chunk, end = await content.readchunk()
-                if not chunk:
-                    if end:
-                        continue
-                    return
+            async for chunk in _pieces(url, response):
                 yield chunk
 
     return fetch, session.close
@@ -85,15 +90,7 @@ def lean_leg(ssl_context: ssl.SSLContext, concurrency: int) -> tuple[Fetch, Any]
         response = await request.send(connection)
         try:
             await response.start(connection)
-            if response.status != 200:
-                raise RuntimeError(f"{url}: HTTP {response.status}")
-            content = response.content
-            while True:
-                chunk, end = await content.readchunk()
-                if not chunk:
-                    if end:
-                        continue
-                    return
+            async for chunk in _pieces(url, response):
                 yield chunk
         finally:
             response.release()

@@ -331,16 +331,25 @@ async def test_a_body_cut_short_says_how_many_bytes_came(tmp_path: Path) -> None
         assert "ContentLengthError" not in str(caught.value)
 
 
-async def test_a_server_that_accepts_and_never_answers_is_a_read_timeout() -> None:
+@pytest.mark.parametrize("call", ["request", "download"])
+async def test_a_server_that_accepts_and_never_answers_is_a_read_timeout(
+    call: str, tmp_path: Path
+) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
     try:
         config = fast(max_retries=0, read_timeout=0.3)
-        async with _transport(f"http://127.0.0.1:{port}", config) as t:
+        async with _transport(base, config) as t:
+            attempt = (
+                t.request("GET", "/jobs")
+                if call == "request"
+                else download_file(t, f"{base}/x", tmp_path / "x")  # on the download leg
+            )
             with pytest.raises(APITimeoutError) as caught:
-                await t.request("GET", "/jobs")
+                await attempt
     finally:
         listener.close()
     message = str(caught.value)
