@@ -42,6 +42,15 @@ class Received(Protocol):
     def release(self) -> Any: ...
 
 
+async def next_piece(content: Content) -> bytes:
+    """The next piece of the body as received, ``b""`` at its end (the empty reads that
+    mark the end of one HTTP chunk of a chunked body are passed over)."""
+    while True:
+        piece, chunk_end = await content.readchunk()
+        if piece or not chunk_end or content.at_eof():
+            return piece
+
+
 class _Stalled(Exception):
     """Set on a response's reader by the stall watchdog, to end the pending read."""
 
@@ -87,7 +96,7 @@ class BodyStream:
             while True:
                 watchdog.wait()
                 try:
-                    chunk, chunk_end = await content.readchunk()
+                    chunk = await next_piece(content)
                 except _Stalled:
                     raise APITimeoutError(
                         f"the body stalled: no data for {self._stall_timeout:g} s", url=self.url
@@ -99,8 +108,6 @@ class BodyStream:
                     raise wrap_error(exc, self.url, sent=True) from None
                 watchdog.got()
                 if not chunk:
-                    if chunk_end and not content.at_eof():
-                        continue  # the end of one HTTP chunk of a chunked body
                     return
                 received += len(chunk)
                 if self._bandwidth is not None:
@@ -172,12 +179,7 @@ async def read_body(response: Received, url: str, origin: str, *, limit: int) ->
     total = 0
     content = response.content
     try:
-        while True:
-            chunk, chunk_end = await content.readchunk()
-            if not chunk:
-                if chunk_end and not content.at_eof():
-                    continue  # the end of one HTTP chunk of a chunked body
-                break
+        while chunk := await next_piece(content):
             total += len(chunk)
             if total > limit:
                 if error:

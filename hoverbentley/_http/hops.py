@@ -121,10 +121,8 @@ class RedirectChain:
                 if lean is not None:
                     response = await lean.get(wire_url(url), headers)
                 else:
-                    if request.download:
-                        # A file is kept as the bytes stored, whatever its Content-Encoding
-                        # (the download leg asks for them the same way).
-                        headers["Accept-Encoding"] = "identity"
+                    # A file is kept as the bytes stored, whatever its Content-Encoding (its
+                    # request asks for identity: ranges.resume_headers).
                     response = await self._session().request(
                         request.method,
                         URL(wire_url(url), encoded=True),

@@ -63,8 +63,6 @@ class LeanClient:
             target += "?" + parts.query
         lines = [f"GET {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"]
         lines.append(self._agent)
-        if "Accept-Encoding" not in headers:
-            lines.append("Accept-Encoding: identity\r\n")  # a file is kept as stored
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise ValueError(f"header {name!r} holds a line break")
