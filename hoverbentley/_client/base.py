@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-import aiohttp
 import msgspec
 
 from .._core.decode import decode_json
@@ -15,6 +14,9 @@ from .._http.credentials import ApiScope, Auth
 from .._http.transport import Transport
 from ..auth import StaticToken
 from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 T = TypeVar("T")
 C = TypeVar("C", bound="ApiClient")

@@ -6,15 +6,19 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
-import aiohttp
-
 from ..errors import APIConnectionError, APIError, APITimeoutError
 from .bandwidth import Bandwidth
-from .failures import HopFailure, wrap_error
+from .failures import (
+    BodyEncodingError,
+    HopFailure,
+    exchange_errors,
+    payload_errors,
+    wrap_error,
+)
 
 
 class Content(Protocol):
-    """A body as it arrives: aiohttp's ``StreamReader``, or the download leg's."""
+    """A body as it arrives: the lean client's, or aiohttp's ``StreamReader``."""
 
     async def readchunk(self) -> tuple[bytes, bool]: ...
 
@@ -24,8 +28,8 @@ class Content(Protocol):
 
 
 class Received(Protocol):
-    """A response with its headers in and its body unread: aiohttp's ``ClientResponse``, or
-    the download leg's :class:`~.lean_connection.LeanResponse`."""
+    """A response with its headers in and its body unread: the lean client's
+    :class:`~.lean_connection.LeanResponse`, or aiohttp's ``ClientResponse``."""
 
     @property
     def status(self) -> int: ...
@@ -101,7 +105,7 @@ class BodyStream:
                     raise APITimeoutError(
                         f"the body stalled: no data for {self._stall_timeout:g} s", url=self.url
                     ) from None
-                except aiohttp.ClientPayloadError:
+                except payload_errors():
                     message = cut_short(received, self.content_length)
                     raise APIConnectionError(message, url=self.url) from None
                 except Exception as exc:
@@ -187,9 +191,9 @@ async def read_body(response: Received, url: str, origin: str, *, limit: int) ->
                     break
                 raise APIError(f"response body is larger than the limit of {limit} bytes", url=url)
             parts.append(chunk)
-    except aiohttp.ClientPayloadError:
-        cut = APIConnectionError(cut_short(total, declared), url=url)
-        raise HopFailure(cut, sent=True, origin=origin) from None
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except payload_errors() as exc:
+        said = str(exc) if isinstance(exc, BodyEncodingError) else cut_short(total, declared)
+        raise HopFailure(APIConnectionError(said, url=url), sent=True, origin=origin) from None
+    except exchange_errors() as exc:
         raise HopFailure(wrap_error(exc, url, sent=True), sent=True, origin=origin) from None
     return b"".join(parts)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from ..errors import APIConnectionError, APITimeoutError, UnreachableHostError
 
@@ -22,7 +21,7 @@ class HopFailure(Exception):
 
 
 class ConnectFailed(Exception):
-    """The download leg opened no connection; ``os_error`` says why (as aiohttp's
+    """The lean client opened no connection; ``os_error`` says why (as aiohttp's
     ``ClientConnectorError`` does)."""
 
     def __init__(self, os_error: BaseException) -> None:
@@ -30,17 +29,47 @@ class ConnectFailed(Exception):
         self.os_error = os_error
 
 
-#: Failures that happen before a request is sent: the server never saw it.
-CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, ConnectFailed)
+class PayloadError(Exception):
+    """A response the lean client could not read: malformed, or its body cut short."""
+
+
+class BodyEncodingError(PayloadError):
+    """A compressed body that does not decompress (corrupt, or cut short)."""
+
+
+# aiohttp is imported only where a request goes through it (a caller's session, tracing):
+# where it is not loaded, none of its errors can be raised. Each function is evaluated in an
+# ``except`` clause, that is only once something was raised.
+
+
+def connect_errors() -> tuple[type[BaseException], ...]:
+    """Failures that happen before a request is sent: the server never saw it."""
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None:
+        return (ConnectFailed,)
+    return (ConnectFailed, aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+def payload_errors() -> tuple[type[BaseException], ...]:
+    """A malformed response, or a body cut short."""
+    aiohttp = sys.modules.get("aiohttp")
+    return (PayloadError,) if aiohttp is None else (PayloadError, aiohttp.ClientPayloadError)
+
+
+def exchange_errors() -> tuple[type[BaseException], ...]:
+    """Every failure of an exchange once the request may have been sent."""
+    aiohttp = sys.modules.get("aiohttp")
+    errors = (PayloadError, asyncio.TimeoutError, OSError)
+    return errors if aiohttp is None else (*errors, aiohttp.ClientError)
 
 
 def wrap_error(exc: BaseException, url: str, *, sent: bool) -> APIConnectionError:
-    """The typed error for an aiohttp or socket failure while talking to ``url``."""
+    """The typed error for an HTTP or socket failure while talking to ``url``."""
     if isinstance(exc, APIConnectionError):
         return exc
     if isinstance(exc, ConnectFailed):
         exc = exc.os_error
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's timeouts included
         host = urlsplit(url).netloc or url
         if not sent:
             return APITimeoutError(f"connect timeout: {host} did not accept a connection", url=url)
@@ -63,16 +92,19 @@ def permanent_failure(
     that answered before and then stops is an outage, waited for instead).
     """
     cause = getattr(exc, "os_error", None) or exc.__cause__ or exc
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is not None and isinstance(exc, aiohttp.ClientConnectorCertificateError):
         reason = f"the TLS certificate of {host} is not trusted ({exc.certificate_error})"
         return UnreachableHostError(reason, url=url, host=host, tls=True)
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = f"the TLS certificate of {host} is not trusted ({cause})"
         return UnreachableHostError(reason, url=url, host=host, tls=True)
-    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(cause, ssl.SSLError):
+    if (aiohttp is not None and isinstance(exc, aiohttp.ClientSSLError)) or isinstance(
+        cause, ssl.SSLError
+    ):
         reason = f"TLS with {host} failed ({cause})"
         return UnreachableHostError(reason, url=url, host=host, tls=True)
-    if not first_contact or not isinstance(exc, (aiohttp.ClientConnectorError, ConnectFailed)):
+    if not first_contact or not isinstance(exc, connect_errors()):
         return None
     dns = getattr(aiohttp, "ClientConnectorDNSError", ())
     if (dns and isinstance(exc, dns)) or _is_dns(cause):

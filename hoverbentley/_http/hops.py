@@ -9,20 +9,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import aiohttp
-from yarl import URL
-
 from .._core.urls import REDIRECT_STATUSES, add_query, origin_key, redirect_target, wire_url
 from ..redact import redact_url
 from .body import Received
 from .config import HttpConfig
 from .credentials import ApiScope, Sender
-from .failures import CONNECT_ERRORS, HopFailure, permanent_failure, wrap_error
+from .failures import HopFailure, connect_errors, exchange_errors, permanent_failure, wrap_error
 from .health import SLOW_ANSWER, HostHealth
 from .limiter import RateLimiter
 from .request import Request
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from .lean_client import LeanClient
 
 logger = logging.getLogger("hoverbentley")
@@ -59,7 +58,7 @@ class RedirectChain:
         limiter: RateLimiter | None,
         health: HostHealth,
         sender: Sender,
-        download_leg: Callable[[], LeanClient | None] | None = None,
+        lean: Callable[[], LeanClient | None] | None = None,
     ) -> None:
         self._session = session
         self._scope = scope
@@ -67,7 +66,7 @@ class RedirectChain:
         self._limiter = limiter
         self._health = health
         self._sender = sender
-        self._download_leg = download_leg
+        self._lean = lean
 
     async def send(self, request: Request) -> Hop:
         """The final response of ``request`` (after redirects), its body unread."""
@@ -115,24 +114,14 @@ class RedirectChain:
             SLOW_ANSWER, _note_slow_answer, request.method, url
         )
         try:
-            lean = self._lean(request)
+            lean = self._lean() if self._lean is not None else None
             with self._health.awaiting(host):
                 response: Received
                 if lean is not None:
-                    response = await lean.get(wire_url(url), headers)
+                    response = await self._send_lean(lean, request, headers)
                 else:
-                    # A file is kept as the bytes stored, whatever its Content-Encoding (its
-                    # request asks for identity: ranges.resume_headers).
-                    response = await self._session().request(
-                        request.method,
-                        URL(wire_url(url), encoded=True),
-                        json=request.json,
-                        data=request.form,
-                        headers=headers,
-                        allow_redirects=False,
-                        auto_decompress=not request.download,
-                    )
-        except CONNECT_ERRORS as exc:
+                    response = await self._send_aiohttp(request, headers)
+        except connect_errors() as exc:
             permanent = permanent_failure(
                 exc, url, host, first_contact=self._health.first_contact(host)
             )
@@ -140,7 +129,7 @@ class RedirectChain:
                 raise permanent from None
             self._health.failed(host)
             raise HopFailure(wrap_error(exc, url, sent=False), sent=False, origin=host) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except exchange_errors() as exc:
             self._health.failed(host)
             raise HopFailure(wrap_error(exc, url, sent=True), sent=True, origin=host) from None
         finally:
@@ -151,11 +140,33 @@ class RedirectChain:
             self._health.answered(host)
         return response
 
-    def _lean(self, request: Request) -> LeanClient | None:
-        """The download leg, for a download's GET (each hop of it) where there is one."""
-        if not request.download or self._download_leg is None or request.method != "GET":
-            return None
-        return self._download_leg()
+    async def _send_lean(
+        self, lean: LeanClient, request: Request, headers: dict[str, str]
+    ) -> Received:
+        payload = request.payload()
+        body = None
+        if payload is not None:
+            body, content_type = payload
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = content_type
+        # A file is kept as the bytes stored (its request asks for identity:
+        # ranges.resume_headers); any other body is asked for compressed and inflated.
+        return await lean.request(
+            request.method, wire_url(request.url), headers, body, decompress=not request.download
+        )
+
+    async def _send_aiohttp(self, request: Request, headers: dict[str, str]) -> Received:
+        from yarl import URL  # with aiohttp: only a caller's session or tracing needs it
+
+        return await self._session().request(
+            request.method,
+            URL(wire_url(request.url), encoded=True),
+            json=request.json,
+            data=request.form,
+            headers=headers,
+            allow_redirects=False,
+            auto_decompress=not request.download,
+        )
 
 
 def _note_slow_answer(method: str, url: str) -> None:

@@ -1,13 +1,14 @@
-"""The download leg: GETs of file bodies on keep-alive connections of its own.
+"""The lean client: HTTP/1.1 requests on keep-alive connections of its own.
 
 A download is two requests, the API's redirect and the storage GET, and its cost is per
 request more than per byte. Sent through an aiohttp session, each builds a ``ClientRequest``
 and a ``ClientResponse`` with their helpers (cookies, timers, traces, header multidicts and
-payload machinery); here a GET is a few formatted lines written to a pooled connection and
-a response parsed by llhttp (:mod:`.lean_connection`). What is around it stays the
+payload machinery); here a request is a few formatted lines written to a pooled connection
+and a response parsed by llhttp (:mod:`.lean_connection`). What is around it stays the
 transport's: redirects, credentials, rate limit, retries, host health, the stall watchdog
-and resume. Measured in ``benchmarks/legs.py``; the transport uses it when it owns its
-session and has no trace configs (a caller's session, or tracing, sees every request).
+and resume. Measured in ``benchmarks/legs.py``. The transport sends every request through it
+when it owns its session and has no trace configs (a caller's session, or tracing, sees
+every request), so a command that only talks to the APIs never imports aiohttp.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from urllib.parse import urlsplit
 
 from .config import HttpConfig
 from .failures import ConnectFailed
-from .lean_connection import LeanConnection, LeanResponse
+from .lean_connection import ACCEPT_ENCODING, LeanConnection, LeanResponse
 
 #: Seconds an idle connection is kept for the next request (aiohttp's default too).
 KEEPALIVE = 15.0
+#: Methods whose request may be sent again when a kept connection turns out to have been
+#: closed by the server while idle (RFC 9110, 9.2.2); any other fails as aiohttp's would.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Methods whose request without a body has no ``Content-Length`` (aiohttp's choice too).
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
 
 _Key = tuple[str, str, int]
 
@@ -45,13 +51,23 @@ class LeanClient:
         self._sweep: asyncio.TimerHandle | None = None
         self._closed = False
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> LeanResponse:
-        """GET ``url`` (wire-safe already); the response once its headers are in.
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        *,
+        decompress: bool = False,
+    ) -> LeanResponse:
+        """Send ``method url`` (wire-safe already) with ``headers`` and ``body``; the
+        response once its headers are in.
 
-        Raises :class:`ConnectFailed` when no connection could be opened, ``OSError``,
-        ``asyncio.TimeoutError`` (no response within ``read_timeout``) or
-        ``aiohttp.ClientPayloadError`` (a malformed response) after the request was sent.
-        The caller releases the response.
+        ``decompress``: ask for gzip or deflate (unless ``headers`` name an encoding) and
+        hand the body on decompressed. Raises :class:`ConnectFailed` when no connection
+        could be opened, ``OSError``, ``asyncio.TimeoutError`` (no response within
+        ``read_timeout``) or :class:`PayloadError` (a malformed response) after the request
+        was sent. The caller releases the response.
         """
         parts = urlsplit(url)
         scheme = parts.scheme
@@ -61,14 +77,25 @@ class LeanClient:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        lines = [f"GET {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"]
-        lines.append(self._agent)
+        lines = [f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"]
+        named = set()
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise ValueError(f"header {name!r} holds a line break")
             lines.append(f"{name}: {value}\r\n")
+            named.add(name.lower())
+        if "user-agent" not in named:
+            lines.append(self._agent)
+        if "accept" not in named:
+            lines.append("Accept: */*\r\n")
+        if decompress and "accept-encoding" not in named:
+            lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}\r\n")
+        if body is not None or method not in _NO_BODY:
+            lines.append(f"Content-Length: {len(body or b'')}\r\n")
         lines.append("\r\n")
         request = "".join(lines).encode("latin-1")
+        if body:
+            request += body
         # The host's slot first: waiting for a busy host must not hold a slot of the total
         # that a request to another host could use.
         slot = self._slot(key)
@@ -79,26 +106,41 @@ class LeanClient:
             slot.release()
             raise
         try:
-            return await self._exchange(key, request, slot)
+            return await self._exchange(
+                key, request, slot, retry_stale=method in _IDEMPOTENT, decompress=decompress
+            )
         except BaseException:
             slot.release()
             self._all.release()
             raise
 
-    async def _exchange(self, key: _Key, request: bytes, slot: asyncio.Semaphore) -> LeanResponse:
+    async def get(self, url: str, headers: Mapping[str, str]) -> LeanResponse:
+        """GET ``url``: :meth:`request` without a body, the body handed on as sent."""
+        return await self.request("GET", url, headers)
+
+    async def _exchange(
+        self,
+        key: _Key,
+        request: bytes,
+        slot: asyncio.Semaphore,
+        *,
+        retry_stale: bool,
+        decompress: bool,
+    ) -> LeanResponse:
         while True:
             connection = self._reuse(key)
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(key)
-            waiting = connection.start(request)
+            waiting = connection.start(request, decompress=decompress)
             timer = self._loop.call_later(self._config.read_timeout, _expire, waiting)
             try:
                 response = await waiting
             except BaseException as exc:
                 # asyncio.TimeoutError is an OSError from 3.11: a timeout is never "stale".
                 stale = (
-                    reused
+                    retry_stale
+                    and reused
                     and connection.fresh
                     and isinstance(exc, OSError)
                     and not isinstance(exc, asyncio.TimeoutError)

@@ -1,4 +1,4 @@
-"""One keep-alive HTTP/1.1 connection of the download leg: a GET at a time, parsed by llhttp.
+"""One keep-alive HTTP/1.1 connection of the lean client: a request at a time, parsed by llhttp.
 
 The response is read as the protocol receives it: ``httptools`` (llhttp, the parser of
 uvloop's authors) hands each body piece over as the bytes object it already is, and the
@@ -11,19 +11,25 @@ readers use (status, headers, ``content_length``, ``content.readchunk``,
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from .failures import BodyEncodingError, PayloadError
 
 #: The most body bytes still to come that a released response waits for and drops to keep its
 #: connection (a redirect's few hundred bytes); a longer rest closes the connection.
 DRAIN_LIMIT = 64 * 1024
 #: How long a released response waits for that rest before the connection is closed.
 DRAIN_SECONDS = 5.0
+#: The content codings a request that decompresses asks for (``Accept-Encoding``), by the
+#: names a response may give them.
+_ENCODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 class LeanConnection(asyncio.Protocol):
@@ -43,6 +49,7 @@ class LeanConnection(asyncio.Protocol):
         self._header_list: list[tuple[str, str]] = []
         self._got_bytes = False
         self._lost = False
+        self._decompress = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -54,7 +61,7 @@ class LeanConnection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:  # an upgrade included: never asked for
-            self._fail(aiohttp.ClientPayloadError(f"malformed response: {exc}"))
+            self._fail(PayloadError(f"malformed response: {exc}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -81,18 +88,19 @@ class LeanConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         if self._response is not None:
             # A second response in one exchange: never asked for; the connection is unusable.
-            self._fail(aiohttp.ClientPayloadError("the server sent a response not asked for"))
+            self._fail(PayloadError("the server sent a response not asked for"))
             return
         status = self._parser.get_status_code()
         if 100 <= status < 200:  # an interim response: the real one follows
             self._header_list = []
             return
-        response = LeanResponse(self, status, CIMultiDictProxy(CIMultiDict(self._header_list)))
+        headers = CIMultiDictProxy(CIMultiDict(self._header_list))
+        response = LeanResponse(self, status, headers, decompress=self._decompress)
         self._header_list = []
         self._response = response
-        headers, self._headers = self._headers, None
-        if headers is not None and not headers.done():
-            headers.set_result(response)
+        waiting, self._headers = self._headers, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(response)
 
     def on_body(self, body: bytes) -> None:
         if self._response is not None:
@@ -116,9 +124,13 @@ class LeanConnection(asyncio.Protocol):
         keep-alive connection the server closed while it was idle)."""
         return not self._got_bytes
 
-    def start(self, request: bytes) -> asyncio.Future[LeanResponse]:
-        """Send ``request``; the future is its response, resolved once the headers are in."""
+    def start(self, request: bytes, *, decompress: bool = False) -> asyncio.Future[LeanResponse]:
+        """Send ``request``; the future is its response, resolved once the headers are in.
+
+        ``decompress``: a gzip or deflate body is handed on decompressed (the request asked
+        for those encodings)."""
         assert self.transport is not None
+        self._decompress = decompress
         self._response = None
         self._header_list = []
         self._got_bytes = False
@@ -136,8 +148,8 @@ class LeanConnection(asyncio.Protocol):
             self.transport.close()
         self._lost = True
         if response is not None and not response.complete:
-            if not isinstance(exc, aiohttp.ClientPayloadError):
-                exc = aiohttp.ClientPayloadError(f"the body was cut short ({exc})")
+            if not isinstance(exc, PayloadError):
+                exc = PayloadError(f"the body was cut short ({exc})")
             response.content.set_exception(exc)
             response.lost()
 
@@ -167,13 +179,23 @@ class LeanBody:
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._discarding = False
-        #: Body bytes the parser handed over so far.
+        self._encoding: str | None = None
+        self._inflater: Any = None
+        #: Body bytes the parser handed over so far (as sent: compressed, if it was).
         self.received = 0
+
+    def inflate(self, encoding: str) -> None:
+        """Hand the body on decompressed from ``encoding`` (``gzip`` or ``deflate``)."""
+        self._encoding = encoding
 
     def feed(self, piece: bytes) -> None:
         self.received += len(piece)
         if self._discarding:
             return
+        if self._encoding is not None:
+            piece = self._decompressed(piece)
+            if not piece:
+                return
         self._pieces.append(piece)
         self._buffered += len(piece)
         if self._buffered > self._connection.high_water and not self._paused:
@@ -182,8 +204,28 @@ class LeanBody:
         self._wake()
 
     def feed_eof(self) -> None:
+        inflater = self._inflater
+        if inflater is not None and not self._discarding:
+            rest = inflater.flush()
+            if rest:
+                self._pieces.append(rest)
+            if not inflater.eof:
+                self.set_exception(BodyEncodingError(f"the {self._encoding} body ended early"))
         self._eof = True
         self._wake()
+
+    def _decompressed(self, piece: bytes) -> bytes:
+        if self._inflater is None:
+            # deflate is meant to be zlib-wrapped; some servers send it raw (as aiohttp allows).
+            raw = self._encoding == "deflate" and piece[0] & 0x0F != 8
+            bits = -zlib.MAX_WBITS if raw else zlib.MAX_WBITS
+            self._inflater = zlib.decompressobj(bits + 16 if self._encoding == "gzip" else bits)
+        try:
+            return bytes(self._inflater.decompress(piece))
+        except zlib.error as exc:
+            self._discarding = True
+            self.set_exception(BodyEncodingError(f"the {self._encoding} body is corrupt ({exc})"))
+            return b""
 
     def at_eof(self) -> bool:
         """Whether the whole body has been read."""
@@ -234,11 +276,20 @@ class LeanResponse:
     """A response on a :class:`LeanConnection`: status and headers, the body unread."""
 
     def __init__(
-        self, connection: LeanConnection, status: int, headers: CIMultiDictProxy[str]
+        self,
+        connection: LeanConnection,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        *,
+        decompress: bool = False,
     ) -> None:
         self.status = status
         self.headers = headers
         self.content = LeanBody(connection)
+        if decompress:
+            encoding = headers.get("Content-Encoding", "").strip().lower()
+            if encoding in _ENCODINGS:
+                self.content.inflate(_ENCODINGS[encoding])
         self.complete = False
         self._connection = connection
         self._reusable = False

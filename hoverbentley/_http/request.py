@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 
 from .._core.urls import redirect_method
 
@@ -14,7 +16,7 @@ class Request:
     """One request: method, absolute URL, body (``json`` or ``form``) and extra headers.
 
     ``authenticated`` says whether the API credentials may be sent (to the API origin only);
-    ``download``: a GET whose body is a file, sent on the download leg where there is one.
+    ``download``: a GET whose body is a file, kept as sent (never decompressed).
     """
 
     method: str
@@ -24,6 +26,15 @@ class Request:
     headers: Mapping[str, str] | None = None
     authenticated: bool = True
     download: bool = False
+
+    def payload(self) -> tuple[bytes, str] | None:
+        """The body as sent and its ``Content-Type``, or ``None`` without one (``json`` is
+        encoded as aiohttp's ``json=`` does, ``form`` as its ``data=`` does a mapping)."""
+        if self.json is not None:
+            return jsonlib.dumps(self.json).encode(), "application/json"
+        if self.form is not None:
+            return urlencode(self.form).encode(), "application/x-www-form-urlencoded"
+        return None
 
     def at(self, url: str) -> Request:
         """The same request sent to ``url``."""

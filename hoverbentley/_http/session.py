@@ -1,21 +1,14 @@
-"""The aiohttp session a transport sends through, built from :class:`HttpConfig`."""
+"""The aiohttp session a transport sends through where it does not use the lean client
+(tracing, or no httptools), built from :class:`HttpConfig`."""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import ssl
 from collections.abc import Sequence
 
 import aiohttp
 
 from .config import HttpConfig
-
-
-@functools.cache
-def lean_available() -> bool:
-    """Whether the download leg can be built (its parser, httptools, is installed)."""
-    return importlib.util.find_spec("httptools") is not None
 
 
 def open_session(

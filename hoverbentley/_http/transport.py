@@ -1,12 +1,16 @@
-"""The HTTP transport: one aiohttp session with a client's limits, retries and credentials.
+"""The HTTP transport: one client's connections, limits, retries and credentials.
 
 It is small on purpose: :class:`~.hops.RedirectChain` sends one attempt, :mod:`.body` reads
 bodies, :class:`~.health.HostHealth` tracks outages, and every decision after an attempt
 (retry, renew the credentials, give up) is :func:`hoverbentley._core.attempt.decide`.
+Requests go through the lean client (:mod:`.lean_client`); through an aiohttp session where
+the caller gives one or asks for tracing, or where httptools is not installed.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
 import random
 import time
@@ -15,7 +19,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import anyio
 
 from .._core.attempt import Action, Budget, Decision, Outcome, decide
@@ -33,9 +36,10 @@ from .health import HostHealth
 from .hops import Hop, RedirectChain, origin_of
 from .limiter import RateLimiter
 from .request import Request, Response
-from .session import lean_available, open_session
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from .lean_client import LeanClient
 
 logger = logging.getLogger("hoverbentley")
@@ -44,7 +48,8 @@ _ERROR_BODY_LIMIT = 64 * 1024
 
 
 class Transport:
-    """One aiohttp session with the client's limits, used by one client."""
+    """The connections of one client, with its limits: the lean client's, or an aiohttp
+    session (the caller's, or one of its own for tracing or without httptools)."""
 
     def __init__(
         self,
@@ -74,7 +79,7 @@ class Transport:
             self._limiter,
             self.health,
             sender=self,
-            download_leg=self._download_leg if self._owns_session and not trace_configs else None,
+            lean=self._lean_client if self._owns_session and not trace_configs else None,
         )
         self._rng = random.Random()
         limit = config.bandwidth_limit
@@ -106,11 +111,13 @@ class Transport:
         if self._closed:
             raise HoverBentleyError("the client is closed")
         if self._session is None:
+            from .session import open_session  # imports aiohttp: only where it is used
+
             self._session = open_session(self.config, self._trace_configs)
         return self._session
 
-    def _download_leg(self) -> LeanClient | None:
-        """The download leg (built on first use), or ``None`` where httptools is missing."""
+    def _lean_client(self) -> LeanClient | None:
+        """The lean client (built on first use), or ``None`` where httptools is missing."""
         if self._closed:
             raise HoverBentleyError("the client is closed")
         if self._lean is None and lean_available():
@@ -279,6 +286,12 @@ class Transport:
                 outcome.origin,
             )
         await anyio.sleep(decision.delay)
+
+
+@functools.cache
+def lean_available() -> bool:
+    """Whether the lean client can be built (its parser, httptools, is installed)."""
+    return importlib.util.find_spec("httptools") is not None
 
 
 def _param(value: Any) -> str:

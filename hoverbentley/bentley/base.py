@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, TypeVar
-
-import aiohttp
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .._client.base import ApiClient, choose_auth
 from .._http.config import HttpConfig
 from .._http.credentials import Auth
 from ..errors import ConfigurationError
 from .auth import DEFAULT_SCOPE, IMS_TOKEN_URL, ClientCredentials
+
+if TYPE_CHECKING:
+    import aiohttp
 
 ACCEPT_V1 = "application/vnd.bentley.itwin-platform.v1+json"
 #: Bentley's Community tier allows 500 requests a minute; stay below it by default.

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import aiohttp
 import anyio
 import msgspec
 
@@ -36,6 +35,9 @@ from .webhooks import (
     verify_path,
     webhook_path,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 #: Hover allows 120 requests a minute per integration; stay below it by default.
 DEFAULT_REQUESTS_PER_MINUTE = 100.0

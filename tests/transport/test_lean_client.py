@@ -1,13 +1,17 @@
-"""The download leg on the wire, against real loopback servers: connections kept and
-replaced, bodies of every framing, the limits, and each failure as the user reads it."""
+"""The lean client on the wire, against real loopback servers: connections kept and
+replaced, bodies of every framing and encoding, request bodies, the limits, and each failure
+as the user reads it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
+import json
 import logging
 import socket
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -541,3 +545,111 @@ async def test_a_redirect_whose_body_follows_its_headers_keeps_its_connection(
     # The redirect's body is read and dropped and its connection kept (a connection for
     # every redirect before).
     assert connections == {"api": 1, "storage": 1}
+
+
+def _document() -> bytes:
+    return json.dumps({"results": [{"id": n, "name": f"job {n}"} for n in range(2000)]}).encode()
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", _raw_deflate)],
+    ids=["gzip", "zlib deflate", "raw deflate"],
+)
+async def test_an_api_body_is_asked_for_compressed_and_read_inflated(
+    encoding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    document = _document()
+    asked: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        asked.append(request.headers.get("Accept-Encoding"))
+        return web.Response(
+            body=pack(document),
+            headers={"Content-Encoding": encoding, "Content-Type": "application/json"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/jobs", handler)
+    async with serve(app) as base, _transport(base) as t:
+        response = await t.request("GET", "/jobs")
+        assert t._session is None  # no aiohttp session was opened
+    assert response.body == document
+    assert asked == ["gzip, deflate"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        (gzip.compress(_document())[:-200], "the gzip body ended early"),
+        (gzip.compress(_document())[:10] + b"\xff" * 300, "the gzip body is corrupt"),
+    ],
+    ids=["cut", "corrupt"],
+)
+async def test_a_compressed_body_that_does_not_inflate_is_an_error_that_says_so(
+    sent: bytes, said: str
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=sent, headers={"Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/jobs", handler)
+    async with serve(app) as base, _transport(base) as t:
+        with pytest.raises(APIConnectionError, match=said):
+            await t.request("GET", "/jobs")
+
+
+async def test_json_form_and_empty_bodies_reach_the_server_as_aiohttp_sent_them() -> None:
+    seen: list[tuple[str, str, str | None, bytes]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        length = request.headers.get("Content-Length")
+        seen.append((request.method, request.content_type, length, await request.read()))
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/x", handler)
+    job = {"name": "Roof, east", "inputs": [1, 2], "note": "é"}
+    async with serve(app) as base, _transport(base) as t:
+        await t.request("POST", "/x", json=job)
+        await t.request("POST", "/x", form={"grant_type": "refresh_token", "token": "a b&c"})
+        await t.request("PATCH", "/x")
+        await t.request("DELETE", "/x")
+        await t.request("GET", "/x")
+    assert seen == [
+        ("POST", "application/json", str(len(json.dumps(job))), json.dumps(job).encode()),
+        (
+            "POST",
+            "application/x-www-form-urlencoded",
+            "38",
+            b"grant_type=refresh_token&token=a+b%26c",
+        ),
+        ("PATCH", "application/octet-stream", "0", b""),
+        ("DELETE", "application/octet-stream", "0", b""),
+        ("GET", "application/octet-stream", None, b""),
+    ]
+
+
+async def test_a_post_on_a_connection_the_server_dropped_is_not_sent_again() -> None:
+    """A GET meeting a kept connection the server closed is sent again on a new one (above);
+    a POST is not: the server may have acted on it."""
+    requests: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append((await _read_request(reader)).split(b" ", 1)[0])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            requests.append((await _read_request(reader)).split(b" ", 1)[0])
+        # Closed with no answer, as a server that dropped the idle connection.
+
+    async with raw_server(handle) as base, _transport(base, fast(max_retries=3)) as t:
+        await t.request("GET", "/a")
+        with pytest.raises(APIConnectionError, match="connection failed"):
+            await t.request("POST", "/jobs", json={"name": "once"})
+    assert requests == [b"GET", b"POST"]
