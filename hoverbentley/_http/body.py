@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from ..errors import APIConnectionError, APIError, APITimeoutError
 from .bandwidth import Bandwidth
@@ -170,8 +171,11 @@ def cut_short(received: int, declared: int | None) -> str:
     return f"the connection closed after {received} bytes, before the body was complete"
 
 
-async def read_body(response: Received, url: str, origin: str, *, limit: int) -> bytes:
-    """The whole body; an error body is cut at ``limit`` bytes, a success body refused beyond it."""
+async def read_body(
+    response: Received, url: str, origin: str, *, limit: int, timeout: float
+) -> bytes:
+    """The whole body; an error body is cut at ``limit`` bytes, a success body refused beyond
+    it, and a body that sends nothing for ``timeout`` seconds cut (the read timeout)."""
     error = response.status >= 300
     declared = response.content_length
     if declared is not None and declared > limit and not error:
@@ -182,8 +186,14 @@ async def read_body(response: Received, url: str, origin: str, *, limit: int) ->
     parts: list[bytes] = []
     total = 0
     content = response.content
+    watchdog = _Watchdog(content, timeout)
     try:
-        while chunk := await next_piece(content):
+        while True:
+            watchdog.wait()
+            chunk = await next_piece(content)
+            watchdog.got()
+            if not chunk:
+                break
             total += len(chunk)
             if total > limit:
                 if error:
@@ -191,9 +201,17 @@ async def read_body(response: Received, url: str, origin: str, *, limit: int) ->
                     break
                 raise APIError(f"response body is larger than the limit of {limit} bytes", url=url)
             parts.append(chunk)
+    except _Stalled:
+        said = (
+            f"read timeout: {urlsplit(url).netloc or url} sent {total} bytes of the response,"
+            f" then nothing for {timeout:g} s (--read-timeout)"
+        )
+        raise HopFailure(APITimeoutError(said, url=url), sent=True, origin=origin) from None
     except payload_errors() as exc:
         said = str(exc) if isinstance(exc, BodyEncodingError) else cut_short(total, declared)
         raise HopFailure(APIConnectionError(said, url=url), sent=True, origin=origin) from None
     except exchange_errors() as exc:
         raise HopFailure(wrap_error(exc, url, sent=True), sent=True, origin=origin) from None
+    finally:
+        watchdog.stop()
     return b"".join(parts)

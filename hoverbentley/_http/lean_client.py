@@ -77,13 +77,19 @@ class LeanClient:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        lines = [f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"]
+        lines = [f"{method} {target} HTTP/1.1\r\n"]
         named = set()
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise ValueError(f"header {name!r} holds a line break")
             lines.append(f"{name}: {value}\r\n")
             named.add(name.lower())
+        if "host" not in named:
+            authority = parts.netloc.rpartition("@")[2]
+            default = ":443" if scheme == "https" else ":80"
+            if authority.endswith(default):  # a default port is left out, as browsers do
+                authority = authority[: -len(default)]
+            lines.insert(1, f"Host: {authority}\r\n")
         if "user-agent" not in named:
             lines.append(self._agent)
         if "accept" not in named:
@@ -93,7 +99,8 @@ class LeanClient:
         if body is not None or method not in _NO_BODY:
             lines.append(f"Content-Length: {len(body or b'')}\r\n")
         lines.append("\r\n")
-        request = "".join(lines).encode("latin-1")
+        # UTF-8, as aiohttp sends a header value outside ASCII.
+        request = "".join(lines).encode()
         if body:
             request += body
         # The host's slot first: waiting for a busy host must not hold a slot of the total
@@ -107,7 +114,12 @@ class LeanClient:
             raise
         try:
             return await self._exchange(
-                key, request, slot, retry_stale=method in _IDEMPOTENT, decompress=decompress
+                key,
+                request,
+                slot,
+                retry_stale=method in _IDEMPOTENT,
+                decompress=decompress,
+                head=method == "HEAD",
             )
         except BaseException:
             slot.release()
@@ -126,13 +138,14 @@ class LeanClient:
         *,
         retry_stale: bool,
         decompress: bool,
+        head: bool,
     ) -> LeanResponse:
         while True:
             connection = self._reuse(key)
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(key)
-            waiting = connection.start(request, decompress=decompress)
+            waiting = connection.start(request, decompress=decompress, head=head)
             timer = self._loop.call_later(self._config.read_timeout, _expire, waiting)
             try:
                 response = await waiting

@@ -11,24 +11,24 @@ readers use (status, headers, ``content_length``, ``content.readchunk``,
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .failures import BodyEncodingError, PayloadError
+from .failures import PayloadError
+from .inflate import ENCODINGS, Inflater
+
+_T = TypeVar("_T")
 
 #: The most body bytes still to come that a released response waits for and drops to keep its
 #: connection (a redirect's few hundred bytes); a longer rest closes the connection.
 DRAIN_LIMIT = 64 * 1024
 #: How long a released response waits for that rest before the connection is closed.
 DRAIN_SECONDS = 5.0
-#: The content codings a request that decompresses asks for (``Accept-Encoding``), by the
-#: names a response may give them.
-_ENCODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+#: What a request whose body is inflated asks for.
 ACCEPT_ENCODING = "gzip, deflate"
 
 
@@ -50,6 +50,7 @@ class LeanConnection(asyncio.Protocol):
         self._got_bytes = False
         self._lost = False
         self._decompress = False
+        self._head = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -82,8 +83,14 @@ class LeanConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._response is not None:
             return  # a trailer of a chunked body: never a header of the response
-        # Optional whitespace around a value is not part of it (RFC 9110, 5.5).
-        self._header_list.append((name.decode("latin-1"), value.decode("latin-1").strip(" \t")))
+        # Optional whitespace around a value is not part of it (RFC 9110, 5.5). Decoded as
+        # aiohttp decodes them: a Location of raw UTF-8 is the URL it names.
+        self._header_list.append(
+            (
+                name.decode("utf-8", "surrogateescape"),
+                value.decode("utf-8", "surrogateescape").strip(" \t"),
+            )
+        )
 
     def on_headers_complete(self) -> None:
         if self._response is not None:
@@ -101,6 +108,8 @@ class LeanConnection(asyncio.Protocol):
         waiting, self._headers = self._headers, None
         if waiting is not None and not waiting.done():
             waiting.set_result(response)
+        if self._head:  # the parser, not told of the HEAD, would wait for a body never sent
+            response.finish(reusable=self._parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
         if self._response is not None:
@@ -124,13 +133,17 @@ class LeanConnection(asyncio.Protocol):
         keep-alive connection the server closed while it was idle)."""
         return not self._got_bytes
 
-    def start(self, request: bytes, *, decompress: bool = False) -> asyncio.Future[LeanResponse]:
+    def start(
+        self, request: bytes, *, decompress: bool = False, head: bool = False
+    ) -> asyncio.Future[LeanResponse]:
         """Send ``request``; the future is its response, resolved once the headers are in.
 
         ``decompress``: a gzip or deflate body is handed on decompressed (the request asked
-        for those encodings)."""
+        for those encodings). ``head``: the request is a HEAD, whose response has no body
+        whatever its headers say."""
         assert self.transport is not None
         self._decompress = decompress
+        self._head = head
         self._response = None
         self._header_list = []
         self._got_bytes = False
@@ -179,23 +192,19 @@ class LeanBody:
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._discarding = False
-        self._encoding: str | None = None
-        self._inflater: Any = None
+        self._inflater: Inflater | None = None
         #: Body bytes the parser handed over so far (as sent: compressed, if it was).
         self.received = 0
 
     def inflate(self, encoding: str) -> None:
-        """Hand the body on decompressed from ``encoding`` (``gzip`` or ``deflate``)."""
-        self._encoding = encoding
+        """Hand the body on decompressed from ``encoding`` (``gzip`` or ``deflate``), as it
+        is read."""
+        self._inflater = Inflater(encoding)
 
     def feed(self, piece: bytes) -> None:
         self.received += len(piece)
         if self._discarding:
             return
-        if self._encoding is not None:
-            piece = self._decompressed(piece)
-            if not piece:
-                return
         self._pieces.append(piece)
         self._buffered += len(piece)
         if self._buffered > self._connection.high_water and not self._paused:
@@ -204,28 +213,8 @@ class LeanBody:
         self._wake()
 
     def feed_eof(self) -> None:
-        inflater = self._inflater
-        if inflater is not None and not self._discarding:
-            rest = inflater.flush()
-            if rest:
-                self._pieces.append(rest)
-            if not inflater.eof:
-                self.set_exception(BodyEncodingError(f"the {self._encoding} body ended early"))
         self._eof = True
         self._wake()
-
-    def _decompressed(self, piece: bytes) -> bytes:
-        if self._inflater is None:
-            # deflate is meant to be zlib-wrapped; some servers send it raw (as aiohttp allows).
-            raw = self._encoding == "deflate" and piece[0] & 0x0F != 8
-            bits = -zlib.MAX_WBITS if raw else zlib.MAX_WBITS
-            self._inflater = zlib.decompressobj(bits + 16 if self._encoding == "gzip" else bits)
-        try:
-            return bytes(self._inflater.decompress(piece))
-        except zlib.error as exc:
-            self._discarding = True
-            self.set_exception(BodyEncodingError(f"the {self._encoding} body is corrupt ({exc})"))
-            return b""
 
     def at_eof(self) -> bool:
         """Whether the whole body has been read."""
@@ -257,14 +246,36 @@ class LeanBody:
                 if self._paused and self._buffered <= self._connection.high_water // 2:
                     self._paused = False
                     self._connection.resume_reading()
+                if self._inflater is not None:
+                    piece = self._inflated(piece)
+                    if not piece:
+                        continue
                 return piece, False
             if self._eof:
+                if self._inflater is not None:
+                    self._guarded(self._inflater.end)
                 return b"", False
             self._waiter = self._connection._loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    def _inflated(self, piece: bytes) -> bytes:
+        assert self._inflater is not None
+        out, rest = self._guarded(self._inflater.inflate, piece)
+        if rest:  # read on from it next time, before what arrived after it
+            self._pieces.appendleft(rest)
+            self._buffered += len(rest)
+        return out
+
+    def _guarded(self, step: Callable[..., _T], *args: bytes) -> _T:
+        """``step(*args)``; an error it raises ends every later read too."""
+        try:
+            return step(*args)
+        except PayloadError as exc:
+            self._error = exc
+            raise
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -288,8 +299,8 @@ class LeanResponse:
         self.content = LeanBody(connection)
         if decompress:
             encoding = headers.get("Content-Encoding", "").strip().lower()
-            if encoding in _ENCODINGS:
-                self.content.inflate(_ENCODINGS[encoding])
+            if encoding in ENCODINGS:
+                self.content.inflate(ENCODINGS[encoding])
         self.complete = False
         self._connection = connection
         self._reusable = False
@@ -310,7 +321,9 @@ class LeanResponse:
         self._on_release = callback
 
     def finish(self, *, reusable: bool) -> None:
-        """The parser reached the end of the message."""
+        """The parser reached the end of the message (once: a HEAD's may be reached twice)."""
+        if self.complete:
+            return
         self.complete = True
         self._reusable = reusable
         self.content.feed_eof()

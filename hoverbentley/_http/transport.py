@@ -251,7 +251,9 @@ class Transport:
             return b""
         limit = _ERROR_BODY_LIMIT if error else self.config.max_body_bytes
         try:
-            return await read_body(response, hop.url, hop.origin, limit=limit)
+            return await read_body(
+                response, hop.url, hop.origin, limit=limit, timeout=self.config.read_timeout
+            )
         except HopFailure:
             self.health.failed(hop.origin)
             raise

@@ -556,10 +556,19 @@ def _raw_deflate(data: bytes) -> bytes:
     return packer.compress(data) + packer.flush()
 
 
+def _two_members(data: bytes) -> bytes:
+    return gzip.compress(data[:1000]) + gzip.compress(data[1000:])
+
+
 @pytest.mark.parametrize(
     ("encoding", "pack"),
-    [("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", _raw_deflate)],
-    ids=["gzip", "zlib deflate", "raw deflate"],
+    [
+        ("gzip", gzip.compress),
+        ("gzip", _two_members),
+        ("deflate", zlib.compress),
+        ("deflate", _raw_deflate),
+    ],
+    ids=["gzip", "gzip of two members", "zlib deflate", "raw deflate"],
 )
 async def test_an_api_body_is_asked_for_compressed_and_read_inflated(
     encoding: str, pack: Callable[[bytes], bytes]
@@ -653,3 +662,67 @@ async def test_a_post_on_a_connection_the_server_dropped_is_not_sent_again() -> 
         with pytest.raises(APIConnectionError, match="connection failed"):
             await t.request("POST", "/jobs", json={"name": "once"})
     assert requests == [b"GET", b"POST"]
+
+
+async def test_a_body_that_stops_half_way_is_a_read_timeout_not_a_hang() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"id"')
+        await writer.drain()
+        await reader.read()  # nothing more, until the client gives up and closes
+
+    config = fast(max_retries=0, read_timeout=0.3)
+    async with raw_server(handle) as base, _transport(base, config) as t:
+        with pytest.raises(APITimeoutError, match=r"sent 5 bytes of the response, then nothing"):
+            await t.request("GET", "/jobs")
+
+
+async def test_header_values_outside_ascii_go_and_come_as_utf_8() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            line, *fields = head.decode("utf-8").split("\r\n")
+            named = dict(f.split(": ", 1) for f in fields if f)
+            seen.append((line.split(" ")[1], named["User-Agent"], named.get("X-Name", "")))
+            if line.startswith("GET /start"):
+                # A Location of raw UTF-8, as some servers send it.
+                writer.write(
+                    "HTTP/1.1 302 Found\r\nLocation: /café\r\nContent-Length: 0\r\n\r\n".encode()
+                )
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    config = fast(user_agent="survey tool — v1")
+    async with raw_server(handle) as base, _transport(base, config) as t:
+        response = await t.request("GET", "/start", headers={"X-Name": "Müller"})
+    assert response.body == b"ok"
+    assert seen == [
+        ("/start", "survey tool — v1", "Müller"),
+        ("/caf%C3%A9", "survey tool — v1", "Müller"),
+    ]
+
+
+async def test_a_head_response_has_no_body_whatever_its_length_says() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 42)
+
+    peers: list[object] = []
+
+    async def track(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return await handler(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/x", track)
+    async with serve(app) as base, _transport(base) as t:
+        head = await asyncio.wait_for(t.request("HEAD", "/x"), 10)
+        after = await t.request("GET", "/x")
+    assert (head.status, head.headers["Content-Length"], head.body) == (200, "42", b"")
+    assert after.body == b"x" * 42
+    assert len(set(peers)) == 1  # the HEAD's connection was kept for the GET
