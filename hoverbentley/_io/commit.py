@@ -34,6 +34,9 @@ from .threads import pool, run_blocking
 
 __all__ = ["commit"]
 
+#: Directories whose device is remembered: a run of many jobs has thousands.
+_DEVICES_KEPT = 256
+
 #: (the file's path, its final path, the future its committer waits on)
 _Item = tuple[Path, Path, "asyncio.Future[None]"]
 
@@ -119,6 +122,8 @@ class _Committer:
         directory = target.parent
         device = self._device_of.get(directory)
         if device is None:
+            if len(self._device_of) >= _DEVICES_KEPT:
+                self._device_of.clear()  # a stat again costs less than a run's every directory
             device = self._device_of[directory] = os.stat(directory).st_dev
             self._directory_of.setdefault(device, str(directory))
         future: asyncio.Future[None] = self.loop.create_future()

@@ -68,10 +68,10 @@ def file_entry(
 
 
 class Completed(NamedTuple):
-    """What deciding that a file is complete needs of its line."""
+    """What deciding that a file is complete needs of its line: its size and ETag (a run of
+    many files keeps these for each, so nothing more)."""
 
     size: int | None
-    sha256: str | None
     etag: str | None
 
 
@@ -90,7 +90,7 @@ class Manifest:
         self.path = root / MANIFEST_NAME
         #: The newest line of each path loaded from the file, and the job records appended
         #: since; a file appended by this process is kept only as :class:`Completed` (a run
-        #: of many files holds a few fields per file, not every line).
+        #: of many files holds two fields per file, not every line).
         self.entries: dict[str, ManifestEntry] = {}
         self._appended: dict[str, Completed | None] = {}
         self._fd: int | None = None
@@ -105,13 +105,13 @@ class Manifest:
         self._superseded = self._superseded or lines != len(entries)
 
     def completed(self, path: str) -> Completed | None:
-        """Size, sha256 and ETag of ``path`` if its newest line says it is complete."""
+        """Size and ETag of ``path`` if its newest line says it is complete."""
         if path in self._appended:
             return self._appended[path]
         entry = self.entries.get(path)
         if entry is None or entry.status != "ok":
             return None
-        return Completed(entry.size, entry.sha256, entry.etag)
+        return Completed(entry.size, entry.etag)
 
     def open(self) -> None:
         """Load the existing manifest and open it for appending (a torn last line is ended).
@@ -153,7 +153,7 @@ class Manifest:
             return
         self.entries.pop(path, None)
         ok = entry.status == "ok"
-        self._appended[path] = Completed(entry.size, entry.sha256, entry.etag) if ok else None
+        self._appended[path] = Completed(entry.size, entry.etag) if ok else None
 
     def close(self) -> None:
         """Flush the manifest to disk and close it."""

@@ -36,7 +36,7 @@ def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) ->
     again = Manifest(tmp_path)
     again.load()
     assert again.completed("a") is not None
-    assert again.completed("a").sha256 == "bb"  # type: ignore[union-attr]
+    assert again.entries["a"].sha256 == "bb"
     assert again.completed("c") is None
     again.append(_entry("d"))
     again.close()
