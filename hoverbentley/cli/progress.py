@@ -172,6 +172,7 @@ def make_reporter(
 
     async def report(progress: Progress) -> None:
         window = RateWindow()
+        window.rate(progress.transferred)  # the first line's rate spans its first interval
         try:
             while True:
                 await anyio.sleep(every)

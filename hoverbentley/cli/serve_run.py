@@ -113,7 +113,9 @@ async def serve(s: ServeCommand) -> int:
         settings = ServeSettings(
             out=s.out,
             state_dir=_state_dir(s),
-            hover_secret=hover_secret,
+            # Registering: the secret is known once the registration tells whether a webhook
+            # exists (the one given) or was created (its own); deliveries wait for it.
+            hover_secret=None if register_hover else hover_secret,
             bentley_secret=bentley_secret,
             hover_request_uri=_public_path(s),
             queue_size=s.queue_size,
@@ -122,7 +124,7 @@ async def serve(s: ServeCommand) -> int:
                 options=options, sweep_interval=s.sweep_interval or None, takeoff=s.takeoff
             ),
             # A Hover webhook registered below: its verification event may come at once.
-            awaiting=frozenset({"hover"} if register_hover and hover_secret is None else ()),
+            awaiting=frozenset({"hover"} if register_hover else ()),
         )
         app = create_app(
             settings,
@@ -134,7 +136,7 @@ async def serve(s: ServeCommand) -> int:
 
         async def register() -> None:
             secret = await _register(s, credentials, hover, hover_secret, bentley_secret)
-            if secret is not None and "hover" in settings.awaiting:
+            if secret is not None and register_hover:
                 service.set_secret("hover", secret)
 
         return await _serve(app, s, register if s.register else None)
@@ -286,7 +288,11 @@ async def _register(
         if not hover_known:
             secret_file = SecretFile(s.hover_secret_file, show=False)
             secret_file.reserve()
-            created = await hover.create_webhook(url)
+            try:
+                created = await hover.create_webhook(url)
+            except BaseException:
+                secret_file.release()  # nothing registered: the next --register may write it
+                raise
             secret_file.fill(
                 created.hmac_secret,
                 webhook=f"Hover webhook {created.id}",

@@ -230,7 +230,9 @@ class Service:
                 return self._retry_later("journal unavailable")
             m.events_accepted.labels(intent.provider).inc()
             if intent.archive:
-                self.queue.put(key)
+                # The bound was checked above; a failed run queued again while the append
+                # waited may have filled the queue since, and a journaled event is queued.
+                self.queue.put(key, force=True)
         return web.json_response({"status": "accepted" if intent.archive else "noted"}, status=202)
 
     def _retry_later(self, why: str) -> web.Response:

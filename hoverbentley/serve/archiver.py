@@ -24,7 +24,7 @@ from ..archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
 from ..archive.plan import job_directory
 from ..archive.takeoff import write_takeoff
 from .events import BENTLEY_ANALYSIS, BENTLEY_V1, BENTLEY_V2, HOVER
-from .journal import JobKey, Journal
+from .journal import JobKey, Journal, JournalUnavailable
 from .metrics import ServeMetrics
 from .queue import JobQueue
 
@@ -178,12 +178,7 @@ class Archiver:
                 self.settings.retry_delay,
                 exc,
             )
-            with anyio.CancelScope() as self._idle:  # stop() ends the pause, not the requeue
-                if not self._stopping:
-                    await anyio.sleep(self.settings.retry_delay)
-            self._idle = None
-            for key in keys:
-                self.queue.put(key, force=True)  # running: it waits again when done
+            await self._again(keys)
             return
         self.metrics.files.inc(summary.downloaded)
         self.metrics.bytes.inc(summary.bytes)
@@ -191,9 +186,15 @@ class Archiver:
         if self.settings.takeoff and route == HOVER:
             await self._takeoff([k.job_id for k in keys if k.job_id not in failed])
         now = time.time()
+        unrecorded: list[JobKey] = []
         for key in keys:
             ok = key.job_id not in failed
-            await self.journal.finish(key, covered[key], ok=ok)
+            try:
+                await self.journal.finish(key, covered[key], ok=ok)
+            except JournalUnavailable as exc:  # its events stay pending: archived again
+                logger.error("%s job %s: %s", key.provider, key.job_id, exc)
+                unrecorded.append(key)
+                continue
             if ok:
                 logger.info("%s job %s archived", key.provider, key.job_id)
                 self.metrics.jobs_archived.labels(key.provider).inc()
@@ -206,6 +207,23 @@ class Archiver:
                     key.job_id,
                     failed[key.job_id],
                 )
+
+        if unrecorded:
+            logger.error(
+                "%d jobs archived but not recorded in the journal; trying again in %.0f s",
+                len(unrecorded),
+                self.settings.retry_delay,
+            )
+            await self._again(unrecorded)
+
+    async def _again(self, keys: list[JobKey]) -> None:
+        """Queue ``keys`` again after the retry delay (their events are still pending)."""
+        with anyio.CancelScope() as self._idle:  # stop() ends the pause, not the requeue
+            if not self._stopping:
+                await anyio.sleep(self.settings.retry_delay)
+        self._idle = None
+        for key in keys:
+            self.queue.put(key, force=True)  # running: it waits again when done
 
     async def _takeoff(self, job_ids: list[str]) -> None:
         if not job_ids:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from hoverbentley._http.health import HostHealth
 from hoverbentley.archive import Progress
@@ -156,6 +157,24 @@ def test_off_a_terminal_progress_is_plain_log_lines() -> None:
     assert all(STAMPED.match(line) and line.endswith("\n") for line in lines), lines
     assert all(line.split(" ", 1)[1].startswith("jobs 0/1+ | files 0/2") for line in lines)
     assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+
+
+def test_the_first_line_shows_the_rate_of_its_first_interval() -> None:
+    stream = io.StringIO()
+    progress = Progress(jobs=1, files=2)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(make_reporter(stream, interval=0.05), progress)
+            await wait_all_tasks_blocked()  # the reporter waits out its first interval
+            progress.transferred = 1_000_000
+            while not stream.getvalue():
+                await anyio.sleep(0.01)
+            tg.cancel_scope.cancel()
+
+    anyio.run(main)
+    first = stream.getvalue().splitlines()[0]
+    assert " at " in first and " at 0 B/s" not in first, first
 
 
 @pytest.mark.slow

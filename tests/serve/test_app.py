@@ -7,9 +7,11 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import anyio
@@ -20,7 +22,7 @@ from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.serve.app import SERVICE, create_app
 from hoverbentley.serve.archiver import SourceFactory
-from hoverbentley.serve.journal import JOURNAL_NAME, Journal
+from hoverbentley.serve.journal import JOURNAL_NAME, Event, JobKey, Journal
 from tests.archive.helpers import SMALL_SIZES, assert_complete, disk_files, read_manifest
 from tests.serve.helpers import (
     BENTLEY_SECRET,
@@ -367,6 +369,61 @@ async def test_a_full_journal_disk_answers_503_and_acknowledges_nothing(
         assert await svc.hover(hover_body(job_id)) == 202
         await svc.service.settled()
     assert record_fetches(emu) == {str(job_id): 1}
+
+
+class FinishFailsOnce(FullDisk):
+    """A journal whose disk is full for the first record of a finished job."""
+
+    fail_finish = False
+
+    def _finish(self, key: JobKey, record: Any) -> None:
+        self.full, self.fail_finish = self.fail_finish, False
+        try:
+            super()._finish(key, record)
+        finally:
+            self.full = False
+
+
+async def test_a_job_the_journal_could_not_mark_archived_is_archived_again_later(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = FinishFailsOnce(tmp_path / "state")
+    job_id = emu.job_ids()[0]
+    config = settings(tmp_path / "out", tmp_path / "state")
+    config = replace(config, archiver=replace(config.archiver, retry_delay=0.05))
+    async with running(emu, config, journal=journal) as svc:
+        journal.fail_finish = True
+        assert await svc.hover(hover_body(job_id)) == 202
+        await svc.service.settled()
+        assert not journal.pending_jobs()
+        assert (await svc.service.ready())[0]  # the archiver lives on
+    assert record_fetches(emu) == {str(job_id): 2}  # archived, then again once recorded
+    assert any("not recorded in the journal" in r.getMessage() for r in caplog.records)
+
+
+class Crowded(Journal):
+    """A journal during whose append another job is queued (a failed run queued again, as
+    it may be while the append waits for its fsync)."""
+
+    crowd: Callable[[], None] = staticmethod(lambda: None)
+
+    async def accept(self, event: Event) -> bool:
+        accepted = await super().accept(event)
+        self.crowd()
+        return accepted
+
+
+async def test_an_event_journaled_while_the_queue_filled_is_still_queued_and_archived(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = Crowded(tmp_path / "state")
+    first, other = emu.job_ids()[:2]
+    config = settings(tmp_path / "out", tmp_path / "state", queue_size=1)
+    async with running(emu, config, journal=journal) as svc:
+        journal.crowd = lambda: svc.service.queue.put(JobKey("hover", str(other)), force=True)
+        assert await svc.hover(hover_body(first)) == 202
+        await svc.service.settled()
+    assert record_fetches(emu)[str(first)] == 1
 
 
 async def test_mounted_in_another_app_the_public_path_is_what_is_signed(

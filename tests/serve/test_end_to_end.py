@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from hoverbentley.archive.merge import is_bookkeeping
 from hoverbentley.emulator import BentleyConfig, Emulator, EmulatorConfig, WebhookConfig
 from tests.archive.helpers import SMALL_SIZES
@@ -188,10 +190,14 @@ def test_duplicated_reordered_and_forged_deliveries_archive_each_job_once(
     assert metric(run.metrics, rejected, provider="bentley", reason="duplicate") == 1
 
 
-def test_register_sets_both_webhooks_up_and_their_events_are_archived(tmp_path: Path) -> None:
+@pytest.mark.parametrize("given", ["", "a-secret-from-an-earlier-webhook-0123456789"])
+def test_register_sets_both_webhooks_up_and_their_events_are_archived(
+    tmp_path: Path, given: str
+) -> None:
     """One command: the Hover webhook created and its verification code confirmed by the
     service, the Bentley one created and activated; the new Hover secret kept in the file
-    named, printed nowhere; then completed jobs' events archived."""
+    named, printed nowhere, and verified with even where an older one was in the environment;
+    then completed jobs' events archived."""
     out, secret_file = tmp_path / "out", tmp_path / "secrets" / "hover.secret"
     secret_file.parent.mkdir()
     bentley_secret = "bentley-webhook-secret-" + "0123456789" * 3
@@ -200,7 +206,7 @@ def test_register_sets_both_webhooks_up_and_their_events_are_archived(tmp_path: 
         public = f"http://127.0.0.1:{free_port()}"
         args = ("--port", public.rsplit(":", 1)[1], "--sweep-interval", "0")
         args += ("--register", public, "--hover-secret-file", str(secret_file))
-        env = {"HOVER_WEBHOOK_SECRET": "", "BENTLEY_WEBHOOK_SECRET": bentley_secret}
+        env = {"HOVER_WEBHOOK_SECRET": given, "BENTLEY_WEBHOOK_SECRET": bentley_secret}
         with serving(emu, str(out), *args, **env) as server:
             server.wait_for(r"Hover webhook verified")
             (hover,) = emu.hover_webhooks.registrations()
