@@ -8,7 +8,9 @@ One msgspec-JSON line per record in ``journal.jsonl``, appended with one ``write
 - a :class:`Finished` record: the job was archived (or failed for good) after the events it
   names, so a restart replays only the events no :class:`Finished` record covers.
 
-A torn last line (a crash mid-write) is ignored and cut off when the journal is opened. The
+A torn last line (a crash mid-write) is ignored and cut off when the journal is opened; a
+whole line that does not decode is left out with a warning, the file as it was kept beside it
+as ``journal.jsonl.unreadable``, and every line after it is read. The
 file is compacted when it is opened, and while the service runs whenever its lines have grown
 to twice what the last compaction kept (:data:`COMPACT_MIN` at least): the events still
 pending stay, and finished ones are kept for the dedup window only (:data:`DEDUP_WINDOW`), so
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -138,31 +141,29 @@ def _compacted(state: _State, keep_after: float) -> list[bytes]:
     return [_ENCODER.encode(r) for r in (*kept, *finished)]
 
 
-def _read_lines(path: Path) -> list[bytes]:
-    """The whole, readable lines of ``path``.
+def _read_lines(path: Path) -> tuple[list[bytes], int]:
+    """The whole, readable lines of ``path``, and how many whole lines did not decode.
 
-    A last line without its newline, or any line that does not decode (torn by a crash),
-    ends the readable part; what follows is dropped when the journal is opened.
+    A last line without its newline (torn by a crash) is left out. A whole line that does
+    not decode (a damaged disk block, a record of another version) is skipped, not the end
+    of what follows: every acknowledged event after it is kept.
     """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], 0
     lines: list[bytes] = []
-    good = 0
-    while good < len(data):
-        end = data.find(b"\n", good)
-        if end < 0:
-            break
-        line = data[good:end]
-        if line.strip():
-            try:
-                _DECODER.decode(line)
-            except msgspec.MsgspecError:
-                break
-            lines.append(line)
-        good = end + 1
-    return lines
+    skipped = 0
+    for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
+        if not line.strip():
+            continue
+        try:
+            _DECODER.decode(line)
+        except msgspec.MsgspecError:
+            skipped += 1
+            continue
+        lines.append(line)
+    return lines, skipped
 
 
 class Journal:
@@ -197,7 +198,17 @@ class Journal:
     def open(self) -> None:
         """Read the journal, cut a torn tail, compact it, and open it for appending."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        lines = _read_lines(self.path)
+        lines, skipped = _read_lines(self.path)
+        if skipped:
+            damaged = self.path.with_name(self.path.name + ".unreadable")
+            shutil.copyfile(self.path, damaged)
+            logger.warning(
+                "journal: %d lines of %s could not be read and are left out; the file as it"
+                " was is kept in %s",
+                skipped,
+                self.path,
+                damaged,
+            )
         self._state = _replay(lines)
         self._lines = len(lines)
         if self.path.exists() and b"".join(line + b"\n" for line in lines) != (

@@ -87,6 +87,27 @@ async def test_a_torn_last_line_is_ignored_and_cut_off(tmp_path: Path) -> None:
     assert opened(tmp_path).pending_jobs() == [JobKey("hover", "1"), JobKey("hover", "2")]
 
 
+async def test_an_unreadable_line_in_the_middle_loses_none_of_the_events_after_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = opened(tmp_path)
+    for message_id, job_id in ("a", "1"), ("b", "2"), ("c", "3"):
+        await journal.accept(event(message_id, job_id))
+    journal.close()
+    path = tmp_path / JOURNAL_NAME
+    first, *rest = path.read_bytes().splitlines(keepends=True)
+    # A whole line that does not decode, after the first event: a record of a later version.
+    damaged = first + b'{"type":"record-of-a-later-version","x":1}\n' + b"".join(rest)
+    path.write_bytes(damaged)
+
+    again = opened(tmp_path)
+    assert again.pending_jobs() == [JobKey("hover", k) for k in "123"]
+    assert all(again.seen(m) for m in "abc")
+    assert (tmp_path / (JOURNAL_NAME + ".unreadable")).read_bytes() == damaged
+    assert "1 lines" in caplog.text and ".unreadable" in caplog.text
+    assert b"later-version" not in path.read_bytes()  # compacted without it
+
+
 async def test_opening_compacts_finished_events_past_the_window(tmp_path: Path) -> None:
     journal = opened(tmp_path)
     await journal.accept(event("done", "1"))
