@@ -153,9 +153,16 @@ async def _serve(
     runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
     await runner.setup()
     stopped = anyio.Event()
+    received: list[str] = []
+
+    def stop(name: str) -> None:
+        received.append(name)
+        stopped.set()
+
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
-        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+    with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C as KeyboardInterrupt
+        loop.add_signal_handler(signal.SIGTERM, stop, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, stop, "Ctrl-C")
     try:
         site = web.TCPSite(runner, s.host, s.port)
         await site.start()
@@ -164,7 +171,7 @@ async def _serve(
         if listening is not None:
             await listening()
         await stopped.wait()
-        print_err("hoverbentley serve: SIGTERM: draining")
+        print_err(f"hoverbentley serve: {received[0]}: draining")
         # Still listening while the run under way ends: deliveries and /readyz are answered
         # 503 (the provider retries later) rather than refused.
         with anyio.CancelScope(shield=True):

@@ -112,11 +112,24 @@ def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving
         proc.stderr.close()
 
 
-def terminate(server: Serving) -> str:
-    """SIGTERM; the exit status must be 0; everything it wrote."""
-    server.proc.send_signal(signal.SIGTERM)
+def terminate(server: Serving, how: signal.Signals = signal.SIGTERM) -> str:
+    """SIGTERM (or ``how``); the exit status must be 0; everything it wrote."""
+    server.proc.send_signal(how)
     assert server.proc.wait(timeout=120) == 0, server.stderr()
     return server.stderr()
+
+
+def test_ctrl_c_drains_as_sigterm_does_with_status_0(tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=2, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        out = tmp_path / "out"
+        (job_id,) = emu.job_ids()[:1]
+        with serving(emu, str(out), "--sweep-interval", "0") as server:
+            assert server.post(hover_body(job_id)) == 202
+            assert server.archived(1) == {str(job_id)}
+            logged = terminate(server, signal.SIGINT)
+        assert "Ctrl-C: draining" in logged
+        assert_complete(out, emu, [job_id], expected=emu.expected_files(job_id))
 
 
 def test_events_are_archived_and_sigterm_drains_with_status_0(tmp_path: Path) -> None:
