@@ -106,9 +106,9 @@ async def serve(s: ServeCommand) -> int:
             return [await each() for each in sweeps]
 
         async def verify(code: str) -> None:
-            if hover is not None and s.register:
-                await hover.verify_webhook(code)
-                logger.warning("Hover webhook verified: events follow")
+            assert hover is not None
+            await hover.verify_webhook(code)
+            logger.warning("Hover webhook verified: events follow")
 
         settings = ServeSettings(
             out=s.out,
@@ -130,7 +130,8 @@ async def serve(s: ServeCommand) -> int:
             settings,
             sources,
             sweep=sweep if sweeps and s.sweep_interval else None,
-            on_verification_code=verify,
+            # Without --register the code is logged for the user to confirm.
+            on_verification_code=verify if register_hover else None,
         )
         service = app[SERVICE]
 

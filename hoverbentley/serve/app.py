@@ -352,8 +352,8 @@ async def _verification_code(service: Service, code: str) -> web.Response:
     else:
         logger.warning(
             "Hover webhook verification code received: confirm it with"
-            " 'hoverbentley hover webhooks verify CODE' (the code is in the event; run with"
-            " --register to confirm it automatically)"
+            " 'hoverbentley hover webhooks verify %s' (serve --register confirms it itself)",
+            code,
         )
     return web.json_response({"status": "verification code received"}, status=200)
 

@@ -427,7 +427,7 @@ async def test_an_event_journaled_while_the_queue_filled_is_still_queued_and_arc
 
 
 async def test_mounted_in_another_app_the_public_path_is_what_is_signed(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     job_id = emu.job_ids()[0]
     async with hover_client(emu) as client:
@@ -452,5 +452,7 @@ async def test_mounted_in_another_app_the_public_path_is_what_is_signed(
             service = sub[SERVICE]
             await service.settled()
             assert service.verification_codes == ["c0de"]
+            # Nothing confirms it here: the log says how, with the code.
+            assert "hoverbentley hover webhooks verify c0de" in caplog.text
     assert (tmp_path / "out" / "hover" / str(job_id) / "job.json").exists()
     assert PUBLIC_PATH != "/archive/hooks/hover"
