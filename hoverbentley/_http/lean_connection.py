@@ -1,8 +1,10 @@
 """One keep-alive HTTP/1.1 connection of the lean client: a request at a time, parsed by llhttp.
 
-The response is read as the protocol receives it: ``httptools`` (llhttp, the parser of
-uvloop's authors) hands each body piece over as the bytes object it already is, and the
-transport stops reading while more than ``high_water`` bytes wait for the reader. A
+The socket is read into one buffer of the connection's own (a buffered protocol: no bytes
+object per read, and over TLS the decrypted records are not joined), and ``httptools``
+(llhttp, the parser of uvloop's authors) copies each body piece out of it as a bytes object
+that is handed on as it is. The transport stops reading while more than ``high_water``
+bytes wait for the reader. A
 response answers just as much of aiohttp's ``ClientResponse`` as the transport and the body
 readers use (status, headers, ``content_length``, ``content.readchunk``,
 ``content.set_exception``, ``release``), so the layers above take either.
@@ -23,6 +25,9 @@ from .inflate import ENCODINGS, Inflater
 
 _T = TypeVar("_T")
 
+#: Bytes one read of the socket takes (uvloop's own reads take as much).
+_READ_SIZE = 256 * 1024
+
 #: The most body bytes still to come that a released response waits for and drops to keep its
 #: connection (a redirect's few hundred bytes); a longer rest closes the connection.
 DRAIN_LIMIT = 64 * 1024
@@ -32,7 +37,7 @@ DRAIN_SECONDS = 5.0
 ACCEPT_ENCODING = "gzip, deflate"
 
 
-class LeanConnection(asyncio.Protocol):
+class LeanConnection(asyncio.BufferedProtocol):
     """The protocol of one connection; :meth:`start` sends a request, :attr:`response`
     is its response once the headers are in."""
 
@@ -40,6 +45,8 @@ class LeanConnection(asyncio.Protocol):
         #: Body bytes buffered for the reader before the connection stops reading the socket.
         self.high_water = high_water
         self._loop = asyncio.get_running_loop()
+        #: What the socket is read into: the parser copies each piece out of it.
+        self._view = memoryview(bytearray(_READ_SIZE))
         self._parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         #: When the connection went back to its pool (the loop's clock).
@@ -57,7 +64,13 @@ class LeanConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self._view[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         self._got_bytes = True
         try:
             self._parser.feed_data(data)
