@@ -15,6 +15,8 @@ MAX_MEMBERS = 64
 
 #: The content codings this reads, by the names a response may give them.
 ENCODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+#: What a request whose body is inflated asks for: those codings (``gzip, deflate``).
+ACCEPT_ENCODING = ", ".join(dict.fromkeys(ENCODINGS.values()))
 
 
 class Inflater:

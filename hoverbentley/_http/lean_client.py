@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from .config import HttpConfig
 from .failures import ConnectFailed
-from .lean_connection import ACCEPT_ENCODING, LeanConnection, LeanResponse
+from .inflate import ACCEPT_ENCODING
+from .lean_connection import LeanConnection, LeanResponse
 
 #: Seconds an idle connection is kept for the next request (aiohttp's default too).
 KEEPALIVE = 15.0
@@ -125,10 +126,6 @@ class LeanClient:
             slot.release()
             self._all.release()
             raise
-
-    async def get(self, url: str, headers: Mapping[str, str]) -> LeanResponse:
-        """GET ``url``: :meth:`request` without a body, the body handed on as sent."""
-        return await self.request("GET", url, headers)
 
     async def _exchange(
         self,

@@ -33,8 +33,6 @@ _READ_SIZE = 256 * 1024
 DRAIN_LIMIT = 64 * 1024
 #: How long a released response waits for that rest before the connection is closed.
 DRAIN_SECONDS = 5.0
-#: What a request whose body is inflated asks for.
-ACCEPT_ENCODING = "gzip, deflate"
 
 
 class LeanConnection(asyncio.BufferedProtocol):
@@ -68,12 +66,9 @@ class LeanConnection(asyncio.BufferedProtocol):
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self._view[:nbytes])
-
-    def data_received(self, data: bytes | memoryview) -> None:
         self._got_bytes = True
         try:
-            self._parser.feed_data(data)
+            self._parser.feed_data(self._view[:nbytes])
         except httptools.HttpParserError as exc:  # an upgrade included: never asked for
             self._fail(PayloadError(f"malformed response: {exc}"))
 
