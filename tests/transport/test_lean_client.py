@@ -726,3 +726,19 @@ async def test_a_head_response_has_no_body_whatever_its_length_says() -> None:
     assert (head.status, head.headers["Content-Length"], head.body) == (200, "42", b"")
     assert after.body == b"x" * 42
     assert len(set(peers)) == 1  # the HEAD's connection was kept for the GET
+
+
+async def test_a_host_header_given_is_sent_once_in_place_of_the_urls() -> None:
+    heads: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await _read_request(reader))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        await t.request("GET", "/x", headers={"Host": "api.example.test"})
+        await t.request("GET", "/y")
+    hosts = [[f for f in head.split(b"\r\n") if f.lower().startswith(b"host:")] for head in heads]
+    port = base.rsplit(":", 1)[1].encode()
+    assert hosts == [[b"Host: api.example.test"], [b"Host: 127.0.0.1:" + port]]
