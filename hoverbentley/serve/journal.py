@@ -224,7 +224,7 @@ class Journal:
             with atomic_writer(self.path, mode=0o600) as fh:
                 fh.write(b"".join(line + b"\n" for line in kept))
             self._state = _replay(kept)
-            self.close()
+            self._close_file()
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             fsync_directory(self.directory)
@@ -232,7 +232,12 @@ class Journal:
         self._compact_at = max(COMPACT_MIN, 2 * len(kept))
 
     def close(self) -> None:
-        """Close the file (every record is already durable)."""
+        """Close the file (every record is already durable), once an append or a compaction
+        under way has ended."""
+        with self._lock:
+            self._close_file()
+
+    def _close_file(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -264,3 +265,58 @@ async def test_stop_ends_the_pause_after_a_failed_run_and_the_job_stays_pending(
             archiver.stop()
     assert journal.pending_jobs() == [JobKey("hover", "7")]  # replayed at the next start
     journal.close()
+
+
+class HeldWrite(Journal):
+    """A journal whose appends stop mid-write until :attr:`release` is set."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def _write(self, fd: int, line: bytes) -> None:
+        self.writing.set()
+        assert self.release.wait(60)
+        super()._write(fd, line)
+
+
+class WatchedLock:
+    """A lock that says when a caller has to wait for it."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.contended = threading.Event()
+
+    def __enter__(self) -> None:
+        if not self.lock.acquire(blocking=False):
+            self.contended.set()
+            self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+async def test_close_waits_for_an_append_under_way_and_the_event_is_kept(
+    tmp_path: Path,
+) -> None:
+    journal = HeldWrite(tmp_path)
+    journal.open()
+    lock = WatchedLock(journal._lock)
+    journal._lock = lock  # type: ignore[assignment]
+    closed = threading.Event()
+
+    def close() -> None:
+        journal.close()
+        closed.set()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(journal.accept, event("a", "1"))
+            await anyio.to_thread.run_sync(journal.writing.wait)
+            tasks.start_soon(anyio.to_thread.run_sync, close)
+            while not (lock.contended.is_set() or closed.is_set()):
+                await anyio.sleep(0.01)
+            journal.release.set()  # the append ends; then the file is closed
+    assert closed.is_set() and not journal.writable()
+    assert opened(tmp_path).pending_jobs() == [JobKey("hover", "1")]
