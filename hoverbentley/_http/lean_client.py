@@ -17,7 +17,7 @@ import asyncio
 import functools
 import ssl
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .config import HttpConfig
 from .failures import ConnectFailed
@@ -75,33 +75,11 @@ class LeanClient:
         host = parts.hostname or ""
         port = parts.port or (443 if scheme == "https" else 80)
         key = (scheme, host, port)
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        lines = [f"{method} {target} HTTP/1.1\r\n"]
-        named = set()
-        for name, value in headers.items():
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-                raise ValueError(f"header {name!r} holds a line break")
-            lines.append(f"{name}: {value}\r\n")
-            named.add(name.lower())
-        if "host" not in named:
-            authority = parts.netloc.rpartition("@")[2]
-            default = ":443" if scheme == "https" else ":80"
-            if authority.endswith(default):  # a default port is left out, as browsers do
-                authority = authority[: -len(default)]
-            lines.insert(1, f"Host: {authority}\r\n")
-        if "user-agent" not in named:
-            lines.append(self._agent)
-        if "accept" not in named:
-            lines.append("Accept: */*\r\n")
-        if decompress and "accept-encoding" not in named:
-            lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}\r\n")
+        request = request_head(method, parts, headers, self._agent, decompress=decompress)
         if body is not None or method not in _NO_BODY:
-            lines.append(f"Content-Length: {len(body or b'')}\r\n")
-        lines.append("\r\n")
-        # UTF-8, as aiohttp sends a header value outside ASCII.
-        request = "".join(lines).encode()
+            request += f"Content-Length: {len(body or b'')}\r\n\r\n".encode()
+        else:
+            request += b"\r\n"
         if body:
             request += body
         # The host's slot first: waiting for a busy host must not hold a slot of the total
@@ -245,6 +223,44 @@ class LeanClient:
             for connection in idle:
                 connection.close()
         self._idle.clear()
+
+
+def request_head(
+    method: str,
+    url: SplitResult,
+    headers: Mapping[str, str],
+    agent: str,
+    *,
+    decompress: bool,
+) -> bytes:
+    """The request line and headers of ``method url``, without the blank line that ends
+    them (``Content-Length`` may follow). ``agent`` is the whole ``User-Agent`` line, sent
+    unless ``headers`` name one; ``Host`` comes from the URL unless they name one, without a
+    default port (as browsers and aiohttp send it). Values go as UTF-8, as aiohttp sends a
+    value outside ASCII."""
+    target = url.path or "/"
+    if url.query:
+        target += "?" + url.query
+    lines = [f"{method} {target} HTTP/1.1\r\n"]
+    named = set()
+    for name, value in headers.items():
+        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+            raise ValueError(f"header {name!r} holds a line break")
+        lines.append(f"{name}: {value}\r\n")
+        named.add(name.lower())
+    if "host" not in named:
+        authority = url.netloc.rpartition("@")[2]
+        default = ":443" if url.scheme == "https" else ":80"
+        if authority.endswith(default):
+            authority = authority[: -len(default)]
+        lines.insert(1, f"Host: {authority}\r\n")
+    if "user-agent" not in named:
+        lines.append(agent)
+    if "accept" not in named:
+        lines.append("Accept: */*\r\n")
+    if decompress and "accept-encoding" not in named:
+        lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}\r\n")
+    return "".join(lines).encode()
 
 
 def _expire(waiting: asyncio.Future[LeanResponse]) -> None:

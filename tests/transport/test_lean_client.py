@@ -15,6 +15,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -22,6 +23,7 @@ import trustme
 from aiohttp import web
 
 from hoverbentley._http.credentials import ApiScope
+from hoverbentley._http.lean_client import request_head
 from hoverbentley._http.transport import Transport
 from hoverbentley.config import HttpConfig
 from hoverbentley.download import download_file
@@ -742,3 +744,21 @@ async def test_a_host_header_given_is_sent_once_in_place_of_the_urls() -> None:
     hosts = [[f for f in head.split(b"\r\n") if f.lower().startswith(b"host:")] for head in heads]
     port = base.rsplit(":", 1)[1].encode()
     assert hosts == [[b"Host: api.example.test"], [b"Host: 127.0.0.1:" + port]]
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://storage.example.test:80/a", b"storage.example.test"),
+        ("https://storage.example.test:443/a", b"storage.example.test"),
+        ("http://storage.example.test:8080/a", b"storage.example.test:8080"),
+        ("https://storage.example.test:80/a", b"storage.example.test:80"),
+        ("http://storage.example.test:443/a", b"storage.example.test:443"),
+        ("https://user:pw@storage.example.test:443/a?b=1", b"storage.example.test"),
+    ],
+)
+def test_the_host_header_leaves_out_only_the_schemes_default_port(url: str, host: bytes) -> None:
+    head = request_head("GET", urlsplit(url), {}, "User-Agent: t\r\n", decompress=False)
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"GET /a" + (b"?b=1" if "?" in url else b"") + b" HTTP/1.1"
+    assert [line for line in lines if line.lower().startswith(b"host:")] == [b"Host: " + host]
