@@ -99,28 +99,33 @@ class _State:
     finished_at: dict[str, float]
 
 
-def _replay(lines: Iterable[bytes]) -> _State:
+def _apply(state: _State, record: Record) -> None:
+    """Bring ``state`` up to date with one record of the journal."""
+    if isinstance(record, Event):
+        state.seen.setdefault(record.message_id, record)
+        if record.archive:
+            state.pending.setdefault(record.key, {})[record.message_id] = record
+        else:
+            state.finished_at[record.message_id] = record.received
+        return
+    key = JobKey(record.provider, record.job_id)
+    events = state.pending.get(key, {})
+    for message_id in record.message_ids:
+        events.pop(message_id, None)
+        state.finished_at[message_id] = record.at
+    if not events:
+        state.pending.pop(key, None)
+
+
+def _replay(records: Iterable[Record]) -> _State:
     state = _State({}, {}, {})
-    for line in lines:
-        record = _DECODER.decode(line)
-        if isinstance(record, Event):
-            state.seen.setdefault(record.message_id, record)
-            if record.archive:
-                state.pending.setdefault(record.key, {})[record.message_id] = record
-            else:
-                state.finished_at[record.message_id] = record.received
-            continue
-        events = state.pending.get(JobKey(record.provider, record.job_id), {})
-        for message_id in record.message_ids:
-            events.pop(message_id, None)
-            state.finished_at[message_id] = record.at
-        if not events:
-            state.pending.pop(JobKey(record.provider, record.job_id), None)
+    for record in records:
+        _apply(state, record)
     return state
 
 
-def _compacted(state: _State, keep_after: float) -> list[bytes]:
-    """The lines of a journal saying what ``state`` does, less the events finished before
+def _compacted(state: _State, keep_after: float) -> list[Record]:
+    """The records of a journal saying what ``state`` does, less the events finished before
     ``keep_after``."""
     finished_at = state.finished_at
     kept = [
@@ -138,32 +143,48 @@ def _compacted(state: _State, keep_after: float) -> list[bytes]:
         for e in kept
         if e.message_id in finished_at and e.archive
     ]
-    return [_ENCODER.encode(r) for r in (*kept, *finished)]
+    return [*kept, *finished]
 
 
-def _read_lines(path: Path) -> tuple[list[bytes], int]:
-    """The whole, readable lines of ``path``, and how many whole lines did not decode.
+class _Read(NamedTuple):
+    """What one read of a journal file found."""
+
+    state: _State
+    #: Whole lines that decoded.
+    records: int
+    #: Whole lines that did not decode.
+    skipped: int
+    #: Whether the file is exactly its records' lines (no torn tail, blank or skipped line).
+    clean: bool
+
+
+def _read(path: Path) -> _Read:
+    """The state the journal at ``path`` holds, from one read, each line decoded once.
 
     A last line without its newline (torn by a crash) is left out. A whole line that does
     not decode (a damaged disk block, a record of another version) is skipped, not the end
     of what follows: every acknowledged event after it is kept.
     """
+    state = _State({}, {}, {})
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return [], 0
-    lines: list[bytes] = []
-    skipped = 0
-    for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
+        return _Read(state, 0, 0, True)
+    *whole, torn = data.split(b"\n")
+    records = skipped = 0
+    blank = False
+    for line in whole:
         if not line.strip():
+            blank = True
             continue
         try:
-            _DECODER.decode(line)
+            record = _DECODER.decode(line)
         except msgspec.MsgspecError:
             skipped += 1
             continue
-        lines.append(line)
-    return lines, skipped
+        _apply(state, record)
+        records += 1
+    return _Read(state, records, skipped, not (torn or blank or skipped))
 
 
 class Journal:
@@ -198,23 +219,20 @@ class Journal:
     def open(self) -> None:
         """Read the journal, cut a torn tail, compact it, and open it for appending."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        lines, skipped = _read_lines(self.path)
-        if skipped:
+        read = _read(self.path)
+        if read.skipped:
             damaged = self.path.with_name(self.path.name + ".unreadable")
             shutil.copyfile(self.path, damaged)
             logger.warning(
                 "journal: %d lines of %s could not be read and are left out; the file as it"
                 " was is kept in %s",
-                skipped,
+                read.skipped,
                 self.path,
                 damaged,
             )
-        self._state = _replay(lines)
-        self._lines = len(lines)
-        if self.path.exists() and b"".join(line + b"\n" for line in lines) != (
-            self.path.read_bytes()
-        ):
-            self._lines = -1  # a torn tail or blank lines: rewrite whatever is kept
+        self._state = read.state
+        # A torn tail, a blank or an unreadable line: the file is rewritten with what is kept.
+        self._lines = read.records if read.clean else -1
         self._compact()
 
     def _compact(self) -> None:
@@ -222,7 +240,7 @@ class Journal:
         kept = _compacted(self._state, self._clock() - self.dedup_window)
         if len(kept) != self._lines:
             with atomic_writer(self.path, mode=0o600) as fh:
-                fh.write(b"".join(line + b"\n" for line in kept))
+                fh.write(b"".join(_ENCODER.encode(r) + b"\n" for r in kept))
             self._state = _replay(kept)
             self._close_file()
         if self._fd is None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
+from hoverbentley.serve import journal as journal_module
 from hoverbentley.serve.journal import (
     COMPACT_MIN,
     DEDUP_WINDOW,
@@ -320,3 +323,55 @@ async def test_close_waits_for_an_append_under_way_and_the_event_is_kept(
             journal.release.set()  # the append ends; then the file is closed
     assert closed.is_set() and not journal.writable()
     assert opened(tmp_path).pending_jobs() == [JobKey("hover", "1")]
+
+
+class CountingDecoder:
+    """The journal's decoder, counting the lines it decodes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.lines = 0
+
+    def decode(self, line: bytes) -> Any:
+        self.lines += 1
+        return self.inner.decode(line)
+
+
+#: The paths opened for reading while a list is set here (see :func:`_note_reads`).
+_reads: list[str] | None = None
+
+
+def _note_reads(event_name: str, args: tuple[Any, ...]) -> None:
+    if event_name != "open" or _reads is None or not isinstance(args[0], (str, os.PathLike)):
+        return
+    path, mode, flags = args
+    reading = "r" in mode and "+" not in mode if mode else flags & os.O_ACCMODE == os.O_RDONLY
+    if reading:
+        _reads.append(os.fspath(path))
+
+
+sys.addaudithook(_note_reads)
+
+
+async def test_opening_reads_the_file_once_and_decodes_each_line_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    global _reads
+    journal = opened(tmp_path)
+    for n in range(5):
+        await journal.accept(event(f"m{n}", str(n)))
+    await journal.finish(JobKey("hover", "0"), ["m0"])
+    journal.close()
+    decoder = CountingDecoder(journal_module._DECODER)
+    monkeypatch.setattr(journal_module, "_DECODER", decoder)
+
+    _reads = []
+    try:
+        again = opened(tmp_path)
+    finally:
+        reads, _reads = _reads, None
+    assert reads.count(str(tmp_path / JOURNAL_NAME)) == 1
+    assert decoder.lines == 6
+    assert again.pending_jobs() == [JobKey("hover", str(n)) for n in range(1, 5)]
+    assert again.seen("m0")
+    again.close()
