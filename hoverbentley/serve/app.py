@@ -46,6 +46,7 @@ from .events import Intent, bentley_intent, hover_intent
 from .journal import DEDUP_WINDOW, Event, JobKey, Journal, JournalUnavailable
 from .metrics import CONTENT_TYPE, ServeMetrics
 from .queue import JobQueue
+from .statedir import StateDirLock
 
 logger = logging.getLogger("hoverbentley.serve")
 
@@ -116,6 +117,7 @@ class Service:
         self.sources = sources
         self.metrics = ServeMetrics()
         self.journal = journal or Journal(settings.state_dir)
+        self.state_lock = StateDirLock(settings.state_dir)
         self.queue: JobQueue[JobKey] = JobQueue(settings.queue_size, on_depth=self.metrics.depth)
         self.archiver = Archiver(
             settings.out,
@@ -156,8 +158,9 @@ class Service:
         return secret
 
     async def start(self) -> None:
-        """Open the journal, queue what it holds pending, and start the archiver."""
-        await anyio.to_thread.run_sync(self.journal.open)
+        """Lock the state directory (:class:`~.statedir.StateDirLocked` when another process
+        holds it), open the journal, queue what it holds pending, and start the archiver."""
+        await anyio.to_thread.run_sync(self._open)
         pending = self.journal.pending_jobs()
         for key in pending:
             self.queue.put(key, force=True)
@@ -165,10 +168,18 @@ class Service:
             logger.info("journal: %d jobs pending from before, queued again", len(pending))
         self._task = asyncio.get_running_loop().create_task(self.archiver.run())
 
+    def _open(self) -> None:
+        self.state_lock.acquire()
+        try:
+            self.journal.open()
+        except BaseException:
+            self.state_lock.release()
+            raise
+
     async def drain(self, limit: float | None = None) -> None:
         """Stop accepting, let the run under way finish for up to ``limit`` seconds (the
         settings' ``drain_timeout`` by default), cut it short after that (its files are kept
-        for the next start to resume), and close the journal."""
+        for the next start to resume), close the journal and let the state directory go."""
         self.draining = True
         self.archiver.stop()
         task, self._task = self._task, None
@@ -183,6 +194,7 @@ class Service:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.error("the archiver stopped: %s", task.exception())
         self.journal.close()
+        self.state_lock.release()
 
     async def settled(self) -> None:
         """Return once no job is waiting, being archived, or pending in the journal."""

@@ -89,14 +89,21 @@ class Serving:
             self.seen.append(line)
 
 
-@contextmanager
-def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving]:
+def serve_command(
+    emu: Emulator, out: str, *args: str, **env: str
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and the environment of ``serve OUT`` over the emulator."""
     command = [*HB, "-v", "serve", out, "--port", "0", *FAST, *args]
     bentley = {k: v for k, v in bentley_env(emu).items() if k.startswith("BENTLEY_")}
     bentley["BENTLEY_V2_BASE_URL"] = emu.reality_modeling_v2_url
     bentley["BENTLEY_WEBHOOKS_BASE_URL"] = emu.webhooks_url
     given = hover_env(emu, **{"HOVER_WEBHOOK_SECRET": HOVER_SECRET, **bentley, **env})
-    environment = {k: v for k, v in given.items() if v}  # "": not set
+    return command, {k: v for k, v in given.items() if v}  # "": not set
+
+
+@contextmanager
+def serving(emu: Emulator, out: str, *args: str, **env: str) -> Iterator[Serving]:
+    command, environment = serve_command(emu, out, *args, **env)
     proc = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     server: Serving | None = None
     try:
@@ -129,6 +136,33 @@ def test_ctrl_c_drains_as_sigterm_does_with_status_0(tmp_path: Path) -> None:
             assert server.archived(1) == {str(job_id)}
             logged = terminate(server, signal.SIGINT)
         assert "Ctrl-C: draining" in logged
+        assert_complete(out, emu, [job_id], expected=emu.expected_files(job_id))
+
+
+def test_a_second_service_on_the_same_state_directory_exits_1_and_names_the_holder(
+    tmp_path: Path,
+) -> None:
+    config = EmulatorConfig(jobs=2, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        out = tmp_path / "out"
+        job_id = emu.job_ids()[0]
+        with serving(emu, str(out), "--sweep-interval", "0") as first:
+            command, environment = serve_command(emu, str(out), "--sweep-interval", "0")
+            # Without the lock the second would serve on: the timeout turns that into a failure.
+            second = subprocess.run(
+                command, env=environment, capture_output=True, text=True, timeout=60
+            )
+            assert second.returncode == 1, second.stderr
+            state = out / ".hoverbentley" / "serve"
+            assert f"the state directory {state} is in use by process {first.proc.pid}" in (
+                second.stderr
+            )
+            assert "Traceback" not in second.stderr and "listening" not in second.stderr
+            assert first.post(hover_body(job_id)) == 202  # the first serves on
+            assert first.archived(1) == {str(job_id)}
+            terminate(first)
+        with serving(emu, str(out), "--sweep-interval", "0") as again:  # released at exit
+            terminate(again)
         assert_complete(out, emu, [job_id], expected=emu.expected_files(job_id))
 
 
