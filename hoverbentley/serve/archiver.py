@@ -61,7 +61,8 @@ class ArchiverSettings:
 
 
 class Archiver:
-    """Archives the jobs of ``queue`` into ``out`` (a directory or a store URL)."""
+    """Archives the jobs of ``queue`` into ``out`` (a directory or a store URL); ``clock``
+    (``time.monotonic``) times the sweeps."""
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class Archiver:
         settings: ArchiverSettings | None = None,
         *,
         sweep: Sweep | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out
         self.journal = journal
@@ -81,6 +83,7 @@ class Archiver:
         self.sources = sources
         self.settings = settings or ArchiverSettings()
         self.sweep = sweep
+        self._clock = clock
         self._stopping = False
         self._idle: anyio.CancelScope | None = None
         #: Runs finished: archives and sweeps.
@@ -106,21 +109,33 @@ class Archiver:
             self._idle.cancel()
 
     async def run(self) -> None:
-        """Archive queued jobs and sweep, until :meth:`stop` (returns) or cancelled."""
+        """Archive queued jobs and sweep, until :meth:`stop` (returns) or cancelled.
+
+        A sweep that is due runs before the next batch, however many jobs wait: under steady
+        events the queue is never empty, and the sweep would never come.
+        """
         interval = self.settings.sweep_interval
-        next_sweep = time.monotonic() if self.sweep is not None else math.inf
+        next_sweep = self._clock() if self.sweep is not None else math.inf
         while not self._stopping:
-            batch: list[JobKey] = []
-            wait = max(0.0, next_sweep - time.monotonic())
+            if self._clock() >= next_sweep:
+                await self._sweep()
+                next_sweep = self._clock() + interval if interval else math.inf
+                continue
+            batch = await self._next_batch(next_sweep - self._clock())
+            if batch:
+                await self._archive(batch)
+
+    async def _next_batch(self, wait: float) -> list[JobKey]:
+        """The jobs waiting, taken once one is there; none after ``wait`` seconds or at a
+        stop."""
+        batch: list[JobKey] = []
+        try:
             with anyio.CancelScope() as self._idle:
                 with anyio.move_on_after(wait if math.isfinite(wait) else None):
                     batch = await self.queue.take(self.settings.batch)
+        finally:
             self._idle = None
-            if batch:
-                await self._archive(batch)
-            elif not self._stopping and time.monotonic() >= next_sweep:
-                await self._sweep()
-                next_sweep = time.monotonic() + interval if interval else math.inf
+        return batch
 
     async def _sweep(self) -> None:
         assert self.sweep is not None

@@ -1,0 +1,103 @@
+"""The archiver alone: the catch-up sweep under steady events, failed jobs tried again."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from hoverbentley.archive import ArchiveSource, ArchiveSummary
+from hoverbentley.serve.archiver import Archiver, ArchiverSettings
+from hoverbentley.serve.journal import Event, JobKey, Journal
+from hoverbentley.serve.metrics import ServeMetrics
+from hoverbentley.serve.queue import JobQueue
+
+pytestmark = pytest.mark.anyio
+
+
+class NoFiles:
+    """A Hover source that lists no job, once ``listing`` has returned."""
+
+    provider = "hover"
+
+    def __init__(self, listing: Callable[[], Awaitable[None]]) -> None:
+        self.listing = listing
+
+    async def job_ids(self) -> AsyncIterator[str]:
+        await self.listing()
+        none: tuple[str, ...] = ()
+        for job_id in none:
+            yield job_id
+
+    def hosts(self) -> list[object]:
+        return []
+
+
+class Events:
+    """A journal and a queue fed one event of a new job at a time, as the app feeds them."""
+
+    def __init__(self, directory: Path) -> None:
+        self.journal = Journal(directory)
+        self.journal.open()
+        self.queue: JobQueue[JobKey] = JobQueue(1000)
+        self.ids = itertools.count(1)
+
+    async def arrive(self) -> None:
+        job_id = str(next(self.ids))
+        event = Event(
+            message_id=f"m{job_id}",
+            provider="hover",
+            job_id=job_id,
+            received=time.time(),
+            event_type="job-state-changed",
+        )
+        assert await self.journal.accept(event)
+        self.queue.put(event.key)
+
+
+async def test_a_due_sweep_runs_before_the_next_batch_under_steady_events(
+    tmp_path: Path,
+) -> None:
+    """An event arrives during every run, so jobs always wait; each run takes a minute of
+    the archiver's clock and the sweep is due every 100 s: it runs, one batch late at most."""
+    events = Events(tmp_path / "state")
+    now = [0.0]
+    order: list[str] = []
+    archiver: Archiver
+
+    async def during_the_run() -> None:
+        if order.count("batch") < 20:
+            await events.arrive()
+        else:
+            archiver.stop()
+
+    def source(ids: list[str]) -> ArchiveSource:
+        order.append("batch")
+        now[0] += 60.0
+        return NoFiles(during_the_run)  # type: ignore[return-value]
+
+    async def sweep() -> list[ArchiveSummary]:
+        order.append("sweep")
+        return []
+
+    settings = ArchiverSettings(sweep_interval=100.0)
+    archiver = Archiver(
+        tmp_path / "out",
+        events.journal,
+        events.queue,
+        ServeMetrics(),
+        {"hover": source},
+        settings,
+        sweep=sweep,
+        clock=lambda: now[0],
+    )
+    await events.arrive()
+    with anyio.fail_after(60):
+        await archiver.run()
+    assert order == ["sweep", "batch", "batch"] * 10
+    assert events.journal.pending_jobs() == []  # every event's job was archived
+    events.journal.close()
