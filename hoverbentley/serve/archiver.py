@@ -5,12 +5,15 @@ each run takes every waiting job of the queue, up to a batch, and archives them 
 :func:`~hoverbentley.archive.archive` as ``hover archive --job ...`` (concurrent downloads,
 resume, sha256, manifest, later passes), one run per source. A job is marked finished in the
 journal after the run's manifest is durable, for the events that were pending when it began;
-an event that came during the run queues the job once more. The catch-up sweep runs between
+an event that came during the run queues the job once more. A job whose archive failed is
+queued again later, with a growing pause, up to a number of attempts (see
+:class:`ArchiverSettings`), whether or not a sweep covers it. The catch-up sweep runs between
 batches, at start and every ``sweep_interval`` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
@@ -50,14 +53,26 @@ def route_of(provider: str, event_type: str) -> str:
 @dataclass(frozen=True)
 class ArchiverSettings:
     """How the archiver runs: archive options, jobs per run, sweep interval (``None``: no
-    sweep), the pause before a run that failed as a whole is tried again, and whether
-    ``OUT/takeoff.csv`` is kept current (the rows of the Hover jobs each run archived)."""
+    sweep), and whether ``OUT/takeoff.csv`` is kept current (the rows of the Hover jobs each
+    run archived).
+
+    A job whose archive failed is queued again after ``retry_delay`` seconds, the pause
+    doubling after each failure in a row up to ``max_retry_delay``; after ``max_attempts``
+    attempts it is recorded as failed (log, ``jobs_failed`` metric, journal). A run that
+    failed as a whole (the API or OUT out of reach) is tried again the same way, without end.
+    """
 
     options: ArchiveOptions = field(default_factory=ArchiveOptions)
     batch: int = 64
     sweep_interval: float | None = 3600.0
     retry_delay: float = 30.0
+    max_retry_delay: float = 3600.0
+    max_attempts: int = 8
     takeoff: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
 
 
 class Archiver:
@@ -86,6 +101,11 @@ class Archiver:
         self._clock = clock
         self._stopping = False
         self._idle: anyio.CancelScope | None = None
+        #: Failed attempts in a row of the jobs being tried again.
+        self._failures: dict[JobKey, int] = {}
+        #: Runs in a row that failed as a whole, by route.
+        self._run_failures: dict[str, int] = {}
+        self._scheduled: dict[JobKey, asyncio.TimerHandle] = {}
         #: Runs finished: archives and sweeps.
         self.runs = 0
         self._ran: anyio.Event | None = None
@@ -103,10 +123,14 @@ class Archiver:
             ran.set()
 
     def stop(self) -> None:
-        """Take no more jobs; a run under way goes on (cancel :meth:`run` to cut it short)."""
+        """Take no more jobs, nor queue the failed ones again; a run under way goes on (cancel
+        :meth:`run` to cut it short)."""
         self._stopping = True
         if self._idle is not None:
             self._idle.cancel()
+        for scheduled in self._scheduled.values():
+            scheduled.cancel()
+        self._scheduled.clear()
 
     async def run(self) -> None:
         """Archive queued jobs and sweep, until :meth:`stop` (returns) or cancelled.
@@ -185,60 +209,104 @@ class Archiver:
         try:
             source = factory([k.job_id for k in keys])
             summary = await archive(source, self.out, self.settings.options)
-        except Exception as exc:
+        except Exception as exc:  # the API or OUT out of reach: nothing said of any one job
+            self._run_failures[route] = self._run_failures.get(route, 0) + 1
+            delay = self._backoff(self._run_failures[route])
             logger.error(
-                "archiving %d %s jobs failed, trying again in %.0f s: %s",
+                "archiving %d %s jobs failed, trying again in %g s: %s",
                 len(keys),
                 route,
-                self.settings.retry_delay,
+                delay,
                 exc,
             )
-            await self._again(keys)
+            self._later(keys, delay)
             return
+        self._run_failures.pop(route, None)
         self.metrics.files.inc(summary.downloaded)
         self.metrics.bytes.inc(summary.bytes)
         failed = _failed_jobs(summary, keys)
         if self.settings.takeoff and route == HOVER:
             await self._takeoff([k.job_id for k in keys if k.job_id not in failed])
-        now = time.time()
         unrecorded: list[JobKey] = []
         for key in keys:
-            ok = key.job_id not in failed
+            error = failed.get(key.job_id)
+            if error is not None and self._tried_again(key, error):
+                continue
             try:
-                await self.journal.finish(key, covered[key], ok=ok)
+                await self.journal.finish(key, covered[key], error=error)
             except JournalUnavailable as exc:  # its events stay pending: archived again
                 logger.error("%s job %s: %s", key.provider, key.job_id, exc)
                 unrecorded.append(key)
                 continue
-            if ok:
-                logger.info("%s job %s archived", key.provider, key.job_id)
-                self.metrics.jobs_archived.labels(key.provider).inc()
-                self.metrics.latency.observe(max(0.0, now - first[key]))
-            else:
-                self.metrics.jobs_failed.labels(key.provider).inc()
-                logger.warning(
-                    "%s job %s: archive incomplete (%s); the next sweep tries again",
-                    key.provider,
-                    key.job_id,
-                    failed[key.job_id],
-                )
-
+            self._recorded(key, error, first[key])
         if unrecorded:
             logger.error(
-                "%d jobs archived but not recorded in the journal; trying again in %.0f s",
+                "%d jobs archived but not recorded in the journal; trying again in %g s",
                 len(unrecorded),
                 self.settings.retry_delay,
             )
-            await self._again(unrecorded)
+            self._later(unrecorded, self.settings.retry_delay)
 
-    async def _again(self, keys: list[JobKey]) -> None:
-        """Queue ``keys`` again after the retry delay (their events are still pending)."""
-        with anyio.CancelScope() as self._idle:  # stop() ends the pause, not the requeue
-            if not self._stopping:
-                await anyio.sleep(self.settings.retry_delay)
-        self._idle = None
+    def _tried_again(self, key: JobKey, error: str) -> bool:
+        """Schedule another attempt of the job ``key`` whose archive failed, unless it has had
+        its last (``False``: it is to be recorded as failed)."""
+        attempts = self._failures.get(key, 0) + 1
+        last = self.settings.max_attempts
+        if attempts >= last:
+            return False
+        self._failures[key] = attempts
+        delay = self._backoff(attempts)
+        self.metrics.jobs_retried.labels(key.provider).inc()
+        logger.warning(
+            "%s job %s: archive incomplete (%s); trying again in %g s (attempt %d of %d)",
+            key.provider,
+            key.job_id,
+            error,
+            delay,
+            attempts + 1,
+            last,
+        )
+        self._later([key], delay)
+        return True
+
+    def _recorded(self, key: JobKey, error: str | None, first: float) -> None:
+        """Log and count job ``key``, archived or (with ``error``) failed for good."""
+        attempts = self._failures.pop(key, 0) + 1
+        if error is None:
+            logger.info("%s job %s archived", key.provider, key.job_id)
+            self.metrics.jobs_archived.labels(key.provider).inc()
+            self.metrics.latency.observe(max(0.0, time.time() - first))
+            return
+        self.metrics.jobs_failed.labels(key.provider).inc()
+        logger.error(
+            "%s job %s: archive failed %d times, recorded as failed in the journal: %s",
+            key.provider,
+            key.job_id,
+            attempts,
+            error,
+        )
+
+    def _backoff(self, failures: int) -> float:
+        """The pause after the ``failures``-th failure in a row: the retry delay, doubled
+        after each failure, up to the largest."""
+        delay = self.settings.retry_delay * 2.0 ** min(failures - 1, 64)
+        return min(delay, self.settings.max_retry_delay)
+
+    def _later(self, keys: list[JobKey], delay: float) -> None:
+        """Queue ``keys`` again in ``delay`` seconds (their events stay pending meanwhile,
+        and after a stop, which drops what is scheduled)."""
+        if self._stopping:
+            return
+        loop = asyncio.get_running_loop()
         for key in keys:
-            self.queue.put(key, force=True)  # running: it waits again when done
+            scheduled = self._scheduled.pop(key, None)
+            if scheduled is not None:
+                scheduled.cancel()
+            self._scheduled[key] = loop.call_later(delay, self._requeue, key)
+
+    def _requeue(self, key: JobKey) -> None:
+        del self._scheduled[key]
+        self.queue.put(key, force=True)  # running: it waits again when done
 
     async def _takeoff(self, job_ids: list[str]) -> None:
         if not job_ids:

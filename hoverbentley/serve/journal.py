@@ -5,8 +5,9 @@ One msgspec-JSON line per record in ``journal.jsonl``, appended with one ``write
 
 - an :class:`Event` (message id, provider, job id, received time, event type, and whether it
   asks for an archive: an event of a job not complete yet is only noted);
-- a :class:`Finished` record: the job was archived (or failed for good) after the events it
-  names, so a restart replays only the events no :class:`Finished` record covers.
+- a :class:`Finished` record: the job was archived (or, with an ``error``, failed for good)
+  after the events it names, so a restart replays only the events no :class:`Finished`
+  record covers.
 
 A torn last line (a crash mid-write) is ignored and cut off when the journal is opened; a
 whole line that does not decode is left out with a warning, the file as it was kept beside it
@@ -28,7 +29,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -75,14 +76,14 @@ class Event(msgspec.Struct, tag="event", kw_only=True, omit_defaults=True):
 
 
 class Finished(msgspec.Struct, tag="finished", kw_only=True, omit_defaults=True):
-    """Job ``job_id`` was archived after events ``message_ids`` (``ok`` false: it failed,
-    and is left to the next catch-up sweep)."""
+    """Job ``job_id`` was archived after events ``message_ids``; or, with an ``error`` (its
+    last attempt's), failed for good after them."""
 
     provider: str
     job_id: str
     message_ids: list[str]
     at: float
-    ok: bool = True
+    error: str | None = None
 
 
 Record = Event | Finished
@@ -92,11 +93,13 @@ _DECODER = msgspec.json.Decoder(Record)
 
 @dataclass
 class _State:
-    """What the journal's lines say: the events seen, and those of each job still pending."""
+    """What the journal's lines say: the events seen, those of each job still pending, when
+    each was finished, and the error of those finished as failed."""
 
-    seen: dict[str, Event]
-    pending: dict[JobKey, dict[str, Event]]
-    finished_at: dict[str, float]
+    seen: dict[str, Event] = field(default_factory=dict)
+    pending: dict[JobKey, dict[str, Event]] = field(default_factory=dict)
+    finished_at: dict[str, float] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def _apply(state: _State, record: Record) -> None:
@@ -113,12 +116,16 @@ def _apply(state: _State, record: Record) -> None:
     for message_id in record.message_ids:
         events.pop(message_id, None)
         state.finished_at[message_id] = record.at
+        if record.error is None:
+            state.failed.pop(message_id, None)
+        else:
+            state.failed[message_id] = record.error
     if not events:
         state.pending.pop(key, None)
 
 
 def _replay(records: Iterable[Record]) -> _State:
-    state = _State({}, {}, {})
+    state = _State()
     for record in records:
         _apply(state, record)
     return state
@@ -139,6 +146,7 @@ def _compacted(state: _State, keep_after: float) -> list[Record]:
             job_id=e.job_id,
             message_ids=[e.message_id],
             at=finished_at[e.message_id],
+            error=state.failed.get(e.message_id),
         )
         for e in kept
         if e.message_id in finished_at and e.archive
@@ -165,7 +173,7 @@ def _read(path: Path) -> _Read:
     not decode (a damaged disk block, a record of another version) is skipped, not the end
     of what follows: every acknowledged event after it is kept.
     """
-    state = _State({}, {}, {})
+    state = _State()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -208,7 +216,7 @@ class Journal:
         self.dedup_window = dedup_window
         self._clock = clock
         self._fd: int | None = None
-        self._state = _State({}, {}, {})
+        self._state = _State()
         self._lines = 0
         self._compact_at = COMPACT_MIN
         self._lock = threading.Lock()
@@ -275,6 +283,21 @@ class Journal:
         """The pending events of job ``key``, oldest first."""
         return sorted(self._state.pending.get(key, {}).values(), key=lambda e: e.received)
 
+    def failed_jobs(self) -> dict[JobKey, str]:
+        """The jobs recorded as failed for good (in the dedup window) and not archived since,
+        with the error of each."""
+        failed: dict[JobKey, str] = {}
+        state = self._state
+        for event in state.seen.values():  # oldest first: a job's last finish wins
+            if not event.archive or event.message_id not in state.finished_at:
+                continue
+            error = state.failed.get(event.message_id)
+            if error is None:
+                failed.pop(event.key, None)
+            else:
+                failed[event.key] = error
+        return failed
+
     def writable(self) -> bool:
         """Whether the journal is open and its last write (if any) succeeded, or its
         directory has room again since that failure."""
@@ -294,14 +317,17 @@ class Journal:
         already in the journal. Raises :class:`JournalUnavailable` when it cannot be written."""
         return await anyio.to_thread.run_sync(self._accept, event)
 
-    async def finish(self, key: JobKey, message_ids: list[str], *, ok: bool = True) -> None:
-        """Record that job ``key`` was archived after events ``message_ids``."""
+    async def finish(
+        self, key: JobKey, message_ids: list[str], *, error: str | None = None
+    ) -> None:
+        """Record that job ``key`` was archived after events ``message_ids``, or with an
+        ``error`` that it failed for good."""
         record = Finished(
             provider=key.provider,
             job_id=key.job_id,
             message_ids=message_ids,
             at=self._clock(),
-            ok=ok,
+            error=error,
         )
         await anyio.to_thread.run_sync(self._finish, key, record)
 
@@ -311,23 +337,14 @@ class Journal:
             if event.message_id in state.seen:
                 return False
             self._append(_ENCODER.encode(event) + b"\n")
-            state.seen[event.message_id] = event
-            if event.archive:
-                state.pending.setdefault(event.key, {})[event.message_id] = event
-            else:
-                state.finished_at[event.message_id] = event.received
+            _apply(state, event)
             self._compact_if_grown()
             return True
 
     def _finish(self, key: JobKey, record: Finished) -> None:
         with self._lock:
             self._append(_ENCODER.encode(record) + b"\n")
-            events = self._state.pending.get(key, {})
-            for message_id in record.message_ids:
-                events.pop(message_id, None)
-                self._state.finished_at[message_id] = record.at
-            if not events:
-                self._state.pending.pop(key, None)
+            _apply(self._state, record)
             self._compact_if_grown()
 
     def _compact_if_grown(self) -> None:

@@ -53,9 +53,15 @@ class ServeMetrics:
         self.jobs_archived = Counter(
             "hoverbentley_serve_jobs_archived", "Jobs archived", ["provider"], registry=r
         )
+        self.jobs_retried = Counter(
+            "hoverbentley_serve_jobs_retried",
+            "Failed archives of a job queued again for a later attempt",
+            ["provider"],
+            registry=r,
+        )
         self.jobs_failed = Counter(
             "hoverbentley_serve_jobs_failed",
-            "Jobs whose archive had a failure (left to the next sweep)",
+            "Jobs recorded as failed after their last attempt",
             ["provider"],
             registry=r,
         )

@@ -20,7 +20,8 @@ from aiohttp import web
 
 from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from hoverbentley.serve.app import SERVICE, create_app
+from hoverbentley.emulator.faults import Fault
+from hoverbentley.serve.app import SERVICE, ServeSettings, create_app
 from hoverbentley.serve.archiver import SourceFactory
 from hoverbentley.serve.journal import JOURNAL_NAME, Event, JobKey, Journal
 from tests.archive.helpers import SMALL_SIZES, assert_complete, disk_files, read_manifest
@@ -456,3 +457,74 @@ async def test_mounted_in_another_app_the_public_path_is_what_is_signed(
             assert "hoverbentley hover webhooks verify c0de" in caplog.text
     assert (tmp_path / "out" / "hover" / str(job_id) / "job.json").exists()
     assert PUBLIC_PATH != "/archive/hooks/hover"
+
+
+def _failing_job_settings(out: Path, state: Path, **archiver: Any) -> ServeSettings:
+    """Settings without a sweep: nothing but the archiver's own attempts tries a job again."""
+    config = settings(out, state)
+    options = replace(config.archiver.options, retries=0)  # one record read per attempt
+    return replace(config, archiver=replace(config.archiver, options=options, **archiver))
+
+
+async def test_a_failed_job_no_sweep_covers_is_tried_again_with_backoff_then_recorded_failed(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = emu.job_ids()[0]
+    never: list[Fault] = ["html200"] * 500
+    emu.script(f"/api/v3/jobs/{job_id}", *never)  # its record never decodes
+    state = tmp_path / "state"
+    config = _failing_job_settings(tmp_path / "out", state, retry_delay=0.01, max_attempts=3)
+    async with running(emu, config) as svc:
+        assert await svc.hover(hover_body(job_id)) == 202
+        with anyio.fail_after(60):
+            await svc.service.settled()
+        text = await svc.metrics()
+    assert record_fetches(emu) == {str(job_id): 3}  # three attempts, and no more
+    logged = [r.getMessage() for r in caplog.records if f"job {job_id}" in r.getMessage()]
+    assert [m.rpartition("; ")[2] for m in logged if "trying again" in m] == [
+        "trying again in 0.01 s (attempt 2 of 3)",  # the pause doubles
+        "trying again in 0.02 s (attempt 3 of 3)",
+    ]
+    (failed,) = [r for r in caplog.records if "recorded as failed" in r.getMessage()]
+    assert failed.levelno == logging.ERROR and "failed 3 times" in failed.getMessage()
+    assert metric(text, "hoverbentley_serve_jobs_retried_total", provider="hover") == 2
+    assert metric(text, "hoverbentley_serve_jobs_failed_total", provider="hover") == 1
+    assert metric(text, "hoverbentley_serve_jobs_archived_total", provider="hover") == 0
+    last = json.loads((state / JOURNAL_NAME).read_bytes().splitlines()[-1])
+    assert (last["type"], last["job_id"]) == ("finished", str(job_id)) and last["error"]
+    journal = Journal(state)
+    journal.open()  # what a restart finds: failed for good, nothing pending
+    assert journal.failed_jobs() == {JobKey("hover", str(job_id)): last["error"]}
+    assert journal.pending_jobs() == []
+    journal.close()
+
+
+async def test_the_pause_before_a_failed_run_is_tried_again_holds_up_no_other_job(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing, other = emu.job_ids()[:2]
+    tried = anyio.Event()
+    async with hover_client(emu) as client:
+
+        def source(ids: list[str]) -> HoverSource:
+            if str(failing) in ids:
+                tried.set()
+                raise OSError("the API is down")
+            return HoverSource(client, job_ids=[int(i) for i in ids])
+
+        state = tmp_path / "state"
+        config = _failing_job_settings(tmp_path / "out", state, retry_delay=3600.0)
+        async with running(emu, config, sources={"hover": source}) as svc:
+            assert await svc.hover(hover_body(failing)) == 202
+            with anyio.fail_after(60):
+                await tried.wait()
+                assert await svc.hover(hover_body(other)) == 202
+                # Archived now, not after the failed run's hour.
+                while JobKey("hover", str(other)) in svc.service.journal.pending_jobs():
+                    await svc.service.archiver.wait_run()
+    assert (tmp_path / "out" / "hover" / str(other) / "job.json").exists()
+    assert "trying again in 3600 s: the API is down" in caplog.text
+    journal = Journal(state)
+    journal.open()  # the failed job's event is still pending for the next start
+    assert journal.pending_jobs() == [JobKey("hover", str(failing))]
+    journal.close()

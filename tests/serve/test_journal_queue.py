@@ -375,3 +375,24 @@ async def test_opening_reads_the_file_once_and_decodes_each_line_once(
     assert again.pending_jobs() == [JobKey("hover", str(n)) for n in range(1, 5)]
     assert again.seen("m0")
     again.close()
+
+
+async def test_a_job_recorded_failed_stays_so_across_a_compaction_until_archived(
+    tmp_path: Path,
+) -> None:
+    journal = opened(tmp_path)
+    await journal.accept(event("a", "1"))
+    await journal.accept(event("b", "2"))
+    await journal.finish(JobKey("hover", "1"), ["a"], error="HTTP 500")
+    await journal.finish(JobKey("hover", "2"), ["b"])
+    journal.close()
+    with open(tmp_path / JOURNAL_NAME, "ab") as fh:
+        fh.write(b'{"type":"ev')  # a torn tail: the next open rewrites (compacts) the file
+
+    again = opened(tmp_path)
+    assert (tmp_path / JOURNAL_NAME).read_bytes().endswith(b"}\n")  # rewritten
+    assert again.failed_jobs() == {JobKey("hover", "1"): "HTTP 500"}
+    await again.accept(event("c", "1"))  # a later event, and its job archived this time
+    await again.finish(JobKey("hover", "1"), ["c"])
+    assert again.failed_jobs() == {}
+    again.close()
