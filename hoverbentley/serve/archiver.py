@@ -54,7 +54,7 @@ def route_of(provider: str, event_type: str) -> str:
 class ArchiverSettings:
     """How the archiver runs: archive options, jobs per run, sweep interval (``None``: no
     sweep), and whether ``OUT/takeoff.csv`` is kept current (the rows of the Hover jobs each
-    run archived).
+    run archived; after a sweep that took jobs up, the whole table: its summaries name none).
 
     A job whose archive failed is queued again after ``retry_delay`` seconds, the pause
     doubling after each failure in a row up to ``max_retry_delay``; after ``max_attempts``
@@ -168,19 +168,22 @@ class Archiver:
         except Exception as exc:
             self.metrics.sweeps.labels("failed").inc()
             logger.error("catch-up sweep failed: %s", exc)
-            return
-        finally:
             self._finished_run()
+            return
         for summary in summaries:
             self.metrics.files.inc(summary.downloaded)
             self.metrics.bytes.inc(summary.bytes)
+        jobs = sum(s.jobs for s in summaries)
+        if self.settings.takeoff and jobs:
+            await self._takeoff(None)  # a summary names no job: the whole table
         ok = all(s.ok for s in summaries)
         self.metrics.sweeps.labels("ok" if ok else "incomplete").inc()
         logger.info(
             "catch-up sweep: %d jobs, %d files downloaded",
-            sum(s.jobs for s in summaries),
+            jobs,
             sum(s.downloaded for s in summaries),
         )
+        self._finished_run()
 
     async def _archive(self, batch: list[JobKey]) -> None:
         by_route: dict[str, list[JobKey]] = {}
@@ -308,8 +311,10 @@ class Archiver:
         del self._scheduled[key]
         self.queue.put(key, force=True)  # running: it waits again when done
 
-    async def _takeoff(self, job_ids: list[str]) -> None:
-        if not job_ids:
+    async def _takeoff(self, job_ids: list[str] | None) -> None:
+        """Bring ``OUT/takeoff.csv`` up to date: the rows of the Hover jobs ``job_ids``
+        replaced, or (``None``) the whole table."""
+        if job_ids == []:
             return
         try:
             table = await write_takeoff(str(self.out), job_ids=job_ids)

@@ -1,22 +1,32 @@
-"""The archiver alone: the catch-up sweep under steady events, failed jobs tried again."""
+"""The archiver: the catch-up sweep under steady events, and the takeoff table of a sweep."""
 
 from __future__ import annotations
 
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import pytest
 
-from hoverbentley.archive import ArchiveSource, ArchiveSummary
+from hoverbentley.archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
+from hoverbentley.archive.hover_source import HoverSource
+from hoverbentley.archive.takeoff import read_takeoff, takeoff_csv
+from hoverbentley.emulator import Emulator, EmulatorConfig
+from hoverbentley.serve.app import SERVICE, create_app
 from hoverbentley.serve.archiver import Archiver, ArchiverSettings
 from hoverbentley.serve.journal import Event, JobKey, Journal
 from hoverbentley.serve.metrics import ServeMetrics
 from hoverbentley.serve.queue import JobQueue
+from tests.archive.helpers import FAST_HTTP, SMALL_SIZES
+from tests.serve.helpers import settings
+from tests.support import hover_client, serve
 
 pytestmark = pytest.mark.anyio
+
+EMULATOR = EmulatorConfig(jobs=3, include_seed_jobs=False, sizes=SMALL_SIZES)
 
 
 class NoFiles:
@@ -101,3 +111,28 @@ async def test_a_due_sweep_runs_before_the_next_batch_under_steady_events(
     assert order == ["sweep", "batch", "batch"] * 10
     assert events.journal.pending_jobs() == []  # every event's job was archived
     events.journal.close()
+
+
+async def test_the_jobs_a_sweep_archives_get_their_takeoff_rows(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    async with hover_client(emu, http=FAST_HTTP) as hover:
+
+        async def sweep() -> list[ArchiveSummary]:
+            return [await archive(HoverSource(hover), str(out), ArchiveOptions(concurrency=4))]
+
+        config = settings(out, tmp_path / "state")
+        config = replace(
+            config, archiver=replace(config.archiver, sweep_interval=3600.0, takeoff=True)
+        )
+        app = create_app(config, {"hover": lambda ids: HoverSource(hover)}, sweep=sweep)
+        archiver = app[SERVICE].archiver
+        async with serve(app):
+            with anyio.fail_after(60):
+                while not archiver.runs:  # the sweep at start
+                    await archiver.wait_run()
+    table = (out / "takeoff.csv").read_bytes()
+    assert table == takeoff_csv((await read_takeoff(str(out))).rows)  # `hover takeoff OUT`
+    jobs = {line.split(b",", 1)[0].decode() for line in table.splitlines()[1:]}
+    assert jobs == {str(j) for j in emu.job_ids()}
