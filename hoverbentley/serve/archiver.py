@@ -26,7 +26,7 @@ import anyio
 from ..archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
 from ..archive.plan import job_directory
 from ..archive.takeoff import write_takeoff
-from .events import BENTLEY_ANALYSIS, BENTLEY_V1, BENTLEY_V2, HOVER
+from .events import HOVER, route_of
 from .journal import JobKey, Journal, JournalUnavailable
 from .metrics import ServeMetrics
 from .queue import JobQueue
@@ -37,17 +37,6 @@ logger = logging.getLogger("hoverbentley.serve")
 SourceFactory = Callable[[list[str]], ArchiveSource]
 #: The catch-up sweep: a ``--since last`` run of every source, its summaries returned.
 Sweep = Callable[[], Awaitable[list[ArchiveSummary]]]
-
-_ROUTES_BY_TYPE = {
-    "realityModeling.jobCompleted.v2": BENTLEY_V2,
-    "realityModeling.jobCompleted.v1": BENTLEY_V1,
-    "realityAnalysis.jobCompleted.v1": BENTLEY_ANALYSIS,
-}
-
-
-def route_of(provider: str, event_type: str) -> str:
-    """The route (which source archives it) of a job by its provider and its event's type."""
-    return HOVER if provider == HOVER else _ROUTES_BY_TYPE.get(event_type, BENTLEY_V2)
 
 
 @dataclass(frozen=True)

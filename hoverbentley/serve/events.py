@@ -14,13 +14,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from ..bentley.webhook_events import (
-    BentleyEvent,
-    RealityAnalysisJobCompletedV1,
-    RealityConversionJobCompletedV1,
-    RealityModelingJobCompletedV1,
-    RealityModelingJobCompletedV2,
-)
+from ..bentley.webhook_events import BentleyEvent
 from ..errors import MalformedEvent
 from ..hover.webhook_events import HoverEvent, JobStateChanged, ModelCreated, ModelStateChanged
 
@@ -33,10 +27,11 @@ HOVER = "hover"
 BENTLEY_V1 = "bentley-v1"
 BENTLEY_V2 = "bentley-v2"
 BENTLEY_ANALYSIS = "bentley-analysis"
-_BENTLEY_ROUTES: dict[type, str] = {
-    RealityModelingJobCompletedV2: BENTLEY_V2,
-    RealityModelingJobCompletedV1: BENTLEY_V1,
-    RealityAnalysisJobCompletedV1: BENTLEY_ANALYSIS,
+#: The Bentley event types the service archives a job for, and their routes.
+BENTLEY_ROUTES = {
+    "realityModeling.jobCompleted.v2": BENTLEY_V2,
+    "realityModeling.jobCompleted.v1": BENTLEY_V1,
+    "realityAnalysis.jobCompleted.v1": BENTLEY_ANALYSIS,
 }
 _BENTLEY_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _LARGEST_HOVER_ID = 2**63 - 1
@@ -90,13 +85,18 @@ def hover_intent(event: HoverEvent, body: bytes) -> Intent | None:
     return Intent(HOVER, HOVER, str(event.job_id), _hover_message_id(body), event.event, archive)
 
 
+def route_of(provider: str, event_type: str) -> str:
+    """The route of a journaled job, by its provider and its event's type (Reality Modeling
+    v2 for a Bentley type the service does not know)."""
+    return HOVER if provider == HOVER else BENTLEY_ROUTES.get(event_type, BENTLEY_V2)
+
+
 def bentley_intent(event: BentleyEvent, body: bytes) -> Intent | None:
     """The intent of a Bentley job-completed event; ``None`` for any other event (Reality
     Conversion's included: no client of this package reads its jobs)."""
-    route = _BENTLEY_ROUTES.get(type(event))
+    route = BENTLEY_ROUTES.get(event.event_type)
     if route is None:
         return None
-    assert not isinstance(event, RealityConversionJobCompletedV1)
     job_id = event.content.job_id
     if not _BENTLEY_JOB_ID.fullmatch(job_id):
         shown = job_id[:40].encode("unicode_escape").decode("ascii")

@@ -32,8 +32,6 @@ class JobQueue(Generic[K]):
         self._again: set[K] = set()
         self._changed: anyio.Event | None = None  # made by the first wait, in a loop
         self._on_depth = on_depth
-        #: The largest depth the queue has had.
-        self.max_depth = 0
 
     @property
     def depth(self) -> int:
@@ -85,10 +83,8 @@ class JobQueue(Generic[K]):
         self._notify()
 
     def _notify(self) -> None:
-        depth = self.depth
-        self.max_depth = max(self.max_depth, depth)
         if self._on_depth is not None:
-            self._on_depth(depth)
+            self._on_depth(self.depth)
         changed, self._changed = self._changed, None
         if changed is not None:
             changed.set()

@@ -71,7 +71,7 @@ async def test_events_of_several_jobs_are_archived_once_each(emu: Emulator, tmp_
         model = hover_body(hover_ids[0], "complete", event="model-state-changed", model_id=7)
         assert await svc.hover(model) == 202
         await svc.service.settled()
-        assert svc.service.queue.max_depth == 0
+        assert metric(await svc.metrics(), "hoverbentley_serve_queue_depth_max") == 0
         assert not (out / "hover" / str(hover_ids[0])).exists()
         for job_id in hover_ids:
             body = hover_body(job_id)
@@ -209,8 +209,8 @@ async def test_a_refused_delivery_queues_and_archives_nothing(
         send = svc.hover if provider == "hover" else svc.bentley
         assert await send(body, sign(body)) == status
         await svc.service.settled()
-        assert svc.service.queue.max_depth == 0
         text = await svc.metrics()
+    assert metric(text, "hoverbentley_serve_queue_depth_max") == 0
     assert (tmp_path / "state" / JOURNAL_NAME).read_bytes() == b""
     assert not out.exists() or not any(out.iterdir())
     assert not [r for r in emu.requests if r.target != "tokens"]
@@ -363,7 +363,7 @@ async def test_a_full_journal_disk_answers_503_and_acknowledges_nothing(
             hover_headers(hover_body(job_id)),
         )
         assert (status, headers.get("Retry-After")) == (503, "30")
-        assert svc.service.queue.max_depth == 0
+        assert metric(await svc.metrics(), "hoverbentley_serve_queue_depth_max") == 0
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and "No space left on device" in errors[0].getMessage()
         journal.full = False  # space again: the provider's retry is taken

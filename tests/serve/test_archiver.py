@@ -1,8 +1,10 @@
-"""The archiver: the catch-up sweep under steady events, and the takeoff table of a sweep."""
+"""The archiver: the catch-up sweep under steady events, the takeoff table of a sweep, and
+the route of a journaled job."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -14,9 +16,11 @@ import pytest
 from hoverbentley.archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
 from hoverbentley.archive.hover_source import HoverSource
 from hoverbentley.archive.takeoff import read_takeoff, takeoff_csv
+from hoverbentley.bentley.webhook_events import decode_bentley_event
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.serve.app import SERVICE, create_app
 from hoverbentley.serve.archiver import Archiver, ArchiverSettings
+from hoverbentley.serve.events import BENTLEY_ROUTES, bentley_intent, route_of
 from hoverbentley.serve.journal import Event, JobKey, Journal
 from hoverbentley.serve.metrics import ServeMetrics
 from hoverbentley.serve.queue import JobQueue
@@ -136,3 +140,19 @@ async def test_the_jobs_a_sweep_archives_get_their_takeoff_rows(
     assert table == takeoff_csv((await read_takeoff(str(out))).rows)  # `hover takeoff OUT`
     jobs = {line.split(b",", 1)[0].decode() for line in table.splitlines()[1:]}
     assert jobs == {str(j) for j in emu.job_ids()}
+
+
+@pytest.mark.parametrize("event_type", sorted(BENTLEY_ROUTES))
+def test_a_journaled_bentley_job_is_archived_by_the_route_its_event_was_taken_for(
+    event_type: str,
+) -> None:
+    body = json.dumps(
+        {
+            "eventType": event_type,
+            "content": {"jobId": "a1b2", "state": "Success"},
+            "messageId": "m-1",
+        }
+    ).encode()
+    intent = bentley_intent(decode_bentley_event(body), body)
+    assert intent is not None
+    assert route_of("bentley", intent.event_type) == intent.route == BENTLEY_ROUTES[event_type]
