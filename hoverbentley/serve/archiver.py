@@ -157,8 +157,13 @@ class Archiver:
         except Exception as exc:
             self.metrics.sweeps.labels("failed").inc()
             logger.error("catch-up sweep failed: %s", exc)
+        else:
+            await self._swept(summaries)
+        finally:
             self._finished_run()
-            return
+
+    async def _swept(self, summaries: list[ArchiveSummary]) -> None:
+        """Count and log what a sweep did, and bring ``OUT/takeoff.csv`` up to date."""
         for summary in summaries:
             self.metrics.files.inc(summary.downloaded)
             self.metrics.bytes.inc(summary.bytes)
@@ -172,7 +177,6 @@ class Archiver:
             jobs,
             sum(s.downloaded for s in summaries),
         )
-        self._finished_run()
 
     async def _archive(self, batch: list[JobKey]) -> None:
         by_route: dict[str, list[JobKey]] = {}
