@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,6 +25,42 @@ class Sample:
     output: dict[str, object]
     #: The 1-minute load average when the run ended (other work on the machine included).
     load: float = 0.0
+
+
+#: How much of a failed child's stderr its error quotes (the end, from a line's start): enough
+#: for the whole of an obstore error, whose cause is in the "Debug source" part after the
+#: first line, and for the last exception of a traceback.
+STDERR_QUOTED = 4000
+#: How much of the command its error names (a ``sh -c`` script can run to hundreds).
+COMMAND_QUOTED = 100
+
+
+class ContenderFailed(RuntimeError):
+    """A contender exited unsuccessfully; ``stderr`` is all it wrote there."""
+
+    def __init__(self, command: Sequence[str], returncode: int, stderr: str) -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.stderr = stderr
+        name = shlex.join(command)
+        if len(name) > COMMAND_QUOTED:
+            name = name[: COMMAND_QUOTED - 3] + "..."
+        how = f"exit status {returncode}"
+        # benchmarks.launch exits with 256 - N when its child was killed by signal N.
+        if returncode < 0 or returncode > 128:
+            number = -returncode if returncode < 0 else 256 - returncode
+            if number in {s.value for s in signal.Signals}:
+                how += f" (killed by {signal.Signals(number).name}?)"
+        super().__init__(f"{how}: {_tail(stderr) or '(nothing on stderr)'} [command: {name}]")
+
+
+def _tail(text: str) -> str:
+    """The last :data:`STDERR_QUOTED` characters of ``text``, from the start of a line."""
+    text = text.strip()
+    if len(text) <= STDERR_QUOTED:
+        return text
+    tail = text[-STDERR_QUOTED:]
+    return "..." + tail[tail.find("\n") :] if "\n" in tail else "..." + tail
 
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Sample:
@@ -46,10 +84,7 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> S
         usage = json.loads(usage_file.read() or "{}")
     data = proc.stdout
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command[:6])} failed with exit status {proc.returncode}:"
-            f" {errors.decode(errors='replace')[-1500:]}"
-        )
+        raise ContenderFailed(command, proc.returncode, errors.decode(errors="replace"))
     output: dict[str, object] = {}
     for line in reversed(data.decode().strip().splitlines()):
         if line.startswith("{"):

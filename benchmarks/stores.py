@@ -4,7 +4,8 @@ alternative of archiving to a local directory and then uploading it.
 
 moto and Azurite are started here on 127.0.0.1 and stopped afterwards; a store whose server
 cannot be had is reported as skipped. Each run writes a new prefix, deleted (untimed) after
-the run once its objects are counted.
+the run once its objects are counted. Azurite is started afresh for every run (see
+:func:`_fresh_azurite`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import statistics
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,14 @@ class Server:
         """CPU seconds the server process has used so far."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def exited(self) -> bool:
+        """Whether the server process has ended (a zombie until it is stopped)."""
+        try:
+            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        return state in ("Z", "X")
 
 
 def _put(url: str) -> None:
@@ -147,6 +156,23 @@ def _azurite(work: Path) -> Iterator[Server | str]:
         yield Server("az", endpoint, env, pid)
 
 
+@contextmanager
+def _fresh_azurite(work: Path) -> Iterator[Server]:
+    """A new Azurite for one run, stopped after it.
+
+    Azurite in memory keeps the data of deleted blobs until its garbage collection, which runs
+    every 10 minutes: one server for the whole table grew by the data set (550 MiB) every run,
+    and in a full run on a 23 GiB machine whose tmpfs was mostly full, the kernel's OOM killer
+    ended it (3.2 GiB then) in the middle of an upload, which then failed with "Connection
+    refused" after obstore's retries, as did the run after it. A server per run holds one
+    run's data at most, and no earlier run's collection can land in a timed one.
+    """
+    with _azurite(work) as got:
+        if isinstance(got, str):
+            raise RuntimeError(f"Azurite: {got}")
+        yield got
+
+
 def _purge(server: Server, prefix: str) -> int:
     """Delete every object under ``prefix``; how many there were."""
     import obstore
@@ -175,20 +201,24 @@ def aws_cli() -> str | None:
     return str(beside) if beside.exists() else shutil.which("aws")
 
 
-def _direct(server: Server) -> Callable[[str], list[str]]:
-    return lambda prefix: archive_command(server.url(prefix), CONCURRENCY)  # type: ignore[arg-type]
+#: A contender's command, for the server of the run and the prefix it writes.
+Command = Callable[[Server, str], list[str]]
 
 
-def _aws_sync(server: Server, aws: str, staged: Path) -> Callable[[str], list[str]]:
-    def upload(prefix: str) -> list[str]:
+def _direct() -> Command:
+    return lambda server, prefix: archive_command(server.url(prefix), CONCURRENCY)  # type: ignore[arg-type]
+
+
+def _aws_sync(aws: str, staged: Path) -> Command:
+    def upload(server: Server, prefix: str) -> list[str]:
         sync = [aws, "s3", "sync", str(staged), server.url(prefix)]
         return [*sync, "--endpoint-url", server.endpoint, "--only-show-errors", "--no-progress"]
 
     return upload
 
 
-def _obstore_upload(server: Server, staged: Path) -> Callable[[str], list[str]]:
-    def upload(prefix: str) -> list[str]:
+def _obstore_upload(staged: Path) -> Command:
+    def upload(server: Server, prefix: str) -> list[str]:
         return [
             *PY,
             "benchmarks.contenders.upload_dir",
@@ -199,13 +229,13 @@ def _obstore_upload(server: Server, staged: Path) -> Callable[[str], list[str]]:
     return upload
 
 
-def _then(staged: Path, upload: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+def _then(staged: Path, upload: Command) -> Command:
     """Archive to ``staged`` (made fresh), then upload it to the prefix: one shell command, so
     the CPU and peak RSS measured are those of both steps."""
 
-    def command(prefix: str) -> list[str]:
+    def command(server: Server, prefix: str) -> list[str]:
         first = shlex.join(archive_command(fresh(staged), CONCURRENCY))
-        second = shlex.join(upload(prefix))
+        second = shlex.join(upload(server, prefix))
         # Each step names itself when it fails, so a failure says which one it was.
         return [
             "sh",
@@ -228,14 +258,21 @@ def store_benchmark(
     staged = out / "staged"
     counter = iter(range(1_000_000))
     with ExitStack() as stack, Emulator.threaded(config) as emu:
-        servers: dict[str, Server] = {}
+        # Per store, how a run gets its server: moto's is started once (deleted objects are
+        # freed at once), Azurite afresh for every run (see _fresh_azurite).
+        servers: dict[str, Callable[[], AbstractContextManager[Server]]] = {}
         skipped: list[str] = []
-        for kind, start in (("s3", _moto), ("az", _azurite)):
-            got = stack.enter_context(start(work))
-            if isinstance(got, str):
-                skipped.append(f"{STORES[kind]}: {got}: skipped")
-            else:
-                servers[kind] = got
+        moto = stack.enter_context(_moto(work))
+        if isinstance(moto, str):
+            skipped.append(f"{STORES['s3']}: {moto}: skipped")
+        else:
+            started = moto
+            servers["s3"] = lambda: nullcontext(started)
+        if azurite_tool() is None:
+            missing = "Azurite is not installed (npm install azurite, or set HOVERBENTLEY_AZURITE)"
+            skipped.append(f"{STORES['az']}: {missing}: skipped")
+        else:
+            servers["az"] = lambda: _fresh_azurite(work)
         files = len(emu.expected_files())
         total = sum(f.size for f in emu.expected_files())
         base = archive_env(emu, config, None)
@@ -244,32 +281,44 @@ def store_benchmark(
             LOCAL: lambda: run_measured(archive_command(fresh(out / "local"), CONCURRENCY), base)
         }
 
-        def into(server: Server, command: Callable[[str], list[str]]) -> Callable[[], Sample]:
-            env = {**base, **server.env, "AWS_CONFIG_FILE": str(aws_config)}
-
+        def into(
+            kind: str, attach: Callable[[], AbstractContextManager[Server]], command: Command
+        ) -> Callable[[], Sample]:
             def go() -> Sample:
                 prefix = f"run-{next(counter)}"
-                before = server.cpu()
-                sample = run_measured(command(prefix), env)
-                used = server.cpu() - before
-                stored = _purge(server, prefix)
+                with attach() as server:
+                    env = {**base, **server.env, "AWS_CONFIG_FILE": str(aws_config)}
+                    before = server.cpu()
+                    try:
+                        sample = run_measured(command(server, prefix), env)
+                    except RuntimeError as exc:
+                        if not server.exited():
+                            raise
+                        # Said first: the contender's own error is then a refused connection.
+                        raise RuntimeError(
+                            f"{STORES[kind]}'s server (pid {server.pid}) ended during the run"
+                            f" (killed? the kernel log would name an OOM kill); the contender:"
+                            f" {exc}"
+                        ) from exc
+                    used = server.cpu() - before
+                    stored = _purge(server, prefix)
                 if stored < files:
                     raise RuntimeError(f"{server.url(prefix)} holds {stored} of {files} files")
                 return dataclasses.replace(sample, output={**sample.output, "server_cpu": used})
 
             return go
 
-        for kind, server in servers.items():
-            plan = {DIRECT: _direct(server)}
+        for kind, attach in servers.items():
+            plan = {DIRECT: _direct()}
             if kind == "s3" and aws:
-                plan[THEN_AWS] = _then(staged, _aws_sync(server, aws, staged))
+                plan[THEN_AWS] = _then(staged, _aws_sync(aws, staged))
             elif kind == "s3":
                 skipped.append(f"{THEN_AWS}: no AWS CLI (pip install awscli): skipped")
-            plan[THEN_OBSTORE] = _then(staged, _obstore_upload(server, staged))
+            plan[THEN_OBSTORE] = _then(staged, _obstore_upload(staged))
             for name, command in plan.items():
                 label = f"{STORES[kind]}: {name}"
                 where[label] = STORES[kind]
-                contenders[label] = into(server, command)
+                contenders[label] = into(kind, attach, command)
         samples = interleaved(contenders, runs)
     return _rows(samples, where, files, total), [_line(samples, where, total, skipped)]
 
