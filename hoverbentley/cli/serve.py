@@ -20,6 +20,7 @@ from ..bentley.auth import IMS_TOKEN_URL
 from ..bentley.defaults import REALITY_DATA_URL as REALITY_BASE_URL
 from ..errors import ConfigurationError
 from ..hover.defaults import DEFAULT_BASE_URL as HOVER_URL
+from ..serve.defaults import MAX_ATTEMPTS, MAX_RETRY_DELAY, RETRY_DELAY
 from .common import env
 from .hover_api import DEFAULT_TOKEN_FILE
 from .options import add_http_options, add_run_options
@@ -58,6 +59,7 @@ class ServeCommand:
     sweep_interval: float
     drain_timeout: float
     queue_size: int
+    job_attempts: int
     register: str | None
     public_url: str | None
     hover_secret_env: str
@@ -227,6 +229,16 @@ def add_commands(
         metavar="N",
         help="jobs that may wait to be archived; an event beyond is answered 503 with"
         " Retry-After, not journaled, and the provider's retry brings it back (default 1000)",
+    )
+    parser.add_argument(
+        "--job-attempts",
+        type=positive_int,
+        default=MAX_ATTEMPTS,
+        metavar="N",
+        help="times a job whose archive failed is tried before it is recorded as failed (log,"
+        " metric and journal); the pause between doubles from"
+        f" {RETRY_DELAY:.0f} s up to {MAX_RETRY_DELAY:.0f} s"
+        f" (default {MAX_ATTEMPTS})",
     )
     parser.add_argument(
         "--register",

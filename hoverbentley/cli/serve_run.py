@@ -121,7 +121,10 @@ async def serve(s: ServeCommand) -> int:
             queue_size=s.queue_size,
             drain_timeout=s.drain_timeout,
             archiver=ArchiverSettings(
-                options=options, sweep_interval=s.sweep_interval or None, takeoff=s.takeoff
+                options=options,
+                sweep_interval=s.sweep_interval or None,
+                max_attempts=s.job_attempts,
+                takeoff=s.takeoff,
             ),
             # A Hover webhook registered below: its verification event may come at once.
             awaiting=frozenset({"hover"} if register_hover else ()),

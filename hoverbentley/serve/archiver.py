@@ -26,6 +26,7 @@ import anyio
 from ..archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
 from ..archive.plan import job_directory
 from ..archive.takeoff import write_takeoff
+from .defaults import MAX_ATTEMPTS, MAX_RETRY_DELAY, RETRY_DELAY
 from .events import HOVER, route_of
 from .journal import JobKey, Journal, JournalUnavailable
 from .metrics import ServeMetrics
@@ -54,9 +55,9 @@ class ArchiverSettings:
     options: ArchiveOptions = field(default_factory=ArchiveOptions)
     batch: int = 64
     sweep_interval: float | None = 3600.0
-    retry_delay: float = 30.0
-    max_retry_delay: float = 3600.0
-    max_attempts: int = 8
+    retry_delay: float = RETRY_DELAY
+    max_retry_delay: float = MAX_RETRY_DELAY
+    max_attempts: int = MAX_ATTEMPTS
     takeoff: bool = False
 
     def __post_init__(self) -> None:
@@ -275,10 +276,12 @@ class Archiver:
             return
         self.metrics.jobs_failed.labels(key.provider).inc()
         logger.error(
-            "%s job %s: archive failed %d times, recorded as failed in the journal: %s",
+            "%s job %s: archive failed on attempt %d of %d, recorded as failed in the journal:"
+            " %s",
             key.provider,
             key.job_id,
             attempts,
+            self.settings.max_attempts,
             error,
         )
 

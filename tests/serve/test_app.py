@@ -486,7 +486,7 @@ async def test_a_failed_job_no_sweep_covers_is_tried_again_with_backoff_then_rec
         "trying again in 0.02 s (attempt 3 of 3)",
     ]
     (failed,) = [r for r in caplog.records if "recorded as failed" in r.getMessage()]
-    assert failed.levelno == logging.ERROR and "failed 3 times" in failed.getMessage()
+    assert failed.levelno == logging.ERROR and "failed on attempt 3 of 3" in failed.getMessage()
     assert metric(text, "hoverbentley_serve_jobs_retried_total", provider="hover") == 2
     assert metric(text, "hoverbentley_serve_jobs_failed_total", provider="hover") == 1
     assert metric(text, "hoverbentley_serve_jobs_archived_total", provider="hover") == 0

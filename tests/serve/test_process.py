@@ -312,3 +312,33 @@ def test_a_negative_retries_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--retries: must be 0 or more: -1" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_job_attempts_sets_how_often_a_failed_job_is_tried(tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=2, include_seed_jobs=False, sizes=SMALL_SIZES)
+    with Emulator.threaded(config) as emu:
+        failing, other = emu.job_ids()[:2]
+        emu.script(f"/api/v3/jobs/{failing}", *["html200"] * 50)  # its record never decodes
+        out = tmp_path / "out"
+        with serving(emu, str(out), "--sweep-interval", "0", "--job-attempts", "1") as server:
+            assert server.post(hover_body(failing)) == 202
+            server.wait_for(rf"hover job {failing}: archive failed on attempt 1 of 1, recorded")
+            assert server.post(hover_body(other)) == 202
+            assert server.archived(1) == {str(other)}
+            logged = terminate(server)
+        fetches = emu.requests_to("hover", f"/api/v3/jobs/{failing}")
+    assert "trying again" not in logged
+    assert len(fetches) == 1 + 2  # one attempt: the request and its --max-retries 2
+    journal = (out / ".hoverbentley" / "serve" / "journal.jsonl").read_bytes().splitlines()
+    records = [json.loads(line) for line in journal]
+    finished = {r["job_id"]: r.get("error") for r in records if r["type"] == "finished"}
+    assert finished.keys() == {str(failing), str(other)}
+    assert finished[str(failing)] and not finished[str(other)]
+
+
+def test_job_attempts_of_0_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*HB, "serve", str(tmp_path / "out"), "--job-attempts", "0"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "--job-attempts" in done.stderr and "Traceback" not in done.stderr
