@@ -276,8 +276,7 @@ class Archiver:
             return
         self.metrics.jobs_failed.labels(key.provider).inc()
         logger.error(
-            "%s job %s: archive failed on attempt %d of %d, recorded as failed in the journal:"
-            " %s",
+            "%s job %s: archive failed on attempt %d of %d, recorded as failed in the journal: %s",
             key.provider,
             key.job_id,
             attempts,
