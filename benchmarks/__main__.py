@@ -820,7 +820,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=NAMES)
     parser.add_argument("--tmpfs", help="a directory on tmpfs (default /dev/shm)")
     parser.add_argument("--disk", help="a directory on disk (default: the temp directory)")
-    parser.add_argument("--out", default=str(ROOT / "RESULTS.md"))
+    parser.add_argument(
+        "--out",
+        help="where the results go (default benchmarks/RESULTS.md; with --only, nowhere but the"
+        " console: a partial run must not replace the full one)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     # --quick leaves out what takes long and says least: the disk table (disk-bound), the
@@ -961,8 +965,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra = [profile.read_text().strip()] if profile.exists() else []
     text = "\n\n".join(["# Benchmark results", intro, "## Targets", *sections, notes, *extra])
     text = text.replace("## Targets", "## Targets\n\n" + "\n".join(f"- {t}" for t in targets), 1)
-    Path(args.out).write_text(text + "\n")
+    out = args.out or (None if args.only else str(ROOT / "RESULTS.md"))
+    if out is not None:
+        Path(out).write_text(text + "\n")
     print("\n".join(targets))
+    if out is None:
+        print("a partial run (--only): RESULTS.md left as it was; --out FILE keeps these tables")
     return 0
 
 
