@@ -84,6 +84,15 @@ class Finished(msgspec.Struct, tag="finished", kw_only=True, omit_defaults=True)
     message_ids: list[str]
     at: float
     error: str | None = None
+    #: Read only: earlier versions wrote ``"ok": false`` for a failed job, and no error.
+    ok: bool = True
+
+    @property
+    def failure(self) -> str | None:
+        """The error of a failed job (``None``: archived)."""
+        if self.error is None and not self.ok:
+            return "failed (recorded without its error by an earlier version)"
+        return self.error
 
 
 Record = Event | Finished
@@ -116,10 +125,11 @@ def _apply(state: _State, record: Record) -> None:
     for message_id in record.message_ids:
         events.pop(message_id, None)
         state.finished_at[message_id] = record.at
-        if record.error is None:
+        failure = record.failure
+        if failure is None:
             state.failed.pop(message_id, None)
         else:
-            state.failed[message_id] = record.error
+            state.failed[message_id] = failure
     if not events:
         state.pending.pop(key, None)
 

@@ -396,3 +396,26 @@ async def test_a_job_recorded_failed_stays_so_across_a_compaction_until_archived
     await again.finish(JobKey("hover", "1"), ["c"])
     assert again.failed_jobs() == {}
     again.close()
+
+
+def test_a_journal_of_the_earlier_format_keeps_its_failed_job_failed(tmp_path: Path) -> None:
+    # Lines as the previous version wrote them: a failed job's record had "ok": false and no
+    # error; an archived one neither.
+    now = time.time()
+    lines = [
+        f'{{"type":"event","message_id":"m1","provider":"hover","job_id":"1","received":{now},'
+        '"event_type":"job-state-changed"}',
+        f'{{"type":"event","message_id":"m2","provider":"hover","job_id":"2","received":{now},'
+        '"event_type":"job-state-changed"}',
+        '{"type":"finished","provider":"hover","job_id":"1","message_ids":["m1"],'
+        f'"at":{now + 1},"ok":false}}',
+        '{"type":"finished","provider":"hover","job_id":"2","message_ids":["m2"],'
+        f'"at":{now + 1}}}',
+    ]
+    (tmp_path / JOURNAL_NAME).write_text("\n".join(lines) + "\n")
+    journal = Journal(tmp_path)
+    journal.open()
+    assert journal.pending_jobs() == []
+    assert list(journal.failed_jobs()) == [JobKey("hover", "1")]
+    assert "earlier version" in journal.failed_jobs()[JobKey("hover", "1")]
+    journal.close()
