@@ -70,7 +70,7 @@ async def serve(s: ServeCommand) -> int:
     """Run ``serve`` until SIGTERM or Ctrl-C drains it; the exit status."""
     # Here, not at the top: without the serve extra only this command fails (a clear error).
     from ..serve.app import SERVICE, ServeSettings, create_app
-    from ..serve.archiver import ArchiverSettings, SourceFactory
+    from ..serve.archiver import ArchiverSettings, SourceFactory, SweepIncomplete
 
     check_out(s.out)
     credentials = Credentials.read(s.profile)
@@ -92,18 +92,28 @@ async def serve(s: ServeCommand) -> int:
     )
     async with AsyncExitStack() as stack:
         sources: dict[str, SourceFactory] = {}
-        sweeps: list[Any] = []
+        sweeps: list[tuple[str, Callable[[], Awaitable[ArchiveSummary]]]] = []
         hover: HoverClient | None = None
         if hover_secret is not None or register_hover:
             account = credentials.hover_account()
             hover = await stack.enter_async_context(hover_client(account, s.http))
             sources["hover"] = _hover_source(hover)
-            sweeps.append(_hover_sweep(s.out, hover, account, options))
+            sweeps.append(("hover", _hover_sweep(s.out, hover, account, options)))
         if bentley_secret is not None:
             await _bentley_sources(stack, s, credentials, options, sources, sweeps)
 
         async def sweep() -> list[ArchiveSummary]:
-            return [await each() for each in sweeps]
+            # One source failing does not lose what the others archived.
+            summaries: list[ArchiveSummary] = []
+            failures: list[str] = []
+            for name, each in sweeps:
+                try:
+                    summaries.append(await each())
+                except Exception as exc:
+                    failures.append(f"{name}: {exc}")
+            if failures:
+                raise SweepIncomplete(summaries, failures)
+            return summaries
 
         async def verify(code: str) -> None:
             assert hover is not None
@@ -221,7 +231,7 @@ async def _bentley_sources(
     credentials: Credentials,
     options: ArchiveOptions,
     sources: dict[str, Any],
-    sweeps: list[Any],
+    sweeps: list[tuple[str, Callable[[], Awaitable[ArchiveSummary]]]],
 ) -> None:
     """A client, and a source, per Bentley API an event can name; a sweep with
     ``--bentley-filter`` over the API ``BENTLEY_API`` chooses."""
@@ -245,7 +255,7 @@ async def _bentley_sources(
 
         sources[route] = source
         if s.bentley_filter and api == chosen_api and service == "modeling":
-            sweeps.append(_bentley_sweep(s, account, client, reality, options))
+            sweeps.append(("bentley", _bentley_sweep(s, account, client, reality, options)))
 
 
 def _bentley_sweep(

@@ -189,12 +189,15 @@ class Service:
             if not done:
                 logger.warning("drain: the run under way was stopped after %.0f s", limit)
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                logger.error("the archiver stopped: %s", task.exception())
-        self.journal.close()
-        self.state_lock.release()
+            # The archiver's own failure is logged here: the journal is closed and the
+            # directory let go whatever became of it.
+            (outcome,) = await asyncio.gather(task, return_exceptions=True)
+            if isinstance(outcome, Exception):
+                logger.error("the archiver stopped: %s", outcome)
+        try:
+            self.journal.close()
+        finally:
+            self.state_lock.release()
 
     async def settled(self) -> None:
         """Return once no job is waiting, being archived, or pending in the journal."""
@@ -244,6 +247,7 @@ class Service:
             if intent.archive:
                 # The bound was checked above; a failed run queued again while the append
                 # waited may have filled the queue since, and a journaled event is queued.
+                self.archiver.renewed(key)
                 self.queue.put(key, force=True)
         return web.json_response({"status": "accepted" if intent.archive else "noted"}, status=202)
 

@@ -40,6 +40,15 @@ SourceFactory = Callable[[list[str]], ArchiveSource]
 Sweep = Callable[[], Awaitable[list[ArchiveSummary]]]
 
 
+class SweepIncomplete(Exception):
+    """What a sweep raises when some of its sources failed: the others' ``summaries`` are
+    still counted (and their jobs' takeoff rows written)."""
+
+    def __init__(self, summaries: list[ArchiveSummary], failures: list[str]) -> None:
+        super().__init__("; ".join(failures))
+        self.summaries = summaries
+
+
 @dataclass(frozen=True)
 class ArchiverSettings:
     """How the archiver runs: archive options, jobs per run, sweep interval (``None``: no
@@ -130,6 +139,15 @@ class Archiver:
         """
         interval = self.settings.sweep_interval
         next_sweep = self._clock() if self.sweep is not None else math.inf
+        # The jobs queued before the first run (replayed from the journal: acknowledged before
+        # a restart) go before the first sweep, which may take hours.
+        backlog = self.queue.depth
+        while backlog > 0 and not self._stopping:
+            batch = await self._next_batch(0.0)
+            if not batch:
+                break
+            backlog -= len(batch)
+            await self._archive(batch)
         while not self._stopping:
             if self._clock() >= next_sweep:
                 await self._sweep()
@@ -155,6 +173,9 @@ class Archiver:
         assert self.sweep is not None
         try:
             summaries = await self.sweep()
+        except SweepIncomplete as exc:
+            logger.error("catch-up sweep failed in part: %s", exc)
+            await self._swept(exc.summaries, "failed")
         except Exception as exc:
             self.metrics.sweeps.labels("failed").inc()
             logger.error("catch-up sweep failed: %s", exc)
@@ -163,8 +184,9 @@ class Archiver:
         finally:
             self._finished_run()
 
-    async def _swept(self, summaries: list[ArchiveSummary]) -> None:
-        """Count and log what a sweep did, and bring ``OUT/takeoff.csv`` up to date."""
+    async def _swept(self, summaries: list[ArchiveSummary], outcome: str | None = None) -> None:
+        """Count and log what a sweep did (``outcome``: by its summaries unless given), and
+        bring ``OUT/takeoff.csv`` up to date."""
         for summary in summaries:
             self.metrics.files.inc(summary.downloaded)
             self.metrics.bytes.inc(summary.bytes)
@@ -172,16 +194,24 @@ class Archiver:
         if self.settings.takeoff and jobs:
             await self._takeoff(None)  # a summary names no job: the whole table
         ok = all(s.ok for s in summaries)
-        self.metrics.sweeps.labels("ok" if ok else "incomplete").inc()
+        self.metrics.sweeps.labels(outcome or ("ok" if ok else "incomplete")).inc()
         logger.info(
             "catch-up sweep: %d jobs, %d files downloaded",
             jobs,
             sum(s.downloaded for s in summaries),
         )
 
+    def renewed(self, key: JobKey) -> None:
+        """A new event of job ``key`` was accepted: its attempts count from one again."""
+        self._failures.pop(key, None)
+
     async def _archive(self, batch: list[JobKey]) -> None:
         by_route: dict[str, list[JobKey]] = {}
         for key in batch:
+            # Taken now, by an event or the timer: a pause still scheduled has no more to do.
+            scheduled = self._scheduled.pop(key, None)
+            if scheduled is not None:
+                scheduled.cancel()
             events = self.journal.pending_events(key)
             if not events:
                 self.queue.done(key)  # its events were finished meanwhile
@@ -194,7 +224,7 @@ class Archiver:
             finally:
                 for key in keys:
                     self.queue.done(key)
-            self._finished_run()
+                self._finished_run()
 
     async def _archive_route(self, route: str, keys: list[JobKey]) -> None:
         factory = self.sources.get(route)

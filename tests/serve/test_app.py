@@ -24,6 +24,7 @@ from hoverbentley.emulator.faults import Fault
 from hoverbentley.serve.app import SERVICE, ServeSettings, create_app
 from hoverbentley.serve.archiver import SourceFactory
 from hoverbentley.serve.journal import JOURNAL_NAME, Event, JobKey, Journal
+from hoverbentley.serve.statedir import StateDirLock
 from tests.archive.helpers import SMALL_SIZES, assert_complete, disk_files, read_manifest
 from tests.serve.helpers import (
     BENTLEY_SECRET,
@@ -528,3 +529,60 @@ async def test_the_pause_before_a_failed_run_is_tried_again_holds_up_no_other_jo
     journal.open()  # the failed job's event is still pending for the next start
     assert journal.pending_jobs() == [JobKey("hover", str(failing))]
     journal.close()
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str, count: int) -> None:
+    """Wait until ``text`` is in ``count`` log lines (the archiver logging is the event)."""
+    with anyio.fail_after(60):
+        while sum(text in r.getMessage() for r in caplog.records) < count:
+            await anyio.sleep(0.01)
+
+
+async def test_a_new_event_gives_a_failed_job_its_attempts_again(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = emu.job_ids()[0]
+    never: list[Fault] = ["html200"] * 500
+    emu.script(f"/api/v3/jobs/{job_id}", *never)  # its record never decodes
+    config = _failing_job_settings(
+        tmp_path / "out", tmp_path / "state", retry_delay=3600.0, max_attempts=2
+    )
+    async with running(emu, config) as svc:
+        assert await svc.hover(hover_body(job_id)) == 202
+        await _logged(caplog, "(attempt 2 of 2)", 1)
+        # A new event of the job, during the hour's pause: tried now, its attempts afresh.
+        assert await svc.hover(hover_body(job_id, state="complete", note="again")) == 202
+        await _logged(caplog, "(attempt 2 of 2)", 2)
+        text = await svc.metrics()
+    assert record_fetches(emu) == {str(job_id): 2}
+    assert "recorded as failed" not in caplog.text
+    assert metric(text, "hoverbentley_serve_jobs_failed_total", provider="hover") == 0
+    journal = Journal(tmp_path / "state")
+    journal.open()  # both events still pending for the next start
+    assert journal.pending_jobs() == [JobKey("hover", str(job_id))]
+    assert journal.failed_jobs() == {}
+    journal.close()
+
+
+async def test_drain_closes_the_journal_and_frees_the_state_directory_if_the_archiver_died(
+    tmp_path: Path,
+) -> None:
+    async def broken_sweep() -> list[Any]:
+        return [object()]  # not a summary: the archiver's task ends with an error
+
+    state = tmp_path / "state"
+    config = settings(tmp_path / "out", state)
+    config = replace(config, archiver=replace(config.archiver, sweep_interval=3600.0))
+    service = create_app(config, {}, sweep=broken_sweep)[SERVICE]
+    await service.start()
+    with anyio.fail_after(60):
+        while (await service.ready())[1] != "the archiver stopped":
+            await anyio.sleep(0.01)
+    await service.drain()  # returns: the archiver's error is logged, not raised
+    assert not service.journal.writable()
+    lock = StateDirLock(state)  # the directory is free for the next start
+    lock.acquire()
+    again = Journal(state)
+    again.open()
+    again.close()
+    lock.release()

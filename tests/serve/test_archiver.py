@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from hoverbentley.archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
@@ -19,13 +20,13 @@ from hoverbentley.archive.takeoff import read_takeoff, takeoff_csv
 from hoverbentley.bentley.webhook_events import decode_bentley_event
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.serve.app import SERVICE, create_app
-from hoverbentley.serve.archiver import Archiver, ArchiverSettings
+from hoverbentley.serve.archiver import Archiver, ArchiverSettings, SweepIncomplete
 from hoverbentley.serve.events import BENTLEY_ROUTES, bentley_intent, route_of
 from hoverbentley.serve.journal import Event, JobKey, Journal
 from hoverbentley.serve.metrics import ServeMetrics
 from hoverbentley.serve.queue import JobQueue
 from tests.archive.helpers import FAST_HTTP, SMALL_SIZES
-from tests.serve.helpers import settings
+from tests.serve.helpers import metric, settings
 from tests.support import hover_client, serve
 
 pytestmark = pytest.mark.anyio
@@ -96,6 +97,8 @@ async def test_a_due_sweep_runs_before_the_next_batch_under_steady_events(
 
     async def sweep() -> list[ArchiveSummary]:
         order.append("sweep")
+        if "batch" not in order:
+            await events.arrive()  # the first event comes with the sweep at start
         return []
 
     settings = ArchiverSettings(sweep_interval=100.0)
@@ -109,7 +112,6 @@ async def test_a_due_sweep_runs_before_the_next_batch_under_steady_events(
         sweep=sweep,
         clock=lambda: now[0],
     )
-    await events.arrive()
     with anyio.fail_after(60):
         await archiver.run()
     assert order == ["sweep", "batch", "batch"] * 10
@@ -156,3 +158,113 @@ def test_a_journaled_bentley_job_is_archived_by_the_route_its_event_was_taken_fo
     intent = bentley_intent(decode_bentley_event(body), body)
     assert intent is not None
     assert route_of("bentley", intent.event_type) == intent.route == BENTLEY_ROUTES[event_type]
+
+
+async def test_jobs_replayed_from_the_journal_go_before_the_first_sweep(tmp_path: Path) -> None:
+    """Jobs queued before the archiver starts were acknowledged before a restart: they are
+    archived first, not after a sweep that may take hours."""
+    events = Events(tmp_path / "state")
+    for _ in range(3):
+        await events.arrive()
+    order: list[str] = []
+    archiver: Archiver
+
+    def source(ids: list[str]) -> ArchiveSource:
+        order.append(f"batch of {len(ids)}")
+        return NoFiles(anyio.lowlevel.checkpoint)  # type: ignore[return-value]
+
+    async def sweep() -> list[ArchiveSummary]:
+        order.append("sweep")
+        archiver.stop()
+        return []
+
+    archiver = Archiver(
+        tmp_path / "out",
+        events.journal,
+        events.queue,
+        ServeMetrics(),
+        {"hover": source},
+        ArchiverSettings(sweep_interval=3600.0),
+        sweep=sweep,
+    )
+    with anyio.fail_after(60):
+        await archiver.run()
+    assert order == ["batch of 3", "sweep"]
+    assert events.journal.pending_jobs() == []
+    events.journal.close()
+
+
+def _summary(downloaded: int) -> ArchiveSummary:
+    return ArchiveSummary(
+        out="out",
+        dry_run=False,
+        jobs=1,
+        jobs_failed=0,
+        files=downloaded,
+        downloaded=downloaded,
+        skipped=0,
+        failed=0,
+        bytes=downloaded * 100,
+        planned_bytes=None,
+        elapsed=0.0,
+        bytes_per_second=0.0,
+        files_per_second=0.0,
+        formats={},
+        skipped_parts=[],
+        failures=[],
+        job_failures=[],
+    )
+
+
+async def test_a_sweep_that_failed_in_part_still_counts_what_it_archived(tmp_path: Path) -> None:
+    events = Events(tmp_path / "state")
+    metrics = ServeMetrics()
+    archiver: Archiver
+
+    async def sweep() -> list[ArchiveSummary]:
+        archiver.stop()
+        raise SweepIncomplete([_summary(5)], ["bentley: the API is down"])
+
+    archiver = Archiver(tmp_path / "out", events.journal, events.queue, metrics, {}, sweep=sweep)
+    with anyio.fail_after(60):
+        await archiver.run()
+    text = metrics.text().decode()
+    assert metric(text, "hoverbentley_serve_files_downloaded_total") == 5
+    assert metric(text, "hoverbentley_serve_downloaded_bytes_total") == 500
+    assert metric(text, "hoverbentley_serve_sweeps_total", outcome="failed") == 1
+    events.journal.close()
+
+
+async def test_a_run_cut_short_still_wakes_those_waiting_for_it(tmp_path: Path) -> None:
+    events = Events(tmp_path / "state")
+    await events.arrive()
+    started = anyio.Event()
+
+    async def held() -> None:
+        started.set()
+        await anyio.sleep_forever()
+
+    archiver = Archiver(
+        tmp_path / "out",
+        events.journal,
+        events.queue,
+        ServeMetrics(),
+        {"hover": lambda ids: NoFiles(held)},  # type: ignore[arg-type,return-value]
+        ArchiverSettings(sweep_interval=None),
+    )
+    woken = anyio.Event()
+
+    async def waiter() -> None:
+        await archiver.wait_run()
+        woken.set()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(waiter)
+            async with anyio.create_task_group() as inner:
+                inner.start_soon(archiver.run)
+                await started.wait()
+                inner.cancel_scope.cancel()  # as a drain past its timeout cuts the run short
+    assert woken.is_set()
+    assert events.journal.pending_jobs() == [JobKey("hover", "1")]  # archived at the next start
+    events.journal.close()
