@@ -460,6 +460,13 @@ async def test_mounted_in_another_app_the_public_path_is_what_is_signed(
     assert PUBLIC_PATH != "/archive/hooks/hover"
 
 
+def _job_whose_record_never_decodes(emu: Emulator) -> int:
+    job_id = emu.job_ids()[0]
+    never: list[Fault] = ["html200"] * 500
+    emu.script(f"/api/v3/jobs/{job_id}", *never)
+    return job_id
+
+
 def _failing_job_settings(out: Path, state: Path, **archiver: Any) -> ServeSettings:
     """Settings without a sweep: nothing but the archiver's own attempts tries a job again."""
     config = settings(out, state)
@@ -470,9 +477,7 @@ def _failing_job_settings(out: Path, state: Path, **archiver: Any) -> ServeSetti
 async def test_a_failed_job_no_sweep_covers_is_tried_again_with_backoff_then_recorded_failed(
     emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    job_id = emu.job_ids()[0]
-    never: list[Fault] = ["html200"] * 500
-    emu.script(f"/api/v3/jobs/{job_id}", *never)  # its record never decodes
+    job_id = _job_whose_record_never_decodes(emu)
     state = tmp_path / "state"
     config = _failing_job_settings(tmp_path / "out", state, retry_delay=0.01, max_attempts=3)
     async with running(emu, config) as svc:
@@ -541,9 +546,7 @@ async def _logged(caplog: pytest.LogCaptureFixture, text: str, count: int) -> No
 async def test_a_new_event_gives_a_failed_job_its_attempts_again(
     emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    job_id = emu.job_ids()[0]
-    never: list[Fault] = ["html200"] * 500
-    emu.script(f"/api/v3/jobs/{job_id}", *never)  # its record never decodes
+    job_id = _job_whose_record_never_decodes(emu)
     config = _failing_job_settings(
         tmp_path / "out", tmp_path / "state", retry_delay=3600.0, max_attempts=2
     )

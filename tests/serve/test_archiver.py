@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -61,6 +62,17 @@ class Events:
         self.queue: JobQueue[JobKey] = JobQueue(1000)
         self.ids = itertools.count(1)
 
+    def archiver(
+        self,
+        out: Path,
+        sources: dict[str, Callable[[list[str]], ArchiveSource]],
+        settings: ArchiverSettings | None = None,
+        **options: Any,
+    ) -> Archiver:
+        """An archiver of this journal and queue (``options``: sweep, clock, metrics)."""
+        metrics = options.pop("metrics", None) or ServeMetrics()
+        return Archiver(out, self.journal, self.queue, metrics, sources, settings, **options)
+
     async def arrive(self) -> None:
         job_id = str(next(self.ids))
         event = Event(
@@ -102,11 +114,8 @@ async def test_a_due_sweep_runs_before_the_next_batch_under_steady_events(
         return []
 
     settings = ArchiverSettings(sweep_interval=100.0)
-    archiver = Archiver(
+    archiver = events.archiver(
         tmp_path / "out",
-        events.journal,
-        events.queue,
-        ServeMetrics(),
         {"hover": source},
         settings,
         sweep=sweep,
@@ -178,11 +187,8 @@ async def test_jobs_replayed_from_the_journal_go_before_the_first_sweep(tmp_path
         archiver.stop()
         return []
 
-    archiver = Archiver(
+    archiver = events.archiver(
         tmp_path / "out",
-        events.journal,
-        events.queue,
-        ServeMetrics(),
         {"hover": source},
         ArchiverSettings(sweep_interval=3600.0),
         sweep=sweep,
@@ -225,7 +231,7 @@ async def test_a_sweep_that_failed_in_part_still_counts_what_it_archived(tmp_pat
         archiver.stop()
         raise SweepIncomplete([_summary(5)], ["bentley: the API is down"])
 
-    archiver = Archiver(tmp_path / "out", events.journal, events.queue, metrics, {}, sweep=sweep)
+    archiver = events.archiver(tmp_path / "out", {}, sweep=sweep, metrics=metrics)
     with anyio.fail_after(60):
         await archiver.run()
     text = metrics.text().decode()
@@ -244,12 +250,9 @@ async def test_a_run_cut_short_still_wakes_those_waiting_for_it(tmp_path: Path) 
         started.set()
         await anyio.sleep_forever()
 
-    archiver = Archiver(
+    archiver = events.archiver(
         tmp_path / "out",
-        events.journal,
-        events.queue,
-        ServeMetrics(),
-        {"hover": lambda ids: NoFiles(held)},  # type: ignore[arg-type,return-value]
+        {"hover": lambda ids: NoFiles(held)},  # type: ignore[dict-item,return-value]
         ArchiverSettings(sweep_interval=None),
     )
     woken = anyio.Event()
