@@ -71,7 +71,12 @@ class ArchiverSettings:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise ValueError(f"max_attempts must be at least 1: {self.max_attempts}")
+        if not 0 < self.retry_delay <= self.max_retry_delay:
+            raise ValueError(
+                "retry_delay must be more than 0 and at most max_retry_delay:"
+                f" {self.retry_delay}, {self.max_retry_delay}"
+            )
 
 
 class Archiver:
@@ -281,6 +286,14 @@ class Archiver:
         last = self.settings.max_attempts
         if attempts >= last:
             return False
+        if self._stopping:  # no attempt is scheduled now: the next start archives it
+            logger.warning(
+                "%s job %s: archive incomplete (%s); left pending for the next start",
+                key.provider,
+                key.job_id,
+                error,
+            )
+            return True
         self._failures[key] = attempts
         delay = self._backoff(attempts)
         self.metrics.jobs_retried.labels(key.provider).inc()

@@ -17,6 +17,7 @@ import pytest
 
 from hoverbentley.archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
 from hoverbentley.archive.hover_source import HoverSource
+from hoverbentley.archive.summary import JobFailure
 from hoverbentley.archive.takeoff import read_takeoff, takeoff_csv
 from hoverbentley.bentley.webhook_events import decode_bentley_event
 from hoverbentley.emulator import Emulator, EmulatorConfig
@@ -200,7 +201,7 @@ async def test_jobs_replayed_from_the_journal_go_before_the_first_sweep(tmp_path
     events.journal.close()
 
 
-def _summary(downloaded: int) -> ArchiveSummary:
+def _summary(downloaded: int, job_failures: list[JobFailure] | None = None) -> ArchiveSummary:
     return ArchiveSummary(
         out="out",
         dry_run=False,
@@ -218,7 +219,7 @@ def _summary(downloaded: int) -> ArchiveSummary:
         formats={},
         skipped_parts=[],
         failures=[],
-        job_failures=[],
+        job_failures=job_failures or [],
     )
 
 
@@ -271,3 +272,46 @@ async def test_a_run_cut_short_still_wakes_those_waiting_for_it(tmp_path: Path) 
     assert woken.is_set()
     assert events.journal.pending_jobs() == [JobKey("hover", "1")]  # archived at the next start
     events.journal.close()
+
+
+async def test_a_job_that_fails_as_the_service_stops_is_left_pending_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = Events(tmp_path / "state")
+    await events.arrive()
+    metrics = ServeMetrics()
+
+    def source(ids: list[str]) -> ArchiveSource:
+        return NoFiles(anyio.lowlevel.checkpoint)  # type: ignore[return-value]
+
+    archiver = events.archiver(tmp_path / "out", {"hover": source}, metrics=metrics)
+
+    async def failing(source: object, out: object, options: object) -> ArchiveSummary:
+        archiver.stop()  # SIGTERM while the run is under way
+        return _summary(0, [JobFailure(job_id="1", error="the record did not decode")])
+
+    monkeypatch.setattr("hoverbentley.serve.archiver.archive", failing)
+    with anyio.fail_after(60):
+        await archiver.run()
+    assert "left pending for the next start" in caplog.text
+    assert "trying again" not in caplog.text
+    text = metrics.text().decode()
+    assert metric(text, "hoverbentley_serve_jobs_retried_total", provider="hover") == 0
+    assert metric(text, "hoverbentley_serve_jobs_failed_total", provider="hover") == 0
+    assert events.journal.pending_jobs() == [JobKey("hover", "1")]
+    events.journal.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"retry_delay": 0.0}, "retry_delay"),
+        ({"retry_delay": 7200.0}, "retry_delay"),
+        ({"max_attempts": 0}, "max_attempts"),
+    ],
+)
+def test_settings_that_would_retry_in_a_loop_or_never_are_refused(
+    changes: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ValueError, match=named):
+        ArchiverSettings(**changes)
