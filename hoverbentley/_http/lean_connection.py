@@ -3,11 +3,11 @@
 The socket is read into one buffer of the connection's own (a buffered protocol: no bytes
 object per read, and over TLS the decrypted records are not joined), and ``httptools``
 (llhttp, the parser of uvloop's authors) copies each body piece out of it as a bytes object
-that is handed on as it is. The transport stops reading while more than ``high_water``
-bytes wait for the reader. A
-response answers just as much of aiohttp's ``ClientResponse`` as the transport and the body
-readers use (status, headers, ``content_length``, ``content.readchunk``,
-``content.set_exception``, ``release``), so the layers above take either.
+that is handed on as it is. The transport stops reading while more than ``high_water`` bytes
+wait for the reader. A response answers just as much of aiohttp's ``ClientResponse`` as the
+transport and the body readers use (status, headers, ``content_length``,
+``content.readchunk``, ``content.set_exception``, ``release``), so the layers above take
+either.
 """
 
 from __future__ import annotations

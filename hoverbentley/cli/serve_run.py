@@ -66,6 +66,10 @@ def _public_path(s: ServeCommand) -> str:
     return urlsplit(base.rstrip("/")).path + "/hooks/hover"
 
 
+#: A catch-up sweep of one source, and the source's name for the log.
+_NamedSweep = tuple[str, Callable[[], Awaitable[ArchiveSummary]]]
+
+
 async def serve(s: ServeCommand) -> int:
     """Run ``serve`` until SIGTERM or Ctrl-C drains it; the exit status."""
     # Here, not at the top: without the serve extra only this command fails (a clear error).
@@ -92,7 +96,7 @@ async def serve(s: ServeCommand) -> int:
     )
     async with AsyncExitStack() as stack:
         sources: dict[str, SourceFactory] = {}
-        sweeps: list[tuple[str, Callable[[], Awaitable[ArchiveSummary]]]] = []
+        sweeps: list[_NamedSweep] = []
         hover: HoverClient | None = None
         if hover_secret is not None or register_hover:
             account = credentials.hover_account()
@@ -231,7 +235,7 @@ async def _bentley_sources(
     credentials: Credentials,
     options: ArchiveOptions,
     sources: dict[str, Any],
-    sweeps: list[tuple[str, Callable[[], Awaitable[ArchiveSummary]]]],
+    sweeps: list[_NamedSweep],
 ) -> None:
     """A client, and a source, per Bentley API an event can name; a sweep with
     ``--bentley-filter`` over the API ``BENTLEY_API`` chooses."""

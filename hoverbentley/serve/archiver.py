@@ -214,9 +214,7 @@ class Archiver:
         by_route: dict[str, list[JobKey]] = {}
         for key in batch:
             # Taken now, by an event or the timer: a pause still scheduled has no more to do.
-            scheduled = self._scheduled.pop(key, None)
-            if scheduled is not None:
-                scheduled.cancel()
+            self._unschedule(key)
             events = self.journal.pending_events(key)
             if not events:
                 self.queue.done(key)  # its events were finished meanwhile
@@ -340,10 +338,13 @@ class Archiver:
             return
         loop = asyncio.get_running_loop()
         for key in keys:
-            scheduled = self._scheduled.pop(key, None)
-            if scheduled is not None:
-                scheduled.cancel()
+            self._unschedule(key)
             self._scheduled[key] = loop.call_later(delay, self._requeue, key)
+
+    def _unschedule(self, key: JobKey) -> None:
+        scheduled = self._scheduled.pop(key, None)
+        if scheduled is not None:
+            scheduled.cancel()
 
     def _requeue(self, key: JobKey) -> None:
         del self._scheduled[key]

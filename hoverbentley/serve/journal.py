@@ -122,10 +122,10 @@ def _apply(state: _State, record: Record) -> None:
         return
     key = JobKey(record.provider, record.job_id)
     events = state.pending.get(key, {})
+    failure = record.failure
     for message_id in record.message_ids:
         events.pop(message_id, None)
         state.finished_at[message_id] = record.at
-        failure = record.failure
         if failure is None:
             state.failed.pop(message_id, None)
         else:
@@ -339,7 +339,7 @@ class Journal:
             at=self._clock(),
             error=error,
         )
-        await anyio.to_thread.run_sync(self._finish, key, record)
+        await anyio.to_thread.run_sync(self._finish, record)
 
     def _accept(self, event: Event) -> bool:
         with self._lock:
@@ -351,7 +351,7 @@ class Journal:
             self._compact_if_grown()
             return True
 
-    def _finish(self, key: JobKey, record: Finished) -> None:
+    def _finish(self, record: Finished) -> None:
         with self._lock:
             self._append(_ENCODER.encode(record) + b"\n")
             _apply(self._state, record)

@@ -378,10 +378,10 @@ class FinishFailsOnce(FullDisk):
 
     fail_finish = False
 
-    def _finish(self, key: JobKey, record: Any) -> None:
+    def _finish(self, record: Any) -> None:
         self.full, self.fail_finish = self.fail_finish, False
         try:
-            super()._finish(key, record)
+            super()._finish(record)
         finally:
             self.full = False
 
