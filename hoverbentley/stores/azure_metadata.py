@@ -64,13 +64,15 @@ class BlobMetadata:
         try:
             url = await obstore.sign_async(self._store, "PUT", key, _SIGNED_FOR)
         except (BaseError, OSError) as exc:
-            self._can_sign = False
-            logger.warning(
-                "%s: cannot sign requests (%s): objects larger than a part keep their sha256"
-                " in the manifest only",
-                self._location,
-                cause(exc),
-            )
+            # Uploads finishing together may all fail to sign; only the first one reports it.
+            if self._can_sign:
+                self._can_sign = False
+                logger.warning(
+                    "%s: cannot sign requests (%s): objects larger than a part keep their"
+                    " sha256 in the manifest only",
+                    self._location,
+                    cause(exc),
+                )
             return False
         why = await _put_metadata(url, attributes)
         if why is not None:

@@ -164,3 +164,34 @@ async def test_with_a_sas_token_large_objects_keep_their_sha256_in_the_manifest_
         path, line = archived(az, tmp_path, file)
         assert "sha256" not in metadata(az, path)
         assert line["sha256"] == file.sha256
+
+
+async def test_uploads_finishing_together_report_an_unsignable_credential_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import anyio
+    from obstore.store import AzureStore
+
+    from hoverbentley.stores.azure_metadata import BlobMetadata
+
+    caplog.set_level(logging.WARNING, logger="hoverbentley")
+    # Signing fails before any request is sent, so the endpoint need not answer.
+    store = AzureStore(
+        "c",
+        account_name=AZURITE_ACCOUNT,
+        sas_key="sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=2099-01-01T00:00:00Z&sig=x",
+        endpoint="http://127.0.0.1:9/devstoreaccount1",
+        allow_http=True,
+    )
+    blobs = BlobMetadata(store, "az://c/archive")
+    results: list[bool] = []
+
+    async def one(key: str) -> None:
+        results.append(await blobs.set(key, {"sha256": "0" * 64}))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(8):
+            tg.start_soon(one, f"k{i}")
+    assert results == [False] * 8
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "cannot sign" in warned[0], warned
