@@ -34,7 +34,13 @@ import anyio
 from aiohttp import web
 
 from ..bentley.webhook_events import bentley_event_from_http
-from ..errors import InvalidSignature, MalformedEvent, StaleEvent, WebhookError
+from ..errors import (
+    HoverBentleyError,
+    InvalidSignature,
+    MalformedEvent,
+    StaleEvent,
+    WebhookError,
+)
 from ..hover.webhook_events import (
     DEFAULT_TOLERANCE,
     WebhookVerificationCode,
@@ -98,6 +104,11 @@ class ServeSettings:
 OnVerificationCode = Callable[[str], Awaitable[None]]
 #: Whether the archive's destination answers (``readyz``).
 Probe = Callable[[], Awaitable[bool]]
+
+
+class ArchiverStopped(HoverBentleyError):
+    """The archiver is not running (not started, stopped, or ended by an error, its
+    ``__cause__``): the jobs still waiting will not be archived by this process."""
 
 
 class Service:
@@ -200,9 +211,22 @@ class Service:
             self.state_lock.release()
 
     async def settled(self) -> None:
-        """Return once no job is waiting, being archived, or pending in the journal."""
+        """Return once no job is waiting, being archived, or pending in the journal;
+        :class:`ArchiverStopped` if the archiver stops first, with jobs left."""
         while self.queue.depth or self.queue.running() or self.journal.pending_jobs():
-            await self.archiver.wait_run()
+            task = self._task
+            if task is None or task.done():
+                left = len(self.journal.pending_jobs())
+                error = None if task is None or task.cancelled() else task.exception()
+                why = f": {error}" if error is not None else ""
+                raise ArchiverStopped(
+                    f"the archiver is not running{why} ({left} jobs left pending)"
+                ) from error
+            ran = asyncio.ensure_future(self.archiver.wait_run())
+            try:
+                await asyncio.wait({ran, task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ran.cancel()
 
     async def ready(self) -> tuple[bool, str]:
         """Whether the service takes events, and why not."""

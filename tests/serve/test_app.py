@@ -567,11 +567,39 @@ async def test_a_new_event_gives_a_failed_job_its_attempts_again(
     journal.close()
 
 
+async def broken_sweep() -> list[Any]:
+    return [object()]  # not a summary: the archiver's task ends with an error
+
+
+async def test_settled_raises_when_the_archiver_died_with_jobs_left(tmp_path: Path) -> None:
+    from hoverbentley.serve.app import ArchiverStopped
+
+    state = tmp_path / "state"
+    before = Journal(state)
+    before.open()  # one job acknowledged before a restart, pending
+    event = Event(
+        message_id="m1", provider="hover", job_id="7", received=1.0, event_type="job-state-changed"
+    )
+    assert await before.accept(event)
+    before.close()
+    config = settings(tmp_path / "out", state)
+    config = replace(config, archiver=replace(config.archiver, sweep_interval=3600.0))
+    # No source for Hover: the job stays pending, then the sweep ends the archiver.
+    service = create_app(config, {}, sweep=broken_sweep)[SERVICE]
+    await service.start()
+    try:
+        with anyio.fail_after(60), pytest.raises(ArchiverStopped) as raised:
+            await service.settled()
+        assert "1 jobs left pending" in str(raised.value)
+        assert isinstance(raised.value.__cause__, AttributeError)
+    finally:
+        await service.drain()
+    assert service.journal.pending_jobs() == [JobKey("hover", "7")]
+
+
 async def test_drain_closes_the_journal_and_frees_the_state_directory_if_the_archiver_died(
     tmp_path: Path,
 ) -> None:
-    async def broken_sweep() -> list[Any]:
-        return [object()]  # not a summary: the archiver's task ends with an error
 
     state = tmp_path / "state"
     config = settings(tmp_path / "out", state)
