@@ -173,10 +173,22 @@ class Service:
         holds it), open the journal, queue what it holds pending, and start the archiver."""
         await anyio.to_thread.run_sync(self._open)
         pending = self.journal.pending_jobs()
+        now = self.journal.clock()
+        waiting = 0
         for key in pending:
-            self.queue.put(key, force=True)
+            retry = self.journal.retry(key)
+            if retry is None:
+                self.queue.put(key, force=True)
+                continue
+            # Its attempts go on counting, after what is left of its pause.
+            waiting += retry.due > now
+            self.archiver.resume(key, retry.failures, retry.due - now)
         if pending:
-            logger.info("journal: %d jobs pending from before, queued again", len(pending))
+            logger.info(
+                "journal: %d jobs pending from before, queued again (%d after a pause)",
+                len(pending),
+                waiting,
+            )
         self._task = asyncio.get_running_loop().create_task(self.archiver.run())
 
     def _open(self) -> None:

@@ -206,6 +206,15 @@ class Archiver:
             sum(s.downloaded for s in summaries),
         )
 
+    def resume(self, key: JobKey, failures: int, delay: float) -> None:
+        """Go on with job ``key``, pending since before a restart after ``failures`` failed
+        attempts: queued in ``delay`` seconds (at once if none)."""
+        self._failures[key] = failures
+        if delay > 0:  # a clock set back since is not waited out beyond the longest pause
+            self._later([key], min(delay, self.settings.max_retry_delay))
+        else:
+            self.queue.put(key, force=True)
+
     def renewed(self, key: JobKey) -> None:
         """A new event of job ``key`` was accepted: its attempts count from one again."""
         self._failures.pop(key, None)
@@ -260,7 +269,7 @@ class Archiver:
         unrecorded: list[JobKey] = []
         for key in keys:
             error = failed.get(key.job_id)
-            if error is not None and self._tried_again(key, error):
+            if error is not None and await self._tried_again(key, error):
                 continue
             try:
                 await self.journal.finish(key, covered[key], error=error)
@@ -277,9 +286,9 @@ class Archiver:
             )
             self._later(unrecorded, self.settings.retry_delay)
 
-    def _tried_again(self, key: JobKey, error: str) -> bool:
-        """Schedule another attempt of the job ``key`` whose archive failed, unless it has had
-        its last (``False``: it is to be recorded as failed)."""
+    async def _tried_again(self, key: JobKey, error: str) -> bool:
+        """Schedule another attempt of the job ``key`` whose archive failed, and journal it,
+        unless it has had its last (``False``: it is to be recorded as failed)."""
         attempts = self._failures.get(key, 0) + 1
         last = self.settings.max_attempts
         if attempts >= last:
@@ -294,6 +303,10 @@ class Archiver:
             return True
         self._failures[key] = attempts
         delay = self._backoff(attempts)
+        try:
+            await self.journal.retrying(key, attempts, error, delay)
+        except JournalUnavailable as exc:  # counted here still; a restart counts afresh
+            logger.error("%s job %s: attempt not journaled: %s", key.provider, key.job_id, exc)
         self.metrics.jobs_retried.labels(key.provider).inc()
         logger.warning(
             "%s job %s: archive incomplete (%s); trying again in %g s (attempt %d of %d)",

@@ -7,7 +7,10 @@ One msgspec-JSON line per record in ``journal.jsonl``, appended with one ``write
   asks for an archive: an event of a job not complete yet is only noted);
 - a :class:`Finished` record: the job was archived (or, with an ``error``, failed for good)
   after the events it names, so a restart replays only the events no :class:`Finished`
-  record covers.
+  record covers;
+- a :class:`Retry` record: an attempt of a pending job failed, and when the next is due, so
+  a restart goes on counting its attempts and waits out its pause. A new event of the job
+  gives it its attempts afresh.
 
 A torn last line (a crash mid-write) is ignored and cut off when the journal is opened; a
 whole line that does not decode is left out with a warning, the file as it was kept beside it
@@ -95,7 +98,22 @@ class Finished(msgspec.Struct, tag="finished", kw_only=True, omit_defaults=True)
         return self.error
 
 
-Record = Event | Finished
+class Retry(msgspec.Struct, tag="retry", kw_only=True):
+    """Attempt ``failures`` of job ``job_id`` failed with ``error``; the next is due at
+    ``due`` (the journal's clock)."""
+
+    provider: str
+    job_id: str
+    failures: int
+    due: float
+    error: str
+
+    @property
+    def key(self) -> JobKey:
+        return JobKey(self.provider, self.job_id)
+
+
+Record = Event | Finished | Retry
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(Record)
 
@@ -103,20 +121,27 @@ _DECODER = msgspec.json.Decoder(Record)
 @dataclass
 class _State:
     """What the journal's lines say: the events seen, those of each job still pending, when
-    each was finished, and the error of those finished as failed."""
+    each was finished, the error of those finished as failed, and the failed attempts of
+    pending jobs since their last event."""
 
     seen: dict[str, Event] = field(default_factory=dict)
     pending: dict[JobKey, dict[str, Event]] = field(default_factory=dict)
     finished_at: dict[str, float] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    retries: dict[JobKey, Retry] = field(default_factory=dict)
 
 
 def _apply(state: _State, record: Record) -> None:
     """Bring ``state`` up to date with one record of the journal."""
+    if isinstance(record, Retry):
+        if record.key in state.pending:
+            state.retries[record.key] = record
+        return
     if isinstance(record, Event):
         state.seen.setdefault(record.message_id, record)
         if record.archive:
             state.pending.setdefault(record.key, {})[record.message_id] = record
+            state.retries.pop(record.key, None)  # a new event: attempts afresh
         else:
             state.finished_at[record.message_id] = record.received
         return
@@ -132,6 +157,7 @@ def _apply(state: _State, record: Record) -> None:
             state.failed[message_id] = failure
     if not events:
         state.pending.pop(key, None)
+        state.retries.pop(key, None)
 
 
 def _replay(records: Iterable[Record]) -> _State:
@@ -161,7 +187,7 @@ def _compacted(state: _State, keep_after: float) -> list[Record]:
         for e in kept
         if e.message_id in finished_at and e.archive
     ]
-    return [*kept, *finished]
+    return [*kept, *finished, *state.retries.values()]
 
 
 class _Read(NamedTuple):
@@ -224,7 +250,8 @@ class Journal:
         self.directory = Path(directory)
         self.path = self.directory / JOURNAL_NAME
         self.dedup_window = dedup_window
-        self._clock = clock
+        #: The time of records and of the dedup window.
+        self.clock = clock
         self._fd: int | None = None
         self._state = _State()
         self._lines = 0
@@ -255,7 +282,7 @@ class Journal:
 
     def _compact(self) -> None:
         """Rewrite the journal with what :func:`_compacted` keeps of it, and (re)open it."""
-        kept = _compacted(self._state, self._clock() - self.dedup_window)
+        kept = _compacted(self._state, self.clock() - self.dedup_window)
         if len(kept) != self._lines:
             with atomic_writer(self.path, mode=0o600) as fh:
                 fh.write(b"".join(_ENCODER.encode(r) + b"\n" for r in kept))
@@ -292,6 +319,10 @@ class Journal:
     def pending_events(self, key: JobKey) -> list[Event]:
         """The pending events of job ``key``, oldest first."""
         return sorted(self._state.pending.get(key, {}).values(), key=lambda e: e.received)
+
+    def retry(self, key: JobKey) -> Retry | None:
+        """The last failed attempt of pending job ``key`` since its last event, if any."""
+        return self._state.retries.get(key)
 
     def failed_jobs(self) -> dict[JobKey, str]:
         """The jobs recorded as failed for good (in the dedup window) and not archived since,
@@ -336,10 +367,22 @@ class Journal:
             provider=key.provider,
             job_id=key.job_id,
             message_ids=message_ids,
-            at=self._clock(),
+            at=self.clock(),
             error=error,
         )
-        await anyio.to_thread.run_sync(self._finish, record)
+        await anyio.to_thread.run_sync(self._record, record)
+
+    async def retrying(self, key: JobKey, failures: int, error: str, delay: float) -> None:
+        """Record that attempt ``failures`` of pending job ``key`` failed with ``error``,
+        and that the next is due in ``delay`` seconds."""
+        record = Retry(
+            provider=key.provider,
+            job_id=key.job_id,
+            failures=failures,
+            due=self.clock() + delay,
+            error=error,
+        )
+        await anyio.to_thread.run_sync(self._record, record)
 
     def _accept(self, event: Event) -> bool:
         with self._lock:
@@ -351,7 +394,8 @@ class Journal:
             self._compact_if_grown()
             return True
 
-    def _finish(self, record: Finished) -> None:
+    def _record(self, record: Finished | Retry) -> None:
+        """Append ``record`` (of a job, not an event) and apply it."""
         with self._lock:
             self._append(_ENCODER.encode(record) + b"\n")
             _apply(self._state, record)

@@ -6,6 +6,7 @@ import errno
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -378,10 +379,10 @@ class FinishFailsOnce(FullDisk):
 
     fail_finish = False
 
-    def _finish(self, record: Any) -> None:
+    def _record(self, record: Any) -> None:
         self.full, self.fail_finish = self.fail_finish, False
         try:
-            super()._finish(record)
+            super()._record(record)
         finally:
             self.full = False
 
@@ -565,6 +566,43 @@ async def test_a_new_event_gives_a_failed_job_its_attempts_again(
     assert journal.pending_jobs() == [JobKey("hover", str(job_id))]
     assert journal.failed_jobs() == {}
     journal.close()
+
+
+async def test_a_restart_goes_on_counting_a_failed_jobs_attempts_after_its_pause(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hoverbentley.serve")
+    job_id = _job_whose_record_never_decodes(emu)
+    state = tmp_path / "state"
+    config = _failing_job_settings(tmp_path / "out", state, retry_delay=3600.0, max_attempts=3)
+
+    def journal(hours_later: float) -> Journal:
+        return Journal(state, clock=lambda: time.time() + hours_later * 3600)
+
+    async with running(emu, config, journal=journal(0)) as svc:
+        assert await svc.hover(hover_body(job_id)) == 202
+        await _logged(caplog, "trying again in 3600 s (attempt 2 of 3)", 1)
+    # Restarted within the hour: the job waits out the rest of its pause.
+    async with running(emu, config, journal=journal(0)) as svc:
+        assert svc.service.queue.depth == 0
+    assert "1 jobs pending from before, queued again (1 after a pause)" in caplog.text
+    assert record_fetches(emu) == {str(job_id): 1}
+    # Two hours on: tried at start, as its second attempt.
+    async with running(emu, config, journal=journal(2)) as svc:
+        await _logged(caplog, "trying again in 3600 s (attempt 3 of 3)", 1)  # the longest
+    # Five hours on: the third attempt is its last.
+    async with running(emu, config, journal=journal(5)) as svc:
+        with anyio.fail_after(60):
+            await svc.service.settled()
+        text = await svc.metrics()
+    assert record_fetches(emu) == {str(job_id): 3}
+    assert "failed on attempt 3 of 3" in caplog.text
+    assert metric(text, "hoverbentley_serve_jobs_failed_total", provider="hover") == 1
+    after = journal(5)
+    after.open()
+    assert list(after.failed_jobs()) == [JobKey("hover", str(job_id))]
+    assert after.pending_jobs() == []
+    after.close()
 
 
 async def broken_sweep() -> list[Any]:

@@ -130,6 +130,37 @@ async def test_opening_compacts_finished_events_past_the_window(tmp_path: Path) 
     assert not later.seen("done") and not later.seen("noted") and later.seen("pending")
 
 
+async def test_a_pending_jobs_failed_attempts_survive_a_restart_and_compaction(
+    tmp_path: Path,
+) -> None:
+    one, two, three = (JobKey("hover", j) for j in "123")
+    journal = Journal(tmp_path, clock=lambda: 1000.0)
+    journal.open()
+    for message_id, job in (("a", "1"), ("b", "2"), ("c", "3")):
+        assert await journal.accept(event(message_id, job, at=1.0))
+    await journal.retrying(one, 1, "HTTP 503", 30.0)
+    await journal.retrying(one, 2, "HTTP 503", 60.0)  # the last one counts
+    await journal.retrying(two, 1, "reset", 30.0)
+    await journal.accept(event("d", "2", at=2.0))  # a new event: attempts afresh
+    await journal.retrying(three, 1, "reset", 30.0)
+    await journal.finish(three, ["c"])  # archived: nothing left to try
+    await journal.retrying(JobKey("hover", "9"), 1, "reset", 30.0)  # not pending: ignored
+    journal.close()
+    lines = (tmp_path / JOURNAL_NAME).read_bytes().splitlines()
+
+    again = Journal(tmp_path, clock=lambda: 2000.0)
+    again.open()  # compacted: fewer lines, the same retries
+    assert len((tmp_path / JOURNAL_NAME).read_bytes().splitlines()) < len(lines)
+    retry = again.retry(one)
+    assert retry is not None
+    assert (retry.failures, retry.due, retry.error) == (2, 1060.0, "HTTP 503")
+    assert again.retry(two) is None and again.retry(three) is None
+    again.close()
+    third = opened(tmp_path)  # and read back from the compacted file
+    assert third.retry(one) == retry
+    third.close()
+
+
 class Unsynced(Journal):
     """A journal whose appends skip the fsync: what is tested is what it keeps, and 8,000
     fsyncs would make the test's length the disk's."""
