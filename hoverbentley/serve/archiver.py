@@ -110,6 +110,9 @@ class Archiver:
         #: Runs in a row that failed as a whole, by route.
         self._run_failures: dict[str, int] = {}
         self._scheduled: dict[JobKey, asyncio.TimerHandle] = {}
+        #: Whether ``OUT/takeoff.csv`` is to be built whole: at start (it may be missing or
+        #: older than the archive), and after a failed update.
+        self._takeoff_stale = True
         #: Runs finished: archives and sweeps.
         self.runs = 0
         self._ran: anyio.Event | None = None
@@ -196,14 +199,16 @@ class Archiver:
             self.metrics.files.inc(summary.downloaded)
             self.metrics.bytes.inc(summary.bytes)
         jobs = sum(s.jobs for s in summaries)
-        if self.settings.takeoff and jobs:
-            await self._takeoff(None)  # a summary names no job: the whole table
+        downloaded = sum(s.downloaded for s in summaries)
+        # A summary names no job: the whole table, once a sweep brought anything new.
+        if self.settings.takeoff and (downloaded or self._takeoff_stale):
+            await self._takeoff(None)
         ok = all(s.ok for s in summaries)
         self.metrics.sweeps.labels(outcome or ("ok" if ok else "incomplete")).inc()
         logger.info(
             "catch-up sweep: %d jobs, %d files downloaded",
             jobs,
-            sum(s.downloaded for s in summaries),
+            downloaded,
         )
 
     def resume(self, key: JobKey, failures: int, delay: float) -> None:
@@ -365,14 +370,18 @@ class Archiver:
 
     async def _takeoff(self, job_ids: list[str] | None) -> None:
         """Bring ``OUT/takeoff.csv`` up to date: the rows of the Hover jobs ``job_ids``
-        replaced, or (``None``) the whole table."""
+        replaced, or (``None``, and while the table is stale) the whole table."""
         if job_ids == []:
             return
+        if self._takeoff_stale:
+            job_ids = None
         try:
             table = await write_takeoff(str(self.out), job_ids=job_ids)
         except Exception as exc:  # the archive is whole; the table is mended by the next run
             logger.error("takeoff.csv not updated: %s", exc)
+            self._takeoff_stale = True
             return
+        self._takeoff_stale = False
         for broken in table.broken:
             logger.warning("takeoff: %s: %s", broken.path, broken.problem)
 

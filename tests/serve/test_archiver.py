@@ -154,6 +154,50 @@ async def test_the_jobs_a_sweep_archives_get_their_takeoff_rows(
     assert jobs == {str(j) for j in emu.job_ids()}
 
 
+async def test_the_takeoff_table_is_built_at_start_then_only_when_a_sweep_brings_files(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    table = out / "takeoff.csv"
+    events = Events(tmp_path / "state")
+    seen: list[tuple[int, int] | None] = []  # the table's inode and mtime before each sweep
+    job = out / "hover" / str(emu.job_ids()[0])
+    async with hover_client(emu, http=FAST_HTTP) as hover:
+        options = ArchiveOptions(concurrency=4)
+        assert (await archive(HoverSource(hover), str(out), options)).downloaded
+        archiver: Archiver
+
+        async def sweep() -> list[ArchiveSummary]:
+            seen.append((table.stat().st_ino, table.stat().st_mtime_ns) if table.exists() else None)
+            if len(seen) == 3:  # a file gone, and the table cannot be written
+                next(job.glob("models/*/measurements/pdf.pdf")).unlink()
+                table.unlink()
+                table.mkdir()
+            if len(seen) == 4:
+                table.rmdir()  # writable again, and nothing new to archive
+                archiver.stop()
+            return [await archive(HoverSource(hover), str(out), options)]
+
+        archiver = events.archiver(
+            out,
+            {},
+            ArchiverSettings(sweep_interval=100.0, takeoff=True),
+            sweep=sweep,
+            clock=itertools.count(step=100).__next__,
+        )
+        with anyio.fail_after(60):
+            await archiver.run()
+    events.journal.close()
+    # 1: nothing new, but no table yet (the archive came before the service): built whole.
+    # 2: nothing new: the table as it was. 3: a file again, the table failed. 4: mended.
+    assert seen[0] is None and seen[1] is not None and seen[2] == seen[1]
+    assert "takeoff.csv not updated" in caplog.text
+    rows = table.read_bytes()
+    assert rows == takeoff_csv((await read_takeoff(str(out))).rows)
+    jobs = {line.split(b",", 1)[0].decode() for line in rows.splitlines()[1:]}
+    assert jobs == {str(j) for j in emu.job_ids()}
+
+
 @pytest.mark.parametrize("event_type", sorted(BENTLEY_ROUTES))
 def test_a_journaled_bentley_job_is_archived_by_the_route_its_event_was_taken_for(
     event_type: str,
