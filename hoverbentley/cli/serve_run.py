@@ -10,7 +10,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from aiohttp import web
@@ -35,6 +35,9 @@ from .settings import (
     BentleyAccount,
     HoverAccount,
 )
+
+if TYPE_CHECKING:
+    from ..serve.archiver import NamedSweep
 
 logger = logging.getLogger("hoverbentley.serve")
 
@@ -66,15 +69,11 @@ def _public_path(s: ServeCommand) -> str:
     return urlsplit(base.rstrip("/")).path + "/hooks/hover"
 
 
-#: A catch-up sweep of one source, and the source's name for the log.
-_NamedSweep = tuple[str, Callable[[], Awaitable[ArchiveSummary]]]
-
-
 async def serve(s: ServeCommand) -> int:
     """Run ``serve`` until SIGTERM or Ctrl-C drains it; the exit status."""
     # Here, not at the top: without the serve extra only this command fails (a clear error).
     from ..serve.app import SERVICE, ServeSettings, create_app
-    from ..serve.archiver import ArchiverSettings, SourceFactory, SweepIncomplete
+    from ..serve.archiver import ArchiverSettings, SourceFactory, sweep_of_all
 
     check_out(s.out)
     credentials = Credentials.read(s.profile)
@@ -96,7 +95,7 @@ async def serve(s: ServeCommand) -> int:
     )
     async with AsyncExitStack() as stack:
         sources: dict[str, SourceFactory] = {}
-        sweeps: list[_NamedSweep] = []
+        sweeps: list[NamedSweep] = []
         hover: HoverClient | None = None
         if hover_secret is not None or register_hover:
             account = credentials.hover_account()
@@ -105,19 +104,6 @@ async def serve(s: ServeCommand) -> int:
             sweeps.append(("hover", _hover_sweep(s.out, hover, account, options)))
         if bentley_secret is not None:
             await _bentley_sources(stack, s, credentials, options, sources, sweeps)
-
-        async def sweep() -> list[ArchiveSummary]:
-            # One source failing does not lose what the others archived.
-            summaries: list[ArchiveSummary] = []
-            failures: list[str] = []
-            for name, each in sweeps:
-                try:
-                    summaries.append(await each())
-                except Exception as exc:
-                    failures.append(f"{name}: {exc}")
-            if failures:
-                raise SweepIncomplete(summaries, failures)
-            return summaries
 
         async def verify(code: str) -> None:
             assert hover is not None
@@ -146,7 +132,7 @@ async def serve(s: ServeCommand) -> int:
         app = create_app(
             settings,
             sources,
-            sweep=sweep if sweeps and s.sweep_interval else None,
+            sweep=sweep_of_all(sweeps) if sweeps and s.sweep_interval else None,
             # Without --register the code is logged for the user to confirm.
             on_verification_code=verify if register_hover else None,
         )
@@ -235,7 +221,7 @@ async def _bentley_sources(
     credentials: Credentials,
     options: ArchiveOptions,
     sources: dict[str, Any],
-    sweeps: list[_NamedSweep],
+    sweeps: list[NamedSweep],
 ) -> None:
     """A client, and a source, per Bentley API an event can name; a sweep with
     ``--bentley-filter`` over the API ``BENTLEY_API`` chooses."""

@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -47,6 +47,29 @@ class SweepIncomplete(Exception):
     def __init__(self, summaries: list[ArchiveSummary], failures: list[str]) -> None:
         super().__init__("; ".join(failures))
         self.summaries = summaries
+
+
+#: A catch-up sweep of one source, and the source's name for the log.
+NamedSweep = tuple[str, Callable[[], Awaitable[ArchiveSummary]]]
+
+
+def sweep_of_all(sweeps: Sequence[NamedSweep]) -> Sweep:
+    """One sweep of every source in turn: :class:`SweepIncomplete` (with the others'
+    summaries) when any failed, naming each that did."""
+
+    async def sweep() -> list[ArchiveSummary]:
+        summaries: list[ArchiveSummary] = []
+        failures: list[str] = []
+        for name, each in sweeps:
+            try:
+                summaries.append(await each())
+            except Exception as exc:
+                failures.append(f"{name}: {exc}")
+        if failures:
+            raise SweepIncomplete(summaries, failures)
+        return summaries
+
+    return sweep
 
 
 @dataclass(frozen=True)

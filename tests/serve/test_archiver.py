@@ -22,7 +22,12 @@ from hoverbentley.archive.takeoff import read_takeoff, takeoff_csv
 from hoverbentley.bentley.webhook_events import decode_bentley_event
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.serve.app import SERVICE, create_app
-from hoverbentley.serve.archiver import Archiver, ArchiverSettings, SweepIncomplete
+from hoverbentley.serve.archiver import (
+    Archiver,
+    ArchiverSettings,
+    SweepIncomplete,
+    sweep_of_all,
+)
 from hoverbentley.serve.events import BENTLEY_ROUTES, bentley_intent, route_of
 from hoverbentley.serve.journal import Event, JobKey, Journal
 from hoverbentley.serve.metrics import ServeMetrics
@@ -196,6 +201,28 @@ async def test_the_takeoff_table_is_built_at_start_then_only_when_a_sweep_brings
     assert rows == takeoff_csv((await read_takeoff(str(out))).rows)
     jobs = {line.split(b",", 1)[0].decode() for line in rows.splitlines()[1:]}
     assert jobs == {str(j) for j in emu.job_ids()}
+
+
+async def test_a_sweep_of_every_source_keeps_the_others_summaries_when_one_fails() -> None:
+    hover, analysis = object(), object()  # stand-ins: the sweep only passes them on
+
+    async def ok_hover() -> Any:
+        return hover
+
+    async def down() -> Any:
+        raise OSError("Bentley API unreachable")
+
+    async def ok_analysis() -> Any:
+        return analysis
+
+    with pytest.raises(SweepIncomplete) as raised:
+        await sweep_of_all([("hover", ok_hover), ("bentley", down), ("analysis", ok_analysis)])()
+    assert str(raised.value) == "bentley: Bentley API unreachable"
+    assert raised.value.summaries == [hover, analysis]
+    assert await sweep_of_all([("hover", ok_hover), ("analysis", ok_analysis)])() == [
+        hover,
+        analysis,
+    ]
 
 
 @pytest.mark.parametrize("event_type", sorted(BENTLEY_ROUTES))
