@@ -8,6 +8,7 @@ import json
 import queue
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -154,9 +155,8 @@ def test_a_second_service_on_the_same_state_directory_exits_1_and_names_the_hold
             )
             assert second.returncode == 1, second.stderr
             state = out / ".hoverbentley" / "serve"
-            assert f"the state directory {state} is in use by process {first.proc.pid}" in (
-                second.stderr
-            )
+            holder = f"process {first.proc.pid} on {socket.gethostname()}"
+            assert f"the state directory {state} is in use by {holder}" in second.stderr
             assert "Traceback" not in second.stderr and "listening" not in second.stderr
             assert first.post(hover_body(job_id)) == 202  # the first serves on
             assert first.archived(1) == {str(job_id)}
