@@ -204,6 +204,7 @@ class _Run:
         previous = self.destination.entry(record_path)
         await self.destination.write_record(record_path, plan.record)
         if previous is None or previous.status != "ok" or previous.sha256 != digest:
+            self.progress.records_changed += 1
             await self.destination.record(
                 ManifestEntry(
                     path=record_path,

@@ -69,6 +69,9 @@ class ArchiveSummary(msgspec.Struct, kw_only=True):
     outage_seconds: float = 0.0
     #: Files that failed in the main pass and were fetched again in a later one.
     retried_files: int = 0
+    #: Job records (``job.json``) written new or changed: what the archive says of a job
+    #: (its address, its deliverable) changed even where no file was downloaded.
+    records_changed: int = 0
     #: Why a run ended before its end without a signal: ``"max_transfer"`` (the run moved
     #: ``ArchiveOptions.max_transfer`` bytes) or ``"max_duration"`` (it ran that long).
     stopped: str | None = None
@@ -107,6 +110,7 @@ class Progress:
     #: Downloads under way now.
     in_flight: int = 0
     retried_files: int = 0
+    records_changed: int = 0
     planned_bytes: int = 0
     unknown_sizes: int = 0
     #: The files not already complete (to fetch): the sizes known, and how many have none.
@@ -205,6 +209,7 @@ class Progress:
             interrupted=interrupted or self.stopped is not None,
             outage_seconds=round(self.outage_seconds(), 1),
             retried_files=self.retried_files,
+            records_changed=self.records_changed,
             stopped=self.stopped,
             skipped_bytes=self.skipped_bytes,
             fetch_bytes=None if self.fetch_unknown else self.fetch_known_bytes,

@@ -76,7 +76,8 @@ def sweep_of_all(sweeps: Sequence[NamedSweep]) -> Sweep:
 class ArchiverSettings:
     """How the archiver runs: archive options, jobs per run, sweep interval (``None``: no
     sweep), and whether ``OUT/takeoff.csv`` is kept current (the rows of the Hover jobs each
-    run archived; after a sweep that took jobs up, the whole table: its summaries name none).
+    run archived; the whole table at the first run, after a sweep that wrote files or job
+    records or failed, and after a failed update: a sweep's summaries name no job).
 
     A job whose archive failed is queued again after ``retry_delay`` seconds, the pause
     doubling after each failure in a row up to ``max_retry_delay``; after ``max_attempts``
@@ -206,8 +207,10 @@ class Archiver:
             summaries = await self.sweep()
         except SweepIncomplete as exc:
             logger.error("catch-up sweep failed in part: %s", exc)
+            self._takeoff_stale = True  # the source that failed may have written files
             await self._swept(exc.summaries, "failed")
         except Exception as exc:
+            self._takeoff_stale = True
             self.metrics.sweeps.labels("failed").inc()
             logger.error("catch-up sweep failed: %s", exc)
         else:
@@ -223,8 +226,9 @@ class Archiver:
             self.metrics.bytes.inc(summary.bytes)
         jobs = sum(s.jobs for s in summaries)
         downloaded = sum(s.downloaded for s in summaries)
+        changed = downloaded + sum(s.records_changed for s in summaries)
         # A summary names no job: the whole table, once a sweep brought anything new.
-        if self.settings.takeoff and (downloaded or self._takeoff_stale):
+        if self.settings.takeoff and (changed or self._takeoff_stale):
             await self._takeoff(None)
         ok = all(s.ok for s in summaries)
         self.metrics.sweeps.labels(outcome or ("ok" if ok else "incomplete")).inc()
@@ -297,7 +301,7 @@ class Archiver:
         unrecorded: list[JobKey] = []
         for key in keys:
             error = failed.get(key.job_id)
-            if error is not None and await self._tried_again(key, error):
+            if error is not None and await self._tried_again(key, error, covered[key]):
                 continue
             try:
                 await self.journal.finish(key, covered[key], error=error)
@@ -314,13 +318,30 @@ class Archiver:
             )
             self._later(unrecorded, self.settings.retry_delay)
 
-    async def _tried_again(self, key: JobKey, error: str) -> bool:
-        """Schedule another attempt of the job ``key`` whose archive failed, and journal it,
-        unless it has had its last (``False``: it is to be recorded as failed)."""
+    async def _tried_again(self, key: JobKey, error: str, covered: list[str]) -> bool:
+        """Schedule another attempt of the job ``key`` whose archive after events ``covered``
+        failed, and journal it, unless it has had its last (``False``: it is to be recorded
+        as failed)."""
         attempts = self._failures.get(key, 0) + 1
         last = self.settings.max_attempts
         if attempts >= last:
             return False
+        self._failures[key] = attempts
+        delay = self._backoff(attempts)
+        try:
+            journaled = await self.journal.retrying(key, attempts, error, delay, covered)
+        except JournalUnavailable as exc:  # counted in memory; a restart counts from the last
+            logger.error("%s job %s: attempt not journaled: %s", key.provider, key.job_id, exc)
+            journaled = True
+        if not journaled:  # queued by the new event, which gives it its attempts afresh
+            self._failures.pop(key, None)
+            logger.warning(
+                "%s job %s: archive incomplete (%s); a new event of the job came meanwhile",
+                key.provider,
+                key.job_id,
+                error,
+            )
+            return True
         if self._stopping:  # no attempt is scheduled now: the next start archives it
             logger.warning(
                 "%s job %s: archive incomplete (%s); left pending for the next start",
@@ -329,12 +350,6 @@ class Archiver:
                 error,
             )
             return True
-        self._failures[key] = attempts
-        delay = self._backoff(attempts)
-        try:
-            await self.journal.retrying(key, attempts, error, delay)
-        except JournalUnavailable as exc:  # counted here still; a restart counts afresh
-            logger.error("%s job %s: attempt not journaled: %s", key.provider, key.job_id, exc)
         self.metrics.jobs_retried.labels(key.provider).inc()
         logger.warning(
             "%s job %s: archive incomplete (%s); trying again in %g s (attempt %d of %d)",

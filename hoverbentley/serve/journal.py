@@ -1,7 +1,7 @@
 """The service's journal: every accepted event, durable before it is acknowledged.
 
 One msgspec-JSON line per record in ``journal.jsonl``, appended with one ``write`` and an
-``fsync`` before :meth:`Journal.accept` returns. Two kinds of records:
+``fsync`` before :meth:`Journal.accept` returns. Three kinds of records:
 
 - an :class:`Event` (message id, provider, job id, received time, event type, and whether it
   asks for an archive: an event of a job not complete yet is only noted);
@@ -370,11 +370,15 @@ class Journal:
             at=self.clock(),
             error=error,
         )
-        await anyio.to_thread.run_sync(self._record, record)
+        await anyio.to_thread.run_sync(self._finish, record)
 
-    async def retrying(self, key: JobKey, failures: int, error: str, delay: float) -> None:
-        """Record that attempt ``failures`` of pending job ``key`` failed with ``error``,
-        and that the next is due in ``delay`` seconds."""
+    async def retrying(
+        self, key: JobKey, failures: int, error: str, delay: float, covered: Iterable[str]
+    ) -> bool:
+        """Record that attempt ``failures`` of pending job ``key``, made for its events
+        ``covered``, failed with ``error``, and that the next is due in ``delay`` seconds;
+        ``False`` (nothing written) if another event of the job is pending since, which gives
+        it its attempts afresh."""
         record = Retry(
             provider=key.provider,
             job_id=key.job_id,
@@ -382,7 +386,15 @@ class Journal:
             due=self.clock() + delay,
             error=error,
         )
-        await anyio.to_thread.run_sync(self._record, record)
+        return await anyio.to_thread.run_sync(self._retrying, record, frozenset(covered))
+
+    def _retrying(self, record: Retry, covered: frozenset[str]) -> bool:
+        # Checked under the lock: an event accepted after the check is replayed after it.
+        with self._lock:
+            if not set(self._state.pending.get(record.key, ())) <= covered:
+                return False
+            self._write_record(record)
+            return True
 
     def _accept(self, event: Event) -> bool:
         with self._lock:
@@ -394,12 +406,15 @@ class Journal:
             self._compact_if_grown()
             return True
 
-    def _record(self, record: Finished | Retry) -> None:
-        """Append ``record`` (of a job, not an event) and apply it."""
+    def _finish(self, record: Finished) -> None:
         with self._lock:
-            self._append(_ENCODER.encode(record) + b"\n")
-            _apply(self._state, record)
-            self._compact_if_grown()
+            self._write_record(record)
+
+    def _write_record(self, record: Finished | Retry) -> None:
+        """Append ``record`` (of a job, not an event) and apply it; the lock held."""
+        self._append(_ENCODER.encode(record) + b"\n")
+        _apply(self._state, record)
+        self._compact_if_grown()
 
     def _compact_if_grown(self) -> None:
         if self._lines < self._compact_at:

@@ -192,6 +192,7 @@ async def test_rerun_downloads_nothing(tmp_path: Path) -> None:
         first = await run(emu, out)
         expected = emu.expected_files()
         assert first.downloaded == len(expected)
+        assert first.records_changed == len(emu.job_ids())
         manifest = (out / "manifest.jsonl").read_bytes()
 
         mark = len(emu.requests)
@@ -204,6 +205,7 @@ async def test_rerun_downloads_nothing(tmp_path: Path) -> None:
             summary_text(second)
         )
         # Nothing new to record: the job records are unchanged too.
+        assert second.records_changed == 0
         assert (out / "manifest.jsonl").read_bytes() == manifest
         assert_complete(out, emu, emu.job_ids())
 

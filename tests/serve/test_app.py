@@ -379,10 +379,10 @@ class FinishFailsOnce(FullDisk):
 
     fail_finish = False
 
-    def _record(self, record: Any) -> None:
+    def _finish(self, record: Any) -> None:
         self.full, self.fail_finish = self.fail_finish, False
         try:
-            super()._record(record)
+            super()._finish(record)
         finally:
             self.full = False
 
@@ -603,6 +603,36 @@ async def test_a_restart_goes_on_counting_a_failed_jobs_attempts_after_its_pause
     assert list(after.failed_jobs()) == [JobKey("hover", str(job_id))]
     assert after.pending_jobs() == []
     after.close()
+
+
+class RetriesUnwritable(FullDisk):
+    """A journal whose disk is full whenever a failed attempt is recorded."""
+
+    def _retrying(self, record: Any, covered: frozenset[str]) -> bool:
+        self.full = True
+        try:
+            return super()._retrying(record, covered)
+        finally:
+            self.full = False
+
+
+async def test_a_failed_attempt_the_journal_cannot_record_is_still_counted_and_retried(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = _job_whose_record_never_decodes(emu)
+    state = tmp_path / "state"
+    config = _failing_job_settings(tmp_path / "out", state, retry_delay=0.01, max_attempts=3)
+    async with running(emu, config, journal=RetriesUnwritable(state)) as svc:
+        assert await svc.hover(hover_body(job_id)) == 202
+        with anyio.fail_after(60):
+            await svc.service.settled()
+    assert record_fetches(emu) == {str(job_id): 3}  # counted in memory: three, no more
+    assert caplog.text.count("attempt not journaled: cannot write the journal") == 2
+    assert "failed on attempt 3 of 3" in caplog.text
+    journal = Journal(state)
+    journal.open()
+    assert list(journal.failed_jobs()) == [JobKey("hover", str(job_id))]
+    journal.close()
 
 
 async def broken_sweep() -> list[Any]:

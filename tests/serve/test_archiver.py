@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import msgspec
 import pytest
 
 from hoverbentley.archive import ArchiveOptions, ArchiveSource, ArchiveSummary, archive
@@ -294,6 +295,54 @@ def _summary(downloaded: int, job_failures: list[JobFailure] | None = None) -> A
     )
 
 
+async def test_the_whole_takeoff_table_is_rebuilt_when_a_sweep_changed_or_may_have_changed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = Events(tmp_path / "state")
+    rebuilt: list[int] = []  # the sweeps after which the whole table was written
+    archiver: Archiver
+
+    async def write_takeoff(out: str, job_ids: list[str] | None = None) -> Any:
+        assert job_ids is None
+        rebuilt.append(len(swept))
+        return type("Table", (), {"broken": []})()
+
+    nothing, record = _summary(0), msgspec.structs.replace(_summary(0), records_changed=1)
+    sweeps: list[Callable[[], list[ArchiveSummary]]] = [
+        lambda: [nothing],  # 1: the first: built whole
+        lambda: [nothing],  # 2: nothing new
+        lambda: [record],  # 3: a job record changed (its address, say)
+        lambda: [nothing, _raise(OSError("listing cut off"))],  # 4: failed: may have written
+        lambda: [nothing],  # 5: mended
+        lambda: _raise(SweepIncomplete([nothing], ["bentley: down"])),  # 6: failed in part
+        lambda: [nothing],  # 7: nothing new
+    ]
+    swept: list[int] = []
+
+    async def sweep() -> list[ArchiveSummary]:
+        swept.append(len(swept) + 1)
+        if len(swept) == len(sweeps):
+            archiver.stop()
+        return sweeps[len(swept) - 1]()
+
+    monkeypatch.setattr("hoverbentley.serve.archiver.write_takeoff", write_takeoff)
+    archiver = events.archiver(
+        tmp_path / "out",
+        {},
+        ArchiverSettings(sweep_interval=100.0, takeoff=True),
+        sweep=sweep,
+        clock=itertools.count(step=100).__next__,
+    )
+    with anyio.fail_after(60):
+        await archiver.run()
+    events.journal.close()
+    assert rebuilt == [1, 3, 5, 6]
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+
+
 async def test_a_sweep_that_failed_in_part_still_counts_what_it_archived(tmp_path: Path) -> None:
     events = Events(tmp_path / "state")
     metrics = ServeMetrics()
@@ -370,7 +419,49 @@ async def test_a_job_that_fails_as_the_service_stops_is_left_pending_not_retried
     assert metric(text, "hoverbentley_serve_jobs_retried_total", provider="hover") == 0
     assert metric(text, "hoverbentley_serve_jobs_failed_total", provider="hover") == 0
     assert events.journal.pending_jobs() == [JobKey("hover", "1")]
+    retry = events.journal.retry(JobKey("hover", "1"))  # the next start counts it
+    assert retry is not None
+    assert (retry.failures, retry.error) == (1, "the record did not decode")
     events.journal.close()
+
+
+async def test_a_new_event_during_a_failed_run_gives_the_job_its_attempts_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = Events(tmp_path / "state")
+    await events.arrive()
+    key = JobKey("hover", "1")
+
+    def source(ids: list[str]) -> ArchiveSource:
+        return NoFiles(anyio.lowlevel.checkpoint)  # type: ignore[return-value]
+
+    archiver = events.archiver(tmp_path / "out", {"hover": source})
+
+    async def failing(source: object, out: object, options: object) -> ArchiveSummary:
+        # Another event of the job is accepted while the run is under way, as the app does.
+        again = Event(
+            message_id="m1-again",
+            provider="hover",
+            job_id="1",
+            received=time.time(),
+            event_type="job-state-changed",
+        )
+        assert await events.journal.accept(again)
+        archiver.renewed(key)
+        archiver.stop()
+        return _summary(0, [JobFailure(job_id="1", error="the record did not decode")])
+
+    monkeypatch.setattr("hoverbentley.serve.archiver.archive", failing)
+    with anyio.fail_after(60):
+        await archiver.run()
+    assert "a new event of the job came meanwhile" in caplog.text
+    assert events.journal.retry(key) is None  # a restart gives it its attempts afresh
+    assert [e.message_id for e in events.journal.pending_events(key)] == ["m1", "m1-again"]
+    events.journal.close()
+    again = Journal(tmp_path / "state")
+    again.open()
+    assert again.retry(key) is None
+    again.close()
 
 
 @pytest.mark.parametrize(

@@ -138,13 +138,15 @@ async def test_a_pending_jobs_failed_attempts_survive_a_restart_and_compaction(
     journal.open()
     for message_id, job in (("a", "1"), ("b", "2"), ("c", "3")):
         assert await journal.accept(event(message_id, job, at=1.0))
-    await journal.retrying(one, 1, "HTTP 503", 30.0)
-    await journal.retrying(one, 2, "HTTP 503", 60.0)  # the last one counts
-    await journal.retrying(two, 1, "reset", 30.0)
+    await journal.retrying(one, 1, "HTTP 503", 30.0, ["a"])
+    assert await journal.retrying(one, 2, "HTTP 503", 60.0, ["a"])  # the last one counts
+    await journal.retrying(two, 1, "reset", 30.0, ["b"])
     await journal.accept(event("d", "2", at=2.0))  # a new event: attempts afresh
-    await journal.retrying(three, 1, "reset", 30.0)
+    # An attempt made for "b" alone, failed after "d" came: not counted against "d".
+    assert not await journal.retrying(two, 2, "reset", 60.0, ["b"])
+    await journal.retrying(three, 1, "reset", 30.0, ["c"])
     await journal.finish(three, ["c"])  # archived: nothing left to try
-    await journal.retrying(JobKey("hover", "9"), 1, "reset", 30.0)  # not pending: ignored
+    await journal.retrying(JobKey("hover", "9"), 1, "reset", 30.0, [])  # not pending: ignored
     journal.close()
     lines = (tmp_path / JOURNAL_NAME).read_bytes().splitlines()
 
