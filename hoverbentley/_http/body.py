@@ -21,7 +21,7 @@ from .failures import (
 class Content(Protocol):
     """A body as it arrives: the lean client's, or aiohttp's ``StreamReader``."""
 
-    async def readchunk(self) -> tuple[bytes, bool]: ...
+    async def readchunk(self) -> tuple[bytes | memoryview, bool]: ...
 
     def at_eof(self) -> bool: ...
 
@@ -47,7 +47,7 @@ class Received(Protocol):
     def release(self) -> Any: ...
 
 
-async def next_piece(content: Content) -> bytes:
+async def next_piece(content: Content) -> bytes | memoryview:
     """The next piece of the body as received, ``b""`` at its end (the empty reads that
     mark the end of one HTTP chunk of a chunked body are passed over)."""
     while True:
@@ -86,13 +86,15 @@ class BodyStream:
     def content_length(self) -> int | None:
         return self._response.content_length
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes | memoryview]:
         """Yield the body as it arrives, one received piece at a time.
 
         Each piece is what the parser took from one socket read (up to 256 KiB on uvloop),
-        handed on as the bytes object it already is: neither cut to a size nor joined with
-        the pieces buffered beside it (``readany`` joined them, copying every byte of a large
-        body once more). The writer gathers pieces into batches without copying them.
+        handed on as the bytes object it already is, or, for a body the lean client reads
+        straight into buffers of its own, a view of all that arrived since the last read:
+        neither cut to a size nor joined with the pieces buffered beside it (``readany``
+        joined them, copying every byte of a large body once more). The writer gathers
+        pieces into batches without copying them.
         """
         content = self._response.content
         watchdog = _Watchdog(content, self._stall_timeout)
@@ -183,7 +185,7 @@ async def read_body(
             f"response body of {declared} bytes is larger than the limit of {limit} bytes",
             url=url,
         )
-    parts: list[bytes] = []
+    parts: list[bytes | memoryview] = []
     total = 0
     content = response.content
     watchdog = _Watchdog(content, timeout)

@@ -2,12 +2,16 @@
 
 The socket is read into one buffer of the connection's own (a buffered protocol: no bytes
 object per read, and over TLS the decrypted records are not joined), and ``httptools``
-(llhttp, the parser of uvloop's authors) copies each body piece out of it as a bytes object
-that is handed on as it is. The transport stops reading while more than ``high_water`` bytes
-wait for the reader. A response answers just as much of aiohttp's ``ClientResponse`` as the
-transport and the body readers use (status, headers, ``content_length``,
-``content.readchunk``, ``content.set_exception``, ``release``), so the layers above take
-either.
+(llhttp, the parser of uvloop's authors) parses the head and copies each body piece out of it
+as a bytes object that is handed on as it is. A body with a ``Content-Length`` (not chunked,
+not to be decompressed) that did not come whole with its head is then read straight into
+buffers of its own, up to its last byte and never past it: the reader is handed views of what
+arrived since its last read, without a copy or an object per socket read. The transport
+stops reading while more than ``high_water`` bytes wait for the reader.
+
+A response answers just as much of aiohttp's ``ClientResponse`` as the transport and the body
+readers use (status, headers, ``content_length``, ``content.readchunk``,
+``content.set_exception``, ``release``), so the layers above take either.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ _T = TypeVar("_T")
 
 #: Bytes one read of the socket takes (uvloop's own reads take as much).
 _READ_SIZE = 256 * 1024
+#: The size of the buffers a body is read straight into (the reader's views keep each alive
+#: until the last is written).
+_DIRECT_BUFFER = 4 * 1024 * 1024
 
 #: The most body bytes still to come that a released response waits for and drops to keep its
 #: connection (a redirect's few hundred bytes); a longer rest closes the connection.
@@ -56,6 +63,9 @@ class LeanConnection(asyncio.BufferedProtocol):
         self._lost = False
         self._decompress = False
         self._head = False
+        #: Bytes of the body still to come straight into its buffers (none: through the parser).
+        self._direct = 0
+        self._keep_alive = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -63,14 +73,33 @@ class LeanConnection(asyncio.BufferedProtocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        if self._direct:
+            assert self._response is not None
+            return self._response.content.direct_buffer(self._direct)
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
         self._got_bytes = True
+        if self._direct:
+            self._direct -= nbytes
+            response = self._response
+            assert response is not None
+            response.content.direct_filled(nbytes)
+            if not self._direct:
+                # A fresh parser for whatever else comes: bytes nobody asked for fail the
+                # connection, as they would have in the old parser.
+                self._parser = httptools.HttpResponseParser(self)
+                response.finish(reusable=self._keep_alive)
+            return
         try:
             self._parser.feed_data(self._view[:nbytes])
         except httptools.HttpParserError as exc:  # an upgrade included: never asked for
             self._fail(PayloadError(f"malformed response: {exc}"))
+            return
+        response = self._response
+        if response is not None and response.direct_length and not response.complete:
+            # The rest of the body is read straight into the body's own buffers.
+            self._direct = response.direct_length - response.content.received
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -111,6 +140,9 @@ class LeanConnection(asyncio.BufferedProtocol):
             return
         headers = CIMultiDictProxy(CIMultiDict(self._header_list))
         response = LeanResponse(self, status, headers, decompress=self._decompress)
+        self._keep_alive = self._parser.should_keep_alive()
+        if self._head:
+            response.direct_length = None  # no body, whatever its headers say
         self._header_list = []
         self._response = response
         waiting, self._headers = self._headers, None
@@ -120,8 +152,11 @@ class LeanConnection(asyncio.BufferedProtocol):
             response.finish(reusable=self._parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
-        if self._response is not None:
-            self._response.content.feed(body)
+        response = self._response
+        # Once its message is complete, a body is another's (a faulty server's bytes past
+        # it, already failing the connection): never more of this one.
+        if response is not None and not response.complete:
+            response.content.feed(body)
 
     def on_message_complete(self) -> None:
         response = self._response
@@ -155,6 +190,7 @@ class LeanConnection(asyncio.BufferedProtocol):
         self._response = None
         self._header_list = []
         self._got_bytes = False
+        self._direct = 0
         self._parser = httptools.HttpResponseParser(self)
         self._headers = self._loop.create_future()
         self.transport.write(request)
@@ -193,7 +229,7 @@ class LeanBody:
 
     def __init__(self, connection: LeanConnection) -> None:
         self._connection = connection
-        self._pieces: deque[bytes] = deque()
+        self._pieces: deque[bytes | memoryview] = deque()
         self._buffered = 0
         self._paused = False
         self._eof = False
@@ -203,6 +239,45 @@ class LeanBody:
         self._inflater: Inflater | None = None
         #: Body bytes the parser handed over so far (as sent: compressed, if it was).
         self.received = 0
+        #: A body read straight from the socket: the buffer it goes into, the bytes of the
+        #: buffer handed to the reader, and those filled.
+        self._buffer = memoryview(bytearray(0))
+        self._taken = 0
+        self._filled = 0
+
+    @property
+    def inflating(self) -> bool:
+        """Whether the body is handed on decompressed."""
+        return self._inflater is not None
+
+    def direct_buffer(self, left: int) -> memoryview:
+        """Where the socket's next read of the body goes, at most ``left`` bytes (the rest
+        of the body): the free end of the buffer, or a new buffer once it is full."""
+        if self._filled == len(self._buffer):
+            self._cut()
+            self._buffer = memoryview(bytearray(min(left, _DIRECT_BUFFER)))
+            self._taken = self._filled = 0
+        return self._buffer[self._filled : self._filled + left]
+
+    def direct_filled(self, nbytes: int) -> None:
+        """The last read put ``nbytes`` bytes of the body in the buffer."""
+        self.received += nbytes
+        self._filled += nbytes
+        if self._discarding:
+            self._taken = self._filled
+            return
+        self._buffered += nbytes
+        if self._buffered > self._connection.high_water and not self._paused:
+            self._paused = True
+            self._connection.pause_reading()
+        self._wake()
+
+    def _cut(self) -> None:
+        """Queue a view of what the buffer holds that the reader has not taken (later reads
+        fill the buffer after it: the view never changes)."""
+        if self._filled > self._taken:
+            self._pieces.append(self._buffer[self._taken : self._filled])
+            self._taken = self._filled
 
     def inflate(self, encoding: str) -> None:
         """Hand the body on decompressed from ``encoding`` (``gzip`` or ``deflate``), as it
@@ -226,13 +301,14 @@ class LeanBody:
 
     def at_eof(self) -> bool:
         """Whether the whole body has been read."""
-        return self._eof and not self._pieces
+        return self._eof and not self._pieces and self._filled == self._taken
 
     def discard(self) -> None:
         """Nobody reads on: drop what is buffered and what still comes, and read the socket
         again if it was paused."""
         self._discarding = True
         self._pieces.clear()
+        self._taken = self._filled
         self._buffered = 0
         if self._paused:
             self._paused = False
@@ -243,11 +319,13 @@ class LeanBody:
         self._error = exc
         self._wake()
 
-    async def readchunk(self) -> tuple[bytes, bool]:
+    async def readchunk(self) -> tuple[bytes | memoryview, bool]:
         """The next piece of the body and ``False``; ``(b"", False)`` at its end."""
         while True:
             if self._error is not None:
                 raise self._error
+            if not self._pieces:
+                self._cut()
             if self._pieces:
                 piece = self._pieces.popleft()
                 self._buffered -= len(piece)
@@ -269,7 +347,7 @@ class LeanBody:
             finally:
                 self._waiter = None
 
-    def _inflated(self, piece: bytes) -> bytes:
+    def _inflated(self, piece: bytes | memoryview) -> bytes:
         assert self._inflater is not None
         out, rest = self._guarded(self._inflater.inflate, piece)
         if rest:  # read on from it next time, before what arrived after it
@@ -277,7 +355,7 @@ class LeanBody:
             self._buffered += len(rest)
         return out
 
-    def _guarded(self, step: Callable[..., _T], *args: bytes) -> _T:
+    def _guarded(self, step: Callable[..., _T], *args: bytes | memoryview) -> _T:
         """``step(*args)``; an error it raises ends every later read too."""
         try:
             return step(*args)
@@ -319,6 +397,17 @@ class LeanResponse:
         length = headers.get("Content-Length")
         self.content_length = int(length) if length is not None and length.isdigit() else None
         chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        #: The length of a body read straight into buffers of its own (plain, not chunked,
+        #: not decompressed); ``None``: through the parser.
+        self.direct_length = (
+            self.content_length
+            if self.content_length
+            and not chunked
+            and not self.content.inflating
+            and status >= 200
+            and status not in (204, 304)
+            else None
+        )
         #: No length and not chunked: the body is whatever comes until the connection closes.
         #: (A Content-Length llhttp accepted but that is not plain digits still frames the
         #: body: the parser counts it, and a close before its end is a cut body.)

@@ -25,7 +25,7 @@ class Sink(Protocol):
         """How many bytes the sink holds (a resume continues from here)."""
         ...
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         """Append ``data``."""
         ...
 
@@ -54,7 +54,7 @@ class SinkWriter:
     def size(self) -> int:
         return self.sink.size
 
-    def write(self, data: bytes) -> Awaitable[None]:
+    def write(self, data: bytes | memoryview) -> Awaitable[None]:
         # The sink's own coroutine is returned: no frame of ours per chunk.
         self.digest.update(data)
         return self.sink.write(data)

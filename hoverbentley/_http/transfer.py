@@ -77,7 +77,7 @@ class Writer(Protocol):
         """The checksums of the bytes held (complete once :meth:`end` returned)."""
         ...
 
-    def write(self, data: bytes) -> Awaitable[None]:
+    def write(self, data: bytes | memoryview) -> Awaitable[None]:
         """Append ``data``."""
         ...
 

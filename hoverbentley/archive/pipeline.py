@@ -361,7 +361,7 @@ class _Counted:
     def digest(self) -> Digest:
         return self._writer.digest
 
-    def write(self, data: bytes) -> Awaitable[None]:
+    def write(self, data: bytes | memoryview) -> Awaitable[None]:
         self._moved(len(data))
         return self._writer.write(data)
 

@@ -48,7 +48,7 @@ class Upload(Protocol):
         """How many bytes were written so far."""
         ...
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         """Append ``data``."""
         ...
 

@@ -47,7 +47,7 @@ class CloudUpload:
         self._metadata = metadata
         self._part_size = part_size
         self._concurrency = concurrency
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
         self._size = 0
         self._writer: obstore.AsyncWritableFile | None = None
@@ -61,13 +61,13 @@ class CloudUpload:
         """Whether the upload went multipart (it outgrew one part)."""
         return self._writer is not None
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         try:
             await self._write(data)
         except (BaseError, OSError) as exc:
             raise self._error(exc, self.name, "write") from None
 
-    async def _write(self, data: bytes) -> None:
+    async def _write(self, data: bytes | memoryview) -> None:
         self._size += len(data)
         self._pending.append(data)
         self._pending_size += len(data)

@@ -157,7 +157,7 @@ class LocalUpload:
     def size(self) -> int:
         return self._size
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         def append() -> None:
             self._part.parent.mkdir(parents=True, exist_ok=True)
             with open(self._part, "ab" if self._size else "wb") as fh:

@@ -190,6 +190,64 @@ async def test_a_large_body_read_slower_than_it_arrives_is_kept_whole(tmp_path: 
     assert result.sha256 == _sha(body)
 
 
+async def test_bytes_the_server_sends_past_a_bodys_length_are_not_part_of_it(
+    tmp_path: Path,
+) -> None:
+    """A body longer than the first read is read straight into buffers, up to its length:
+    what a faulty server sends after it is never taken as more of it."""
+    body = bytes(range(256)) * (3 * 4096)  # 3 MiB
+    bodies = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal bodies
+        while True:
+            try:
+                await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                return  # the client closed the connection
+            bodies += 1
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+            writer.write(head + body + b"HTTP/1.1 200 OK\r\n\r\nnot asked for")
+            await writer.drain()
+
+    async with raw_server(handle) as base, _transport(base) as t:
+        for name in ("a", "b"):
+            result = await download_file(t, f"{base}/{name}", tmp_path / name)
+            assert (result.size, result.sha256) == (len(body), _sha(body))
+    assert (tmp_path / "a").read_bytes() == body
+    assert (tmp_path / "b").read_bytes() == body
+
+
+async def test_a_large_body_over_tls_is_kept_whole(tmp_path: Path) -> None:
+    import ssl
+
+    body = hashlib.sha256(b"tls").digest() * (9 * 1024 * 1024 // 32)  # 9 MiB: several buffers
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body)
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    base = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    try:
+        async with _transport(base, fast(ca_file=str(pem))) as t:
+            for name in ("x", "y"):  # the second on the connection the first kept alive
+                result = await download_file(t, f"{base}/x", tmp_path / name)
+                assert (result.size, result.sha256) == (len(body), _sha(body))
+    finally:
+        await runner.cleanup()
+    assert (tmp_path / "y").read_bytes() == body
+
+
 async def test_no_more_connections_to_a_host_than_its_limit(tmp_path: Path) -> None:
     open_now = most = 0
     release = asyncio.Event()
