@@ -31,9 +31,13 @@ _T = TypeVar("_T")
 
 #: Bytes one read of the socket takes (uvloop's own reads take as much).
 _READ_SIZE = 256 * 1024
-#: The size of the buffers a body is read straight into (the reader's views keep each alive
-#: until the last is written).
+#: The largest buffer a body is read straight into (the reader's views keep each alive until
+#: the last is written). The first is :data:`_READ_SIZE`; the next is twice as large after a
+#: read that filled all the room offered, at least a first buffer's worth: a slow body never
+#: holds more than a small buffer.
 _DIRECT_BUFFER = 4 * 1024 * 1024
+
+_EMPTY = memoryview(bytearray(0))
 
 #: The most body bytes still to come that a released response waits for and drops to keep its
 #: connection (a redirect's few hundred bytes); a longer rest closes the connection.
@@ -197,6 +201,7 @@ class LeanConnection(asyncio.BufferedProtocol):
         return self._headers
 
     def _fail(self, exc: BaseException) -> None:
+        self._direct = 0
         headers, self._headers = self._headers, None
         if headers is not None and not headers.done():
             headers.set_exception(exc)
@@ -241,9 +246,12 @@ class LeanBody:
         self.received = 0
         #: A body read straight from the socket: the buffer it goes into, the bytes of the
         #: buffer handed to the reader, and those filled.
-        self._buffer = memoryview(bytearray(0))
+        self._buffer = _EMPTY
         self._taken = 0
         self._filled = 0
+        #: The room the last read was offered, and the size of the next buffer.
+        self._offered = 0
+        self._next_size = _READ_SIZE
 
     @property
     def inflating(self) -> bool:
@@ -255,12 +263,16 @@ class LeanBody:
         of the body): the free end of the buffer, or a new buffer once it is full."""
         if self._filled == len(self._buffer):
             self._cut()
-            self._buffer = memoryview(bytearray(min(left, _DIRECT_BUFFER)))
+            self._buffer = memoryview(bytearray(min(left, self._next_size)))
             self._taken = self._filled = 0
-        return self._buffer[self._filled : self._filled + left]
+        room = self._buffer[self._filled : self._filled + left]
+        self._offered = len(room)
+        return room
 
     def direct_filled(self, nbytes: int) -> None:
         """The last read put ``nbytes`` bytes of the body in the buffer."""
+        if nbytes == self._offered >= _READ_SIZE:  # the body comes faster than it is read
+            self._next_size = min(2 * self._next_size, _DIRECT_BUFFER)
         self.received += nbytes
         self._filled += nbytes
         if self._discarding:
@@ -297,6 +309,9 @@ class LeanBody:
 
     def feed_eof(self) -> None:
         self._eof = True
+        self._cut()  # the buffer's last bytes a view in the queue: the buffer is let go
+        self._buffer = _EMPTY
+        self._taken = self._filled = 0
         self._wake()
 
     def at_eof(self) -> bool:
@@ -308,7 +323,8 @@ class LeanBody:
         again if it was paused."""
         self._discarding = True
         self._pieces.clear()
-        self._taken = self._filled
+        self._buffer = _EMPTY
+        self._taken = self._filled = 0
         self._buffered = 0
         if self._paused:
             self._paused = False
@@ -425,7 +441,10 @@ class LeanResponse:
         self._reusable = reusable
         self.content.feed_eof()
         if self._released:
-            self._hand_back()  # the rest of a released body came: the connection is free
+            # The rest of a released body came: the connection is free, on the loop's next
+            # turn, once bytes a faulty server sent past the body have failed it (a request
+            # waiting for the host's slot would take them for its response).
+            asyncio.get_running_loop().call_soon(self._hand_back)
 
     def lost(self) -> None:
         """The connection failed before the end of the message."""

@@ -23,7 +23,7 @@ import trustme
 from aiohttp import web
 
 from hoverbentley._http.credentials import ApiScope
-from hoverbentley._http.lean_client import request_head
+from hoverbentley._http.lean_client import LeanClient, request_head
 from hoverbentley._http.transport import Transport
 from hoverbentley.config import HttpConfig
 from hoverbentley.download import download_file
@@ -32,6 +32,19 @@ from tests.support import fast, serve
 
 pytestmark = pytest.mark.anyio
 FAST = fast(max_retries=1)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(("asyncio", {}), id="asyncio"),
+        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),  # the command line's
+    ]
+)
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Each test on asyncio's own loop and on uvloop: their transports call the buffered
+    protocol differently."""
+    return request.param
+
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -216,6 +229,82 @@ async def test_bytes_the_server_sends_past_a_bodys_length_are_not_part_of_it(
             assert (result.size, result.sha256) == (len(body), _sha(body))
     assert (tmp_path / "a").read_bytes() == body
     assert (tmp_path / "b").read_bytes() == body
+
+
+async def test_a_request_waiting_for_the_slot_never_takes_bytes_past_a_drained_body() -> None:
+    """A response released with a small rest to come keeps its connection once the rest is
+    read and dropped; a faulty server's bytes after that rest fail the connection before the
+    request waiting for the host's only slot is sent on it."""
+    rest = 20_000
+    send_rest = asyncio.Event()
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        first = connections == 1
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await _read_request(reader)
+                if first:
+                    first = False
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (10 + rest))
+                    writer.write(b"a" * 10)
+                    await writer.drain()
+                    await send_rest.wait()
+                    # The rest, then a response nobody asked for, in one write.
+                    writer.write(b"b" * rest + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!")
+                else:
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
+                await writer.drain()
+
+    async with raw_server(handle) as base:
+        client = LeanClient(fast(max_connections_per_host=1))
+        try:
+            first = await client.request("GET", f"{base}/a", {})
+
+            async def second() -> bytes:
+                response = await client.request("GET", f"{base}/b", {})
+                pieces = []
+                while piece := (await response.content.readchunk())[0]:
+                    pieces.append(bytes(piece))
+                response.release()
+                return b"".join(pieces)
+
+            waiting = asyncio.create_task(second())
+            for _ in range(10):  # the second request goes as far as the host's slot
+                await asyncio.sleep(0)
+            assert not waiting.done()
+            first.release()  # 20,000 bytes to come: read and dropped, the connection kept
+            send_rest.set()
+            assert await asyncio.wait_for(waiting, 60) == b"good"
+        finally:
+            await client.aclose()
+    assert connections == 2
+
+
+async def test_a_body_read_straight_into_buffers_lets_them_go_at_its_end() -> None:
+    """An idle connection keeps its last response: the body's buffer must not stay with it
+    (up to 4 MiB for each of 64 connections)."""
+    from types import SimpleNamespace
+
+    from hoverbentley._http.lean_connection import LeanBody
+
+    connection = SimpleNamespace(
+        high_water=1 << 30, _loop=asyncio.get_running_loop(), pause_reading=lambda: None
+    )
+    body = LeanBody(connection)  # type: ignore[arg-type]
+    sent = bytes(range(256)) * 4096  # 1 MiB in four reads, each filling all the room offered
+    received: list[bytes] = []
+    for start in range(0, len(sent), 256 * 1024):
+        room = body.direct_buffer(len(sent) - start)
+        room[: 256 * 1024] = sent[start : start + 256 * 1024]
+        body.direct_filled(min(len(room), 256 * 1024))
+        received.append(bytes((await body.readchunk())[0]))
+    assert len(body._buffer) > 0
+    body.feed_eof()
+    assert b"".join(received) == sent and body.at_eof()
+    assert len(body._buffer) == 0
 
 
 async def test_a_large_body_over_tls_is_kept_whole(tmp_path: Path) -> None:
