@@ -394,12 +394,15 @@ async def test_a_run_cut_short_still_wakes_those_waiting_for_it(tmp_path: Path) 
     events.journal.close()
 
 
-async def test_a_job_that_fails_as_the_service_stops_is_left_pending_not_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+async def _run_failing_while(
+    events: Events,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    during: Callable[[Archiver], Awaitable[None]],
+    metrics: ServeMetrics | None = None,
 ) -> None:
-    events = Events(tmp_path / "state")
-    await events.arrive()
-    metrics = ServeMetrics()
+    """Run the archiver over the queued job "1", whose archive fails (its record does not
+    decode) once ``during(archiver)`` has happened mid-run (``during`` stops the archiver)."""
 
     def source(ids: list[str]) -> ArchiveSource:
         return NoFiles(anyio.lowlevel.checkpoint)  # type: ignore[return-value]
@@ -407,12 +410,25 @@ async def test_a_job_that_fails_as_the_service_stops_is_left_pending_not_retried
     archiver = events.archiver(tmp_path / "out", {"hover": source}, metrics=metrics)
 
     async def failing(source: object, out: object, options: object) -> ArchiveSummary:
-        archiver.stop()  # SIGTERM while the run is under way
+        await during(archiver)
         return _summary(0, [JobFailure(job_id="1", error="the record did not decode")])
 
     monkeypatch.setattr("hoverbentley.serve.archiver.archive", failing)
     with anyio.fail_after(60):
         await archiver.run()
+
+
+async def test_a_job_that_fails_as_the_service_stops_is_left_pending_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = Events(tmp_path / "state")
+    await events.arrive()
+    metrics = ServeMetrics()
+
+    async def sigterm(archiver: Archiver) -> None:
+        archiver.stop()  # SIGTERM while the run is under way
+
+    await _run_failing_while(events, tmp_path, monkeypatch, sigterm, metrics)
     assert "left pending for the next start" in caplog.text
     assert "trying again" not in caplog.text
     text = metrics.text().decode()
@@ -432,12 +448,7 @@ async def test_a_new_event_during_a_failed_run_gives_the_job_its_attempts_afresh
     await events.arrive()
     key = JobKey("hover", "1")
 
-    def source(ids: list[str]) -> ArchiveSource:
-        return NoFiles(anyio.lowlevel.checkpoint)  # type: ignore[return-value]
-
-    archiver = events.archiver(tmp_path / "out", {"hover": source})
-
-    async def failing(source: object, out: object, options: object) -> ArchiveSummary:
+    async def another_event(archiver: Archiver) -> None:
         # Another event of the job is accepted while the run is under way, as the app does.
         again = Event(
             message_id="m1-again",
@@ -449,11 +460,8 @@ async def test_a_new_event_during_a_failed_run_gives_the_job_its_attempts_afresh
         assert await events.journal.accept(again)
         archiver.renewed(key)
         archiver.stop()
-        return _summary(0, [JobFailure(job_id="1", error="the record did not decode")])
 
-    monkeypatch.setattr("hoverbentley.serve.archiver.archive", failing)
-    with anyio.fail_after(60):
-        await archiver.run()
+    await _run_failing_while(events, tmp_path, monkeypatch, another_event)
     assert "a new event of the job came meanwhile" in caplog.text
     assert events.journal.retry(key) is None  # a restart gives it its attempts afresh
     assert [e.message_id for e in events.journal.pending_events(key)] == ["m1", "m1-again"]

@@ -73,6 +73,31 @@ async def raw_server(handle: Handler) -> AsyncIterator[str]:
         await asyncio.gather(*handlers, return_exceptions=True)
 
 
+@asynccontextmanager
+async def tls_server(body: bytes) -> AsyncIterator[tuple[str, trustme.CA]]:
+    """A server answering ``GET /x`` with ``body`` over TLS, its certificate signed by a CA
+    of its own: the base URL and the CA."""
+    import ssl
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body)
+
+    app = web.Application()
+    app.router.add_get("/x", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    try:
+        yield f"https://127.0.0.1:{runner.addresses[0][1]}", ca
+    finally:
+        await runner.cleanup()
+
+
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return await reader.readuntil(b"\r\n\r\n")
 
@@ -308,32 +333,14 @@ async def test_a_body_read_straight_into_buffers_lets_them_go_at_its_end() -> No
 
 
 async def test_a_large_body_over_tls_is_kept_whole(tmp_path: Path) -> None:
-    import ssl
-
     body = hashlib.sha256(b"tls").digest() * (9 * 1024 * 1024 // 32)  # 9 MiB: several buffers
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=body)
-
-    app = web.Application()
-    app.router.add_get("/x", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
-    await site.start()
-    base = f"https://127.0.0.1:{runner.addresses[0][1]}"
-    pem = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(pem))
-    try:
+    async with tls_server(body) as (base, ca):
+        pem = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(pem))
         async with _transport(base, fast(ca_file=str(pem))) as t:
             for name in ("x", "y"):  # the second on the connection the first kept alive
                 result = await download_file(t, f"{base}/x", tmp_path / name)
                 assert (result.size, result.sha256) == (len(body), _sha(body))
-    finally:
-        await runner.cleanup()
     assert (tmp_path / "y").read_bytes() == body
 
 
@@ -436,23 +443,7 @@ async def test_a_redirect_to_a_refused_storage_host_names_it(tmp_path: Path) -> 
 
 
 async def test_an_untrusted_storage_certificate_is_named(tmp_path: Path) -> None:
-    import ssl
-
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=b"x")
-
-    app = web.Application()
-    app.router.add_get("/x", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
-    await site.start()
-    base = f"https://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with tls_server(b"x") as (base, ca):
         async with _transport(base) as t:
             with pytest.raises(UnreachableHostError, match=r"TLS certificate .* is not trusted"):
                 await download_file(t, f"{base}/x", tmp_path / "x")
@@ -462,8 +453,6 @@ async def test_an_untrusted_storage_certificate_is_named(tmp_path: Path) -> None
         async with _transport(base, fast(ca_file=str(pem))) as t:
             result = await download_file(t, f"{base}/x", tmp_path / "x")
         assert result.size == 1
-    finally:
-        await runner.cleanup()
 
 
 async def test_without_httptools_downloads_go_through_aiohttp(
