@@ -160,6 +160,20 @@ async def test_the_jobs_a_sweep_archives_get_their_takeoff_rows(
     assert jobs == {str(j) for j in emu.job_ids()}
 
 
+def _sweeping_with_takeoff(
+    events: Events, out: Path, sweep: Callable[[], Awaitable[list[ArchiveSummary]]]
+) -> Archiver:
+    """An archiver keeping ``OUT/takeoff.csv`` that runs ``sweep`` on every turn (its clock
+    moves a sweep interval a reading)."""
+    return events.archiver(
+        out,
+        {},
+        ArchiverSettings(sweep_interval=100.0, takeoff=True),
+        sweep=sweep,
+        clock=itertools.count(step=100).__next__,
+    )
+
+
 async def test_the_takeoff_table_is_built_at_start_then_only_when_a_sweep_brings_files(
     emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -184,13 +198,7 @@ async def test_the_takeoff_table_is_built_at_start_then_only_when_a_sweep_brings
                 archiver.stop()
             return [await archive(HoverSource(hover), str(out), options)]
 
-        archiver = events.archiver(
-            out,
-            {},
-            ArchiverSettings(sweep_interval=100.0, takeoff=True),
-            sweep=sweep,
-            clock=itertools.count(step=100).__next__,
-        )
+        archiver = _sweeping_with_takeoff(events, out, sweep)
         with anyio.fail_after(60):
             await archiver.run()
     events.journal.close()
@@ -326,13 +334,7 @@ async def test_the_whole_takeoff_table_is_rebuilt_when_a_sweep_changed_or_may_ha
         return sweeps[len(swept) - 1]()
 
     monkeypatch.setattr("hoverbentley.serve.archiver.write_takeoff", write_takeoff)
-    archiver = events.archiver(
-        tmp_path / "out",
-        {},
-        ArchiverSettings(sweep_interval=100.0, takeoff=True),
-        sweep=sweep,
-        clock=itertools.count(step=100).__next__,
-    )
+    archiver = _sweeping_with_takeoff(events, tmp_path / "out", sweep)
     with anyio.fail_after(60):
         await archiver.run()
     events.journal.close()
