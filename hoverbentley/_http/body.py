@@ -92,10 +92,9 @@ class BodyStream:
         Each piece is what the parser took from one socket read (up to 256 KiB), handed on
         as the bytes object it already is, or, for a body the lean client reads straight
         into buffers of its own, a view of all that arrived since the last read (up to the
-        high-water mark and a buffer's end):
-        neither cut to a size nor joined with the pieces buffered beside it (``readany``
-        joined them, copying every byte of a large body once more). The writer gathers
-        pieces into batches without copying them.
+        high-water mark and a buffer's end): neither cut to a size nor joined with the
+        pieces buffered beside it (``readany`` joined them, copying every byte of a large
+        body once more). The writer gathers pieces into batches without copying them.
         """
         content = self._response.content
         watchdog = _Watchdog(content, self._stall_timeout)

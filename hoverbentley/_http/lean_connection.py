@@ -145,15 +145,13 @@ class LeanConnection(asyncio.BufferedProtocol):
         headers = CIMultiDictProxy(CIMultiDict(self._header_list))
         response = LeanResponse(self, status, headers, decompress=self._decompress)
         self._keep_alive = self._parser.should_keep_alive()
-        if self._head:
-            response.direct_length = None  # no body, whatever its headers say
         self._header_list = []
         self._response = response
         waiting, self._headers = self._headers, None
         if waiting is not None and not waiting.done():
             waiting.set_result(response)
         if self._head:  # the parser, not told of the HEAD, would wait for a body never sent
-            response.finish(reusable=self._parser.should_keep_alive())
+            response.finish(reusable=self._keep_alive)  # complete: never read as a body
 
     def on_body(self, body: bytes) -> None:
         response = self._response

@@ -9,8 +9,8 @@ The writer costs as few thread hops as it can. Chunks are gathered into batches 
 ``chunk_size`` bytes (:data:`LARGE_BATCH` past the first :data:`GROW_AFTER` bytes), each in
 two stages that overlap with each other and with the event loop reading the next batch: one
 worker-thread call hashes it while another writes it (``os.writev``, no copy into one
-buffer); both release the GIL. The part is opened, truncated
-and its state recorded lazily in the first write. A body that fits in one batch (photos,
+buffer); both release the GIL. The part is opened, truncated and its state recorded lazily
+in the first write. A body that fits in one batch (photos,
 most reports) is therefore hashed, written, fsynced, checked and renamed in a single call,
 and the only step before its request is a stat on the event loop (is there a part to resume?).
 A body of at most :data:`ON_LOOP` bytes that arrived whole takes no thread hop of its own: it
@@ -88,6 +88,7 @@ class PartFile:
         self._key = identity
         self._resume = resume
         self._chunk_size = chunk_size
+        self._large_batch = max(chunk_size, LARGE_BATCH)
         self.digest = Digest(md5)
         self.etag: str | None = None
         #: Bytes in the part that count, the batch in the worker included.
@@ -136,9 +137,7 @@ class PartFile:
     async def write(self, data: bytes | memoryview) -> None:
         self._batch.append(data)
         self._batched += len(data)
-        limit = (
-            self._chunk_size if self._stored < GROW_AFTER else max(self._chunk_size, LARGE_BATCH)
-        )
+        limit = self._chunk_size if self._stored < GROW_AFTER else self._large_batch
         if self._batched >= limit or len(self._batch) >= _MAX_PIECES:
             await self._flush()
 

@@ -335,31 +335,13 @@ class Archiver:
             journaled = True
         if not journaled:  # queued by the new event, which gives it its attempts afresh
             self._failures.pop(key, None)
-            logger.warning(
-                "%s job %s: archive incomplete (%s); a new event of the job came meanwhile",
-                key.provider,
-                key.job_id,
-                error,
-            )
+            _incomplete(key, error, "a new event of the job came meanwhile")
             return True
         if self._stopping:  # no attempt is scheduled now: the next start archives it
-            logger.warning(
-                "%s job %s: archive incomplete (%s); left pending for the next start",
-                key.provider,
-                key.job_id,
-                error,
-            )
+            _incomplete(key, error, "left pending for the next start")
             return True
         self.metrics.jobs_retried.labels(key.provider).inc()
-        logger.warning(
-            "%s job %s: archive incomplete (%s); trying again in %g s (attempt %d of %d)",
-            key.provider,
-            key.job_id,
-            error,
-            delay,
-            attempts + 1,
-            last,
-        )
+        _incomplete(key, error, f"trying again in {delay:g} s (attempt {attempts + 1} of {last})")
         self._later([key], delay)
         return True
 
@@ -422,6 +404,11 @@ class Archiver:
         self._takeoff_stale = False
         for broken in table.broken:
             logger.warning("takeoff: %s: %s", broken.path, broken.problem)
+
+
+def _incomplete(key: JobKey, error: str, then: str) -> None:
+    """Log that job ``key``'s archive failed with ``error``, and what ``then`` happens."""
+    logger.warning("%s job %s: archive incomplete (%s); %s", key.provider, key.job_id, error, then)
 
 
 def _failed_jobs(summary: ArchiveSummary, keys: list[JobKey]) -> dict[str, str]:
