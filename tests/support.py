@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiohttp import web
 
 from hoverbentley import HoverClient, HttpConfig
@@ -33,17 +35,28 @@ def fast(**changes: Any) -> HttpConfig:
 
 
 @asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Run ``app`` on 127.0.0.1 and yield its base URL."""
+async def serve(
+    app: web.Application, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[str]:
+    """Run ``app`` on 127.0.0.1 (over TLS with ``ssl_context``) and yield its base URL."""
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
+    scheme = "https" if ssl_context is not None else "http"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{scheme}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def tls_for_loopback() -> tuple[trustme.CA, ssl.SSLContext]:
+    """A CA of its own, and a server context for 127.0.0.1 with a certificate it signed."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return ca, context
 
 
 @contextmanager

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import trustme
 from aiohttp import web
 
 from hoverbentley._http.credentials import ApiScope
@@ -28,7 +26,7 @@ from hoverbentley.errors import (
     NotFoundError,
     RedirectError,
 )
-from tests.support import fast, serve
+from tests.support import fast, serve, tls_for_loopback
 
 pytestmark = pytest.mark.anyio
 FAST = fast(max_retries=3)
@@ -248,9 +246,7 @@ async def test_https_to_http_redirect_is_refused_end_to_end(tmp_path: object) ->
 
     plain_app = web.Application()
     plain_app.router.add_get("/{tail:.*}", plain)
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca, server_ctx = tls_for_loopback()
     ca_file = f"{tmp_path}/ca.pem"
     ca.cert_pem.write_to_path(ca_file)
     async with serve(plain_app) as plain_base:
@@ -260,17 +256,9 @@ async def test_https_to_http_redirect_is_refused_end_to_end(tmp_path: object) ->
 
         app = web.Application()
         app.router.add_get("/file", secure)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
-        await site.start()
-        base = f"https://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            async with _transport(base, fast(ca_file=ca_file)) as t:
-                with pytest.raises(RedirectError, match="HTTPS to plain HTTP"):
-                    await t.request("GET", "/file")
-        finally:
-            await runner.cleanup()
+        async with serve(app, server_ctx) as base, _transport(base, fast(ca_file=ca_file)) as t:
+            with pytest.raises(RedirectError, match="HTTPS to plain HTTP"):
+                await t.request("GET", "/file")
     assert plain_seen == []
 
 

@@ -28,7 +28,7 @@ from hoverbentley._http.transport import Transport
 from hoverbentley.config import HttpConfig
 from hoverbentley.download import download_file
 from hoverbentley.errors import APIConnectionError, APITimeoutError, UnreachableHostError
-from tests.support import fast, serve
+from tests.support import fast, serve, tls_for_loopback
 
 pytestmark = pytest.mark.anyio
 FAST = fast(max_retries=1)
@@ -77,25 +77,15 @@ async def raw_server(handle: Handler) -> AsyncIterator[str]:
 async def tls_server(body: bytes) -> AsyncIterator[tuple[str, trustme.CA]]:
     """A server answering ``GET /x`` with ``body`` over TLS, its certificate signed by a CA
     of its own: the base URL and the CA."""
-    import ssl
-
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca, context = tls_for_loopback()
 
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=body)
 
     app = web.Application()
     app.router.add_get("/x", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
-    await site.start()
-    try:
-        yield f"https://127.0.0.1:{runner.addresses[0][1]}", ca
-    finally:
-        await runner.cleanup()
+    async with serve(app, context) as base:
+        yield base, ca
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
