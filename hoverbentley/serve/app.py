@@ -223,9 +223,9 @@ class Service:
             self.state_lock.release()
 
     async def settled(self) -> None:
-        """Return once no job is waiting, being archived, or pending in the journal;
-        :class:`ArchiverStopped` if the archiver stops first, with jobs left."""
-        while self.queue.depth or self.queue.running() or self.journal.pending_jobs():
+        """Return once no job is waiting, being archived, or pending in the journal with a
+        source here; :class:`ArchiverStopped` if the archiver stops first, with jobs left."""
+        while self._unsettled():
             task = self._task
             if task is None or task.done():
                 left = len(self.journal.pending_jobs())
@@ -234,11 +234,16 @@ class Service:
                 raise ArchiverStopped(
                     f"the archiver is not running{why} ({left} jobs left pending)"
                 ) from error
-            ran = asyncio.ensure_future(self.archiver.wait_run())
+            ran = asyncio.ensure_future(self.archiver.next_run().wait())
             try:
                 await asyncio.wait({ran, task}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 ran.cancel()
+
+    def _unsettled(self) -> bool:
+        if self.queue.depth or self.queue.running():
+            return True
+        return any(self.archiver.serves(key) for key in self.journal.pending_jobs())
 
     async def ready(self) -> tuple[bool, str]:
         """Whether the service takes events, and why not."""

@@ -143,9 +143,14 @@ class Archiver:
 
     async def wait_run(self) -> None:
         """Return when the next run (an archive or a sweep) has finished."""
+        await self.next_run().wait()
+
+    def next_run(self) -> anyio.Event:
+        """An event set when the next run (an archive or a sweep) has finished: taken before
+        a task that waits for it starts, a run that ends meanwhile counts."""
         if self._ran is None:
             self._ran = anyio.Event()
-        await self._ran.wait()
+        return self._ran
 
     def _finished_run(self) -> None:
         self.runs += 1
@@ -247,6 +252,16 @@ class Archiver:
         else:
             self.queue.put(key, force=True)
 
+    def serves(self, key: JobKey) -> bool:
+        """Whether pending job ``key`` has a source here (a journal written by a service with
+        other sources may hold jobs this one leaves for a later start)."""
+        return self._route(key) in self.sources
+
+    def _route(self, key: JobKey) -> str | None:
+        """The route of pending job ``key``, by its latest event (``None`` if none pends)."""
+        events = self.journal.pending_events(key)
+        return route_of(key.provider, events[-1].event_type) if events else None
+
     def renewed(self, key: JobKey) -> None:
         """A new event of job ``key`` was accepted: its attempts count from one again."""
         self._failures.pop(key, None)
@@ -256,11 +271,10 @@ class Archiver:
         for key in batch:
             # Taken now, by an event or the timer: a pause still scheduled has no more to do.
             self._unschedule(key)
-            events = self.journal.pending_events(key)
-            if not events:
+            route = self._route(key)
+            if route is None:
                 self.queue.done(key)  # its events were finished meanwhile
                 continue
-            route = route_of(key.provider, events[-1].event_type)
             by_route.setdefault(route, []).append(key)
         for route, keys in by_route.items():
             try:

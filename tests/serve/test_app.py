@@ -652,8 +652,12 @@ async def test_settled_raises_when_the_archiver_died_with_jobs_left(tmp_path: Pa
     before.close()
     config = settings(tmp_path / "out", state)
     config = replace(config, archiver=replace(config.archiver, sweep_interval=3600.0))
-    # No source for Hover: the job stays pending, then the sweep ends the archiver.
-    service = create_app(config, {}, sweep=broken_sweep)[SERVICE]
+
+    def unreachable(job_ids: list[str]) -> Any:
+        raise OSError("the API is out of reach")
+
+    # The job's run fails (it waits for its next attempt), then the sweep ends the archiver.
+    service = create_app(config, {"hover": unreachable}, sweep=broken_sweep)[SERVICE]
     await service.start()
     try:
         with anyio.fail_after(60), pytest.raises(ArchiverStopped) as raised:
@@ -662,6 +666,29 @@ async def test_settled_raises_when_the_archiver_died_with_jobs_left(tmp_path: Pa
         assert isinstance(raised.value.__cause__, AttributeError)
     finally:
         await service.drain()
+    assert service.journal.pending_jobs() == [JobKey("hover", "7")]
+
+
+async def test_settled_does_not_wait_for_jobs_no_source_here_archives(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    before = Journal(state)
+    before.open()  # acknowledged by a service that archived Hover jobs
+    event = Event(
+        message_id="m1", provider="hover", job_id="7", received=1.0, event_type="job-state-changed"
+    )
+    assert await before.accept(event)
+    before.close()
+    # Restarted with no Hover source: the job waits for a start that has one.
+    service = create_app(settings(tmp_path / "out", state), {})[SERVICE]
+    await service.start()
+    try:
+        with anyio.fail_after(60):
+            await service.settled()
+    finally:
+        await service.drain()
+    assert "no source archives hover jobs here: 1 left pending" in caplog.text
     assert service.journal.pending_jobs() == [JobKey("hover", "7")]
 
 
