@@ -639,17 +639,23 @@ async def broken_sweep() -> list[Any]:
     return [object()]  # not a summary: the archiver's task ends with an error
 
 
-async def test_settled_raises_when_the_archiver_died_with_jobs_left(tmp_path: Path) -> None:
-    from hoverbentley.serve.app import ArchiverStopped
-
-    state = tmp_path / "state"
+async def acknowledged_before_a_restart(state: Path) -> None:
+    """Leave Hover job 7 pending in the journal of ``state``, as a service stopped after
+    acknowledging its event would."""
     before = Journal(state)
-    before.open()  # one job acknowledged before a restart, pending
+    before.open()
     event = Event(
         message_id="m1", provider="hover", job_id="7", received=1.0, event_type="job-state-changed"
     )
     assert await before.accept(event)
     before.close()
+
+
+async def test_settled_raises_when_the_archiver_died_with_jobs_left(tmp_path: Path) -> None:
+    from hoverbentley.serve.app import ArchiverStopped
+
+    state = tmp_path / "state"
+    await acknowledged_before_a_restart(state)
     config = settings(tmp_path / "out", state)
     config = replace(config, archiver=replace(config.archiver, sweep_interval=3600.0))
 
@@ -673,13 +679,7 @@ async def test_settled_does_not_wait_for_jobs_no_source_here_archives(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     state = tmp_path / "state"
-    before = Journal(state)
-    before.open()  # acknowledged by a service that archived Hover jobs
-    event = Event(
-        message_id="m1", provider="hover", job_id="7", received=1.0, event_type="job-state-changed"
-    )
-    assert await before.accept(event)
-    before.close()
+    await acknowledged_before_a_restart(state)  # by a service that archived Hover jobs
     # Restarted with no Hover source: the job waits for a start that has one.
     service = create_app(settings(tmp_path / "out", state), {})[SERVICE]
     await service.start()
