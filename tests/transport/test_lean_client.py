@@ -298,6 +298,39 @@ async def test_a_request_waiting_for_the_slot_never_takes_bytes_past_a_drained_b
     assert connections == 2
 
 
+async def test_a_body_that_arrives_slowly_keeps_small_buffers() -> None:
+    """Buffers grow only for a body that fills the room it is offered: one that trickles in
+    (here 1 KiB at a time, each sent once the last was read) never holds more than 256 KiB,
+    where 64 such downloads at 4 MiB each would hold 256 MiB."""
+    piece_size, pieces = 1024, 600
+    sent = bytes(range(256)) * (piece_size * pieces // 256)
+    wanted: asyncio.Queue[None] = asyncio.Queue()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(sent))
+        for start in range(0, len(sent), piece_size):
+            writer.write(sent[start : start + piece_size])
+            await writer.drain()
+            await wanted.get()
+
+    async with raw_server(handle) as base:
+        client = LeanClient(FAST)
+        try:
+            response = await client.request("GET", f"{base}/slow", {})
+            received, buffers = [], set()
+            while piece := (await response.content.readchunk())[0]:
+                received.append(bytes(piece))
+                if isinstance(piece, memoryview):
+                    buffers.add(len(piece.obj))  # type: ignore[arg-type]
+                wanted.put_nowait(None)
+            response.release()
+        finally:
+            await client.aclose()
+    assert b"".join(received) == sent
+    assert buffers and max(buffers) <= 256 * 1024, buffers
+
+
 async def test_a_body_read_straight_into_buffers_lets_them_go_at_its_end() -> None:
     """An idle connection keeps its last response: the body's buffer must not stay with it
     (up to 4 MiB for each of 64 connections)."""
