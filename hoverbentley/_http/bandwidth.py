@@ -12,7 +12,9 @@ class Bandwidth:
 
     Each chunk gets the next slot of the shared schedule: a chunk of ``n`` bytes takes
     ``n / rate`` seconds of it, and its reader waits until its slot begins. Idle time is not
-    saved up, so a burst after a pause is one chunk, not seconds of traffic.
+    saved up, so a burst after a pause is one chunk, not seconds of traffic. Readers hand
+    on at most :attr:`piece` bytes a slot (a tenth of a second of the rate, 16 KiB to
+    1 MiB), so bytes flow at the rate rather than in bursts of a whole buffer.
     """
 
     def __init__(
@@ -25,6 +27,8 @@ class Bandwidth:
         if rate <= 0:
             raise ValueError("a bandwidth limit must be > 0 bytes a second")
         self.rate = rate
+        #: The most bytes one slot covers.
+        self.piece = int(min(max(rate / 10, 16 * 1024), 1024 * 1024))
         self._clock = clock
         self._sleep = sleep
         self._free_at = 0.0

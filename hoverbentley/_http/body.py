@@ -117,11 +117,21 @@ class BodyStream:
                 if not chunk:
                     return
                 received += len(chunk)
-                if self._bandwidth is not None:
-                    await self._bandwidth.take(len(chunk))
-                yield chunk
+                if self._bandwidth is None:
+                    yield chunk
+                    continue
+                step = self._bandwidth.piece
+                pieces = [chunk] if len(chunk) <= step else _cut(memoryview(chunk), step)
+                for piece in pieces:
+                    await self._bandwidth.take(len(piece))
+                    yield piece
         finally:
             watchdog.stop()
+
+
+def _cut(view: memoryview, size: int) -> list[memoryview]:
+    """``view`` in pieces of ``size`` bytes (the last may be shorter), without copying."""
+    return [view[start : start + size] for start in range(0, len(view), size)]
 
 
 class _Watchdog:

@@ -56,3 +56,35 @@ async def test_every_body_byte_goes_through_the_limit(tmp_path: Path) -> None:
         assert digest == hashlib.sha256(body).hexdigest()
     assert transport.bandwidth is not None
     assert transport.bandwidth.bytes == sum(map(len, bodies.values()))
+
+
+async def test_a_large_read_is_handed_on_in_slots_of_a_tenth_of_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body read into buffers of up to 4 MiB is not let through in bursts of a whole
+    buffer: each slot of the limit covers at most 100 ms of the rate (here 1 MiB)."""
+    body = bytes(range(256)) * (32 * 1024)  # 8 MiB
+    taken: list[int] = []
+    take = Bandwidth.take
+
+    async def recorded(self: Bandwidth, size: int) -> None:
+        taken.append(size)
+        await take(self, size)
+
+    monkeypatch.setattr(Bandwidth, "take", recorded)
+
+    async def blob(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"ETag": '"1"'})
+
+    app = web.Application()
+    app.router.add_get("/blob", blob)
+    async with serve(app) as base:
+        rate = 16 * 1024 * 1024
+        transport = Transport(fast(bandwidth_limit=rate), ApiScope("http://api.test"))
+        async with transport:
+            await download_file(transport, f"{base}/blob", tmp_path / "blob")
+    assert (tmp_path / "blob").read_bytes() == body
+    assert sum(taken) == len(body)
+    assert max(taken) <= 1024 * 1024, max(taken)
+    assert Bandwidth(10_000).piece == 16 * 1024  # a slow rate: slots of 16 KiB at least
+    assert Bandwidth(2 * 1024 * 1024).piece == 209_715
