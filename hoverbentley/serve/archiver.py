@@ -146,14 +146,18 @@ class Archiver:
         await self.next_run().wait()
 
     def next_run(self) -> anyio.Event:
-        """An event set when the next run (an archive or a sweep) has finished: taken before
-        a task that waits for it starts, a run that ends meanwhile counts."""
+        """An event set when the next run (an archive or a sweep) has finished, or jobs taken
+        had nothing left to run: taken before a task that waits for it starts, a run that
+        ends meanwhile counts."""
         if self._ran is None:
             self._ran = anyio.Event()
         return self._ran
 
     def _finished_run(self) -> None:
         self.runs += 1
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         ran, self._ran = self._ran, None
         if ran is not None:
             ran.set()
@@ -276,6 +280,8 @@ class Archiver:
                 self.queue.done(key)  # its events were finished meanwhile
                 continue
             by_route.setdefault(route, []).append(key)
+        if not by_route:  # nothing to run: a waiter still hears that the queue moved on
+            self._wake_waiters()
         for route, keys in by_route.items():
             try:
                 await self._archive_route(route, keys)

@@ -420,6 +420,25 @@ async def _run_failing_while(
         await archiver.run()
 
 
+async def test_jobs_taken_with_nothing_left_to_run_still_wake_those_waiting(
+    tmp_path: Path,
+) -> None:
+    """A job queued, then finished by another run before it is taken, makes no run; who
+    waits for the next run (``Service.settled()``) hears of it all the same."""
+    events = Events(tmp_path / "state")
+    await events.arrive()
+    await events.journal.finish(JobKey("hover", "1"), ["m1"])  # archived meanwhile
+    archiver = events.archiver(tmp_path / "out", {})
+    waited = archiver.next_run()
+    async with anyio.create_task_group() as group:
+        group.start_soon(archiver.run)
+        with anyio.fail_after(60):
+            await waited.wait()
+        archiver.stop()
+    assert archiver.runs == 0 and events.queue.depth == 0 and not events.queue.running()
+    events.journal.close()
+
+
 async def test_a_job_that_fails_as_the_service_stops_is_left_pending_not_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
