@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from ..errors import ConfigurationError
 
+#: The most downloads or job records at once: each is a task started up front.
+MAX_AT_ONCE = 1024
+
 
 @dataclass(frozen=True)
 class ArchiveOptions:
@@ -34,8 +37,8 @@ class ArchiveOptions:
 
     def __post_init__(self) -> None:
         for name in ("concurrency", "per_host", "detail_concurrency"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1")
+            if not 1 <= getattr(self, name) <= MAX_AT_ONCE:
+                raise ConfigurationError(f"{name} must be 1 to {MAX_AT_ONCE}")
         if self.retries < 0:
             raise ConfigurationError("retries must be >= 0")
         for name in ("max_transfer", "max_duration"):

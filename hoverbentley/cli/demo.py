@@ -22,7 +22,7 @@ from .demo_v2 import V2Demo, archive_v2_job
 from .options import add_archive_options
 from .progress import summary_text
 from .report import run_archive
-from .settings import ArchiveRun, Handler, Output, positive_int
+from .settings import ArchiveRun, Handler, Output, port, positive_int
 
 logger = logging.getLogger("hoverbentley.cli")
 
@@ -334,12 +334,12 @@ def add_commands(
         " --requests-per-minute 0: the emulator is not bound by the providers' limits.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    emulator.add_argument("--port", type=int, default=8080, help="Hover API port (default 8080)")
+    emulator.add_argument("--port", type=port, default=8080, help="Hover API port (default 8080)")
     emulator.add_argument(
-        "--storage-port", type=int, default=0, help="file storage port (default: any free port)"
+        "--storage-port", type=port, default=0, help="file storage port (default: any free port)"
     )
     emulator.add_argument(
-        "--bentley-port", type=int, default=0, help="Bentley APIs port (default: any free port)"
+        "--bentley-port", type=port, default=0, help="Bentley APIs port (default: any free port)"
     )
     emulator.add_argument("--jobs", type=positive_int, default=20, help="generated Hover jobs")
     rehearse = emulator.add_argument_group("faults, to rehearse failures")

@@ -19,6 +19,7 @@ from .settings import (
     positive_seconds,
     seconds,
     shard_arg,
+    worker_count,
 )
 
 
@@ -137,14 +138,14 @@ def add_run_options(group: argparse._ArgumentGroup) -> None:
     goes, for every command that runs the pipeline (the archive commands, ``serve``)."""
     group.add_argument(
         "--concurrency",
-        type=positive_int,
+        type=worker_count,
         default=8,
         metavar="N",
         help="downloads at once (default 8)",
     )
     group.add_argument(
         "--detail-concurrency",
-        type=positive_int,
+        type=worker_count,
         default=4,
         metavar="N",
         help="job records fetched at once (default 4)",
@@ -165,7 +166,7 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
     add_run_options(group)
     group.add_argument(
         "--per-host",
-        type=positive_int,
+        type=worker_count,
         default=None,
         metavar="N",
         help="downloads at once to one host (default: --concurrency)",

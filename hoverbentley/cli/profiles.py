@@ -26,7 +26,7 @@ from .settings import (
     duration,
     non_negative_int,
     non_negative_number,
-    positive_int,
+    worker_count,
 )
 
 CONFIG_ENV = "HOVERBENTLEY_CONFIG"
@@ -92,9 +92,9 @@ def _credential(provider: str, flag: str) -> Key:
 
 
 _SHARED_FLAGS: tuple[tuple[str, Callable[[str], object]], ...] = (
-    ("concurrency", positive_int),
-    ("per_host", positive_int),
-    ("detail_concurrency", positive_int),
+    ("concurrency", worker_count),
+    ("per_host", worker_count),
+    ("detail_concurrency", worker_count),
     ("retries", non_negative_int),
     ("max_retries", non_negative_int),
     ("retry_for", non_negative_number),

@@ -35,6 +35,7 @@ from .settings import (
     Output,
     concern_of,
     non_negative_number,
+    port,
     positive_int,
     positive_seconds,
 )
@@ -198,7 +199,7 @@ def add_commands(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free one)"
+        "--port", type=port, default=8080, help="port to listen on (default 8080; 0: any free one)"
     )
     parser.add_argument(
         "--state-dir",

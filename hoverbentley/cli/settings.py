@@ -24,6 +24,7 @@ from typing import Any, Generic, Literal, TypeVar, get_type_hints
 from urllib.parse import urlsplit
 
 from ..archive import ArchiveOptions
+from ..archive.options import MAX_AT_ONCE
 from ..archive.shard import Shard, ShardBy, parse_shard, shard_from_env
 from ..bentley.auth import IMS_TOKEN_URL
 from ..bentley.defaults import ANALYSIS_V2_URL, MODELING_V2_URL, WEBHOOKS_URL
@@ -36,12 +37,12 @@ from .common import env
 # -- numbers, as argparse types -----------------------------------------------------------------
 
 
-def _whole_number(text: str, minimum: int, rule: str) -> int:
+def _whole_number(text: str, minimum: int, rule: str, maximum: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < minimum:
+    if value < minimum or (maximum is not None and value > maximum):
         raise argparse.ArgumentTypeError(f"{rule}: {value}")
     return value
 
@@ -54,6 +55,18 @@ def non_negative_int(text: str) -> int:
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
     return _whole_number(text, 1, "must be at least 1")
+
+
+def worker_count(text: str) -> int:
+    """An argparse type (and a profile's): how many at once (``--concurrency`` and the like),
+    1 to :data:`~hoverbentley.archive.options.MAX_AT_ONCE`: a mistyped 10**20 must not
+    reach the pipeline, which starts its tasks up front."""
+    return _whole_number(text, 1, f"must be 1 to {MAX_AT_ONCE}", MAX_AT_ONCE)
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port to listen on, 0 (any free one) to 65535."""
+    return _whole_number(text, 0, "not a port (0 to 65535)", 65535)
 
 
 def _number(text: str, *, what: str, positive: bool) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..archive.verify import VerifyProgress, VerifyReport, verify_archive
 from .progress import human_bytes, terminal_width
 from .report import print_result
-from .settings import Handler, Output, positive_int
+from .settings import Handler, Output, worker_count
 
 
 class _Counter:
@@ -108,7 +108,7 @@ def add_commands(
     )
     parser.add_argument(
         "--concurrency",
-        type=positive_int,
+        type=worker_count,
         default=4,
         metavar="N",
         help="files hashed at once (default 4)",
