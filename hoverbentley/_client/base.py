@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -14,6 +15,7 @@ from .._http.credentials import ApiScope, Auth
 from .._http.transport import Transport
 from ..auth import StaticToken
 from ..errors import ConfigurationError
+from ..redact import redact_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,9 +52,19 @@ def choose_auth(
 
 
 def check_base_url(base_url: str) -> str:
-    """``base_url`` without a trailing slash, or :class:`ConfigurationError` if not http(s)."""
+    """``base_url`` without a trailing slash, or :class:`ConfigurationError` if it is not an
+    http(s) URL with a host (and a valid port, if it has one)."""
     if not base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, not {base_url!r}")
+        raise ConfigurationError(f"base_url must be an http(s) URL, not {redact_url(base_url)!r}")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018  (raises for a port out of range or not a number)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"base_url is not a valid URL ({exc}): {redact_url(base_url)!r}"
+        ) from None
+    if not parts.hostname:
+        raise ConfigurationError(f"base_url names no host: {redact_url(base_url)!r}")
     return base_url.rstrip("/")
 
 

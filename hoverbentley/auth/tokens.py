@@ -28,6 +28,8 @@ class StaticToken:
     def __init__(self, token: str) -> None:
         if not token or not token.strip():
             raise ConfigurationError("the bearer token is empty")
+        if any(c in token.strip() for c in "\r\n\0"):  # never sent: it would split the header
+            raise ConfigurationError("the bearer token holds a line break or a NUL character")
         self._token = token.strip()
 
     def __repr__(self) -> str:
