@@ -17,6 +17,9 @@ SCHEMES: dict[str, str] = {
 }
 #: Text that starts like a URL (``name://``): it must then name a scheme of the table.
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+#: A scheme of the table with a colon but not both slashes (``s3:/bucket``, ``az:name``): a
+#: mistyped URL, never taken as a local directory of that name.
+_MISTYPED = re.compile(r"^(" + "|".join(SCHEMES) + r"):(?!//)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ def parse_location(text: str) -> StoreLocation:
     """
     match = _URL.match(text)
     if match is None:
+        if not text.strip():
+            raise StoreUnavailable("an empty location: name a directory or a store URL")
+        mistyped = _MISTYPED.match(text)
+        if mistyped:
+            scheme = mistyped.group(1).lower()
+            raise StoreUnavailable(
+                f"{mistyped.group(0)}… is not a store URL: write {scheme}://… (or ./ before a"
+                " local directory's name)"
+            )
         return StoreLocation("file", "", text)
     scheme = match.group(1)
     if scheme not in SCHEMES:

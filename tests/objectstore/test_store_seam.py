@@ -80,6 +80,24 @@ def test_an_unknown_scheme_is_a_usage_error_and_writes_nothing(
         assert list(tmp_path.iterdir()) == []  # no ./S3:/bucket/prefix on the local disk
 
 
+@pytest.mark.parametrize(
+    ("out", "said"),
+    [
+        ("s3:/bucket/prefix", "s3:… is not a store URL: write s3://…"),
+        ("az:container", "az:… is not a store URL: write az://…"),
+        ("", "an empty location: name a directory or a store URL"),
+    ],
+)
+def test_a_mistyped_store_url_or_an_empty_out_is_a_usage_error_not_a_local_directory(
+    out: str, said: str, tmp_path: Path
+) -> None:
+    for command in commands(out):
+        result = run(command, tmp_path, bare_env())
+        assert result.returncode == 2, (command, result.stderr)
+        assert said in result.stderr and "Traceback" not in result.stderr
+        assert list(tmp_path.iterdir()) == []  # no ./s3:/bucket/prefix, nothing in the cwd
+
+
 def test_gcs_is_refused_with_the_reason_and_what_to_use_instead(tmp_path: Path) -> None:
     for command in commands("gs://bucket/prefix"):
         result = run(command, tmp_path, bare_env())
@@ -155,6 +173,8 @@ def test_locations_parse_into_scheme_bucket_and_prefix() -> None:
         parse_location("file://relative")
     with pytest.raises(StoreUnavailable, match="name a container"):
         parse_location("az:///prefix")
+    assert parse_location("./s3:/bucket").prefix == "./s3:/bucket"  # a directory, said so
+    assert parse_location("s3x:/y").prefix == "s3x:/y"  # no scheme of ours
 
 
 # The Store protocol, the same assertions on every backend.
