@@ -13,6 +13,7 @@ from typing import NamedTuple
 import msgspec
 
 from .._io.atomic import atomic_writer
+from ..redact import redact_url
 from .plan import PlannedFile
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -52,7 +53,7 @@ def file_entry(
     was stored, or ``"failed"`` with the error), and when."""
     return ManifestEntry(
         path=file.path,
-        url=file.url,
+        url=redact_url(file.url),  # a password in the base URL stays out of OUT
         size=size,
         sha256=sha256,
         etag=etag,

@@ -208,7 +208,7 @@ class _Run:
             await self.destination.record(
                 ManifestEntry(
                     path=record_path,
-                    url=plan.record_url,
+                    url=redact_url(plan.record_url),
                     size=len(plan.record),
                     sha256=digest,
                     job_id=plan.job_id,
@@ -290,8 +290,9 @@ class _Run:
     async def _follow_url(self, file: PlannedFile) -> None:
         """Keep the manifest line of a complete file on the URL it is listed under now."""
         entry = self.destination.entry(file.path)
-        if entry is not None and entry.url != file.url:
-            await self.destination.record(msgspec.structs.replace(entry, url=file.url))
+        url = redact_url(file.url)  # as the manifest keeps it
+        if entry is not None and entry.url != url:
+            await self.destination.record(msgspec.structs.replace(entry, url=url))
 
     def _set_failed(self, file: PlannedFile, failure: FileFailure | None) -> None:
         """Record the outcome of a file's latest attempt in the failure counters."""

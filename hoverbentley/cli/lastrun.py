@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from .._core.times import parse_iso
 from ..archive.marks import RunMarks
 from ..errors import ConfigurationError
+from ..redact import redact_url
 from ..stores import open_store
 from .common import SINCE_FORMATS, parse_since, print_err
 
@@ -58,8 +59,11 @@ class Incremental:
         #: Whether the run covers the whole selection (not ``--job``), so it may move the mark.
         self.whole = whole
         self.out_text = out
-        self.key = selection_key(selection)
+        # The mark is written into OUT: a password in the base URL is not (nor in its key).
         self.selection = dict(selection)
+        if isinstance(base_url := self.selection.get("base_url"), str):
+            self.selection["base_url"] = redact_url(base_url)
+        self.key = selection_key(self.selection)
         self.started = datetime.now(timezone.utc)
         self.given = since
         self.quiet = quiet
@@ -79,7 +83,10 @@ class Incremental:
                     f" {self.out_text} yet; archiving everything"
                 )
             return None
-        started = parse_iso(str(mark.get("since", mark.get("started"))))
+        try:
+            started = parse_iso(str(mark.get("since", mark.get("started"))))
+        except ValueError:
+            started = None
         if started is None:
             raise ConfigurationError(f"{self.marks.where}: entry without a valid 'started' time")
         return started - OVERLAP

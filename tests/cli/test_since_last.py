@@ -115,6 +115,36 @@ def test_a_damaged_mark_is_a_usage_error_naming_the_file(tmp_path: Path) -> None
     assert str(out / MARK) in error_line(result)
 
 
+def test_a_mark_with_a_start_time_that_is_no_date_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / MARK).parent.mkdir(parents=True)
+    selection = {"provider": "hover", "base_url": "http://127.0.0.1:9", "user": "a@b.example"}
+    selection |= {"archived": False, "include": None, "exclude": None}
+    key = json.dumps(selection, sort_keys=True, separators=(",", ":"))
+    (out / MARK).write_text(json.dumps({"runs": {key: {"started": "not-a-date"}}}))
+    result = hb("hover", "archive", out, "--all", "--since", "last", env=hover_env(None))
+    assert result.returncode == 2
+    assert f"{out / MARK}: entry without a valid 'started' time" in error_line(result)
+
+
+def test_a_password_in_the_base_url_is_not_written_into_out(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    site = emu.hover_url.replace("http://", "http://ops:PASSW0RD@")
+    env = hover_env(emu, HOVER_BASE_URL=site)
+    for _ in range(2):  # the second run finds the first's mark, and changes no line
+        result = hb("hover", "archive", out, "--all", "--since", "last", *FAST, env=env)
+        assert result.returncode == 0, result.stderr
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.jsonl" for p in written)
+    for path in written:
+        assert b"PASSW0RD" not in path.read_bytes(), path
+    assert "ops:REDACTED@" in (out / MARK).read_text()
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == len({json.loads(line)["path"] for line in lines})  # one line a file
+
+
 def bentley(emu: Emulator, *args: str | Path, api: str = "v1") -> tuple[int, str, str]:
     env = cli_env(
         BENTLEY_API=api,

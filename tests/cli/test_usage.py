@@ -119,6 +119,29 @@ def test_q_before_the_command_wins_over_v_after_it(emu: Emulator, job_id: int) -
                 "BENTLEY_CLIENT_SECRET",
             ],
         ),
+        (
+            ["hover", "archive", "OUT", "--all", "--concurrency", "99999999999999999999"],
+            {},
+            ["argument --concurrency", "must be 1 to 1024"],
+        ),
+        (
+            ["hover", "archive", "OUT", "--all", "--detail-concurrency", "2000"],
+            {},
+            ["argument --detail-concurrency", "must be 1 to 1024: 2000"],
+        ),
+        (["verify", "OUT", "--concurrency", "100000000"], {}, ["must be 1 to 1024"]),
+        (["serve", "OUT", "--port", "65545"], {}, ["argument --port", "not a port (0 to 65535)"]),
+        (["emulator", "--port", "-1"], {}, ["argument --port", "not a port (0 to 65535): -1"]),
+        (
+            ["hover", "jobs"],
+            {"HOVER_TOKEN": "abc\ndef"},
+            ["the bearer token holds a line break"],
+        ),
+        (
+            ["hover", "jobs", "--base-url", "http://ops:PASSW0RD@127.0.0.1:99999"],
+            {},
+            ["not a valid URL (Port out of range 0-65535)", "ops:REDACTED@127.0.0.1:99999"],
+        ),
     ],
     ids=[
         "since-with-job",
@@ -133,6 +156,13 @@ def test_q_before_the_command_wins_over_v_after_it(emu: Emulator, job_id: int) -
         "unknown-flag-hover",
         "unknown-flag-bentley",
         "no-bentley-token",
+        "huge-concurrency",
+        "detail-concurrency-over-the-bound",
+        "verify-concurrency-over-the-bound",
+        "serve-port-out-of-range",
+        "emulator-negative-port",
+        "token-with-a-line-break",
+        "base-url-port-out-of-range",
     ],
 )
 def test_usage_errors_exit_2_naming_the_problem(
