@@ -127,9 +127,7 @@ def test_a_mark_with_a_start_time_that_is_no_date_is_a_usage_error(tmp_path: Pat
     assert f"{out / MARK}: entry without a valid 'started' time" in error_line(result)
 
 
-def test_a_password_in_the_base_url_is_not_written_into_out(
-    emu: Emulator, tmp_path: Path
-) -> None:
+def test_a_password_in_the_base_url_is_not_written_into_out(emu: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "out"
     site = emu.hover_url.replace("http://", "http://ops:PASSW0RD@")
     env = hover_env(emu, HOVER_BASE_URL=site)
