@@ -171,7 +171,7 @@ def test_dry_run_since_lists_unarchived_jobs_updated_since(emu: Emulator, tmp_pa
         (["--all"], {"HOVER_TOKEN": ""}, "Hover credentials missing"),
         (["--all", "--include", ","], {}, "--include needs at least one kind"),
         (["--all", "--since", "last tuesday"], {}, "argument --since: not a date"),
-        (["--all", "--concurrency", "0"], {}, "argument --concurrency: must be at least 1"),
+        (["--all", "--concurrency", "0"], {}, "argument --concurrency: must be 1 to 1024: 0"),
     ],
     ids=["no-jobs", "job-and-all", "no-token", "empty-include", "bad-since", "bad-concurrency"],
 )
