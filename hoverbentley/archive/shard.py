@@ -37,7 +37,8 @@ INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX")
 
 def shard_from_env(count: int | None) -> Shard | None:
     """The shard of an array job: its index (``JOB_COMPLETION_INDEX`` of a Kubernetes Indexed
-    Job, ``AWS_BATCH_JOB_ARRAY_INDEX`` of an AWS Batch array job) of ``count`` shards."""
+    Job, ``AWS_BATCH_JOB_ARRAY_INDEX`` of an AWS Batch array job) of ``count`` shards. A count
+    without an index is a :class:`ConfigurationError`: every process would archive it all."""
     if count is None:
         return None
     for variable in INDEX_VARIABLES:
@@ -49,7 +50,10 @@ def shard_from_env(count: int | None) -> Shard | None:
                 raise ConfigurationError(
                     f"{variable}={index!r} is not a shard of {count} (0 to {count - 1})"
                 ) from None
-    return None
+    raise ConfigurationError(
+        f"{count} shards, but which is this one? Neither {' nor '.join(INDEX_VARIABLES)} is"
+        " set (a Kubernetes Indexed Job or an AWS Batch array job sets it); or pass --shard K/N"
+    )
 
 
 def in_shard(provider: str, job_id: str, shard: Shard | None) -> bool:

@@ -9,6 +9,7 @@ from .common import env
 from .exits import EXIT_MAX_DURATION, EXIT_MAX_TRANSFER
 from .logs import LOG_FORMATS
 from .settings import (
+    SHARDS_VARIABLE,
     bandwidth,
     byte_size,
     duration,
@@ -198,7 +199,7 @@ def add_archive_options(parser: argparse.ArgumentParser, *, dry_run: bool = True
     group.add_argument(
         "--shards",
         type=positive_int,
-        default=env_count("HOVERBENTLEY_SHARDS"),
+        default=env_count(SHARDS_VARIABLE),
         metavar="N",
         help="shard count of an array job: the shard is JOB_COMPLETION_INDEX (a Kubernetes"
         " Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (an AWS Batch array job) of N"

@@ -168,6 +168,10 @@ def shard_arg(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+#: The environment's ``--shards``.
+SHARDS_VARIABLE = "HOVERBENTLEY_SHARDS"
+
+
 def env_count(name: str) -> int | None:
     """A count >= 1 from the environment variable ``name``; ``None`` when it is anything else."""
     value = os.environ.get(name)
@@ -401,6 +405,11 @@ class _Parts:
         """``--shard``, else ``JOB_COMPLETION_INDEX`` of ``--shards``; they must agree."""
         shard: Shard | None = self.given.get("shard")
         count: int | None = self.given.get("shards")
+        raw = os.environ.get(SHARDS_VARIABLE, "").strip()
+        if count is None and raw:  # set, but not a count: never taken for "not sharded"
+            raise ConfigurationError(
+                f"{SHARDS_VARIABLE}={raw!r} is not a shard count (a whole number of at least 1)"
+            )
         if shard is None:
             return shard_from_env(count)
         if count is not None and count != shard[1]:
@@ -410,7 +419,12 @@ class _Parts:
     def _http(self) -> HttpSettings:
         given = self.given
         shard = self.shard
-        values: dict[str, Any] = {"ca_file": given["ca_file"]}
+        ca_file = given["ca_file"]
+        if ca_file and not os.path.isfile(ca_file):
+            raise ConfigurationError(
+                f"--ca-file (HOVERBENTLEY_CA_FILE): {ca_file}: no such file; a CA bundle in PEM"
+            )
+        values: dict[str, Any] = {"ca_file": ca_file}
         rpm = given["requests_per_minute"]
         if rpm is not None:
             values["requests_per_minute"] = rpm if rpm > 0 else None

@@ -22,7 +22,10 @@ def test_the_index_of_either_kind_of_array_job_is_the_shard(
         shard_from_env(16)
 
 
-def test_no_index_is_no_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_count_without_an_index_is_refused_not_a_whole_archive_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("JOB_COMPLETION_INDEX", raising=False)
     monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_INDEX", raising=False)
-    assert shard_from_env(4) is None
+    with pytest.raises(ConfigurationError, match="4 shards, but which is this one"):
+        shard_from_env(4)

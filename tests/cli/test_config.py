@@ -154,7 +154,7 @@ def test_config_path_follows_the_platform_directory(tmp_path: Path) -> None:
             "[profile.prod.hover]\nbase_url = 'https://h'\ntoken = 'abc'\n",
             [":3: unknown key 'token' in [profile.prod.hover]", "set token_env"],
         ),
-        ("[profile.prod]\nconcurrency = 0\n", [":2: key 'concurrency'", "at least 1"]),
+        ("[profile.prod]\nconcurrency = 0\n", [":2: key 'concurrency'", "must be 1 to 1024: 0"]),
         ("[profile.prod]\nretries = 'x'\n", [":2: key 'retries'", "not a whole number"]),
         ("[profile.prod.bentley]\napi = 'v3'\n", [":2: key 'api'", "v1, v2"]),
         ("[profile.prod]\nconcurrency = = 1\nretries = 1\n", [":2: not valid TOML", "line 2"]),

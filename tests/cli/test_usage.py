@@ -142,6 +142,21 @@ def test_q_before_the_command_wins_over_v_after_it(emu: Emulator, job_id: int) -
             {},
             ["not a valid URL (Port out of range 0-65535)", "ops:REDACTED@127.0.0.1:99999"],
         ),
+        (
+            ["hover", "archive", "OUT", "--all"],
+            {"HOVERBENTLEY_SHARDS": "abc"},
+            ["HOVERBENTLEY_SHARDS='abc' is not a shard count"],
+        ),
+        (
+            ["hover", "archive", "OUT", "--all", "--shards", "4"],
+            {},
+            ["4 shards, but which is this one?", "JOB_COMPLETION_INDEX", "--shard K/N"],
+        ),
+        (
+            ["hover", "archive", "OUT", "--all", "--ca-file", "/nonexistent/ca.pem"],
+            {},
+            ["--ca-file (HOVERBENTLEY_CA_FILE): /nonexistent/ca.pem: no such file"],
+        ),
     ],
     ids=[
         "since-with-job",
@@ -163,6 +178,9 @@ def test_q_before_the_command_wins_over_v_after_it(emu: Emulator, job_id: int) -
         "emulator-negative-port",
         "token-with-a-line-break",
         "base-url-port-out-of-range",
+        "malformed-shards-variable",
+        "shards-without-an-index",
+        "missing-ca-file",
     ],
 )
 def test_usage_errors_exit_2_naming_the_problem(

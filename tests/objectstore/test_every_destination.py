@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs
+from tests.archive.helpers import SMALL_SIZES, MiB, assert_complete, big_pdfs, hold_big_files
 from tests.archive.test_cli_archive import env_for, summary_of
 from tests.cli.test_since_last import listed_since
 from tests.support import HB
@@ -134,9 +134,12 @@ def test_a_run_killed_mid_upload_is_finished_by_a_rerun_that_leaves_nothing_open
         jobs=3,
         sizes=SMALL_SIZES,
         size_overrides=big_pdfs(2, BIG),
-        faults=FaultConfig(slow=1.0, slow_delay=0.01),
+        faults=FaultConfig(stall_seconds=600),
     )
     with Emulator.threaded(config) as emu:
+        # Both big files stop half-way until the run is killed: it is certain to have an
+        # upload open then, however fast or slow the machine.
+        hold_big_files(emu, 2)
         proc = subprocess.Popen(
             [
                 *HB,
@@ -150,6 +153,8 @@ def test_a_run_killed_mid_upload_is_finished_by_a_rerun_that_leaves_nothing_open
                 "4",
                 "--retries",
                 "0",
+                "--stall-timeout",
+                "600",
             ],
             env=env_for(emu, **destination.env),
             stdout=subprocess.DEVNULL,
