@@ -200,7 +200,12 @@ class Field:
                 raise ConfigurationError(
                     f"{self.name} needs a timezone-aware datetime (naive: {value.isoformat()})"
                 )
-            return value.astimezone(timezone.utc)
+            try:
+                return value.astimezone(timezone.utc)
+            except OverflowError:  # a zone that moves it past year 1 or 9999
+                raise ConfigurationError(
+                    f"{self.name}: {value.isoformat()} is out of range in UTC"
+                ) from None
         if not isinstance(value, str):
             raise ConfigurationError(f"{self.name} needs a string, not {value!r}")
         if "\x00" in value:
@@ -214,7 +219,7 @@ class Field:
             return f"'{text}'" if quoted else text
         if self.kind == "datetime":
             moment: datetime = value
-            text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+            text = f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S")  # %Y: no padding
             if moment.microsecond:
                 text += f".{moment.microsecond:06d}".rstrip("0")
             return f"'{text}Z'" if quoted else f"{text}Z"

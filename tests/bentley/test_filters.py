@@ -39,6 +39,16 @@ def test_quotes_are_doubled_and_other_zones_become_utc() -> None:
     assert str(F.created_date_time.ge(moment)) == "createdDateTime ge 2024-06-24T13:00:00.25Z"
 
 
+def test_dates_at_the_ends_of_the_calendar() -> None:
+    first = datetime(1, 1, 1, tzinfo=timezone.utc)
+    assert str(F.created_date_time.ge(first)) == "createdDateTime ge 0001-01-01T00:00:00Z"
+    east = timezone(timedelta(hours=1))
+    with pytest.raises(ConfigurationError, match="out of range in UTC"):
+        F.created_date_time.ge(datetime(1, 1, 1, tzinfo=east))
+    with pytest.raises(ConfigurationError, match="out of range in UTC"):
+        F.created_date_time.le(datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=1))))
+
+
 def test_grouping_keeps_or_inside_and() -> None:
     a, b, c = F.state.eq("a"), F.state.eq("b"), F.state.eq("c")
     assert str(a & (b | c)) == "state eq 'a' and (state eq 'b' or state eq 'c')"
