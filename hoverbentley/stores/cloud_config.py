@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from obstore.exceptions import BaseError
 from obstore.store import AzureStore, S3Store
 
+from ..redact import redact_url
 from .base import StoreUnavailable
 from .location import StoreLocation
 
@@ -31,6 +33,8 @@ def obstore_store(location: StoreLocation) -> ObjectStore:
     """The obstore store of ``location`` (``s3`` or ``az``), configured from the
     environment; a configuration obstore refuses is :class:`StoreUnavailable`."""
     prefix = location.prefix or None
+    if location.scheme == "s3":
+        _check_endpoint()
     try:
         if location.scheme == "s3":
             return S3Store(location.name, prefix=prefix)
@@ -43,6 +47,25 @@ def obstore_store(location: StoreLocation) -> ObjectStore:
             ) from None
         first = (text.strip().splitlines() or [type(exc).__name__])[0]
         raise StoreUnavailable(f"{location.url}: cannot open the store: {first}") from None
+
+
+def _check_endpoint() -> None:
+    """An ``AWS_ENDPOINT_URL`` that is no http(s) URL with a host is :class:`StoreUnavailable`
+    (obstore panics on some, where a message naming the variable helps)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+    if not endpoint:
+        return
+    try:
+        parts = urlsplit(endpoint)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  (raises for a port out of range)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise StoreUnavailable(
+            f"AWS_ENDPOINT_URL={redact_url(endpoint)!r} is not an http(s) URL with a host"
+            " (https://s3.example.com, http://127.0.0.1:9000)"
+        )
 
 
 def _azure_store(name: str, prefix: str | None) -> AzureStore:

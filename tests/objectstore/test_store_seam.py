@@ -98,6 +98,16 @@ def test_a_mistyped_store_url_or_an_empty_out_is_a_usage_error_not_a_local_direc
         assert list(tmp_path.iterdir()) == []  # no ./s3:/bucket/prefix, nothing in the cwd
 
 
+@pytest.mark.parametrize("endpoint", ["notaurl", "127.0.0.1:9000", "http://127.0.0.1:99999"])
+def test_an_s3_endpoint_that_is_no_url_is_named_not_a_panic(endpoint: str, tmp_path: Path) -> None:
+    env = bare_env(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b")
+    for command in commands("s3://bucket/prefix"):
+        result = run(command, tmp_path, env)
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"AWS_ENDPOINT_URL={endpoint!r} is not an http(s) URL" in result.stderr
+        assert "Traceback" not in result.stderr and "panic" not in result.stderr
+
+
 def test_gcs_is_refused_with_the_reason_and_what_to_use_instead(tmp_path: Path) -> None:
     for command in commands("gs://bucket/prefix"):
         result = run(command, tmp_path, bare_env())
