@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 
 from .._core.decode import decode_json
+from .._core.urls import http_url_fault
 from .._http.config import HttpConfig
 from .._http.credentials import ApiScope, Auth
 from .._http.transport import Transport
@@ -54,17 +54,9 @@ def choose_auth(
 def check_base_url(base_url: str) -> str:
     """``base_url`` without a trailing slash, or :class:`ConfigurationError` if it is not an
     http(s) URL with a host (and a valid port, if it has one)."""
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, not {redact_url(base_url)!r}")
-    try:
-        parts = urlsplit(base_url)
-        parts.port  # noqa: B018  (raises for a port out of range or not a number)
-    except ValueError as exc:
-        raise ConfigurationError(
-            f"base_url is not a valid URL ({exc}): {redact_url(base_url)!r}"
-        ) from None
-    if not parts.hostname:
-        raise ConfigurationError(f"base_url names no host: {redact_url(base_url)!r}")
+    fault = http_url_fault(base_url)
+    if fault is not None:
+        raise ConfigurationError(f"base_url is {fault}: {redact_url(base_url)!r}")
     return base_url.rstrip("/")
 
 

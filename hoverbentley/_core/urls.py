@@ -49,6 +49,19 @@ def same_origin(a: str, b: str) -> bool:
     return origin(a) == origin(b)
 
 
+def http_url_fault(url: str) -> str | None:
+    """What keeps ``url`` from being an http(s) URL with a host (and a valid port, if it names
+    one), worded to follow "is"; ``None`` when nothing does."""
+    if not url.startswith(("http://", "https://")):
+        return "not an http(s) URL"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port out of range or not a number)
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    return None if parts.hostname else "an http(s) URL without a host"
+
+
 def add_query(url: str, params: Mapping[str, str]) -> str:
     """Append ``params`` to ``url``'s query, replacing none of the parameters already there."""
     if not params:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from obstore.exceptions import BaseError
 from obstore.store import AzureStore, S3Store
 
+from .._core.urls import http_url_fault
 from ..redact import redact_url
 from .base import StoreUnavailable
 from .location import StoreLocation
@@ -53,15 +53,7 @@ def _check_endpoint() -> None:
     """An ``AWS_ENDPOINT_URL`` that is no http(s) URL with a host is :class:`StoreUnavailable`
     (obstore panics on some, where a message naming the variable helps)."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "").strip()
-    if not endpoint:
-        return
-    try:
-        parts = urlsplit(endpoint)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018  (raises for a port out of range)
-    except ValueError:
-        valid = False
-    if not valid:
+    if endpoint and http_url_fault(endpoint.lower()) is not None:  # a scheme in any case
         raise StoreUnavailable(
             f"AWS_ENDPOINT_URL={redact_url(endpoint)!r} is not an http(s) URL with a host"
             " (https://s3.example.com, http://127.0.0.1:9000)"
