@@ -4,6 +4,7 @@ import pytest
 
 from hoverbentley._core.urls import (
     add_query,
+    http_url_fault,
     origin,
     redirect_method,
     redirect_target,
@@ -85,3 +86,20 @@ def test_redirect_method() -> None:
     assert redirect_method(302, "POST") == "GET"
     assert redirect_method(307, "POST") == "POST"
     assert redirect_method(302, "GET") == "GET"
+
+
+@pytest.mark.parametrize(
+    ("url", "fault"),
+    [
+        ("https://hover.to", None),
+        ("http://127.0.0.1:9000/prefix", None),
+        ("ftp://hover.to", "not an http(s) URL"),
+        ("127.0.0.1:9000", "not an http(s) URL"),
+        ("http://127.0.0.1:99999", "not a valid URL (Port out of range 0-65535)"),
+        ("http://[::1", "not a valid URL (Invalid IPv6 URL)"),
+        ("http://", "an http(s) URL without a host"),
+        ("https://:443/", "an http(s) URL without a host"),
+    ],
+)
+def test_http_url_fault_names_what_is_wrong(url: str, fault: str | None) -> None:
+    assert http_url_fault(url) == fault
