@@ -107,7 +107,9 @@ class BentleySource:
         self.reality = reality
         self._filter = filter
         self._top = top
-        self._formats = {f.casefold() for f in outputs} if outputs is not None else None
+        self._formats = {f.casefold(): f for f in outputs} if outputs is not None else None
+        self._matched: set[str] = set()
+        self._labels_seen: set[str] = set()
         self._containers: dict[str, SasContainer] = {}
 
     async def job_ids(self) -> AsyncIterator[str]:
@@ -134,11 +136,20 @@ class BentleySource:
         return container
 
     def _wanted(self, label: str) -> bool:
+        self._labels_seen.add(label)
         if self._formats is None:
             return True
-        return label.casefold() in self._formats or label.rsplit("/", 1)[-1].casefold() in (
-            self._formats
-        )
+        names = {label.casefold(), label.rsplit("/", 1)[-1].casefold()} & self._formats.keys()
+        self._matched |= names
+        return bool(names)
+
+    def unmatched_outputs(self) -> tuple[list[str], list[str]]:
+        """The ``outputs`` words no output of the jobs planned so far matched (most likely
+        typos), and the output names those jobs had; both empty when no job had an output."""
+        if self._formats is None or not self._labels_seen:
+            return [], []
+        unmatched = [word for key, word in self._formats.items() if key not in self._matched]
+        return sorted(unmatched), sorted(self._labels_seen) if unmatched else []
 
     async def _bucket(self, job_id: str, itwin_id: str | None) -> SasContainer:
         """The iTwin's bucket (v2), where ``bkt:`` outputs live."""

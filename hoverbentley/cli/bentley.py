@@ -4,6 +4,7 @@ iTwin webhooks."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from .settings import (
 )
 
 __all__ = ["add_commands", "bentley_client"]
+
+logger = logging.getLogger("hoverbentley.cli")
 
 
 @dataclass(frozen=True)
@@ -128,19 +131,30 @@ async def cmd_archive(s: BentleyArchiveCommand) -> int:
             base_url=s.account.reality_url, auth=client.auth, http=client.http
         ) as reality,
     ):
-        source = WatchUnfinished(
-            BentleySource(
-                client,
-                wanted,
-                top=s.top,
-                reality=None if s.records_only else reality,
-                outputs=outputs,
-                job_ids=job_ids,
-            )
+        bentley = BentleySource(
+            client,
+            wanted,
+            top=s.top,
+            reality=None if s.records_only else reality,
+            outputs=outputs,
+            job_ids=job_ids,
         )
+        source = WatchUnfinished(bentley)
         summary = await run_archive(s.run, s.output, source, out)
+    _warn_unmatched(*bentley.unmatched_outputs())
     await marks.finished(summary.ok, source.oldest)
     return report_summary(s.output, summary)
+
+
+def _warn_unmatched(words: list[str], names: list[str]) -> None:
+    """Say which ``--outputs`` words matched no output of the jobs seen: most likely a typo,
+    which would otherwise end a run that archived nothing with success."""
+    if words:
+        logger.warning(
+            "--outputs %s matched no output of the jobs archived; their outputs are: %s",
+            ", ".join(map(repr, words)),
+            ", ".join(names),
+        )
 
 
 def _selection(s: BentleyArchiveCommand) -> dict[str, object]:

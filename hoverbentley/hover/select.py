@@ -36,6 +36,12 @@ KNOWN_NAMES = (
     | _field_names(CadExports)
     | _IMAGE_FORMATS
 )
+#: Every whole artifact key (``measurements.full_json``), which a pattern may match too.
+KNOWN_KEYS = frozenset(
+    f"{group}.{name}"
+    for group, struct in (("measurements", Measurements), ("cad_exports", CadExports))
+    for name in _field_names(struct)
+)
 _GLOB = frozenset("*?[")
 
 
@@ -57,7 +63,23 @@ def parse_selectors(text: str | Iterable[str] | None, option: str) -> frozenset[
             f"{option}: unknown {', '.join(unknown)}; choose from {', '.join(sorted(KNOWN_NAMES))}"
             " (or a key such as measurements.full_json, or a pattern such as cad_exports.*)"
         )
+    hopeless = sorted(s for s in selectors if _GLOB & set(s) and not _can_match(s))
+    if hopeless:
+        raise ConfigurationError(
+            f"{option}: the pattern {', '.join(map(repr, hopeless))} matches no name Hover uses;"
+            f" the names are: {', '.join(sorted(KNOWN_NAMES))}, and keys such as"
+            " measurements.full_json"
+        )
     return selectors
+
+
+def _can_match(pattern: str) -> bool:
+    # A pattern is a typo when a plain part of it is no name (``cad_export.*``) or when it
+    # matches no name nor key at all (``*jsn``).
+    plain = [part for part in pattern.split(".") if not _GLOB & set(part)]
+    if not all(part in KNOWN_NAMES for part in plain):
+        return False
+    return any(fnmatchcase(name, pattern) for name in KNOWN_NAMES | KNOWN_KEYS)
 
 
 def _known(selector: str) -> bool:

@@ -40,6 +40,24 @@ def test_an_unknown_word_is_an_error_naming_the_valid_choices(
 
 
 @pytest.mark.parametrize(
+    ("parse", "option", "pattern"),
+    [
+        (parse_include, "--include", "cad_export.*"),  # the group is cad_exports
+        (parse_include, "--include", "*jsn"),
+        (parse_exclude, "--exclude", "images.*.jpgg"),
+    ],
+)
+def test_a_pattern_that_can_match_no_name_is_an_error(
+    parse: Parse, option: str, pattern: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        parse(f"pdf,{pattern}")
+    message = str(caught.value)
+    assert message.startswith(f"{option}: the pattern {pattern!r} matches no name Hover uses;")
+    assert "cad_exports" in message and "full_json" in message
+
+
+@pytest.mark.parametrize(
     ("include", "exclude", "kind", "fmt", "key", "wanted"),
     [
         ("cad_exports.*", None, "artifact", "xml", "cad_exports.xml_v2", True),

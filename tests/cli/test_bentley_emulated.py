@@ -155,10 +155,30 @@ def test_archive_outputs_match_the_emulator_blobs(emu: Emulator, api: str, tmp_p
         owner = lambda e: bucket if e.part_id.startswith("bkt:") else e.part_id  # noqa: E731
     result = run(emu, api, "archive", out, *args, "--json")
     assert result.returncode == 0, result.stderr
+    assert "matched no output" not in result.stderr
     assert expected and json.loads(result.stdout)["downloaded"] == len(expected)
     assert archived(out, owner) == expected
     verified = hb("verify", out)
     assert verified.returncode == 0, verified.stdout
+
+
+def test_outputs_that_match_nothing_are_named_with_the_outputs_there_are(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    # v2's output names are an open set, checked only against the jobs a run sees.
+    jobs = [SeedV2.CALIBRATION, SeedV2.RECONSTRUCTION]
+    names = {"scene", "report", "modelingReference", "exports/3DTiles", "exports/OBJ"}
+    wanted = " or ".join(f"id eq {j}" for j in jobs)
+    result = run(
+        emu, "v2", "archive", tmp_path / "out", "--filter", wanted, "--outputs", "3DTilez,scene"
+    )
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "matched no output" in line)
+    assert "--outputs '3DTilez' matched no output of the jobs archived; their outputs are: " in (
+        warning
+    )
+    assert "'scene'" not in warning
+    assert warning.endswith(", ".join(sorted(names))), warning
 
 
 @both
