@@ -17,7 +17,13 @@ import anyio
 
 from .._core.urls import origin_key
 from .._version import __version__
-from ..errors import ConfigurationError, HoverBentleyError, UnreachableHostError
+from ..errors import (
+    BadRequestError,
+    ConfigurationError,
+    HoverBentleyError,
+    UnprocessableEntityError,
+    UnreachableHostError,
+)
 from . import bentley, completion, config_cmd, demo, hover, manifest_cmd, serve, verify
 from .common import print_err
 from .exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
@@ -211,13 +217,20 @@ def _failure(exc: BaseException, base_url: str | None = None) -> tuple[int, str]
         return EXIT_TERMINATED, _stopped("terminated (SIGTERM)")
     if isinstance(exc, BrokenPipeError):
         return 141, ""
-    if isinstance(exc, ConfigurationError):
+    if isinstance(exc, ConfigurationError) or _refused_query(exc):
         return EXIT_USAGE, f"{PROG}: error: {exc}"
     if isinstance(exc, HoverBentleyError):
         return EXIT_FAILED, f"{PROG}: error: {exc}"
     if isinstance(exc, OSError):
         return EXIT_FAILED, f"{PROG}: error: {_os_error(exc)}"
     raise exc
+
+
+def _refused_query(exc: BaseException) -> bool:
+    # A GET the service calls malformed (a --filter it cannot parse, a $top out of range, a
+    # missing current user) is mended only by changing the command; a refused POST or DELETE
+    # (a cancel too late) depends on the job's state instead.
+    return isinstance(exc, (BadRequestError, UnprocessableEntityError)) and exc.method == "GET"
 
 
 def _os_error(exc: OSError) -> str:

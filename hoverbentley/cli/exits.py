@@ -6,7 +6,8 @@ from __future__ import annotations
 EXIT_OK = 0
 #: A file, a job or the command failed (see the message, the summary and the manifest).
 EXIT_FAILED = 1
-#: A usage error: a flag, a value, a file of ids or a setting is wrong.
+#: A usage error: a flag, a value, a file of ids or a setting is wrong, or the service refused a
+#: query as malformed (HTTP 400 or 422 to a GET: a --filter it cannot parse).
 EXIT_USAGE = 2
 #: ``--max-transfer`` stopped the archive (rclone's status for it); a rerun resumes.
 EXIT_MAX_TRANSFER = 8

@@ -162,6 +162,19 @@ def test_archive_outputs_match_the_emulator_blobs(emu: Emulator, api: str, tmp_p
     assert verified.returncode == 0, verified.stdout
 
 
+@both
+@pytest.mark.parametrize("command", ["jobs", "archive"])
+def test_a_filter_the_service_refuses_is_a_usage_error(
+    emu: Emulator, api: str, command: str, tmp_path: Path
+) -> None:
+    out = [tmp_path / "out"] if command == "archive" else []
+    result = run(emu, api, command, *out, "--filter", "stat eq 'x'")
+    assert result.returncode == 2, result.stderr
+    line = error_line(result)
+    assert line.startswith("hoverbentley: error: GET HTTP 4"), line
+    assert "unknown property 'stat'" in line
+
+
 def test_outputs_that_match_nothing_are_named_with_the_outputs_there_are(
     emu: Emulator, tmp_path: Path
 ) -> None:
