@@ -5,6 +5,7 @@ A run appends; when it ends the manifest is compacted to one current line per pa
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from ..redact import redact_url
 from .plan import PlannedFile
 
 MANIFEST_NAME = "manifest.jsonl"
+
+logger = logging.getLogger("hoverbentley.archive")
 
 
 class ManifestEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -89,6 +92,9 @@ class Manifest:
 
     def __init__(self, root: Path) -> None:
         self.path = root / MANIFEST_NAME
+        #: The lines of the file that are no manifest entry, as :func:`unreadable_lines`
+        #: names them (after :meth:`load`).
+        self.unreadable: list[str] = []
         #: The newest line of each path loaded from the file, and the job records appended
         #: since; a file appended by this process is kept only as :class:`Completed` (a run
         #: of many files holds two fields per file, not every line).
@@ -100,10 +106,18 @@ class Manifest:
         self._superseded = False
 
     def load(self) -> None:
-        """Read the existing manifest, if any."""
-        entries, lines = _read(self.path)
-        self.entries.update(entries)
-        self._superseded = self._superseded or lines != len(entries)
+        """Read the existing manifest, if any; lines that are no entry are logged."""
+        text = _read(self.path)
+        self.entries.update(text.entries)
+        self._superseded = self._superseded or text.lines != len(text.entries)
+        self.unreadable = unreadable_lines(MANIFEST_NAME, text)
+        if self.unreadable:
+            logger.warning(
+                "%s: %s; the files of such lines count as not archived, and the next"
+                " compaction drops the lines",
+                self.path.parent,
+                "; ".join(self.unreadable),
+            )
 
     def completed(self, path: str) -> Completed | None:
         """Size and ETag of ``path`` if its newest line says it is complete."""
@@ -173,7 +187,7 @@ class Manifest:
         """
         if not self._superseded:
             return False  # loaded with one line per path and nothing appended since
-        entries, lines = _read(self.path)
+        entries, lines, _ = _read(self.path)
         self._superseded = False
         if lines == len(entries):
             return False
@@ -189,29 +203,53 @@ def encode_entry(entry: ManifestEntry) -> bytes:
     return _ENCODER.encode(entry) + b"\n"
 
 
-def _read(path: Path) -> tuple[dict[str, ManifestEntry], int]:
-    """The newest entry of each path in ``path``, and how many non-empty lines it has."""
+def _read(path: Path) -> ManifestText:
+    """The manifest file ``path``, parsed (empty when there is none)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return {}, 0
+        return ManifestText({}, 0, [])
     return parse_manifest(data)
 
 
-def parse_manifest(data: bytes) -> tuple[dict[str, ManifestEntry], int]:
-    """The newest entry of each path in manifest text ``data``, and its non-empty lines."""
+class ManifestText(NamedTuple):
+    """A manifest text, parsed: the newest entry of each path, how many non-empty lines it
+    has, and the numbers (from 1) of the lines that are no entry."""
+
+    entries: dict[str, ManifestEntry]
+    lines: int
+    unreadable: list[int]
+
+
+def parse_manifest(data: bytes) -> ManifestText:
+    """Manifest text ``data``, parsed.
+
+    A last line without its newline that is no entry is what a run leaves when it is killed
+    while writing it (or is writing it now): it is skipped and not counted as unreadable.
+    Any other line that is no entry is damage; its number is returned.
+    """
     entries: dict[str, ManifestEntry] = {}
+    unreadable: list[int] = []
     lines = 0
-    for line in data.splitlines():
+    split = data.splitlines()
+    torn = len(split) if data and not data.endswith(b"\n") else 0
+    for number, line in enumerate(split, 1):
         if not line.strip():
             continue
         lines += 1
         try:
             entry = _DECODER.decode(line)
         except msgspec.MsgspecError:
-            continue  # a line torn by a crash: dropped by the next compaction
+            if number != torn:
+                unreadable.append(number)
+            continue
         entries[entry.path] = entry
-    return entries, lines
+    return ManifestText(entries, lines, unreadable)
+
+
+def unreadable_lines(name: str, text: ManifestText) -> list[str]:
+    """One message per line of ``text`` (the manifest or part ``name``) that is no entry."""
+    return [f"{name} line {n} is not a manifest entry" for n in text.unreadable]
 
 
 def _ends_with_newline(path: Path, size: int) -> bool:

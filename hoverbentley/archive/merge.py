@@ -14,14 +14,21 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
 from .._io.atomic import write_atomic
-from ..errors import ArchiveWriteError, ConfigurationError
+from ..errors import ArchiveWriteError, ConfigurationError, HoverBentleyError
 from .destination import write_error
 from .index import INDEX_NAME, TAKEOFF_NAME, merge_index
-from .manifest import MANIFEST_NAME, ManifestEntry, encode_entry, parse_manifest
+from .manifest import (
+    MANIFEST_NAME,
+    ManifestEntry,
+    encode_entry,
+    parse_manifest,
+    unreadable_lines,
+)
 from .marks import MARK_DIR
 from .shard import IncompleteShardsError, shard_part_problems
 
@@ -44,7 +51,8 @@ class MergeReport(msgspec.Struct, kw_only=True):
     """What a merge wrote: the parts it read, and the merged manifest's and index's sizes.
 
     ``shard_problems``: what :func:`~hoverbentley.archive.shard.shard_part_problems` found
-    wrong with the shards' parts, when the merge was allowed to go on regardless.
+    wrong with the shards' parts, and ``unreadable`` the lines that are no manifest entry,
+    when the merge was allowed to go on regardless (those lines are not in the result).
     """
 
     out: str
@@ -54,6 +62,21 @@ class MergeReport(msgspec.Struct, kw_only=True):
     failed: int
     jobs: int
     shard_problems: list[str] = []
+    unreadable: list[str] = []
+
+
+class UnreadableManifestError(HoverBentleyError):
+    """Lines of the manifest or its parts are no manifest entry: merging would drop them.
+
+    ``lines`` names each (``manifests/shard-00001-of-00002.jsonl line 7 is not a manifest
+    entry``).
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__(
+            f"{'; '.join(lines)}; nothing was merged (--allow-partial merges without them)"
+        )
 
 
 def keep_newest(entries: dict[str, ManifestEntry], entry: ManifestEntry) -> None:
@@ -63,17 +86,38 @@ def keep_newest(entries: dict[str, ManifestEntry], entry: ManifestEntry) -> None
         entries[entry.path] = entry
 
 
-def merge_texts(sources: Iterable[bytes]) -> tuple[dict[str, ManifestEntry], int]:
-    """The newest line of each path across manifest texts (by completion time, then order),
-    and how many lines they held."""
+class Merged(NamedTuple):
+    """Manifest texts merged: the newest line of each path, how many lines they held, and
+    the lines that are no entry (as :func:`~.manifest.unreadable_lines` names them)."""
+
+    entries: dict[str, ManifestEntry]
+    lines: int
+    unreadable: list[str]
+
+
+def merge_texts(sources: Iterable[tuple[str, bytes | None]]) -> Merged:
+    """The newest line of each path across named manifest texts (by completion time, then
+    order; a text that is ``None`` is not there)."""
     merged: dict[str, ManifestEntry] = {}
     lines = 0
-    for data in sources:
-        entries, count = parse_manifest(data)
-        lines += count
-        for entry in entries.values():
+    unreadable: list[str] = []
+    for name, data in sources:
+        if data is None:
+            continue
+        text = parse_manifest(data)
+        lines += text.lines
+        unreadable += unreadable_lines(name, text)
+        for entry in text.entries.values():
             keep_newest(merged, entry)
-    return merged, lines
+    return Merged(merged, lines, unreadable)
+
+
+def check_lines(merged: Merged, *, allow_partial: bool) -> list[str]:
+    """The unreadable lines of ``merged``; raises :class:`UnreadableManifestError` when there
+    are any and ``allow_partial`` is false."""
+    if merged.unreadable and not allow_partial:
+        raise UnreadableManifestError(merged.unreadable)
+    return merged.unreadable
 
 
 def manifest_body(entries: dict[str, ManifestEntry]) -> bytes:
@@ -126,8 +170,9 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
     Run it when no archive run is writing into ``root``: a run appends to ``manifest.jsonl``.
     When a shard's part is missing or doubled, or the parts disagree on the number of shards
     (see :func:`~hoverbentley.archive.shard.shard_part_problems`), nothing is written and
-    :class:`~hoverbentley.archive.shard.IncompleteShardsError` is raised, unless
-    ``allow_partial``: then the parts there are are merged and the report names the problems.
+    :class:`~hoverbentley.archive.shard.IncompleteShardsError` is raised; when a line is no
+    manifest entry, :class:`UnreadableManifestError`. With ``allow_partial`` the parts there
+    are, and the lines that are entries, are merged and the report names the problems.
     """
     root = Path(root)
     if not root.is_dir():
@@ -139,8 +184,10 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
             f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive"
         )
     problems = check_shards(parts, allow_partial=allow_partial)
-    sources = [_read(manifest), *(_read(root / p) for p in parts)]
-    entries, lines = merge_texts(s for s in sources if s is not None)
+    texts = [(MANIFEST_NAME, _read(manifest)), *((p, _read(root / p)) for p in parts)]
+    merged_texts = merge_texts(texts)
+    unreadable = check_lines(merged_texts, allow_partial=allow_partial)
+    entries, lines = merged_texts.entries, merged_texts.lines
     try:
         write_atomic(manifest, manifest_body(entries))
     except OSError as exc:
@@ -155,6 +202,7 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
             raise write_error(exc, str(index_path)) from None
     merged = report(str(root), parts, entries, lines, index)
     merged.shard_problems = problems
+    merged.unreadable = unreadable
     return merged
 
 
@@ -165,7 +213,7 @@ async def merge_store(url: str, *, allow_partial: bool = False) -> MergeReport:
 
     store = ObjectStoreDestination(url)
     problems = check_shards(await store.manifest_parts(), allow_partial=allow_partial)
-    merged = await store.merge_parts()
+    merged = await store.merge_parts(allow_partial=allow_partial)
     merged.shard_problems = problems
     return merged
 

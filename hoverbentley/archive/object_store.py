@@ -164,9 +164,9 @@ class ObjectStoreDestination(LoggedDestination):
         """The keys of every manifest part (the shards' and unfinished runs'), sorted."""
         return await self.manifest.manifest_parts()
 
-    async def merge_parts(self) -> MergeReport:
+    async def merge_parts(self, *, allow_partial: bool = False) -> MergeReport:
         """Merge every manifest and index part (see :meth:`.StoreManifest.merge_parts`)."""
-        return await self.manifest.merge_parts()
+        return await self.manifest.merge_parts(allow_partial=allow_partial)
 
     def _save_now(self, entry: ManifestEntry) -> bool:
         # A multipart object may have no sha256 metadata to be recognised by (on S3, or if

@@ -10,6 +10,7 @@ merges all parts. Each object is written with one PUT: a reader sees the old or 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from .merge import (
     INDEX_PARTS,
     MANIFEST_PARTS,
     MergeReport,
+    check_lines,
     index_rows,
     is_bookkeeping,
     keep_newest,
@@ -40,6 +42,8 @@ SEGMENTS = MANIFEST_PARTS
 INDEXES = INDEX_PARTS
 #: Manifest lines per segment object before a run starts its next one.
 _SEGMENT_LINES = 2000
+
+logger = logging.getLogger("hoverbentley.archive")
 
 
 class StoreManifest:
@@ -62,6 +66,8 @@ class StoreManifest:
         self.location = store.location
         self._checkpoint = checkpoint
         self._entries: dict[str, ManifestEntry] = {}
+        #: The lines that are no manifest entry, named (after :meth:`open`).
+        self.unreadable: list[str] = []
         self._run_lines: list[bytes] = []
         self._written_lines = 0
         self._last_checkpoint = 0.0
@@ -84,8 +90,7 @@ class StoreManifest:
     async def open(self) -> None:
         """Load ``manifest.jsonl`` and the lines of runs that did not finish; note the size of
         every other object (see :meth:`sizes`)."""
-        data = await self._store.read(MANIFEST_NAME)
-        sources = [data] if data is not None else []
+        sources = [(MANIFEST_NAME, await self._store.read(MANIFEST_NAME))]
         segments: list[str] = []
         async for info in self._store.list():
             if info.key.startswith(SEGMENTS):
@@ -94,10 +99,17 @@ class StoreManifest:
                 self._listed[info.key] = info.size
         segments.sort()
         for key in segments:
-            if (part := await self._store.read(key)) is not None:
-                sources.append(part)
+            sources.append((key, await self._store.read(key)))
         self._merged_segments = segments
-        self._entries, _ = merge_texts(sources)
+        merged = merge_texts(sources)
+        self._entries, self.unreadable = merged.entries, merged.unreadable
+        if self.unreadable:
+            logger.warning(
+                "%s: %s; the files of such lines count as not archived, and the next"
+                " compaction drops the lines",
+                self.location,
+                "; ".join(self.unreadable),
+            )
 
     def entry(self, path: str) -> ManifestEntry | None:
         """The newest line of ``path``."""
@@ -200,9 +212,12 @@ class StoreManifest:
         keys = [info.key async for info in self._store.list(SEGMENTS)]
         return sorted(k for k in keys if k.endswith(".jsonl"))
 
-    async def merge_parts(self) -> MergeReport:
+    async def merge_parts(self, *, allow_partial: bool = False) -> MergeReport:
         """Replace ``manifest.jsonl`` and ``index.csv`` with the merge of every part (the
-        shards' and unfinished runs'), each with one PUT: a reader sees the old or the new."""
+        shards' and unfinished runs'), each with one PUT: a reader sees the old or the new.
+
+        Lines that are no manifest entry stop the merge
+        (:class:`~.merge.UnreadableManifestError`) unless ``allow_partial``."""
         parts: list[str] = []
         index_parts: list[str] = []
         async for info in self._store.list():
@@ -216,25 +231,28 @@ class StoreManifest:
             raise StoreUnavailable(
                 f"no {MANIFEST_NAME} or {SEGMENTS} in {self.location}: not an archive"
             )
-        texts = [manifest, *[await self._store.read(k) for k in parts]]
+        texts = [(MANIFEST_NAME, manifest), *[(k, await self._store.read(k)) for k in parts]]
+        merged = merge_texts(texts)
+        unreadable = check_lines(merged, allow_partial=allow_partial)
+        entries = merged.entries
         indexes = [
             await self._store.read(INDEX_NAME),
             *[await self._store.read(k) for k in sorted(index_parts)],
         ]
-        entries, lines = merge_texts(t for t in texts if t is not None)
         index = merge_indexes(t for t in indexes if t is not None)
         await self._store.put(MANIFEST_NAME, manifest_body(entries))
         if index is not None:
             await self._store.put(INDEX_NAME, index)
         self._entries = entries
-        return report(self.location, parts, entries, lines, index)
+        done = report(self.location, parts, entries, merged.lines, index)
+        done.unreadable = unreadable
+        return done
 
     async def _compact(self) -> None:
         if not self._run_lines and not self._merged_segments:
             return
         # Read again: a run that finished meanwhile may have compacted its own lines in.
-        data = await self._store.read(MANIFEST_NAME)
-        current, _ = merge_texts([data] if data is not None else [])
+        current = merge_texts([(MANIFEST_NAME, await self._store.read(MANIFEST_NAME))]).entries
         for entry in self._entries.values():
             keep_newest(current, entry)
         body = b"".join(encode_entry(e) for e in current.values())

@@ -54,7 +54,8 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     newest line is a failure; ``partial`` what an interrupted run left to resume (not an
     error). ``shard_problems`` says which shard's manifest part is missing or doubled, or
     that the parts disagree on the number of shards; they make the report not ``ok`` unless
-    ``allow_partial``.
+    ``allow_partial``. ``unreadable`` names the manifest lines that are no entry (damage:
+    the file such a line recorded cannot be vouched for); they make the report not ``ok``.
     """
 
     out: str
@@ -68,13 +69,15 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     partial: list[str]
     shard_problems: list[str] = []
     allow_partial: bool = False
+    unreadable: list[str] = []
 
     @property
     def ok(self) -> bool:
-        """Every recorded file is whole, nothing else is there, and every shard's part is
-        (or ``allow_partial``)."""
+        """Every recorded file is whole, nothing else is there, every manifest line is an
+        entry, and every shard's part is there (or ``allow_partial``)."""
         shards_ok = self.allow_partial or not self.shard_problems
-        return shards_ok and not (self.missing or self.changed or self.extra or self.failed)
+        found = self.missing or self.changed or self.extra or self.failed or self.unreadable
+        return shards_ok and not found
 
 
 class VerifyProgress(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,6 +104,8 @@ class _Contents:
     parts: list[str]
     #: ``(sha256, size)`` of the bytes at a path, read again (None: not there).
     read: Callable[[str], Awaitable[tuple[str, int] | None]]
+    #: The manifest lines that are no entry, named.
+    unreadable: list[str]
 
 
 async def verify_archive(
@@ -177,6 +182,7 @@ async def _verify(
         partial=sorted(contents.partial),
         shard_problems=shard_part_problems(contents.parts),
         allow_partial=allow_partial,
+        unreadable=contents.unreadable,
     )
 
 
@@ -216,7 +222,7 @@ async def _local_contents(root: Path) -> _Contents:
     async def read(path: str) -> tuple[str, int] | None:
         return await run_blocking(_digest, root.joinpath(*path.split("/")))
 
-    return _Contents(str(root), manifest.entries, found, partial, parts, read)
+    return _Contents(str(root), manifest.entries, found, partial, parts, read, manifest.unreadable)
 
 
 def _local_listing(root: Path) -> tuple[Manifest, list[str]]:
@@ -270,4 +276,5 @@ async def _store_contents(url: str) -> _Contents:
         actual = await store.sha256(path)
         return None if actual is None else (actual, listed[path])
 
-    return _Contents(store.location, entries, listed, [], parts, read)
+    unreadable = store.manifest.unreadable
+    return _Contents(store.location, entries, listed, [], parts, read, unreadable)

@@ -14,7 +14,8 @@ from .settings import Handler, Output
 def merge_text(r: MergeReport) -> str:
     """The human report of a merge: one line, after the shards' problems it was allowed."""
     failed = f" ({r.failed} failed)" if r.failed else ""
-    lines = [f"{problem} (allowed by --allow-partial)" for problem in r.shard_problems]
+    problems = [*r.shard_problems, *(f"{line}: left out" for line in r.unreadable)]
+    lines = [f"{problem} (allowed by --allow-partial)" for problem in problems]
     lines.append(
         f"merged {len(r.parts)} parts into {r.out}/manifest.jsonl: {r.files} files{failed}"
         f" from {r.lines} lines; {r.jobs} jobs in index.csv"
@@ -64,9 +65,10 @@ def add_commands(
         " parts are kept. In a local directory, run it when no archive run is writing there."
         " The shards' parts must be one per shard of one N (manifests/shard-K-of-N.jsonl): when"
         " one is missing or doubled, or the parts disagree on N, nothing is written and the"
-        " error names them (unless --allow-partial)."
-        " Exit status: 0 when merged, 1 when the archive cannot be read or written or a"
-        " shard's part is missing or doubled, 2 when OUT is not an archive.",
+        " error names them (unless --allow-partial); so too when a line is no manifest entry"
+        " (damage; a last line torn by a killed run is not), which a merge would drop."
+        " Exit status: 0 when merged, 1 when the archive cannot be read or written, a line is"
+        " damaged or a shard's part is missing or doubled, 2 when OUT is not an archive.",
     )
     merge.add_argument(
         "out",
@@ -77,8 +79,9 @@ def add_commands(
         "--allow-partial",
         action="store_true",
         help="merge the parts there are when a shard's part is missing or doubled, or the parts"
-        " disagree on the number of shards (otherwise nothing is written and the exit status is"
-        " 1); the problems are still printed",
+        " disagree on the number of shards, and leave out the lines that are no manifest entry"
+        " (otherwise nothing is written and the exit status is 1); the problems are still"
+        " printed",
     )
     merge.add_argument("--json", action="store_true", help="print the report as JSON")
     merge.set_defaults(handler=Handler(MergeCommand, cmd_merge))

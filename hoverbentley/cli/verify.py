@@ -41,6 +41,7 @@ def report_text(r: VerifyReport) -> str:
     """The human report: one line per problem, then the counts."""
     allowed = " (allowed by --allow-partial)" if r.allow_partial else ""
     lines = [f"{problem}{allowed}" for problem in r.shard_problems]
+    lines += [f"damaged: {line}" for line in r.unreadable]
     lines += [f"missing: {p}" for p in r.missing]
     for c in r.changed:
         lines.append(
@@ -99,9 +100,11 @@ def add_commands(
         " records as complete, and report files missing, changed (other sha256 or size) and"
         " extra (on disk, not in the manifest). The manifest parts of sharded runs"
         " (manifests/shard-K-of-N.jsonl) must be one per shard of one N: a shard's part"
-        " missing or doubled is reported by name. Nothing is written. Exit status: 0 when"
-        " clean, 1 when anything is missing, changed, extra or failed in the last run, or a"
-        " shard's part is missing or doubled (unless --allow-partial), 2 for usage errors.",
+        " missing or doubled is reported by name, and so is a manifest line that is no entry"
+        " (damage; a last line torn by a killed run is not). Nothing is written. Exit status:"
+        " 0 when clean, 1 when anything is missing, changed, extra, failed in the last run or"
+        " damaged, or a shard's part is missing or doubled (unless --allow-partial), 2 for"
+        " usage errors.",
     )
     parser.add_argument(
         "out", metavar="OUT", help="archive directory, or s3://BUCKET/PREFIX, az://CONTAINER/PREFIX"

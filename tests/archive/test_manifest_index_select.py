@@ -35,6 +35,7 @@ def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) ->
         fh.write(b'{"path": "c", "url": "x", "sta')  # a crash mid-line
     again = Manifest(tmp_path)
     again.load()
+    assert again.unreadable == []  # what a killed run leaves is no damage
     assert again.completed("a") is not None
     assert again.entries["a"].sha256 == "bb"
     assert again.completed("c") is None
@@ -45,6 +46,9 @@ def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) ->
     final = Manifest(tmp_path)
     final.load()
     assert set(final.entries) == {"a", "b", "d"}
+    # Ended by the next run's first line, it is an unreadable line until a compaction.
+    assert final.unreadable == ["manifest.jsonl line 4 is not a manifest entry"]
+    assert final.compact() and Manifest(tmp_path).unreadable == []
 
 
 def test_index_merges_rows_and_defuses_formulas(tmp_path: Path) -> None:

@@ -67,6 +67,23 @@ async def test_a_missing_shard_part_fails_the_report_unless_partial_is_allowed(
     assert allowed.shard_problems == [missing] and allowed.ok
 
 
+async def test_a_damaged_manifest_line_fails_the_report_and_a_torn_last_line_does_not(
+    tmp_path: Path,
+) -> None:
+    make_archive(tmp_path, {"hover/1/a.bin": b"a", "hover/1/b.bin": b"b"})
+    manifest = tmp_path / "manifest.jsonl"
+    first, second = manifest.read_bytes().splitlines(keepends=True)
+
+    manifest.write_bytes(first + b'{"path": "hover/1/c.bin", "status": 7}\n' + second)
+    damaged = await verify_archive(tmp_path)
+    assert damaged.unreadable == ["manifest.jsonl line 2 is not a manifest entry"]
+    assert damaged.verified == 2 and not damaged.ok
+
+    manifest.write_bytes(first + second + b'{"path": "hover/1/c.bin", "sta')
+    torn = await verify_archive(tmp_path)
+    assert torn.unreadable == [] and torn.verified == 2 and torn.ok
+
+
 async def test_what_is_not_an_archive_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="not an archive directory"):
         await verify_archive(tmp_path)

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import msgspec
+import obstore
 import pytest
 
 from hoverbentley.archive import ArchiveOptions, archive
@@ -16,7 +17,7 @@ from tests.archive.test_archive import client, emulator
 from tests.support import HB, cli_env
 
 from .conftest import Store
-from .helpers import manifest_lines, objects
+from .helpers import manifest_lines, objects, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -111,6 +112,69 @@ async def test_merge_in_a_directory_keeps_the_newest_line_and_verify_then_passes
         [*HB, "verify", str(out)], env=cli_env(), capture_output=True, text=True, timeout=60
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+#: Two shards' parts, the second with a line that is no entry (its line 2).
+DAMAGED_LINE = "manifests/shard-00001-of-00002.jsonl line 2 is not a manifest entry"
+
+
+def damaged_parts() -> dict[str, bytes]:
+    lines = [
+        msgspec.json.encode(
+            {"path": f"hover/1/{n}", "url": "u", "job_id": "1", "kind": "k", "status": "failed"}
+        )
+        + b"\n"
+        for n in "abc"
+    ]
+    return {
+        "manifests/shard-00000-of-00002.jsonl": lines[0],
+        "manifests/shard-00001-of-00002.jsonl": (
+            lines[1] + b'{"path": "hover/1/x", "status": [1]}\n' + lines[2]
+        ),
+    }
+
+
+def hb_run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HB, *args], env=cli_env(**(env or {})), capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_damaged_line_stops_a_merge_unless_partial_is_allowed(tmp_path: Path) -> None:
+    for key, data in damaged_parts().items():
+        (tmp_path / key).parent.mkdir(exist_ok=True)
+        (tmp_path / key).write_bytes(data)
+
+    refused = merge(str(tmp_path))
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.splitlines()[-1] == (
+        f"hoverbentley: error: {DAMAGED_LINE}; nothing was merged"
+        " (--allow-partial merges without them)"
+    )
+    assert not (tmp_path / "manifest.jsonl").exists()
+
+    allowed = hb_run("manifest", "merge", str(tmp_path), "--allow-partial")
+    assert allowed.returncode == 0, allowed.stderr
+    assert (
+        allowed.stdout.splitlines()[0] == f"{DAMAGED_LINE}: left out (allowed by --allow-partial)"
+    )
+    merged = (tmp_path / "manifest.jsonl").read_bytes().splitlines()
+    assert [msgspec.json.decode(m)["path"] for m in merged] == [f"hover/1/{n}" for n in "abc"]
+
+
+def test_a_damaged_line_in_a_store_stops_its_merge_and_fails_verify(s3: Store) -> None:
+    handle = open_store(s3)
+    for key, data in damaged_parts().items():
+        obstore.put(handle, key, data)
+
+    verify = hb_run("verify", s3.url(), "--allow-partial", env=s3.env)
+    assert verify.returncode == 1, verify.stderr
+    assert f"damaged: {DAMAGED_LINE}" in verify.stdout.splitlines()
+
+    refused = merge(s3.url(), s3.env)
+    assert refused.returncode == 1, refused.stderr
+    assert DAMAGED_LINE in refused.stderr.splitlines()[-1]
+    assert "manifest.jsonl" not in objects(s3)
 
 
 def test_merge_of_what_is_not_an_archive_is_a_usage_error(tmp_path: Path) -> None:
