@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -139,3 +140,31 @@ def test_ctrl_c_on_a_read_only_command_does_not_speak_of_resuming() -> None:
         listener.close()
     assert proc.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "hoverbentley: interrupted (Ctrl-C)"
+
+
+#: The command line, with Ctrl-C landing while it is still being imported (an import hook
+#: makes the moment certain).
+_CTRL_C_WHILE_LOADING = """
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "hoverbentley.cli.hover":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+from hoverbentley.console import main
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line_and_130() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_LOADING, "hover", "jobs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "hoverbentley: interrupted (Ctrl-C)\n"
