@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._core.urls import http_url_fault
 from ..errors import ConfigurationError
+from ..redact import redact_url
 from .common import env
 from .settings import (
     bandwidth,
@@ -26,6 +28,8 @@ from .settings import (
     duration,
     non_negative_int,
     non_negative_number,
+    positive_seconds,
+    seconds,
     worker_count,
 )
 
@@ -56,6 +60,13 @@ def config_path() -> Path:
 
 
 def _text(text: str) -> str:
+    return text
+
+
+def _http_url(text: str) -> str:
+    fault = http_url_fault(text)
+    if fault is not None:
+        raise ValueError(f"must be an http(s) URL with a host; {redact_url(text)!r} is {fault}")
     return text
 
 
@@ -91,17 +102,18 @@ def _credential(provider: str, flag: str) -> Key:
     return Key(f"{flag}_env", flag, _text, variable, secret=True)
 
 
+# Each key takes what its flag takes (see ``options``), so a profile is refused where the flag is.
 _SHARED_FLAGS: tuple[tuple[str, Callable[[str], object]], ...] = (
     ("concurrency", worker_count),
     ("per_host", worker_count),
     ("detail_concurrency", worker_count),
     ("retries", non_negative_int),
     ("max_retries", non_negative_int),
-    ("retry_for", non_negative_number),
-    ("connect_timeout", non_negative_number),
-    ("read_timeout", non_negative_number),
-    ("stall_timeout", non_negative_number),
-    ("max_outage", non_negative_number),
+    ("retry_for", positive_seconds),
+    ("connect_timeout", positive_seconds),
+    ("read_timeout", positive_seconds),
+    ("stall_timeout", positive_seconds),
+    ("max_outage", seconds),
     ("requests_per_minute", non_negative_number),
     ("bwlimit", bandwidth),
     ("max_transfer", byte_size),
@@ -114,7 +126,7 @@ SHARED = (
 
 SECTIONS: dict[str, tuple[Key, ...]] = {
     "hover": (
-        Key("base_url", "base_url", _text, "HOVER_BASE_URL"),
+        Key("base_url", "base_url", _http_url, "HOVER_BASE_URL"),
         Key("token_file", "token_file", _text, "HOVER_TOKEN_FILE"),
         Key("token_store", "token_store", _text, "HOVER_TOKEN_STORE"),
         Key("current_user_email", "current_user_email", _text, "HOVER_CURRENT_USER_EMAIL"),
@@ -126,11 +138,13 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
     "bentley": (
         Key("api", "api", _choice("v1", "v2"), "BENTLEY_API"),
         Key("service", "service", _choice("modeling", "analysis")),
-        Key("base_url", "base_url", _text, "BENTLEY_BASE_URL", url_of_api=True),
-        Key("v2_base_url", "base_url", _text, "BENTLEY_V2_BASE_URL", url_of_api=True),
-        Key("analysis_base_url", "base_url", _text, "BENTLEY_ANALYSIS_BASE_URL", url_of_api=True),
-        Key("reality_url", "reality_url", _text, "BENTLEY_REALITY_URL"),
-        Key("token_url", "token_url", _text, "BENTLEY_TOKEN_URL"),
+        Key("base_url", "base_url", _http_url, "BENTLEY_BASE_URL", url_of_api=True),
+        Key("v2_base_url", "base_url", _http_url, "BENTLEY_V2_BASE_URL", url_of_api=True),
+        Key(
+            "analysis_base_url", "base_url", _http_url, "BENTLEY_ANALYSIS_BASE_URL", url_of_api=True
+        ),
+        Key("reality_url", "reality_url", _http_url, "BENTLEY_REALITY_URL"),
+        Key("token_url", "token_url", _http_url, "BENTLEY_TOKEN_URL"),
         *(_credential("bentley", f) for f in ("token", "client_id", "client_secret")),
         _credential("bentley", "webhook_secret"),
     ),

@@ -156,6 +156,18 @@ def test_config_path_follows_the_platform_directory(tmp_path: Path) -> None:
         ),
         ("[profile.prod]\nconcurrency = 0\n", [":2: key 'concurrency'", "must be 1 to 1024: 0"]),
         ("[profile.prod]\nretries = 'x'\n", [":2: key 'retries'", "not a whole number"]),
+        ("[profile.prod]\nconnect_timeout = 0\n", [":2: key 'connect_timeout'", "more than 0"]),
+        (
+            "[profile.prod.hover]\ntoken_env = 'T'\nbase_url = 'ftp://ops:PASSW0RD@h'\n",
+            [
+                ":3: key 'base_url' in [profile.prod.hover]",
+                "must be an http(s) URL with a host; 'ftp://ops:REDACTED@h' is not an http(s) URL",
+            ],
+        ),
+        (
+            "[profile.prod.bentley]\ntoken_url = 'https://:99999/token'\n",
+            [":2: key 'token_url'", "is not a valid URL"],
+        ),
         ("[profile.prod.bentley]\napi = 'v3'\n", [":2: key 'api'", "v1, v2"]),
         ("[profile.prod]\nconcurrency = = 1\nretries = 1\n", [":2: not valid TOML", "line 2"]),
         ("[profile.prod]\nconcurrency = [1\n", [":2: not valid TOML", "end of document"]),
