@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -21,7 +23,7 @@ from ..archive.hover_source import HoverSource
 from ..archive.unfinished import WatchUnfinished
 from ..bentley.filters import raw
 from ..bentley.reality import RealityManagementClient
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, HoverBentleyError
 from ..hover.client import HoverClient
 from ..stores import is_local, parse_location
 from .bentley_api import bentley_client
@@ -52,12 +54,20 @@ def _read_secret(path: str) -> str | None:
 
 def _state_dir(s: ServeCommand) -> Path:
     if s.state_dir:
-        return Path(s.state_dir).expanduser()
+        given = Path(s.state_dir).expanduser()
+        if given.exists() and not given.is_dir():
+            raise ConfigurationError(f"--state-dir {given} is a file, not a directory")
+        return given
     if not is_local(s.out):
         raise ConfigurationError(
             f"OUT {s.out} is not a local directory: say where the journal goes with --state-dir"
         )
-    return Path(parse_location(s.out).prefix) / STATE_DIR
+    default = Path(parse_location(s.out).prefix) / STATE_DIR
+    if default.exists() and not default.is_dir():
+        raise ConfigurationError(
+            f"the state directory {default} is a file, not a directory (--state-dir names another)"
+        )
+    return default
 
 
 def _public_path(s: ServeCommand) -> str:
@@ -168,8 +178,7 @@ async def _serve(
         loop.add_signal_handler(signal.SIGTERM, stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, stop, "Ctrl-C")
     try:
-        site = web.TCPSite(runner, s.host, s.port)
-        await site.start()
+        await _listen(web.TCPSite(runner, s.host, s.port), s)
         port = runner.addresses[0][1]
         print_err(f"hoverbentley serve: listening on http://{s.host}:{port}")
         if listening is not None:
@@ -184,6 +193,22 @@ async def _serve(
         with anyio.CancelScope(shield=True):
             await runner.cleanup()  # closes the listener (the service is drained already)
     return 0
+
+
+async def _listen(site: web.TCPSite, s: ServeCommand) -> None:
+    """Start ``site``; a host that is no address is a usage error, a port taken a failure to
+    start, each naming the flags."""
+    try:
+        await site.start()
+    except socket.gaierror as exc:
+        raise ConfigurationError(
+            f"--host {s.host!r} is no address to listen on: {exc.strerror or exc}"
+        ) from None
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise HoverBentleyError(
+            f"cannot listen on {s.host} port {s.port} (--host, --port): {reason}"
+        ) from None
 
 
 def _hover_source(client: HoverClient) -> Any:

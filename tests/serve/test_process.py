@@ -342,3 +342,33 @@ def test_job_attempts_of_0_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "--job-attempts" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_where_it_cannot_listen_or_keep_state_is_said_with_the_flag(tmp_path: Path) -> None:
+    config = EmulatorConfig(jobs=0, include_seed_jobs=False)
+    (tmp_path / "a-file").write_text("")
+    with Emulator.threaded(config) as emu, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        cases = [
+            (["--host", "not a host"], 2, "--host 'not a host' is no address to listen on: "),
+            (
+                ["--port", port],
+                1,
+                f"cannot listen on 127.0.0.1 port {port} (--host, --port): Address already in use",
+            ),
+            (
+                ["--state-dir", str(tmp_path / "a-file")],
+                2,
+                f"--state-dir {tmp_path / 'a-file'} is a file, not a directory",
+            ),
+        ]
+        for args, status, message in cases:
+            command, environment = serve_command(emu, str(tmp_path / "out"), *args)
+            done = subprocess.run(
+                command, env=environment, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == status, done.stderr
+            assert done.stderr.splitlines()[-1].startswith(f"hoverbentley: error: {message}")
+            assert "Traceback" not in done.stderr and "listening" not in done.stderr
