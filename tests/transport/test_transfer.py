@@ -210,3 +210,27 @@ async def test_a_small_body_costs_no_thread_hop_of_its_own_and_no_state_file(
     assert batches.count("_hash") == batches.count("_append") == len(batches) // 2
     assert (tmp_path / "small").read_bytes() == (tmp_path / "large").read_bytes() == DATA
     assert not list(tmp_path.glob("*.part*"))
+
+
+async def test_batches_grow_to_large_ones_past_the_first_bytes_of_a_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past :data:`~part_file.GROW_AFTER` bytes a body goes to the threads in batches of
+    :data:`~part_file.LARGE_BATCH` (a quarter of the thread calls); every byte is written."""
+    written: list[int] = []
+    original = part_file._append
+
+    def counted(*args: Any) -> Any:
+        written.append(sum(len(piece) for piece in args[-1]))
+        return original(*args)
+
+    monkeypatch.setattr(part_file, "_append", counted)
+    piece = 64 * 1024
+    body = hashlib.sha256(b"seed").digest() * (24 * 1024 * 1024 // 32)  # 24 MiB
+    async with PartFile(tmp_path / "big", "id") as part:
+        for start in range(0, len(body), piece):
+            await part.write(body[start : start + piece])
+        await part.end(lambda digest: None)
+    small, large = part_file.CHUNK_SIZE, part_file.LARGE_BATCH
+    assert written == [small] * (part_file.GROW_AFTER // small) + [large] * 4
+    assert (tmp_path / "big").read_bytes() == body
