@@ -3,11 +3,13 @@
 A selector is a file kind (``images``), a format (``pdf``), an artifact key or a part of one
 (``measurements.full_json``, ``full_json``, ``cad_exports``), or a glob pattern over any of
 them (``cad_exports.*``, ``*json``). Plain words are checked against the names Hover uses, so
-a typo is an error rather than an empty archive; a pattern is taken as it is.
+a typo is an error rather than an empty archive; so is a pattern that can match no name
+(``cad_export.*``, ``*jsn``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
@@ -43,6 +45,7 @@ KNOWN_KEYS = frozenset(
     for name in _field_names(struct)
 )
 _GLOB = frozenset("*?[")
+_GLOB_CHARS = re.compile(r"\[[^\]]*\]|[*?]")
 
 
 def parse_selectors(text: str | Iterable[str] | None, option: str) -> frozenset[str] | None:
@@ -74,17 +77,21 @@ def parse_selectors(text: str | Iterable[str] | None, option: str) -> frozenset[
 
 
 def _can_match(pattern: str) -> bool:
-    # A pattern is a typo when a plain part of it is no name (``cad_export.*``) or when it
-    # matches no name nor key at all (``*jsn``).
+    # A typo, when a plain part of the pattern is no name (``cad_export.*``), or when a
+    # pattern of one part matches no name nor key (``*jsn``). Image ids are open
+    # (``images.1662*``, ``16*``), and so are the keys of a group (``cad_exports.*``).
     plain = [part for part in pattern.split(".") if not _GLOB & set(part)]
-    if not all(part in KNOWN_NAMES for part in plain):
+    if not all(part in KNOWN_NAMES or part.isdigit() for part in plain):
         return False
+    if "." in pattern or _GLOB_CHARS.sub("", pattern).isdigit():
+        return True
     return any(fnmatchcase(name, pattern) for name in KNOWN_NAMES | KNOWN_KEYS)
 
 
 def _known(selector: str) -> bool:
-    # A whole key (``cad_exports.xml_v2``) is known when each of its parts is.
-    return all(part in KNOWN_NAMES for part in selector.split("."))
+    # A whole key (``cad_exports.xml_v2``, ``images.1662``) is known when each of its parts
+    # is a name or an image id.
+    return all(part in KNOWN_NAMES or part.isdigit() for part in selector.split("."))
 
 
 def parse_include(text: str | Iterable[str] | None) -> frozenset[str] | None:

@@ -40,6 +40,20 @@ def test_an_unknown_word_is_an_error_naming_the_valid_choices(
 
 
 @pytest.mark.parametrize(
+    ("pattern", "key", "other"),
+    [
+        ("images.*", "images.12", "measurements.pdf"),
+        ("images.1662*", "images.16620", "images.99"),
+        ("16*", "images.1601", "images.99"),
+    ],
+)
+def test_patterns_over_image_ids_are_taken(pattern: str, key: str, other: str) -> None:
+    wanted = parse_include(pattern)
+    assert selected(wanted, kind="image", format="jpg", key=key)
+    assert not selected(wanted, kind="image", format="jpg", key=other)
+
+
+@pytest.mark.parametrize(
     ("parse", "option", "pattern"),
     [
         (parse_include, "--include", "cad_export.*"),  # the group is cad_exports
