@@ -106,18 +106,11 @@ class Manifest:
         self._superseded = False
 
     def load(self) -> None:
-        """Read the existing manifest, if any; lines that are no entry are logged."""
+        """Read the existing manifest, if any."""
         text = _read(self.path)
         self.entries.update(text.entries)
         self._superseded = self._superseded or text.lines != len(text.entries)
         self.unreadable = unreadable_lines(MANIFEST_NAME, text)
-        if self.unreadable:
-            logger.warning(
-                "%s: %s; the files of such lines count as not archived, and the next"
-                " compaction drops the lines",
-                self.path.parent,
-                "; ".join(self.unreadable),
-            )
 
     def completed(self, path: str) -> Completed | None:
         """Size and ETag of ``path`` if its newest line says it is complete."""
@@ -135,6 +128,7 @@ class Manifest:
         nothing (a refused token, say) leaves no empty file behind.
         """
         self.load()
+        warn_unreadable(self.path.parent, self.unreadable)
         if self.path.exists():
             self._open_for_append()
 
@@ -214,7 +208,7 @@ def _read(path: Path) -> ManifestText:
 
 class ManifestText(NamedTuple):
     """A manifest text, parsed: the newest entry of each path, how many non-empty lines it
-    has, and the numbers (from 1) of the lines that are no entry."""
+    has, and the numbers (from 1) of the lines that are damaged (see :func:`parse_manifest`)."""
 
     entries: dict[str, ManifestEntry]
     lines: int
@@ -222,34 +216,50 @@ class ManifestText(NamedTuple):
 
 
 def parse_manifest(data: bytes) -> ManifestText:
-    """Manifest text ``data``, parsed.
+    """Manifest text ``data``, parsed; lines are numbered as editors and ``grep -n`` count
+    them (the file is written with ``\\n`` only; a ``\\r`` before it is dropped).
 
-    A last line without its newline that is no entry is what a run leaves when it is killed
-    while writing it (or is writing it now): it is skipped and not counted as unreadable.
-    Any other line that is no entry is damage; its number is returned.
+    A line that opens an entry (``{``) and stops short of its end (``}``) is what a run
+    killed while writing it leaves, at the end of the file or, once the next run went on
+    after it, inside: it is skipped, and the next compaction drops it. Any other line that is
+    no entry is damage; its number is returned.
     """
     entries: dict[str, ManifestEntry] = {}
     unreadable: list[int] = []
     lines = 0
-    split = data.splitlines()
-    torn = len(split) if data and not data.endswith(b"\n") else 0
-    for number, line in enumerate(split, 1):
+    for number, line in enumerate(data.split(b"\n"), 1):
+        line = line.removesuffix(b"\r")
         if not line.strip():
             continue
         lines += 1
         try:
             entry = _DECODER.decode(line)
         except msgspec.MsgspecError:
-            if number != torn:
+            if not _cut_short(line):
                 unreadable.append(number)
             continue
         entries[entry.path] = entry
     return ManifestText(entries, lines, unreadable)
 
 
+def _cut_short(line: bytes) -> bool:
+    line = line.strip()
+    return line.startswith(b"{") and not line.endswith(b"}")
+
+
 def unreadable_lines(name: str, text: ManifestText) -> list[str]:
-    """One message per line of ``text`` (the manifest or part ``name``) that is no entry."""
+    """One message per damaged line of ``text`` (the manifest or part ``name``)."""
     return [f"{name} line {n} is not a manifest entry" for n in text.unreadable]
+
+
+def warn_unreadable(location: object, lines: list[str]) -> None:
+    """Log the damaged lines a run found (its files count as not archived: fetched again)."""
+    if lines:
+        logger.warning(
+            "%s: %s; the files of such lines count as not archived (fetched again)",
+            location,
+            "; ".join(lines),
+        )
 
 
 def _ends_with_newline(path: Path, size: int) -> bool:

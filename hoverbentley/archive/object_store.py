@@ -45,7 +45,7 @@ from ..download import DownloadResult
 from ..errors import ConfigurationError, IntegrityError
 from ..stores import Store, StoreError, open_store, parse_location
 from .destination import Fetch
-from .manifest import ManifestEntry, file_entry
+from .manifest import ManifestEntry, file_entry, warn_unreadable
 from .manifest_log import LoggedDestination
 from .merge import MergeReport
 from .plan import PlannedFile
@@ -130,6 +130,7 @@ class ObjectStoreDestination(LoggedDestination):
         """Load the manifest (see :meth:`.StoreManifest.open`), and abort the multipart
         uploads that a crashed run of this owner left open (see :mod:`.upload_ledger`)."""
         await self.manifest.open()
+        warn_unreadable(self.location, self.manifest.unreadable)
         shard = shard_name(self._shard) if self._shard is not None else None
         self._ledger = UploadLedger.for_store(self._store, shard or self.manifest.run_id)
         if self._ledger is not None:

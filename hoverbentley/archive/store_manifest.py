@@ -10,7 +10,6 @@ merges all parts. Each object is written with one PUT: a reader sees the old or 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Mapping
@@ -42,8 +41,6 @@ SEGMENTS = MANIFEST_PARTS
 INDEXES = INDEX_PARTS
 #: Manifest lines per segment object before a run starts its next one.
 _SEGMENT_LINES = 2000
-
-logger = logging.getLogger("hoverbentley.archive")
 
 
 class StoreManifest:
@@ -103,13 +100,6 @@ class StoreManifest:
         self._merged_segments = segments
         merged = merge_texts(sources)
         self._entries, self.unreadable = merged.entries, merged.unreadable
-        if self.unreadable:
-            logger.warning(
-                "%s: %s; the files of such lines count as not archived, and the next"
-                " compaction drops the lines",
-                self.location,
-                "; ".join(self.unreadable),
-            )
 
     def entry(self, path: str) -> ManifestEntry | None:
         """The newest line of ``path``."""

@@ -265,9 +265,9 @@ async def _store_contents(url: str) -> _Contents:
     from .object_store import ObjectStoreDestination  # it imports merge, as this module does
 
     store = ObjectStoreDestination(url)
-    await store.open()
+    await store.load()  # reads, writes nothing
     entries = {p: e for p in store.entries() if (e := store.entry(p)) is not None}
-    if not entries:
+    if not entries and not store.manifest.unreadable:
         raise ConfigurationError(f"no manifest in {store.location}: not an archive")
     listed = store.listed()
     parts = await store.manifest_parts()

@@ -66,7 +66,7 @@ def add_commands(
         " The shards' parts must be one per shard of one N (manifests/shard-K-of-N.jsonl): when"
         " one is missing or doubled, or the parts disagree on N, nothing is written and the"
         " error names them (unless --allow-partial); so too when a line is no manifest entry"
-        " (damage; a last line torn by a killed run is not), which a merge would drop."
+        " (damage; a line cut short by a killed run is not), which a merge would drop."
         " Exit status: 0 when merged, 1 when the archive cannot be read or written, a line is"
         " damaged or a shard's part is missing or doubled, 2 when OUT is not an archive.",
     )

@@ -101,7 +101,7 @@ def add_commands(
         " extra (on disk, not in the manifest). The manifest parts of sharded runs"
         " (manifests/shard-K-of-N.jsonl) must be one per shard of one N: a shard's part"
         " missing or doubled is reported by name, and so is a manifest line that is no entry"
-        " (damage; a last line torn by a killed run is not). Nothing is written. Exit status:"
+        " (damage; a line cut short by a killed run is not). Nothing is written. Exit status:"
         " 0 when clean, 1 when anything is missing, changed, extra, failed in the last run or"
         " damaged, or a shard's part is missing or doubled (unless --allow-partial), 2 for"
         " usage errors.",

@@ -46,9 +46,29 @@ def test_manifest_newest_line_wins_and_torn_lines_are_ignored(tmp_path: Path) ->
     final = Manifest(tmp_path)
     final.load()
     assert set(final.entries) == {"a", "b", "d"}
-    # Ended by the next run's first line, it is an unreadable line until a compaction.
-    assert final.unreadable == ["manifest.jsonl line 4 is not a manifest entry"]
-    assert final.compact() and Manifest(tmp_path).unreadable == []
+    # Ended by the next run's first line, it is still what a killed run left, not damage.
+    assert final.unreadable == []
+    assert final.compact()
+    assert b'"path": "c"' not in (tmp_path / "manifest.jsonl").read_bytes()
+
+
+def test_damaged_lines_are_numbered_as_editors_number_them(tmp_path: Path) -> None:
+    good = encode_entry(_entry("a"))
+    (tmp_path / "manifest.jsonl").write_bytes(
+        good.replace(b"\n", b"\r\n")  # line 1, as an editor on Windows saves it
+        + b"\n"  # line 2, blank
+        + b"not json\r\n"  # line 3
+        + b'{"path": "x", "status": [1]}\n'  # line 4: whole, but no entry
+        + b'{"path": "b", "url": "u", "sta\n'  # line 5: cut short by a kill
+        + encode_entry(_entry("c"))  # line 6
+        + b"X\rY\n"  # line 7, with a lone carriage return
+    )
+    manifest = Manifest(tmp_path)
+    manifest.load()
+    assert set(manifest.entries) == {"a", "c"}
+    assert manifest.unreadable == [
+        f"manifest.jsonl line {n} is not a manifest entry" for n in (3, 4, 7)
+    ]
 
 
 def test_index_merges_rows_and_defuses_formulas(tmp_path: Path) -> None:

@@ -88,6 +88,29 @@ async def test_a_run_ends_with_one_line_per_file_after_failures_and_torn_lines(
         assert_complete(out, emu, emu.job_ids())
 
 
+async def test_a_damaged_line_is_warned_of_and_its_file_fetched_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    async with emulator(jobs=1) as emu:
+        assert (await run(emu, out)).ok
+        lines = (out / "manifest.jsonl").read_bytes().splitlines(keepends=True)
+        number, line = next((n, b) for n, b in enumerate(lines, 1) if b'"kind":"artifact"' in b)
+        damaged = json.loads(line)["path"]
+        lines[number - 1] = line.replace(b'"status":"ok"', b'"status":7')
+        (out / "manifest.jsonl").write_bytes(b"".join(lines))
+
+        with caplog.at_level("WARNING", logger="hoverbentley"):
+            again = await run(emu, out)
+        assert again.ok and again.downloaded == 1
+        assert f"manifest.jsonl line {number} is not a manifest entry" in caplog.text
+        final = read_manifest(out)
+        assert len(final) == len({e["path"] for e in final}) and damaged in {
+            e["path"] for e in final
+        }
+        assert_complete(out, emu, emu.job_ids())
+
+
 def _entry(path: str, sha: str) -> ManifestEntry:
     return ManifestEntry(
         path=path, url=f"http://h/{path}", sha256=sha, job_id="1", kind="x", status="ok"
