@@ -165,6 +165,10 @@ def test_config_path_follows_the_platform_directory(tmp_path: Path) -> None:
             ],
         ),
         (
+            "[profile.prod.bentley]\nreality_url = 'ops:PASSW0RD@h/x'\n",
+            [":2: key 'reality_url'", "'ops:REDACTED@h/x' is not an http(s) URL"],
+        ),
+        (
             "[profile.prod.bentley]\ntoken_url = 'https://:99999/token'\n",
             [":2: key 'token_url'", "is not a valid URL"],
         ),
@@ -182,7 +186,7 @@ def test_file_mistakes_are_usage_errors(tmp_path: Path, text: str, expected: lis
         result = hb(*argv, env=env)
         assert result.returncode == 2, result.stderr
         line = error_line(result)
-        assert str(path) in line
+        assert str(path) in line and "PASSW0RD" not in result.stderr
         for part in expected:
             assert part in line
 
