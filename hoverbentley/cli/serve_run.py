@@ -55,19 +55,28 @@ def _read_secret(path: str) -> str | None:
 def _state_dir(s: ServeCommand) -> Path:
     if s.state_dir:
         given = Path(s.state_dir).expanduser()
-        if given.exists() and not given.is_dir():
-            raise ConfigurationError(f"--state-dir {given} is a file, not a directory")
+        if (file := _file_in_the_way(given)) is not None:
+            raise ConfigurationError(f"--state-dir {given}: {file} is a file, not a directory")
         return given
     if not is_local(s.out):
         raise ConfigurationError(
             f"OUT {s.out} is not a local directory: say where the journal goes with --state-dir"
         )
     default = Path(parse_location(s.out).prefix) / STATE_DIR
-    if default.exists() and not default.is_dir():
+    if (file := _file_in_the_way(default)) is not None:
         raise ConfigurationError(
-            f"the state directory {default} is a file, not a directory (--state-dir names another)"
+            f"the state directory {default}: {file} is a file, not a directory (--state-dir"
+            " names another)"
         )
     return default
+
+
+def _file_in_the_way(directory: Path) -> Path | None:
+    """The nearest of ``directory`` and its parents that exists, if it is no directory."""
+    for path in (directory, *directory.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
 
 
 def _public_path(s: ServeCommand) -> str:

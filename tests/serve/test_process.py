@@ -361,7 +361,14 @@ def test_where_it_cannot_listen_or_keep_state_is_said_with_the_flag(tmp_path: Pa
             (
                 ["--state-dir", str(tmp_path / "a-file")],
                 2,
-                f"--state-dir {tmp_path / 'a-file'} is a file, not a directory",
+                f"--state-dir {tmp_path / 'a-file'}: {tmp_path / 'a-file'} is a file, not a"
+                " directory",
+            ),
+            (
+                ["--state-dir", str(tmp_path / "a-file" / "state")],
+                2,
+                f"--state-dir {tmp_path / 'a-file' / 'state'}: {tmp_path / 'a-file'} is a file,"
+                " not a directory",
             ),
         ]
         for args, status, message in cases:
