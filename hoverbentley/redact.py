@@ -39,8 +39,15 @@ def _secret_param(name: str) -> bool:
     return lowered in SECRET_PARAMS or lowered.endswith(("signature", "credential", "token"))
 
 
+#: A user-info password in a URL written without ``//`` (``ops:secret@host``, a scheme left out).
+_BARE_PASSWORD = re.compile(r"^([^/@:?#]*:)[^/@?#]*@")
+
+
 def redact_url(url: str) -> str:
-    """Return ``url`` with credential query values and user-info passwords replaced."""
+    """Return ``url`` with credential query values and user-info passwords replaced (as
+    written otherwise: its scheme keeps its case)."""
+    if "//" not in url.split("?", 1)[0]:
+        url = _BARE_PASSWORD.sub(rf"\g<1>{REDACTED}@", url, count=1)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -58,7 +65,11 @@ def redact_url(url: str) -> str:
                 [(k, REDACTED if _secret_param(k) else v) for k, v in pairs],
                 safe="$@:/ ",
             )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    redacted = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    scheme = len(parts.scheme)
+    if scheme and url[:scheme].lower() == redacted[:scheme]:
+        redacted = url[:scheme] + redacted[scheme:]
+    return redacted
 
 
 class SecretScrubber:

@@ -6,9 +6,11 @@ import time
 
 import msgspec
 
+from .._core.urls import http_url_fault
 from .._http.credentials import Sender
 from ..auth import AccessToken, RenewingAuth, request_token
 from ..errors import APIStatusError, AuthenticationError, ConfigurationError
+from ..redact import redact_url
 
 IMS_TOKEN_URL = "https://ims.bentley.com/connect/token"  # noqa: S105 - a URL, not a secret
 DEFAULT_SCOPE = "itwin-platform"
@@ -39,8 +41,8 @@ class ClientCredentials(RenewingAuth):
         super().__init__()
         if not client_id or not client_secret:
             raise ConfigurationError("client credentials need both client_id and client_secret")
-        if not token_url.startswith(("http://", "https://")):
-            raise ConfigurationError(f"token_url must be an http(s) URL, not {token_url!r}")
+        if (fault := http_url_fault(token_url)) is not None:
+            raise ConfigurationError(f"token_url is {fault}: {redact_url(token_url)!r}")
         self._client_id = client_id
         self._client_secret = client_secret
         self._scope = scope

@@ -20,6 +20,7 @@ from typing import Any
 
 from .._core.urls import http_url_fault
 from ..errors import ConfigurationError
+from ..redact import redact_url
 from .common import env
 from .settings import (
     bandwidth,
@@ -62,15 +63,10 @@ def _text(text: str) -> str:
     return text
 
 
-#: The password of a URL, with its scheme or without (``ops:secret@host``).
-_PASSWORD = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://)?[^/@:]*:)[^/@]*@")
-
-
 def _http_url(text: str) -> str:
     fault = http_url_fault(text)
     if fault is not None:
-        shown = _PASSWORD.sub(r"\1REDACTED@", text)
-        raise ValueError(f"must be an http(s) URL with a host; {shown!r} is {fault}")
+        raise ValueError(f"must be an http(s) URL with a host; {redact_url(text)!r} is {fault}")
     return text
 
 

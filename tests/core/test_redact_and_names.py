@@ -23,6 +23,31 @@ def test_redact_url_leaves_plain_urls_alone() -> None:
     assert redact_url(url) == url
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("ops:PASSW0RD@host/x", "ops:REDACTED@host/x"),  # the scheme left out
+        ("HTTPS://ops:PASSW0RD@h/x", "HTTPS://ops:REDACTED@h/x"),  # written as given
+        ("127.0.0.1:9000", "127.0.0.1:9000"),
+    ],
+)
+def test_redact_url_finds_a_password_without_a_scheme_and_keeps_the_rest(
+    url: str, shown: str
+) -> None:
+    assert redact_url(url) == shown
+
+
+def test_a_token_url_that_is_no_url_is_refused_without_its_password() -> None:
+    from hoverbentley.bentley.auth import ClientCredentials
+    from hoverbentley.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        ClientCredentials("id", "secret", token_url="ftp://ops:PASSW0RD@ims/token")
+    assert str(caught.value) == "token_url is not an http(s) URL: 'ftp://ops:REDACTED@ims/token'"
+    with pytest.raises(ConfigurationError, match="token_url is not a valid URL"):
+        ClientCredentials("id", "secret", token_url="https://ims:99999/token")
+
+
 def test_scrubber_removes_known_secrets_and_bearer_values() -> None:
     scrubber = SecretScrubber()
     scrubber.add("refresh-abcdef")
