@@ -21,10 +21,10 @@ import anyio
 import msgspec
 
 from .._io.threads import run_blocking
-from ..errors import ConfigurationError
+from ..errors import ArchiveWriteError, ConfigurationError
 from ..stores import parse_location
-from .manifest import MANIFEST_NAME, Manifest, ManifestEntry
-from .merge import MANIFEST_PARTS, is_bookkeeping
+from .manifest import MANIFEST_NAME, ManifestEntry
+from .merge import MANIFEST_PARTS, Merged, is_bookkeeping, merge_texts
 from .shard import shard_part_problems
 
 __all__ = ["Changed", "VerifyProgress", "VerifyReport", "verify_archive"]
@@ -117,7 +117,8 @@ async def verify_archive(
 ) -> VerifyReport:
     """Read every file the manifest of ``out`` records as complete again (``workers`` at a
     time) and compare its sha256 and size with its line; list missing, changed and extra
-    files, and the problems of the shards' manifest parts.
+    files, and the problems of the shards' manifest parts. The manifest is ``manifest.jsonl``
+    and every part under ``manifests/`` (shards', and runs' that did not finish), merged.
 
     ``out`` is a directory or an object store URL (``s3://bucket/prefix``,
     ``az://container/prefix``; the ``objectstore`` extra). ``progress`` is called after each
@@ -217,23 +218,34 @@ async def _local_contents(root: Path) -> _Contents:
             partial.append(path)
         else:
             found.add(path)
-    parts = [p for p in paths if p.startswith(MANIFEST_PARTS) and p.endswith(".jsonl")]
 
     async def read(path: str) -> tuple[str, int] | None:
         return await run_blocking(_digest, root.joinpath(*path.split("/")))
 
+    parts = _parts(paths)
     return _Contents(str(root), manifest.entries, found, partial, parts, read, manifest.unreadable)
 
 
-def _local_listing(root: Path) -> tuple[Manifest, list[str]]:
-    """The manifest of the archive directory ``root``, loaded, and every file under it."""
+def _parts(paths: Iterable[str]) -> list[str]:
+    return [p for p in paths if p.startswith(MANIFEST_PARTS) and p.endswith(".jsonl")]
+
+
+def _local_listing(root: Path) -> tuple[Merged, list[str]]:
+    """The manifest of the archive directory ``root`` merged with its parts (those of
+    shards copied in, or of runs that did not finish), and every file under it."""
     if not root.is_dir():
         raise ConfigurationError(f"OUT is not a directory: {root}")
-    manifest = Manifest(root)
-    if not manifest.path.is_file():
-        raise ConfigurationError(f"no {MANIFEST_NAME} in {root}: not an archive directory")
-    manifest.load()
-    return manifest, list(_on_disk(root))
+    paths = list(_on_disk(root))
+    names = [MANIFEST_NAME, *_parts(paths)] if MANIFEST_NAME in paths else _parts(paths)
+    if not names:
+        raise ConfigurationError(
+            f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive directory"
+        )
+    try:
+        texts = [(name, root.joinpath(*name.split("/")).read_bytes()) for name in names]
+    except OSError as exc:
+        raise ArchiveWriteError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+    return merge_texts(texts), paths
 
 
 def _on_disk(root: Path) -> Iterator[str]:

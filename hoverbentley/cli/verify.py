@@ -96,9 +96,10 @@ def add_commands(
         "verify",
         parents=[common],
         help="hash every archived file again and compare with the manifest",
-        description="Read OUT/manifest.jsonl (the newest line per file), hash every file it"
-        " records as complete, and report files missing, changed (other sha256 or size) and"
-        " extra (on disk, not in the manifest). The manifest parts of sharded runs"
+        description="Read OUT/manifest.jsonl and the parts under manifests/ (the newest line"
+        " per file across them), hash every file they record as complete, and report files"
+        " missing, changed (other sha256 or size) and extra (on disk, not in the manifest)."
+        " The manifest parts of sharded runs"
         " (manifests/shard-K-of-N.jsonl) must be one per shard of one N: a shard's part"
         " missing or doubled is reported by name, and so is a manifest line that is no entry"
         " (damage; a line cut short by a killed run is not). Nothing is written. Exit status:"

@@ -99,6 +99,10 @@ async def test_merge_in_a_directory_keeps_the_newest_line_and_verify_then_passes
         await archive(HoverSource(hover, archived=True), tmp_path / "local", ArchiveOptions())
     out = tmp_path / "out"
     expected = split_into_parts(tmp_path / "local", out)
+    # Before the merge, verify reads the parts as one manifest already.
+    before = hb_run("verify", str(out), "--json")
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert json.loads(before.stdout)["verified"] == len(expected)
 
     result = merge(str(out))
     assert result.returncode == 0, result.stderr
@@ -144,6 +148,10 @@ def test_a_damaged_line_stops_a_merge_unless_partial_is_allowed(tmp_path: Path) 
     for key, data in damaged_parts().items():
         (tmp_path / key).parent.mkdir(exist_ok=True)
         (tmp_path / key).write_bytes(data)
+
+    verify = hb_run("verify", str(tmp_path))
+    assert verify.returncode == 1
+    assert f"damaged: {DAMAGED_LINE}" in verify.stdout.splitlines()
 
     refused = merge(str(tmp_path))
     assert refused.returncode == 1, refused.stderr
