@@ -111,6 +111,8 @@ def event_object(body: bytes, what: str, type_field: str) -> tuple[dict[str, Any
         data = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise MalformedEvent(f"{what}: body is not JSON ({exc})") from None
+    except RecursionError:
+        raise MalformedEvent(f"{what}: body is JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise MalformedEvent(f"{what}: body is a JSON {type(data).__name__}, not an object")
     kind = data.get(type_field)

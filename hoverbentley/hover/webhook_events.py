@@ -62,9 +62,18 @@ class HoverWebhookEvent(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class WebhookVerificationCode(HoverWebhookEvent, frozen=True):
-    """``webhook-verification-code``: confirm with ``PUT /api/v2/webhooks/{code}/verify``."""
+    """``webhook-verification-code``: confirm with ``PUT /api/v2/webhooks/{code}/verify``.
+
+    The code goes into a URL path and a log line, so it must be one printable word of at most
+    256 characters.
+    """
 
     code: str
+
+    def __post_init__(self) -> None:
+        code = self.code
+        if not code or len(code) > 256 or not code.isprintable() or any(c.isspace() for c in code):
+            raise ValueError("code is no printable word of 1 to 256 characters")
 
 
 class JobStateChanged(HoverWebhookEvent, frozen=True):

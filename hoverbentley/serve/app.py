@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -409,8 +410,8 @@ async def _verification_code(service: Service, code: str) -> web.Response:
     else:
         logger.warning(
             "Hover webhook verification code received: confirm it with"
-            " 'hoverbentley hover webhooks verify %s' (serve --register confirms it itself)",
-            code,
+            " hoverbentley hover webhooks verify %s (serve --register confirms it itself)",
+            shlex.quote(code),
         )
     return web.json_response({"status": "verification code received"}, status=200)
 

@@ -183,6 +183,7 @@ REFUSED = {
     "oversize body": ("hover", hover_body(5, padding="x" * (1024 * 1024)), hover_headers, 413),
     "malformed": ("hover", b'{"event": "job-state-changed", "job_id": "five"}', hover_headers, 400),
     "not JSON": ("bentley", b"<xml/>", bentley_headers, 400),
+    "nested too deeply": ("hover", b"[" * 100_000 + b"]" * 100_000, hover_headers, 400),
     "unknown event type": ("hover", b'{"event": "proposal-accepted", "id": 3}', hover_headers, 202),
     "Bentley unknown type": (
         "bentley",

@@ -247,6 +247,7 @@ def test_a_signature_header_of_another_form_is_refused(value: str) -> None:
             r"\$\.content\.jobId",
         ),
         (b'{"eventType": "other.v1", "iTwinId": 7}', r"\$\.iTwinId"),
+        (b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
     ],
 )
 def test_a_signed_body_that_is_not_an_event_is_malformed(body: bytes, match: str) -> None:

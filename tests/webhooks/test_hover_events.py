@@ -391,6 +391,12 @@ def test_the_proxy_path_fails_where_the_public_uri_passes() -> None:
         (b'{"event": "job-state-changed", "job_id": "1", "state": "x"}', r"\$\.job_id"),
         (b'{"event": "model-state-changed", "job_id": 1, "state": "x"}', "model_id"),
         (b'{"event": "webhook-verification-code", "webhook_id": 1}', "code"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (
+            b'{"event": "webhook-verification-code", "code": "abc\\nERROR forged line"}',
+            "code is no printable word",
+        ),
+        (b'{"event": "webhook-verification-code", "code": ""}', "code is no printable word"),
     ],
 )
 def test_a_signed_body_that_is_not_an_event_is_malformed(body: bytes, match: str) -> None:
