@@ -59,7 +59,14 @@ def http_url_fault(url: str) -> str | None:
         parts.port  # noqa: B018  (raises for a port out of range or not a number)
     except ValueError as exc:
         return f"not a valid URL ({exc})"
-    return None if parts.hostname else "an http(s) URL without a host"
+    host = parts.hostname
+    if not host:
+        return "an http(s) URL without a host"
+    try:
+        host.encode("idna")  # what connecting to it does: an empty or overlong label fails
+    except UnicodeError:
+        return f"not a valid URL (the host {host!r} is no host name)"
+    return None
 
 
 def add_query(url: str, params: Mapping[str, str]) -> str:

@@ -173,8 +173,14 @@ async def _serve(
     SIGTERM (or Ctrl-C), then drain and return 0."""
     from ..serve.app import SERVICE
 
+    sockets = _listening_sockets(s.host, s.port)
     runner = web.AppRunner(app, shutdown_timeout=min(10.0, s.drain_timeout), handle_signals=False)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     stopped = anyio.Event()
     received: list[str] = []
 
@@ -187,9 +193,10 @@ async def _serve(
         loop.add_signal_handler(signal.SIGTERM, stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, stop, "Ctrl-C")
     try:
-        await _listen(web.TCPSite(runner, s.host, s.port), s)
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
         port = runner.addresses[0][1]
-        print_err(f"hoverbentley serve: listening on http://{s.host}:{port}")
+        print_err(f"hoverbentley serve: listening on {_url(s.host, port)}")
         if listening is not None:
             await listening()
         await stopped.wait()
@@ -204,20 +211,38 @@ async def _serve(
     return 0
 
 
-async def _listen(site: web.TCPSite, s: ServeCommand) -> None:
-    """Start ``site``; a host that is no address is a usage error, a port taken a failure to
-    start, each naming the flags."""
+def _listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """A listening socket on each address of ``host`` (as asyncio's ``create_server`` makes
+    them), made before anything starts: a host that is no address is a usage error, a port
+    that cannot be had a failure to start, each naming the flags, before a sweep writes."""
     try:
-        await site.start()
-    except socket.gaierror as exc:
-        raise ConfigurationError(
-            f"--host {s.host!r} is no address to listen on: {exc.strerror or exc}"
-        ) from None
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
+        raise ConfigurationError(f"--host {host!r} is no address to listen on: {reason}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(128)
+            sock.setblocking(False)
     except OSError as exc:
+        for sock in sockets:
+            sock.close()
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise HoverBentleyError(
-            f"cannot listen on {s.host} port {s.port} (--host, --port): {reason}"
+            f"cannot listen on {host} port {port} (--host, --port): {reason}"
         ) from None
+    return sockets
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _hover_source(client: HoverClient) -> Any:

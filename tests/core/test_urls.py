@@ -99,6 +99,9 @@ def test_redirect_method() -> None:
         ("http://[::1", "not a valid URL (Invalid IPv6 URL)"),
         ("http://", "an http(s) URL without a host"),
         ("https://:443/", "an http(s) URL without a host"),
+        ("http://a..b/", "not a valid URL (the host 'a..b' is no host name)"),
+        ("http://[::1]:8080/", None),
+        ("http://bücher.example/", None),
     ],
 )
 def test_http_url_fault_names_what_is_wrong(url: str, fault: str | None) -> None:

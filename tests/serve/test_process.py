@@ -353,6 +353,7 @@ def test_where_it_cannot_listen_or_keep_state_is_said_with_the_flag(tmp_path: Pa
         port = str(taken.getsockname()[1])
         cases = [
             (["--host", "not a host"], 2, "--host 'not a host' is no address to listen on: "),
+            (["--host", "a..b"], 2, "--host 'a..b' is no address to listen on: not a valid host"),
             (
                 ["--port", port],
                 1,
@@ -379,3 +380,4 @@ def test_where_it_cannot_listen_or_keep_state_is_said_with_the_flag(tmp_path: Pa
             assert done.returncode == status, done.stderr
             assert done.stderr.splitlines()[-1].startswith(f"hoverbentley: error: {message}")
             assert "Traceback" not in done.stderr and "listening" not in done.stderr
+            assert not (tmp_path / "out").exists()  # said before a sweep could write
