@@ -108,3 +108,15 @@ def write_atomic(
     """Replace ``target`` with ``data``, atomically and durably (see :func:`atomic_writer`)."""
     with atomic_writer(target, mode=mode, concurrent_writers=concurrent_writers) as fh:
         fh.write(data)
+
+
+def write_output(target: PathLike, data: bytes) -> None:
+    """Write ``data`` where a user named an output file: through a symbolic link (the file it
+    names is replaced atomically, the link stays), straight into a device or a pipe
+    (``/dev/stdout``, a FIFO: there is nothing to replace), else as :func:`write_atomic`."""
+    path = Path(os.path.realpath(target))
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
+    write_atomic(path, data)

@@ -22,7 +22,7 @@ from ..errors import ConfigurationError, DecodeError
 from ..hover.measurements import decode_measurements
 from ..hover.models import Job, Model
 from ..hover.takeoff import Takeoff, WasteRow, takeoff
-from ..stores import Store, open_store
+from ..stores import Store, StoreError, open_store
 from .index import INDEX_NAME, TAKEOFF_NAME, spreadsheet_cell
 from .manifest import ManifestEntry
 from .merge import INDEX_PARTS, index_rows, merge_indexes
@@ -136,9 +136,9 @@ async def _job_rows(
     addresses: dict[str, str],
     table: TakeoffTable,
 ) -> None:
-    body = await store.read(record.path)
-    if body is None:
-        table.broken.append(BrokenDocument(record.job_id, record.path, "missing from the archive"))
+    body = await _document(store, record.path)
+    if isinstance(body, str):
+        table.broken.append(BrokenDocument(record.job_id, record.path, body))
         return
     try:
         job = _JOB.decode(body)
@@ -153,9 +153,9 @@ async def _job_rows(
             table.skipped.append(SkippedTakeoff(job_id, model_id, _why(model, archived)))
             continue
         entry = archived[kind]
-        data = await store.read(entry.path)
-        if data is None:
-            table.broken.append(BrokenDocument(job_id, entry.path, "missing from the archive"))
+        data = await _document(store, entry.path)
+        if isinstance(data, str):
+            table.broken.append(BrokenDocument(job_id, entry.path, data))
             continue
         try:
             document = decode_measurements(kind, data, entry.path)
@@ -173,6 +173,16 @@ async def _job_rows(
                 takeoff=takeoff(document),
             )
         )
+
+
+async def _document(store: Store, path: str) -> bytes | str:
+    """The bytes at ``path``, or why there are none (one unreadable document costs its row,
+    not the table)."""
+    try:
+        data = await store.read(path)
+    except StoreError as exc:
+        return str(exc)
+    return "missing from the archive" if data is None else data
 
 
 def _why(model: Model, archived: dict[str, ManifestEntry]) -> str:

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._io.atomic import write_atomic
+from .._io.atomic import write_output
 from ..archive.takeoff import TakeoffTable, read_takeoff, takeoff_csv, takeoff_jsonl
 from .common import print_err
 from .settings import Handler, Output
@@ -43,7 +43,7 @@ async def cmd_takeoff(s: TakeoffCommand) -> int:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     else:
-        write_atomic(Path(s.output_file), body)
+        write_output(Path(s.output_file), body)
     report_problems(table, quiet=s.output.quiet)
     return 0 if table.ok else 1
 
@@ -82,6 +82,7 @@ def add_takeoff_command(
         "--output",
         dest="output_file",
         metavar="FILE",
-        help="write to FILE (whole, then renamed into place) instead of stdout",
+        help="write to FILE instead of stdout: whole, then renamed into place (through a"
+        " symbolic link, onto the file it names); a device or a pipe is written into",
     )
     parser.set_defaults(handler=Handler(TakeoffCommand, cmd_takeoff))

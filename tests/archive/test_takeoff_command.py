@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +165,41 @@ def test_a_broken_document_is_named_and_the_other_rows_written(
     table = rows(result.stdout)
     assert ("15084303", "15081683") not in {(r["job_id"], r["model_id"]) for r in table}
     assert len(table) == len(expected_models(emu)) - 1
+
+
+def test_an_unreadable_document_costs_its_row_not_the_table(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    archive(emu, out)
+    unreadable = out / "hover/15084303/models/15081683/measurements/json.json"
+    unreadable.unlink()
+    unreadable.mkdir()
+    result = run("hover", "takeoff", out)
+    assert result.returncode == 1
+    assert (
+        f"error: hover/15084303/models/15081683/measurements/json.json: cannot read {unreadable}:"
+        in (result.stderr)
+    )
+    assert len(rows(result.stdout)) == len(expected_models(emu)) - 1
+
+
+def test_output_goes_through_a_link_and_into_a_pipe(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    archive(emu, out, "--include", "json")
+    target, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    target.write_text("old")
+    link.symlink_to(target)
+    assert run("hover", "takeoff", out, "--output", link).returncode == 0
+    assert link.is_symlink() and len(rows(target.read_text())) == len(expected_models(emu))
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run("hover", "takeoff", out, "--output", fifo)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert fifo.is_fifo() and got and got[0] == target.read_bytes()
 
 
 def test_not_an_archive_is_a_usage_error(tmp_path: Path) -> None:
