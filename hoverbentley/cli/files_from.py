@@ -24,12 +24,12 @@ def read_job_ids(name: str, parse: Callable[[str], T]) -> list[T]:
     refuses is a :class:`ConfigurationError` naming the line."""
     where = "standard input" if name == "-" else name
     try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         cause = getattr(exc, "strerror", None) or exc
         raise ConfigurationError(f"cannot read --files-from {where}: {cause}") from None
     ids: list[T] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
         word = line.split("#", 1)[0].strip()
         if not word:
             continue

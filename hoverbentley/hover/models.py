@@ -142,6 +142,10 @@ class Model(msgspec.Struct, kw_only=True, gc=False):
         return self.state == "complete"
 
 
+#: The largest Hover job id this package takes (ids are 64-bit signed integers).
+LARGEST_JOB_ID = 2**63 - 1
+
+
 class Job(msgspec.Struct, kw_only=True, gc=False):
     """A Hover job (v3 job details): one property, one or more models."""
 

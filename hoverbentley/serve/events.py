@@ -16,6 +16,7 @@ import msgspec
 
 from ..bentley.webhook_events import BentleyEvent
 from ..errors import MalformedEvent
+from ..hover.models import LARGEST_JOB_ID
 from ..hover.webhook_events import HoverEvent, JobStateChanged, ModelCreated, ModelStateChanged
 
 #: Hover job states after which a job's files do not change (``completed`` is the job's
@@ -34,7 +35,6 @@ BENTLEY_ROUTES = {
     "realityAnalysis.jobCompleted.v1": BENTLEY_ANALYSIS,
 }
 _BENTLEY_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-_LARGEST_HOVER_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def hover_intent(event: HoverEvent, body: bytes) -> Intent | None:
         archive = False
     else:
         return None
-    if not 1 <= event.job_id <= _LARGEST_HOVER_ID:
+    if not 1 <= event.job_id <= LARGEST_JOB_ID:
         raise MalformedEvent(f"Hover webhook: job_id {event.job_id} is not a Hover job id")
     return Intent(HOVER, HOVER, str(event.job_id), _hover_message_id(body), event.event, archive)
 

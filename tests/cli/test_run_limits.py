@@ -3,6 +3,7 @@ processes against the emulator."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hoverbentley.cli.common import hover_job_id
 from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
 from tests.archive.helpers import (
     SMALL_SIZES,
@@ -137,13 +139,24 @@ def test_files_from_archives_the_jobs_a_file_lists(tmp_path: Path) -> None:
     with Emulator.threaded(EmulatorConfig(jobs=4, sizes=SMALL_SIZES)) as emu:
         first, second, *_ = emu.job_ids(archived=False)
         ids = tmp_path / "ids.txt"
-        ids.write_text(f"# the jobs of the week\n{first}\n\n  {second}  # a comment\n")
+        # Saved by an editor that starts with a byte-order mark and ends lines with CRLF.
+        text = f"# the jobs of the week\r\n{first}\r\n\r\n  {second}  # a comment\r\n"
+        ids.write_bytes(("\ufeff" + text).encode())
         from_file = archive(emu, tmp_path / "a", "--files-from", str(ids))
         from_stdin = archive(emu, tmp_path / "b", "--files-from", "-", stdin=ids.read_text())
         for result, out in ((from_file, tmp_path / "a"), (from_stdin, tmp_path / "b")):
             assert result.returncode == 0, result.stderr
             wanted = [f for f in emu.expected_files() if f.job_id in (first, second)]
             assert_complete(out, emu, [first, second], expected=wanted)
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "-3", "\u0661\u0665", "9223372036854775808", "1_000", "+5", "1e3", " 7"]
+)
+def test_a_hover_job_id_is_ascii_digits_up_to_the_largest_id(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="not a job id"):
+        hover_job_id(text)
+    assert hover_job_id("9223372036854775807") == 2**63 - 1
 
 
 def test_a_bad_id_in_files_from_is_a_usage_error_naming_its_line(tmp_path: Path) -> None:
