@@ -196,6 +196,8 @@ def check_file(path: Path | None = None) -> None:
     path = path or config_path()
     if path.is_file():
         _load_all(path, "")
+    elif os.path.lexists(path):
+        raise ConfigurationError(f"{path}: not a file (a directory, or a link to nothing)")
 
 
 def _load_all(path: Path, why: str) -> dict[str, Profile]:

@@ -199,3 +199,15 @@ def test_a_missing_file_is_a_usage_error_only_when_a_profile_is_asked_for(
     assert result.returncode == 2
     assert f"{tmp_path / 'none.toml'}: no such file" in error_line(result)
     assert hb("config", "show", env=env).returncode == 0
+
+
+def test_a_config_path_that_is_no_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.toml").mkdir()
+    (tmp_path / "dangling.toml").symlink_to(tmp_path / "gone.toml")
+    for name in ("dir.toml", "dangling.toml"):
+        result = hb("config", "show", env=cli_env(HOVERBENTLEY_CONFIG=str(tmp_path / name)))
+        assert result.returncode == 2
+        assert error_line(result) == (
+            f"hoverbentley: error: {tmp_path / name}: not a file (a directory, or a link to"
+            " nothing)"
+        )
