@@ -112,12 +112,17 @@ def merge_texts(sources: Iterable[tuple[str, bytes | None]]) -> Merged:
     return Merged(merged, lines, unreadable)
 
 
-def check_lines(merged: Merged, *, allow_partial: bool) -> list[str]:
-    """The unreadable lines of ``merged``; raises :class:`UnreadableManifestError` when there
-    are any and ``allow_partial`` is false."""
+def check_lines(merged: Merged, *, allow_partial: bool) -> None:
+    """Raise :class:`UnreadableManifestError` when ``merged`` holds lines that are no entry,
+    unless ``allow_partial``."""
     if merged.unreadable and not allow_partial:
         raise UnreadableManifestError(merged.unreadable)
-    return merged.unreadable
+
+
+def local_texts(root: Path, parts: Iterable[str]) -> list[tuple[str, bytes | None]]:
+    """``manifest.jsonl`` and the manifest ``parts`` of the archive directory ``root``, named,
+    as :func:`merge_texts` takes them (``None``: not there)."""
+    return [(MANIFEST_NAME, _read(root / MANIFEST_NAME)), *((p, _read(root / p)) for p in parts)]
 
 
 def manifest_body(entries: dict[str, ManifestEntry]) -> bytes:
@@ -138,18 +143,19 @@ def merge_indexes(sources: Iterable[bytes]) -> bytes | None:
     return merged
 
 
-def report(
-    out: str, parts: list[str], entries: dict[str, ManifestEntry], lines: int, index: bytes | None
-) -> MergeReport:
-    """The :class:`MergeReport` of a merge of ``parts`` into ``entries`` and ``index``."""
+def report(out: str, parts: list[str], merged: Merged, index: bytes | None) -> MergeReport:
+    """The :class:`MergeReport` of a merge of ``parts`` into ``merged`` and ``index`` (the
+    lines that are no entry named: a merge went on without them)."""
+    entries = merged.entries
     failed = sum(e.status != "ok" for e in entries.values())
     return MergeReport(
         out=out,
         parts=parts,
-        lines=lines,
+        lines=merged.lines,
         files=len(entries) - failed,
         failed=failed,
         jobs=len(index_rows(index)) if index is not None else 0,
+        unreadable=merged.unreadable,
     )
 
 
@@ -184,12 +190,10 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
             f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive"
         )
     problems = check_shards(parts, allow_partial=allow_partial)
-    texts = [(MANIFEST_NAME, _read(manifest)), *((p, _read(root / p)) for p in parts)]
-    merged_texts = merge_texts(texts)
-    unreadable = check_lines(merged_texts, allow_partial=allow_partial)
-    entries, lines = merged_texts.entries, merged_texts.lines
+    merged_texts = merge_texts(local_texts(root, parts))
+    check_lines(merged_texts, allow_partial=allow_partial)
     try:
-        write_atomic(manifest, manifest_body(entries))
+        write_atomic(manifest, manifest_body(merged_texts.entries))
     except OSError as exc:
         raise write_error(exc, str(manifest)) from None
     index_path = root / INDEX_NAME
@@ -200,9 +204,8 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
             write_atomic(index_path, index)
         except OSError as exc:
             raise write_error(exc, str(index_path)) from None
-    merged = report(str(root), parts, entries, lines, index)
+    merged = report(str(root), parts, merged_texts, index)
     merged.shard_problems = problems
-    merged.unreadable = unreadable
     return merged
 
 

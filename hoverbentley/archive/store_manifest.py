@@ -223,7 +223,7 @@ class StoreManifest:
             )
         texts = [(MANIFEST_NAME, manifest), *[(k, await self._store.read(k)) for k in parts]]
         merged = merge_texts(texts)
-        unreadable = check_lines(merged, allow_partial=allow_partial)
+        check_lines(merged, allow_partial=allow_partial)
         entries = merged.entries
         indexes = [
             await self._store.read(INDEX_NAME),
@@ -234,9 +234,7 @@ class StoreManifest:
         if index is not None:
             await self._store.put(INDEX_NAME, index)
         self._entries = entries
-        done = report(self.location, parts, entries, merged.lines, index)
-        done.unreadable = unreadable
-        return done
+        return report(self.location, parts, merged, index)
 
     async def _compact(self) -> None:
         if not self._run_lines and not self._merged_segments:

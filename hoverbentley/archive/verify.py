@@ -21,10 +21,10 @@ import anyio
 import msgspec
 
 from .._io.threads import run_blocking
-from ..errors import ArchiveWriteError, ConfigurationError
+from ..errors import ConfigurationError
 from ..stores import parse_location
 from .manifest import MANIFEST_NAME, ManifestEntry
-from .merge import MANIFEST_PARTS, Merged, is_bookkeeping, merge_texts
+from .merge import MANIFEST_PARTS, Merged, is_bookkeeping, local_texts, merge_texts
 from .shard import shard_part_problems
 
 __all__ = ["Changed", "VerifyProgress", "VerifyReport", "verify_archive"]
@@ -236,16 +236,12 @@ def _local_listing(root: Path) -> tuple[Merged, list[str]]:
     if not root.is_dir():
         raise ConfigurationError(f"OUT is not a directory: {root}")
     paths = list(_on_disk(root))
-    names = [MANIFEST_NAME, *_parts(paths)] if MANIFEST_NAME in paths else _parts(paths)
-    if not names:
+    parts = _parts(paths)
+    if MANIFEST_NAME not in paths and not parts:
         raise ConfigurationError(
             f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive directory"
         )
-    try:
-        texts = [(name, root.joinpath(*name.split("/")).read_bytes()) for name in names]
-    except OSError as exc:
-        raise ArchiveWriteError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
-    return merge_texts(texts), paths
+    return merge_texts(local_texts(root, parts)), paths
 
 
 def _on_disk(root: Path) -> Iterator[str]:
