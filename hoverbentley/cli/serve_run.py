@@ -222,15 +222,9 @@ def _listening_sockets(host: str, port: int) -> list[socket.socket]:
         raise ConfigurationError(f"--host {host!r} is no address to listen on: {reason}") from None
     sockets: list[socket.socket] = []
     try:
-        for family, kind, proto, _, address in dict.fromkeys(found):
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
-            sock.listen(128)
-            sock.setblocking(False)
+        for family, _, _, _, address in dict.fromkeys(found):
+            sockets.append(socket.create_server(address, family=family, backlog=128))
+            sockets[-1].setblocking(False)
     except OSError as exc:
         for sock in sockets:
             sock.close()

@@ -381,3 +381,10 @@ def test_where_it_cannot_listen_or_keep_state_is_said_with_the_flag(tmp_path: Pa
             assert done.stderr.splitlines()[-1].startswith(f"hoverbentley: error: {message}")
             assert "Traceback" not in done.stderr and "listening" not in done.stderr
             assert not (tmp_path / "out").exists()  # said before a sweep could write
+
+
+def test_the_url_it_prints_puts_an_ipv6_host_in_brackets() -> None:
+    from hoverbentley.cli.serve_run import _url
+
+    assert _url("::1", 8080) == "http://[::1]:8080"
+    assert _url("127.0.0.1", 8080) == "http://127.0.0.1:8080"
