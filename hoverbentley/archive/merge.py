@@ -119,6 +119,22 @@ def check_lines(merged: Merged, *, allow_partial: bool) -> None:
         raise UnreadableManifestError(merged.unreadable)
 
 
+def local_parts(root: Path) -> list[str]:
+    """The names of the manifest parts in the archive directory ``root``, sorted; raises
+    :class:`~hoverbentley.errors.ConfigurationError` naming ``manifest.jsonl`` or a part
+    that is there but no file (a directory, say), which no reader could take for empty."""
+    parts = _files(root, MANIFEST_PARTS, ".jsonl")
+    for name in (MANIFEST_NAME, *parts):
+        path = root / name
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            if path.is_dir():
+                what = "a directory"
+            else:
+                what = "a link to nothing" if not path.exists() else "not a regular file"
+            raise ConfigurationError(f"{path} is {what}, not a manifest")
+    return parts
+
+
 def local_texts(root: Path, parts: Iterable[str]) -> list[tuple[str, bytes | None]]:
     """``manifest.jsonl`` and the manifest ``parts`` of the archive directory ``root``, named,
     as :func:`merge_texts` takes them (``None``: not there)."""
@@ -183,7 +199,7 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
     root = Path(root)
     if not root.is_dir():
         raise ConfigurationError(f"OUT is not a directory: {root}")
-    parts = _files(root, MANIFEST_PARTS, ".jsonl")
+    parts = local_parts(root)
     manifest = root / MANIFEST_NAME
     if not parts and not manifest.is_file():
         raise ConfigurationError(

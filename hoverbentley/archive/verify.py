@@ -24,7 +24,7 @@ from .._io.threads import run_blocking
 from ..errors import ConfigurationError
 from ..stores import parse_location
 from .manifest import MANIFEST_NAME, ManifestEntry
-from .merge import MANIFEST_PARTS, Merged, is_bookkeeping, local_texts, merge_texts
+from .merge import MANIFEST_PARTS, Merged, is_bookkeeping, local_parts, local_texts, merge_texts
 from .shard import shard_part_problems
 
 __all__ = ["Changed", "VerifyProgress", "VerifyReport", "verify_archive"]
@@ -235,8 +235,8 @@ def _local_listing(root: Path) -> tuple[Merged, list[str]]:
     shards copied in, or of runs that did not finish), and every file under it."""
     if not root.is_dir():
         raise ConfigurationError(f"OUT is not a directory: {root}")
+    parts = local_parts(root)
     paths = list(_on_disk(root))
-    parts = _parts(paths)
     if MANIFEST_NAME not in paths and not parts:
         raise ConfigurationError(
             f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive directory"

@@ -153,3 +153,37 @@ def test_progress_counts_files_on_a_terminal(out: Path) -> None:
     assert f"verify: {total}/{total} files" in " ".join(draws)
     assert draws[0].startswith("verify: 1/")
     assert "\n" not in seen
+
+
+@pytest.mark.parametrize("command", [("verify",), ("manifest", "merge")])
+@pytest.mark.parametrize("fault", ["manifest-is-a-directory", "part-is-a-directory", "link"])
+def test_a_manifest_that_is_no_file_is_named(
+    out: Path, command: tuple[str, ...], fault: str
+) -> None:
+    manifest = out / "manifest.jsonl"
+    if fault == "manifest-is-a-directory":
+        manifest.unlink()
+        manifest.mkdir()
+        culprit = manifest
+    elif fault == "part-is-a-directory":
+        culprit = out / "manifests" / "shard-00000-of-00002.jsonl"
+        culprit.mkdir(parents=True)
+        (out / "manifests" / "shard-00001-of-00002.jsonl").write_bytes(b"")
+    else:
+        manifest.unlink()
+        manifest.symlink_to(out / "gone.jsonl")
+        culprit = manifest
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    result = hb(*command, out, env=cli_env())
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hoverbentley: error: ")
+    assert lines[0].endswith(f"{culprit} is {_WHAT[fault]}, not a manifest")
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+_WHAT = {
+    "manifest-is-a-directory": "a directory",
+    "part-is-a-directory": "a directory",
+    "link": "a link to nothing",
+}
