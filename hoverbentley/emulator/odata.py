@@ -42,6 +42,10 @@ _TOKEN = re.compile(
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+#: How deep parentheses may nest: a filter past it is refused (400), not a recursion error.
+MAX_NESTING = 32
+
+
 class FilterSyntaxError(ValueError):
     """A ``$filter`` the service would refuse; the message names the position."""
 
@@ -79,6 +83,7 @@ class _Parser:
             raise FilterSyntaxError("unterminated string literal")
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -111,7 +116,13 @@ class _Parser:
     def factor(self) -> Predicate:
         kind, value, pos = self.take("a property or '('")
         if kind == "open":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise FilterSyntaxError(
+                    f"parentheses nested more than {MAX_NESTING} deep at position {pos}"
+                )
             inner = self.expr()
+            self.depth -= 1
             kind, value, pos = self.take("')'")
             if kind != "close":
                 raise FilterSyntaxError(f"expected ')' at position {pos}, found {value!r}")

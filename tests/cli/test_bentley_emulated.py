@@ -164,15 +164,23 @@ def test_archive_outputs_match_the_emulator_blobs(emu: Emulator, api: str, tmp_p
 
 @both
 @pytest.mark.parametrize("command", ["jobs", "archive"])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("stat eq 'x'", "unknown property 'stat'"),
+        ("(" * 500 + "state eq 'x'" + ")" * 500, "nested more than 32 deep"),
+    ],
+    ids=["unknown-property", "nested-500-deep"],
+)
 def test_a_filter_the_service_refuses_is_a_usage_error(
-    emu: Emulator, api: str, command: str, tmp_path: Path
+    emu: Emulator, api: str, command: str, text: str, reason: str, tmp_path: Path
 ) -> None:
     out = [tmp_path / "out"] if command == "archive" else []
-    result = run(emu, api, command, *out, "--filter", "stat eq 'x'")
+    result = run(emu, api, command, *out, "--filter", text)
     assert result.returncode == 2, result.stderr
     line = error_line(result)
     assert line.startswith("hoverbentley: error: GET HTTP 4"), line
-    assert "unknown property 'stat'" in line
+    assert reason in line
 
 
 def test_outputs_that_match_nothing_are_named_with_the_outputs_there_are(

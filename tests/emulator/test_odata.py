@@ -65,8 +65,14 @@ def test_evaluation(text: str, expected: bool) -> None:
         ("state in 'a'", "expected '('"),
         ("state in ('a' 'b')", "expected ',' or ')'"),
         ("state eq 'a' state eq 'b'", "unexpected 'state'"),
+        ("(" * 33 + "state eq 'a'" + ")" * 33, "nested more than 32 deep at position 32"),
+        ("(" * 100_000 + "state eq 'a'" + ")" * 100_000, "nested more than 32 deep"),
     ],
 )
 def test_malformed_filters_are_refused_with_the_reason(text: str, fragment: str) -> None:
     with pytest.raises(FilterSyntaxError, match=re.escape(fragment)):
         compile_filter(text)
+
+
+def test_parentheses_32_deep_are_taken() -> None:
+    assert compile_filter("(" * 32 + "state eq 'success'" + ")" * 32)(JOB) is True
