@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "REDACTED"
@@ -89,3 +91,14 @@ class SecretScrubber:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return _BEARER.sub(rf"\g<1>{REDACTED}", text)
+
+
+def rich_repr_without(*secrets: str) -> Callable[[Any], list[tuple[str, Any]]]:
+    """A ``__rich_repr__`` for a msgspec Struct whose ``__repr__`` hides ``secrets``: the
+    Struct's own shows every field to ``rich`` and IPython's pretty printers."""
+
+    def __rich_repr__(self: Any) -> list[tuple[str, Any]]:
+        shown = ((name, getattr(self, name)) for name in self.__struct_fields__)
+        return [(n, "<redacted>" if n in secrets and v is not None else v) for n, v in shown]
+
+    return __rich_repr__

@@ -94,7 +94,7 @@ class ApiClient:
         self.transport = Transport(self.http, scope, session=session, trace_configs=trace_configs)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r})"
 
     async def __aenter__(self: C) -> C:
         return self

@@ -27,6 +27,7 @@ import msgspec
 
 from .._io.atomic import write_atomic
 from ..errors import ConfigurationError, HoverBentleyError
+from ..redact import rich_repr_without
 
 logger = logging.getLogger("hoverbentley")
 
@@ -45,6 +46,8 @@ class StoredTokens(msgspec.Struct, omit_defaults=True):
     access_token: str | None = None
     expires_at: float | None = None
     refreshed_at: float | None = None
+
+    __rich_repr__ = rich_repr_without("refresh_token", "access_token")
 
     def __repr__(self) -> str:
         return f"StoredTokens(<redacted>, expires_at={self.expires_at})"

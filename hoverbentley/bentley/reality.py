@@ -12,6 +12,7 @@ import msgspec
 from .._core.decode import decode_json
 from .._http.paging import prefetch_pages
 from ..errors import DecodeError
+from ..redact import rich_repr_without
 from .azure import sas_expiry
 from .base import BentleyApi
 from .defaults import REALITY_DATA_URL
@@ -80,6 +81,8 @@ class ContainerAccess(_Model):
     def expires_at(self) -> float | None:
         """When the SAS expires (epoch seconds, from ``se=``)."""
         return sas_expiry(self.url) if self.url else None
+
+    __rich_repr__ = rich_repr_without("links")
 
     def __repr__(self) -> str:
         return f"ContainerAccess(type={self.type!r}, <SAS redacted>)"

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from .._core.times import parse_iso
+from ..redact import rich_repr_without
 from .models import Paged, _Model
 from .v2_specs import job_specifications
 
@@ -175,6 +176,8 @@ class BucketResponse(_Model):
         if self.links is None or self.links.container_url is None:
             return None
         return self.links.container_url.href
+
+    __rich_repr__ = rich_repr_without("links")
 
     def __repr__(self) -> str:
         return f"BucketResponse(iTwinId={self.bucket.i_twin_id!r}, <SAS redacted>)"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from ..errors import ConfigurationError
+from ..redact import rich_repr_without
 from .base import BentleyApi
 from .defaults import REALITY_EVENTS, WEBHOOKS_URL
 from .listing import id_segment
@@ -50,6 +51,8 @@ class CreatedWebhook(_WebhookFields):
 
     secret: str | None = None
 
+    __rich_repr__ = rich_repr_without("secret")
+
     def __repr__(self) -> str:
         return (
             f"CreatedWebhook(id={self.id!r}, scope={self.scope!r}, active={self.active},"
@@ -71,6 +74,8 @@ class WebhookCreation(_Model):
     scope_id: str | None = None
     secret: str | None = None
 
+    __rich_repr__ = rich_repr_without("secret")
+
     def __repr__(self) -> str:
         return f"WebhookCreation(callback_url={self.callback_url!r}, scope={self.scope!r}, ...)"
 
@@ -82,6 +87,8 @@ class WebhookUpdate(_Model):
     callback_url: str | None = None
     event_types: list[str] | None = None
     secret: str | None = None
+
+    __rich_repr__ = rich_repr_without("secret")
 
     def __repr__(self) -> str:
         return f"WebhookUpdate(active={self.active!r}, callback_url={self.callback_url!r}, ...)"

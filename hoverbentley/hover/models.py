@@ -14,6 +14,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from .._core.times import parse_iso
+from ..redact import rich_repr_without
 
 OptStr = str | None | UnsetType
 
@@ -206,6 +207,8 @@ class TokenResponse(msgspec.Struct, kw_only=True, gc=False):
     refresh_token: str | None = None
     scope: str | None = None
     created_at: float | None = None
+
+    __rich_repr__ = rich_repr_without("access_token", "refresh_token")
 
     def __repr__(self) -> str:
         return f"TokenResponse(<redacted>, expires_in={self.expires_in})"

@@ -17,6 +17,7 @@ import msgspec
 
 from .._core.decode import decode_json
 from ..errors import ConfigurationError, DecodeError
+from ..redact import rich_repr_without
 from .models import Pagination
 
 WEBHOOKS_PATH = "/api/v2/webhooks"
@@ -47,6 +48,8 @@ class Webhook(msgspec.Struct, kw_only=True, gc=False):
         fields: dict[str, Any] = msgspec.to_builtins(self)
         fields.pop("hmac_secret", None)
         return fields
+
+    __rich_repr__ = rich_repr_without("hmac_secret")
 
     def __repr__(self) -> str:
         return (

@@ -22,6 +22,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from .._client.base import ApiClient
 from .._http.credentials import Auth
 from ..errors import ConfigurationError, HoverBentleyError
+from ..redact import redact_url
 
 A = TypeVar("A", bound=ApiClient)
 P = ParamSpec("P")
@@ -146,7 +147,7 @@ class SyncClient(Generic[A]):
 
     def __repr__(self) -> str:
         state = "" if self._loop is not None else ", closed"
-        return f"{type(self).__name__}(base_url={self._aio.base_url!r}{state})"
+        return f"{type(self).__name__}(base_url={redact_url(self._aio.base_url)!r}{state})"
 
     def __enter__(self: S) -> S:
         return self
