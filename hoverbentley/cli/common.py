@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .._core.times import parse_iso
 from ..errors import ConfigurationError
-from ..hover.models import LARGEST_JOB_ID
+from ..hover.models import hover_id
 from ..stores import parse_location
 
 #: The ``--since`` formats, for help texts and errors alike.
@@ -62,12 +62,10 @@ def parse_since(text: str) -> datetime:
 def hover_job_id(text: str) -> int:
     """An argparse type: a Hover job id, written in the digits 0-9, from 1 to
     :data:`~hoverbentley.hover.models.LARGEST_JOB_ID`."""
-    value = int(text) if text.isascii() and text.isdigit() else 0
-    if not 1 <= value <= LARGEST_JOB_ID:
-        raise argparse.ArgumentTypeError(
-            f"not a job id: {text!r} (Hover job ids are whole numbers from 1 to {LARGEST_JOB_ID})"
-        )
-    return value
+    try:
+        return hover_id(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_out(text: str) -> Path | str:

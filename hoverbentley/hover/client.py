@@ -23,7 +23,7 @@ from .auth import HoverOAuth
 from .defaults import DEFAULT_BASE_URL
 from .files import JobFiles, job_files
 from .measurements import DOCUMENT_KINDS, MeasurementsDocument, decode_measurements
-from .models import Job, JobListPage, JobSummary, Model
+from .models import Job, JobListPage, JobSummary, Model, hover_id
 from .paging import list_params, next_page
 from .webhooks import (
     WEBHOOKS_PATH,
@@ -174,7 +174,7 @@ class HoverClient(ApiClient):
 
     async def get_job_record(self, job_id: int) -> JobRecord:
         """``GET /api/v3/jobs/{job_id}``: the job as Structs and as raw JSON."""
-        raw = await self._call_raw(_JOB, "GET", f"/api/v3/jobs/{int(job_id)}")
+        raw = await self._call_raw(_JOB, "GET", f"/api/v3/jobs/{hover_id(job_id)}")
         return JobRecord(raw.value, raw.raw, raw.url)
 
     async def get_job(self, job_id: int) -> Job:
@@ -188,7 +188,7 @@ class HoverClient(ApiClient):
         updated_since: datetime | float | None = None,
         archived: bool | None = None,
         search: str | None = None,
-        states: Sequence[str] | None = None,
+        states: str | Sequence[str] | None = None,
     ) -> JobListPage:
         """One page of ``GET /api/v3/jobs``."""
         params = list_params(
@@ -208,12 +208,13 @@ class HoverClient(ApiClient):
         updated_since: datetime | float | None = None,
         archived: bool | None = None,
         search: str | None = None,
-        states: Sequence[str] | None = None,
+        states: str | Sequence[str] | None = None,
     ) -> AsyncIterator[JobSummary]:
         """Every job of the list, page after page; the next page is fetched while you consume.
 
         ``archived=True`` includes archived jobs; ``updated_since`` (a datetime or epoch
-        seconds) limits the list to jobs changed since then.
+        seconds) limits the list to jobs changed since then; ``states`` to jobs in one
+        reconstruction state (``"completed"``) or several.
         """
         if search is not None and len(search) < 3:
             raise ConfigurationError("search needs at least 3 characters")
@@ -239,8 +240,10 @@ class HoverClient(ApiClient):
         A failing id does not stop the others: each result holds its record or its error,
         in the order of ``job_ids``.
         """
-        if concurrency < 1:
-            raise ConfigurationError("concurrency must be >= 1")
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ConfigurationError(
+                f"concurrency must be a whole number >= 1, not {concurrency!r}"
+            )
         ids = list(job_ids)
         results: list[JobResult | None] = [None] * len(ids)
         limiter = anyio.CapacityLimiter(concurrency)

@@ -14,6 +14,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from .._core.times import parse_iso
+from ..errors import ConfigurationError
 from ..redact import rich_repr_without
 
 OptStr = str | None | UnsetType
@@ -145,6 +146,23 @@ class Model(msgspec.Struct, kw_only=True, gc=False):
 
 #: The largest Hover job id this package takes (ids are 64-bit signed integers).
 LARGEST_JOB_ID = 2**63 - 1
+
+
+def hover_id(value: object, what: str = "job id") -> int:
+    """``value`` as a Hover id (of a job, a webhook): an ``int``, or a ``str`` of the digits
+    0-9, from 1 to :data:`LARGEST_JOB_ID`; anything else (a float, a bool, ``"12x"``) is a
+    :class:`~hoverbentley.errors.ConfigurationError` naming it, and nothing is sent."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        number = 0
+    if not 1 <= number <= LARGEST_JOB_ID:
+        raise ConfigurationError(
+            f"not a {what}: {value!r} (Hover {what}s are whole numbers from 1 to {LARGEST_JOB_ID})"
+        )
+    return number
 
 
 class Job(msgspec.Struct, kw_only=True, gc=False):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from msgspec import UNSET
 
+from ..errors import ConfigurationError
 from .models import Pagination
 
 
@@ -29,18 +31,28 @@ def list_params(
     updated_since: datetime | float | None = None,
     archived: bool | None = None,
     search: str | None = None,
-    states: Sequence[str] | None = None,
+    states: str | Sequence[str] | None = None,
 ) -> list[tuple[str, Any]]:
-    """Query parameters of one ``GET /api/v3/jobs`` page."""
+    """Query parameters of one ``GET /api/v3/jobs`` page (``states``: one state or several);
+    a value of the wrong kind is a :class:`~hoverbentley.errors.ConfigurationError`."""
     params: list[tuple[str, Any]] = [("page", page), (page_size_param, page_size)]
     if updated_since is not None:
-        since = updated_since.timestamp() if isinstance(updated_since, datetime) else updated_since
+        if isinstance(updated_since, datetime):
+            since = updated_since.timestamp()
+        elif isinstance(updated_since, (int, float)) and not isinstance(updated_since, bool):
+            since = updated_since
+            if not math.isfinite(since):
+                raise ConfigurationError(f"updated_since must be a finite number, not {since!r}")
+        else:
+            raise ConfigurationError(
+                f"updated_since must be a datetime or epoch seconds, not {updated_since!r}"
+            )
         params.append(("updated_since", int(since)))
     if archived is not None:
         params.append(("archived", "true" if archived else "false"))
     if search:
         params.append(("search", search))
-    for state in states or ():
+    for state in (states,) if isinstance(states, str) else states or ():
         params.append(("reconstruction_states[]", state))
     return params
 

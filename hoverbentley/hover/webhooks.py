@@ -18,7 +18,7 @@ import msgspec
 from .._core.decode import decode_json
 from ..errors import ConfigurationError, DecodeError
 from ..redact import rich_repr_without
-from .models import Pagination
+from .models import Pagination, hover_id
 
 WEBHOOKS_PATH = "/api/v2/webhooks"
 
@@ -107,4 +107,4 @@ def verify_path(code: str) -> str:
 
 def webhook_path(webhook_id: int) -> str:
     """The path of one webhook."""
-    return f"{WEBHOOKS_PATH}/{int(webhook_id)}"
+    return f"{WEBHOOKS_PATH}/{hover_id(webhook_id, 'webhook id')}"

@@ -69,4 +69,3 @@ def test_a_sync_client_shows_its_base_url_without_credentials() -> None:
     with SyncHoverClient(token="t", current_user_email="ops@example.com", base_url=URL) as c:
         assert SECRET not in repr(c) and "ops:REDACTED@hover.example" in repr(c)
     assert SECRET not in repr(c) and repr(c).endswith(", closed)")
-

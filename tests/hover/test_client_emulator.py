@@ -6,6 +6,7 @@ import json
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from hoverbentley.config import HttpConfig
 from hoverbentley.emulator import Emulator, EmulatorConfig
 from hoverbentley.errors import (
     APIConnectionError,
+    ConfigurationError,
     NotFoundError,
     ReauthorizationRequired,
     ServerError,
@@ -65,6 +67,52 @@ async def test_get_jobs_reports_errors_per_id(emu: Emulator, client: Any) -> Non
     assert [r.job_id for r in results] == ids
     assert [r.record is not None for r in results] == [True, False, True, False]
     assert all(isinstance(r.error, NotFoundError) for r in results if r.record is None)
+
+
+async def test_ids_that_are_no_hover_ids_cost_their_own_result_and_send_nothing(
+    emu: Emulator, client: Any
+) -> None:
+    ids: list[Any] = [15084303, "15254733x", 15084303.7, True, 0, "15254733"]
+    async with client(emu) as hover:
+        before = len(emu.requests_to("hover", "/api/v3/jobs/"))
+        results = await hover.get_jobs(ids)
+        sent = emu.requests_to("hover", "/api/v3/jobs/")[before:]
+        with pytest.raises(ConfigurationError, match=r"not a webhook id: 'x'"):
+            await hover.delete_webhook("x")  # type: ignore[arg-type]
+    assert [r.job_id for r in results] == ids
+    assert [r.record.job.id if r.record else None for r in results] == [
+        15084303,
+        None,
+        None,
+        None,
+        None,
+        15254733,
+    ]
+    for result, shown in zip(results[1:5], ["'15254733x'", "15084303.7", "True", "0"], strict=True):
+        assert isinstance(result.error, ConfigurationError)
+        assert str(result.error).startswith(f"not a job id: {shown} (Hover job ids are whole")
+    assert sorted(r.path for r in sent) == ["/api/v3/jobs/15084303", "/api/v3/jobs/15254733"]
+
+
+@pytest.mark.parametrize("concurrency", [0, 1.5, True])
+async def test_get_jobs_takes_a_whole_concurrency(
+    emu: Emulator, client: Any, concurrency: Any
+) -> None:
+    async with client(emu) as hover:
+        with pytest.raises(ConfigurationError, match="concurrency must be a whole number >= 1"):
+            await hover.get_jobs([15084303], concurrency=concurrency)
+
+
+async def test_one_state_may_be_given_as_a_string(emu: Emulator, client: Any) -> None:
+    async with client(emu, page_size=50) as hover:
+        one = [j.id async for j in hover.iter_jobs(states="completed")]
+        listed = [j.id async for j in hover.iter_jobs(states=["completed"])]
+        with pytest.raises(ConfigurationError, match="updated_since must be a datetime"):
+            [j async for j in hover.iter_jobs(updated_since="yesterday")]  # type: ignore[arg-type]
+    assert one == listed and one
+    first, second = (r.query_string for r in emu.requests_to("hover", "/api/v3/jobs?")[-2:])
+    states = [v for k, v in parse_qsl(first) if k == "reconstruction_states[]"]
+    assert states == ["completed"] and first == second
 
 
 async def test_the_current_user_rule(emu: Emulator, client: Any) -> None:
