@@ -7,11 +7,29 @@ import io
 from pathlib import Path
 
 from .._io.atomic import write_atomic
+from ..errors import HoverBentleyError
 
 INDEX_NAME = "index.csv"
 #: The takeoff table ``hover archive --takeoff`` writes beside the index (see ``.takeoff``).
 TAKEOFF_NAME = "takeoff.csv"
 COLUMNS = ("provider", "job_id", "name", "address", "state", "updated_at", "directory")
+
+
+class UnreadableIndexError(HoverBentleyError):
+    """An index (``index.csv`` or a shard's part) is not UTF-8 text: its rows cannot be read,
+    and rewriting it would lose them."""
+
+
+def index_text(data: bytes, name: str = INDEX_NAME) -> str:
+    """The text of the index ``name`` whose bytes are ``data``; raises
+    :class:`UnreadableIndexError` naming it when they are not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableIndexError(
+            f"{name} is not UTF-8 text (byte {exc.start}): its job rows cannot be read;"
+            " mend it or move it aside (the next run lists the jobs it archives)"
+        ) from None
 
 
 def update_index(root: Path, rows: list[dict[str, str]]) -> None:
@@ -24,15 +42,18 @@ def update_index(root: Path, rows: list[dict[str, str]]) -> None:
     write_atomic(path, merge_index(existing, rows))
 
 
-def merge_index(existing: bytes | None, rows: list[dict[str, str]]) -> bytes:
-    """The text of an index that holds ``existing`` (an index's bytes, if any) and ``rows``."""
+def merge_index(
+    existing: bytes | None, rows: list[dict[str, str]], name: str = INDEX_NAME
+) -> bytes:
+    """The text of an index that holds ``existing`` (the bytes of the index ``name``, if any)
+    and ``rows``."""
     merged: dict[tuple[str, str], dict[str, str]] = {}
     if existing is not None:
-        text = io.StringIO(existing.decode("utf-8"), newline="")
+        text = io.StringIO(index_text(existing, name), newline="")
         for row in csv.DictReader(text):
             merged[(row.get("provider", ""), row.get("job_id", ""))] = row
     for row in rows:
-        merged[(row["provider"], row["job_id"])] = row
+        merged[(row.get("provider", ""), row.get("job_id", ""))] = row
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()

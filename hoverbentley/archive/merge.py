@@ -21,7 +21,7 @@ import msgspec
 from .._io.atomic import write_atomic
 from ..errors import ArchiveWriteError, ConfigurationError, HoverBentleyError
 from .destination import write_error
-from .index import INDEX_NAME, TAKEOFF_NAME, merge_index
+from .index import INDEX_NAME, TAKEOFF_NAME, index_text, merge_index
 from .manifest import (
     MANIFEST_NAME,
     ManifestEntry,
@@ -146,16 +146,19 @@ def manifest_body(entries: dict[str, ManifestEntry]) -> bytes:
     return b"".join(encode_entry(entries[p]) for p in sorted(entries))
 
 
-def index_rows(index: bytes) -> list[dict[str, str]]:
-    """The rows of an ``index.csv`` (or index part) text."""
-    return list(csv.DictReader(io.StringIO(index.decode("utf-8"), newline="")))
+def index_rows(index: bytes, name: str = INDEX_NAME) -> list[dict[str, str]]:
+    """The rows of the ``index.csv`` (or index part ``name``) whose bytes are ``index``."""
+    return list(csv.DictReader(io.StringIO(index_text(index, name), newline="")))
 
 
-def merge_indexes(sources: Iterable[bytes]) -> bytes | None:
-    """One index text holding every row of ``sources`` (None when there are none)."""
+def merge_indexes(sources: Iterable[tuple[str, bytes | None]]) -> bytes | None:
+    """One index text holding every row of ``sources``, named indexes' bytes (``None``: not
+    there); None when there are none. :class:`~.index.UnreadableIndexError` names one that
+    is not UTF-8."""
     merged: bytes | None = None
-    for data in sources:
-        merged = merge_index(merged, index_rows(data))
+    for name, data in sources:
+        if data is not None:
+            merged = merge_index(merged, index_rows(data, name))
     return merged
 
 
@@ -208,13 +211,13 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
     problems = check_shards(parts, allow_partial=allow_partial)
     merged_texts = merge_texts(local_texts(root, parts))
     check_lines(merged_texts, allow_partial=allow_partial)
+    index_path = root / INDEX_NAME
+    index_names = [INDEX_NAME, *_files(root, INDEX_PARTS)]
+    index = merge_indexes((name, _read(root / name)) for name in index_names)
     try:
         write_atomic(manifest, manifest_body(merged_texts.entries))
     except OSError as exc:
         raise write_error(exc, str(manifest)) from None
-    index_path = root / INDEX_NAME
-    index_sources = [_read(index_path), *(_read(root / p) for p in _files(root, INDEX_PARTS))]
-    index = merge_indexes(s for s in index_sources if s is not None)
     if index is not None:
         try:
             write_atomic(index_path, index)

@@ -188,13 +188,13 @@ class StoreManifest:
             await self._store.put(INDEX_NAME, data)
             return
         part = f"{INDEXES}{shard_name(self._shard)}.csv"
-        own = merge_index(await self._store.read(part), rows)
+        own = merge_index(await self._store.read(part), rows, part)
         await self._store.put(part, own)
         merged = await self._store.read(INDEX_NAME)
         async for info in self._store.list(INDEXES):
             text = await self._store.read(info.key)
             if text is not None:
-                merged = merge_index(merged, index_rows(text))
+                merged = merge_index(merged, index_rows(text, info.key))
         await self._store.put(INDEX_NAME, merged or own)
 
     async def manifest_parts(self) -> list[str]:
@@ -225,11 +225,9 @@ class StoreManifest:
         merged = merge_texts(texts)
         check_lines(merged, allow_partial=allow_partial)
         entries = merged.entries
-        indexes = [
-            await self._store.read(INDEX_NAME),
-            *[await self._store.read(k) for k in sorted(index_parts)],
-        ]
-        index = merge_indexes(t for t in indexes if t is not None)
+        indexes = [(INDEX_NAME, await self._store.read(INDEX_NAME))]
+        indexes += [(k, await self._store.read(k)) for k in sorted(index_parts)]
+        index = merge_indexes(indexes)
         await self._store.put(MANIFEST_NAME, manifest_body(entries))
         if index is not None:
             await self._store.put(INDEX_NAME, index)

@@ -121,10 +121,10 @@ class TakeoffTable:
 
 async def _addresses(store: Store) -> dict[str, str]:
     """Hover job id to address, from ``index.csv`` and the shards' index parts."""
-    sources = [await store.read(INDEX_NAME)]
+    sources = [(INDEX_NAME, await store.read(INDEX_NAME))]
     async for info in store.list(INDEX_PARTS):
-        sources.append(await store.read(info.key))
-    merged = merge_indexes(s for s in sources if s is not None)
+        sources.append((info.key, await store.read(info.key)))
+    merged = merge_indexes(sources)
     rows = index_rows(merged) if merged is not None else []
     return {r["job_id"]: r.get("address", "") for r in rows if r.get("provider") == "hover"}
 

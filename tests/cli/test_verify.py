@@ -187,3 +187,22 @@ _WHAT = {
     "part-is-a-directory": "a directory",
     "link": "a link to nothing",
 }
+
+
+def test_an_index_that_is_not_utf8_is_named_and_nothing_is_rewritten(
+    emu: Emulator, out: Path
+) -> None:
+    (out / "manifests").mkdir()
+    (out / "manifests" / "run-1.jsonl").write_bytes((out / "manifest.jsonl").read_bytes())
+    (out / "index.csv").write_bytes(b"provider,job_id\n\xff\xfe,1\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    expected = (
+        "hoverbentley: error: index.csv is not UTF-8 text (byte 16): its job rows cannot be"
+        " read; mend it or move it aside (the next run lists the jobs it archives)"
+    )
+    merged = hb("manifest", "merge", out, env=cli_env())
+    rerun = hb("hover", "archive", out, "--all", *FAST, env=hover_env(emu))
+    for result in (merged, rerun):
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines()[-1] == expected
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
