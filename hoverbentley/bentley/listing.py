@@ -70,8 +70,13 @@ class JobsListing(BentleyApi, Generic[PageT, JobT]):
 
 
 def id_segment(value: str) -> str:
-    """An id as one path segment (percent-encoded); an empty id is refused."""
+    """An id as one path segment (percent-encoded); an empty id, ``None``, and ``.`` or
+    ``..`` (which would name another path) are refused."""
+    if value is None:
+        raise ConfigurationError("an id is needed, not None")
     text = str(value).strip()
     if not text:
         raise ConfigurationError("an id must not be empty")
+    if text in (".", ".."):
+        raise ConfigurationError(f"{text!r} is no id")
     return quote(text, safe="")

@@ -17,6 +17,7 @@ from .azure import sas_expiry
 from .base import BentleyApi
 from .defaults import REALITY_DATA_URL
 from .filters import validate_top
+from .listing import id_segment
 from .models import Paged, _Model
 from .storage import SasContainer
 
@@ -110,7 +111,7 @@ class RealityManagementClient(BentleyApi):
         self, reality_data_id: str, itwin_id: str | None = None
     ) -> RealityData:
         """``GET /reality-data/{id}``."""
-        path = f"/{quote(reality_data_id, safe='')}{self._itwin(itwin_id)}"
+        path = f"/{id_segment(reality_data_id)}{self._itwin(itwin_id)}"
         return (await self._call(_ONE, "GET", path)).reality_data
 
     async def iter_reality_data(
@@ -135,7 +136,7 @@ class RealityManagementClient(BentleyApi):
 
     async def read_access(self, reality_data_id: str, itwin_id: str | None = None) -> str:
         """A container URL with a read+list SAS for the reality data's files."""
-        path = f"/{quote(reality_data_id, safe='')}/readaccess{self._itwin(itwin_id)}"
+        path = f"/{id_segment(reality_data_id)}/readaccess{self._itwin(itwin_id)}"
         response = await self.transport.request("GET", path)
         access = decode_json(_ACCESS, response.body, response.url)
         if not access.url:

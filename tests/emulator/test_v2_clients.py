@@ -286,3 +286,23 @@ class _Planned:
 
     def hosts(self) -> list[HostHealth]:
         return self.source.hosts()
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [("", "must not be empty"), (" ", "must not be empty"), (None, "not None"), ("..", "no id")],
+)
+async def test_reality_data_ids_that_name_no_reality_data_are_refused_before_sending(
+    emu: Emulator, given: Any, message: str
+) -> None:
+    rm = RealityManagementClient(
+        token=emu.config.bentley.token, base_url=emu.reality_management_url, http=FAST
+    )
+    itwin = emu.itwin_ids[0]
+    before = len(emu.requests)
+    async with rm:
+        with pytest.raises(ConfigurationError, match=message):
+            await rm.get_reality_data(given, itwin)
+        with pytest.raises(ConfigurationError, match=message):
+            await rm.read_access(given, itwin)
+    assert len(emu.requests) == before
