@@ -96,8 +96,15 @@ class Loop:
     def __init__(self) -> None:
         self._context = start_blocking_portal(name="hoverbentley-loop")
         self.portal: BlockingPortal = self._context.__enter__()
+        self._thread = self.portal.call(threading.get_ident)
         self._users = 0
         self._lock = threading.Lock()
+
+    @property
+    def here(self) -> bool:
+        """Whether the calling thread is the loop's own (a callback's), which must not wait
+        on the loop."""
+        return threading.get_ident() == self._thread
 
     def join(self) -> None:
         with self._lock:
@@ -123,6 +130,8 @@ class SyncClient(Generic[A]):
 
     _aio: A
     _loop: Loop | None = None
+    #: The iterators of :meth:`iterate` not yet finished, closed with the client.
+    _iterators: weakref.WeakSet[Any]
 
     def _open(self, make: Callable[..., A], args: Any, kwargs: Any) -> None:
         """Start a loop (or join one, see :meth:`same_loop`) and build the async client on it."""
@@ -134,6 +143,7 @@ class SyncClient(Generic[A]):
                 " only on the loop it was made on: give trace_configs= to trace its requests, or"
                 " give the session to an async client"
             )
+        self._iterators = weakref.WeakSet()
         loop = loop or Loop()
         loop.join()
         try:
@@ -160,7 +170,7 @@ class SyncClient(Generic[A]):
             return
         warnings.warn(f"unclosed {type(self).__name__}", ResourceWarning, stacklevel=1)
         if not sys.is_finalizing():  # at exit the loop's thread may be gone: leave it
-            with contextlib.suppress(Exception):  # collected on the loop's own thread
+            with contextlib.suppress(Exception):
                 self.close()
 
     @property
@@ -188,11 +198,23 @@ class SyncClient(Generic[A]):
         return self._loop is not None and self._loop is other._loop
 
     def close(self) -> None:
-        """Close the HTTP session and, with the last client on it, stop the loop (idempotent)."""
+        """Close the HTTP session and, with the last client on it, stop the loop (idempotent).
+
+        Iterators of this client still open are closed first. Called on the loop's own
+        thread (from a callback), it returns at once and a thread of its own closes."""
         loop, self._loop = self._loop, None
         if loop is None:
             return
+        if loop.here:
+            threading.Thread(target=self._shut, args=(loop,), name="hoverbentley-close").start()
+        else:
+            self._shut(loop)
+
+    def _shut(self, loop: Loop) -> None:
         try:
+            for items in list(self._iterators):
+                with contextlib.suppress(Exception):  # one being read on another thread
+                    loop.portal.call(items.aclose)
             loop.portal.call(self._aio.aclose)
         finally:
             loop.leave()
@@ -200,6 +222,11 @@ class SyncClient(Generic[A]):
     def _portal(self) -> BlockingPortal:
         if self._loop is None:
             raise HoverBentleyError(f"{type(self).__name__} is closed: open a new one")
+        if self._loop.here:
+            raise HoverBentleyError(
+                f"{type(self).__name__} was called on its own loop's thread (from a callback"
+                " such as on_progress), where it would wait on itself: use its .aio there"
+            )
         return self._loop.portal
 
     def run(self, func: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -215,7 +242,9 @@ class SyncClient(Generic[A]):
         return wait(self._portal(), call)
 
     def iterate(self, items: AsyncIterator[T], /) -> Iterator[T]:
-        """``items`` (made by :attr:`aio`) item by item; leaving the loop early closes it."""
+        """``items`` (made by :attr:`aio`) item by item; leaving the loop early, or closing
+        the client, closes it."""
+        self._iterators.add(items)
         try:
             while True:
                 try:
@@ -224,8 +253,9 @@ class SyncClient(Generic[A]):
                     return
                 yield item
         finally:
+            self._iterators.discard(items)
             close = getattr(items, "aclose", None)
-            if close is not None and self._loop is not None:
+            if close is not None and self._loop is not None and not self._loop.here:
                 self._loop.portal.call(close)
 
     def same_loop(self, cls: Callable[P, S], /, *args: P.args, **kwargs: P.kwargs) -> S:

@@ -137,6 +137,71 @@ def test_an_abandoned_iterator_cancels_the_page_it_was_fetching(emu_thread: Emul
         assert client.run(_tasks) == baseline
 
 
+def test_closing_the_client_closes_its_iterators_still_open(
+    emu_thread: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with hover(emu_thread, page_size=2) as client:
+        jobs = client.iter_jobs()
+        next(jobs)
+        assert jobs.gi_frame is not None
+        summaries = jobs.gi_frame.f_locals["items"]
+        pages = summaries.ag_frame.f_locals["pages"]
+    assert summaries.ag_frame is None and pages.ag_frame is None
+    with pytest.raises(HoverBentleyError, match="is closed"):
+        next(jobs)
+    del jobs
+    assert not [r for r in caplog.records if r.name == "asyncio"]
+    _loop_threads_end()
+
+
+def _loop_threads_end() -> None:
+    for thread in threading.enumerate():
+        if thread.name in ("hoverbentley-loop", "hoverbentley-close"):
+            thread.join(timeout=30)
+    assert not [t for t in threading.enumerate() if t.name == "hoverbentley-loop"]
+
+
+def test_a_blocking_call_on_the_clients_own_loop_is_a_typed_error(emu_thread: Emulator) -> None:
+    with hover(emu_thread) as client:
+
+        async def inside() -> None:  # as a callback such as on_progress runs
+            client.get_job(15084303)
+
+        with pytest.raises(HoverBentleyError, match="called on its own loop's thread"):
+            client.run(inside)
+        assert client.get_job(15084303).id == 15084303
+
+
+def test_closing_on_the_clients_own_loop_closes_it_from_another_thread(
+    emu_thread: Emulator,
+) -> None:
+    client = hover(emu_thread)
+    client.get_job(15084303)
+
+    async def inside() -> None:
+        client.close()
+
+    client.run(inside)
+    assert client.closed
+    with pytest.raises(HoverBentleyError, match="is closed"):
+        client.get_job(15084303)
+    _loop_threads_end()
+
+
+def test_an_unclosed_client_collected_on_its_own_loop_stops_the_loop(
+    emu_thread: Emulator,
+) -> None:
+    holder = [hover(emu_thread)]
+    portal = holder[0]._portal()
+
+    async def drop() -> None:
+        holder.clear()  # the last reference, dropped on the loop's thread
+
+    with pytest.warns(ResourceWarning, match="unclosed SyncHoverClient"):
+        portal.call(drop)
+    _loop_threads_end()
+
+
 def test_an_unclosed_client_warns_and_stops_its_loop(emu_thread: Emulator) -> None:
     client = hover(emu_thread)
     client.get_job(15084303)
