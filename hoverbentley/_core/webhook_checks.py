@@ -84,6 +84,17 @@ def utc_now(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
 
+def check_tolerance(tolerance: object) -> timedelta:
+    """``tolerance`` if it is a ``timedelta`` of zero or more, else a
+    :class:`ConfigurationError` naming it (``300`` is no ``timedelta(seconds=300)``)."""
+    if not isinstance(tolerance, timedelta) or tolerance < timedelta(0):
+        raise ConfigurationError(
+            f"tolerance must be a datetime.timedelta of zero or more, such as"
+            f" timedelta(minutes=5), not {tolerance!r}"
+        )
+    return tolerance
+
+
 def check_window(
     sent: datetime, *, now: datetime | None, tolerance: timedelta, what: str, label: str
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigurationError
 from .part_file import CHUNK_SIZE, PartFile, part_path
 from .transfer import DownloadResult, transfer
 
@@ -36,6 +37,8 @@ async def download_file(
     ``identity`` names the file for resuming when ``url`` changes between attempts (a
     re-signed storage URL); ``md5`` (base64, as in ``Content-MD5``) is checked before the rename.
     """
+    if os.path.isdir(dest):  # noqa: ASYNC240 (a stat, as PartFile's, costs less than a hop)
+        raise ConfigurationError(f"{os.fspath(dest)} is a directory: give the file to write")
     part = PartFile(
         dest, identity or url, md5=md5 is not None, resume=resume, chunk_size=chunk_size
     )

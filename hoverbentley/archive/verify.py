@@ -125,8 +125,8 @@ async def verify_archive(
     recorded file, on the caller's event loop. Raises
     :class:`~hoverbentley.errors.ConfigurationError` when ``out`` is not an archive.
     """
-    if workers < 1:
-        raise ConfigurationError(f"workers must be at least 1, not {workers}")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigurationError(f"workers must be a whole number of at least 1, not {workers!r}")
     location = parse_location(out) if isinstance(out, str) else None
     if location is not None and location.scheme != "file":
         contents = await _store_contents(location.url)

@@ -30,6 +30,8 @@ class JsonFileTokenStore(StoreBase):
     refreshes are serialised across processes by a lock file beside it."""
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT) -> None:
+        if not str(path).strip():
+            raise TokenStoreError("the token file's path is empty")
         self.path = Path(path).expanduser()
         self.location = str(self.path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
@@ -45,6 +47,10 @@ class JsonFileTokenStore(StoreBase):
             data = await anyio.to_thread.run_sync(self.path.read_bytes)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot read the token file {self.location}: {exc.strerror or exc}"
+            ) from None
         return decode(data, self.location)
 
     async def _write(self, tokens: StoredTokens) -> None:
@@ -52,7 +58,12 @@ class JsonFileTokenStore(StoreBase):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, encode(tokens), mode=0o600, concurrent_writers=True)
 
-        await anyio.to_thread.run_sync(write)
+        try:
+            await anyio.to_thread.run_sync(write)
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot write the token file {self.location}: {exc.strerror or exc}"
+            ) from None
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:

@@ -52,11 +52,17 @@ class Filter:
     def __repr__(self) -> str:
         return f"Filter({self.render()!r})"
 
-    def __and__(self, other: Filter) -> Filter:
+    def __and__(self, other: FilterLike) -> Filter:
         return and_(self, other)
 
-    def __or__(self, other: Filter) -> Filter:
+    def __or__(self, other: FilterLike) -> Filter:
         return or_(self, other)
+
+    def __rand__(self, other: FilterLike) -> Filter:
+        return and_(other, self)
+
+    def __ror__(self, other: FilterLike) -> Filter:
+        return or_(other, self)
 
 
 FilterLike = Filter | str
@@ -66,6 +72,10 @@ class _Raw(Filter):
     precedence = 0  # unknown inside: always grouped when combined
 
     def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise ConfigurationError(
+                f"a $filter is a Filter or its text, not {type(text).__name__} {text!r}"
+            )
         if not text or not text.strip():
             raise ConfigurationError("the $filter is empty")
         self.text = text.strip()

@@ -26,6 +26,7 @@ from .._core.times import parse_iso
 from .._core.webhook_checks import (
     DEFAULT_MAX_BODY_SIZE,
     check_body_size,
+    check_tolerance,
     check_window,
     convert_event,
     digests_equal,
@@ -204,6 +205,8 @@ def bentley_event_from_http(
     :class:`StaleEvent`; without it (the default) no time is checked, since Bentley's retries of
     a delivery are not documented. A body over ``max_body_size`` bytes is refused first.
     """
+    if tolerance is not None:
+        check_tolerance(tolerance)
     check_body_size(body, max_body_size, _WHAT)
     validate_bentley_signature(headers, body, secret=secret)
     event = decode_bentley_event(body)

@@ -272,6 +272,10 @@ class HoverClient(ApiClient):
         that is not such a document, is a :class:`ConfigurationError` naming those it offers;
         nothing is sent.
         """
+        if not isinstance(model, Model):
+            raise ConfigurationError(
+                f"get_measurements takes a Model of a job, not {type(model).__name__}"
+            )
         artifacts = model.artifacts
         measurements = artifacts.measurements if artifacts else None
         links = measurements.links() if measurements else {}

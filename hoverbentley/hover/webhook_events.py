@@ -27,6 +27,7 @@ import msgspec
 from .._core.webhook_checks import (
     DEFAULT_MAX_BODY_SIZE,
     check_body_size,
+    check_tolerance,
     check_window,
     convert_event,
     digests_equal,
@@ -228,6 +229,7 @@ def validate_hover_signature(
     unreadable or outside the window).
     """
     key = require_secret(secret, _WHAT)
+    check_tolerance(tolerance)
     digest, received = _signature(headers)
     md5 = header(headers, "Content-MD5")
     date = header(headers, "Date")

@@ -89,3 +89,12 @@ async def test_what_is_not_an_archive_is_a_configuration_error(tmp_path: Path) -
         await verify_archive(tmp_path)
     with pytest.raises(ConfigurationError, match="OUT is not a directory"):
         await verify_archive(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("workers", [0, 1.5, True, "4"])
+async def test_workers_must_be_a_whole_number_of_at_least_one(
+    tmp_path: Path, workers: object
+) -> None:
+    make_archive(tmp_path, {"hover/1/a.bin": b"a"})
+    with pytest.raises(ConfigurationError, match="workers must be a whole number of at least 1"):
+        await verify_archive(tmp_path, workers=workers)  # type: ignore[arg-type]

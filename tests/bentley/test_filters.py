@@ -55,6 +55,8 @@ def test_grouping_keeps_or_inside_and() -> None:
     assert str((a & b) | c) == "state eq 'a' and state eq 'b' or state eq 'c'"
     assert str(and_(a, b, c)) == "state eq 'a' and state eq 'b' and state eq 'c'"
     assert str(or_(a, raw("type eq 'Full'"))) == "state eq 'a' or (type eq 'Full')"
+    assert str("type eq 'Full'" & a) == "(type eq 'Full') and state eq 'a'"
+    assert str("type eq 'Full'" | a) == "(type eq 'Full') or state eq 'a'"
 
 
 @pytest.mark.parametrize(
@@ -65,6 +67,9 @@ def test_grouping_keeps_or_inside_and() -> None:
         (lambda: F.itwin_id.eq("not-a-guid' or 1 eq 1"), "needs a GUID"),
         (lambda: F.name.eq(5), "needs a string"),  # type: ignore[arg-type]
         (lambda: raw("   "), "empty"),
+        (lambda: raw(5), "a Filter or its text, not int 5"),  # type: ignore[arg-type]
+        (lambda: F.state.eq("a") & 5, "a Filter or its text, not int 5"),  # type: ignore[operator]
+        (lambda: F.state.eq("a") | None, "not NoneType None"),  # type: ignore[operator]
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(build: Any, message: str) -> None:

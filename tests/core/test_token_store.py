@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hoverbentley.auth import JsonFileTokenStore, StaticToken, StoredTokens
+from hoverbentley.auth import JsonFileTokenStore, StaticToken, StoredTokens, TokenStoreError
 from hoverbentley.errors import ConfigurationError
 
 pytestmark = pytest.mark.anyio
@@ -50,3 +50,17 @@ def test_reprs_hide_tokens() -> None:
 def test_empty_token_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="empty"):
         StaticToken("  ")
+
+
+async def test_a_token_file_that_cannot_be_read_or_written_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TokenStoreError, match="the token file's path is empty"):
+        JsonFileTokenStore(" ")
+    (tmp_path / "tokens.json").mkdir()
+    store = JsonFileTokenStore(tmp_path / "tokens.json")
+    with pytest.raises(
+        TokenStoreError, match=r"cannot read the token file .*tokens\.json: Is a dir"
+    ):
+        await store.load()
+    with pytest.raises(TokenStoreError, match=r"cannot write the token file .*tokens\.json: Is a"):
+        await store.save(StoredTokens(refresh_token="r"))
+    assert (tmp_path / "tokens.json").is_dir()

@@ -16,7 +16,7 @@ from hoverbentley._http.credentials import ApiScope
 from hoverbentley._http.transport import Transport
 from hoverbentley.download import download_file
 from hoverbentley.emulator import Emulator, EmulatorConfig
-from hoverbentley.errors import APIConnectionError, IntegrityError
+from hoverbentley.errors import APIConnectionError, ConfigurationError, IntegrityError
 from tests.support import fast, hover_client, serve
 
 pytestmark = pytest.mark.anyio
@@ -201,3 +201,15 @@ async def test_emulator_storage_without_etags_or_ranges(
     assert result.sha256 == emu.expected_file(emu.hover_url + big).sha256
     assert storage[0].fault == "reset"
     assert (storage[1].range is not None) == resumed and storage[1].status == 200
+
+
+async def test_a_download_onto_a_directory_is_refused_before_sending(tmp_path: Path) -> None:
+    url = "/api/v3/models/15081683/artifacts/cad_export.dwg"
+    async with Emulator(EmulatorConfig(jobs=0)) as emu, hover_client(emu) as hover:
+        (tmp_path / "f.dwg").mkdir()
+        with pytest.raises(ConfigurationError, match=r"/f\.dwg is a directory: give the file"):
+            await hover.download(emu.hover_url + url, tmp_path / "f.dwg")
+        with pytest.raises(ConfigurationError, match="takes a Model of a job, not NoneType"):
+            await hover.get_measurements(None)  # type: ignore[arg-type]
+        assert emu.requests == []
+    assert [p.name for p in tmp_path.iterdir()] == ["f.dwg"] and (tmp_path / "f.dwg").is_dir()

@@ -362,3 +362,10 @@ def test_no_message_holds_the_secret_or_the_expected_signature(
         assert OTHER_SECRET not in text
         assert KNOWN_SIGNATURE not in text
     assert caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize("tolerance", [300, "5m", timedelta(seconds=-1)])
+def test_a_tolerance_that_is_no_timedelta_is_named(tolerance: Any) -> None:
+    body = event_body("iModels.Changeset", {}, enqueuedDateTime="Tue, 15 Nov 1994 08:12:31 GMT")
+    with pytest.raises(ConfigurationError, match=r"tolerance must be a datetime\.timedelta"):
+        receive(by_hand(body), body, tolerance=tolerance)
