@@ -22,21 +22,27 @@ async def run_until_terminated(call: Callable[[], Awaitable[T]]) -> T:
     """Await ``call()``; on SIGTERM cancel it (its ``finally`` blocks run) and raise
     :class:`Terminated`.
 
-    A second SIGTERM while the first is being handled ends the process at once.
+    Further SIGTERMs are ignored: the stop is under way. GNU ``timeout`` signals the process
+    and then its whole group, so one timeout delivers two; what ends a stop that takes too
+    long is the SIGKILL that ``timeout -k``, systemd and Kubernetes send after their grace.
     """
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         return await call()
     loop = asyncio.get_running_loop()
+    terminated = False
     with anyio.CancelScope() as scope:
 
         def stop() -> None:
-            # Back to the default action: a second SIGTERM is not waited for.
-            loop.remove_signal_handler(signal.SIGTERM)
-            scope.cancel()
+            nonlocal terminated
+            if not terminated:
+                terminated = True
+                scope.cancel()
 
         loop.add_signal_handler(signal.SIGTERM, stop)
         try:
             return await call()
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
+            if terminated:  # until the process ends, after its summary
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated

@@ -116,6 +116,32 @@ def test_json_prints_the_summary_of_a_stopped_run(tmp_path: Path, sent: signal.S
     assert summary["interrupted"] is True and summary["downloaded"] >= 2
 
 
+@pytest.mark.slow
+def test_the_second_sigterm_of_gnu_timeout_does_not_cut_the_stop_short(tmp_path: Path) -> None:
+    """``timeout`` signals the process, then its group: two SIGTERMs, the second one while
+    the first stop is under way, or later. Neither may kill the run before its summary."""
+    out = tmp_path / "out"
+    with Emulator.threaded(EmulatorConfig(jobs=3, sizes=SIZES, faults=SLOW)) as emu:
+        proc = subprocess.Popen(
+            [*HB, "hover", "archive", str(out), "--all", "--json", "--concurrency", "4", *FAST],
+            env=hover_env(emu),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_until_some_files_are_complete(proc, out)
+        proc.send_signal(signal.SIGTERM)
+        for _ in range(20):
+            time.sleep(0.01)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1].startswith("hoverbentley: terminated (SIGTERM) after ")
+    assert json.loads(stdout)["interrupted"] is True
+    assert len((out / "index.csv").read_text().splitlines()) > 1
+
+
 def test_ctrl_c_on_a_read_only_command_does_not_speak_of_resuming() -> None:
     # A listing that never answers, stopped by Ctrl-C.
     import socket
