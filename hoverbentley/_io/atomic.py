@@ -15,6 +15,7 @@ import contextlib
 import errno
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -56,11 +57,12 @@ def temp_path(target: PathLike, *, concurrent_writers: bool = False) -> Path:
 
     By default ``NAME.tmp``: one writer per target, and a file left by a crash is taken over
     by the next write. With ``concurrent_writers`` (a file several processes may replace at
-    once, such as a shared token store) each process gets its own ``.NAME.PID.tmp``.
+    once, such as a shared token store) each process and thread gets its own
+    ``.NAME.PID.THREAD.tmp``.
     """
     target = Path(target)
     if concurrent_writers:
-        return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     return target.with_name(f"{target.name}.tmp")
 
 

@@ -32,7 +32,8 @@ class JsonFileTokenStore(StoreBase):
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         if not str(path).strip():
             raise TokenStoreError("the token file's path is empty")
-        self.path = Path(path).expanduser()
+        # Absolute: the location names the recovery file too, whatever the working directory.
+        self.path = Path(os.path.abspath(Path(path).expanduser()))
         self.location = str(self.path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock_timeout = lock_timeout

@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -107,10 +108,19 @@ class StoreBase:
         raise NotImplementedError
 
     async def load(self) -> StoredTokens | None:
+        if await anyio.to_thread.run_sync(recovery_path(self.location).exists):
+            async with self._exclusive():  # one process moves them; the others read them
+                return await self._load_locked()
+        return await self._read()
+
+    async def _load_locked(self) -> StoredTokens | None:
+        """The stored tokens, once those a failed run kept aside are stored (in the lock)."""
         recovered = await anyio.to_thread.run_sync(self._recovered)
         if recovered is not None:
             await self.save(recovered)  # the store has them now: the recovery file goes
-            await anyio.to_thread.run_sync(recovery_path(self.location).unlink)
+            await anyio.to_thread.run_sync(
+                partial(recovery_path(self.location).unlink, missing_ok=True)
+            )
             logger.warning("%s: stored the tokens a failed run had kept aside", self.location)
             return recovered
         return await self._read()
@@ -120,20 +130,27 @@ class StoreBase:
 
     async def rotate(self, refresh: Refresh, fresh: Fresh) -> StoredTokens:
         async with self._exclusive():
-            current = await self.load()
+            current = await self._load_locked()
             if current is not None and fresh(current):
                 return current  # another process refreshed while this one waited
-            new = await refresh(current)
-            try:
-                await self._write(new)
-            except (HoverBentleyError, OSError) as exc:
-                kept = await anyio.to_thread.run_sync(self._keep_aside, new)
-                raise TokenStoreError(
-                    f"the new Hover tokens could not be stored in {self.location} ({exc});"
-                    f" they were written to {kept} (readable by you only), and the next run"
-                    " with the same token store picks them up: fix the store and run again"
-                ) from None
+            # Once the grant is sent the old refresh token may be spent: a stop (SIGTERM,
+            # --max-duration) waits for the answer and keeps the new one, or it is lost.
+            with anyio.CancelScope(shield=True):
+                new = await refresh(current)
+                await self._keep(new)
             return new
+
+    async def _keep(self, new: StoredTokens) -> None:
+        """Store ``new``, or write it to the recovery file when the store fails."""
+        try:
+            await self._write(new)
+        except (HoverBentleyError, OSError) as exc:
+            kept = await anyio.to_thread.run_sync(self._keep_aside, new)
+            raise TokenStoreError(
+                f"the new Hover tokens could not be stored in {self.location} ({exc});"
+                f" they were written to {kept} (readable by you only), and the next run"
+                " with the same token store picks them up: fix the store and run again"
+            ) from None
 
     def _recovered(self) -> StoredTokens | None:
         path = recovery_path(self.location)
@@ -178,6 +195,9 @@ class MemoryTokenStore(StoreBase):
         return "MemoryTokenStore(<redacted>)"
 
     async def load(self) -> StoredTokens | None:
+        return self.tokens
+
+    async def _load_locked(self) -> StoredTokens | None:
         return self.tokens
 
     async def _read(self) -> StoredTokens | None:

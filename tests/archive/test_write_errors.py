@@ -8,6 +8,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,20 @@ def test_mode_is_applied_whatever_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o600
-    assert temp_path(target, concurrent_writers=True).name == f".tokens.json.{os.getpid()}.tmp"
+    assert _leftovers(tmp_path) == []
+
+
+def test_concurrent_writers_in_threads_of_one_process_never_collide(tmp_path: Path) -> None:
+    target = tmp_path / "tokens.json"
+    payloads = [bytes([65 + n]) * 4096 for n in range(8)]
+
+    def writes(payload: bytes) -> None:
+        for _ in range(100):
+            write_atomic(target, payload, mode=0o600, concurrent_writers=True)
+
+    with ThreadPoolExecutor(len(payloads)) as pool:
+        list(pool.map(writes, payloads))  # re-raises a writer's error
+    assert target.read_bytes() in payloads
     assert _leftovers(tmp_path) == []
 
 
