@@ -20,6 +20,9 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: A scheme of the table with a colon but not both slashes (``s3:/bucket``, ``az:name``): a
 #: mistyped URL, never taken as a local directory of that name.
 _MISTYPED = re.compile(r"^(" + "|".join(SCHEMES) + r"):(?!//)", re.IGNORECASE)
+#: A URL with a space before it or before its ``://`` (`` s3://b``, ``s3 ://b``): a quoting
+#: slip, never taken as a local directory named so.
+_SPACED = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)\s*:\s*//")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ def parse_location(text: str) -> StoreLocation:
     if match is None:
         if not text.strip():
             raise StoreUnavailable("an empty location: name a directory or a store URL")
+        spaced = _SPACED.match(text)
+        if spaced:
+            raise StoreUnavailable(
+                f"{text!r} is no store URL: no space before or inside {spaced.group(1)}:// (or"
+                " ./ before a local directory's name)"
+            )
         mistyped = _MISTYPED.match(text)
         if mistyped:
             scheme = mistyped.group(1).lower()
@@ -86,4 +95,20 @@ def parse_location(text: str) -> StoreLocation:
     if not parts.netloc:
         noun = "container" if scheme == "az" else "bucket"
         raise StoreUnavailable(f"{text}: name a {noun} ({scheme}://{noun.upper()}/PREFIX)")
-    return StoreLocation(scheme, parts.netloc, parts.path.strip("/"))
+    prefix = parts.path.strip("/")
+    fault = _prefix_fault(prefix)
+    if fault:
+        raise StoreUnavailable(f"{text!r} is no store URL: its prefix has {fault}")
+    return StoreLocation(scheme, parts.netloc, prefix)
+
+
+def _prefix_fault(prefix: str) -> str | None:
+    """What makes ``prefix`` no object key prefix (an object store has no relative parts)."""
+    for segment in prefix.split("/") if prefix else ():
+        if not segment:
+            return "an empty segment (//)"
+        if segment in (".", ".."):
+            return f"a {segment!r} segment (object keys have no relative parts)"
+        if any(ord(c) < 32 or ord(c) == 127 for c in segment):
+            return "a control character"
+    return None

@@ -86,6 +86,11 @@ def test_an_unknown_scheme_is_a_usage_error_and_writes_nothing(
         ("s3:/bucket/prefix", "s3:… is not a store URL: write s3://…"),
         ("az:container", "az:… is not a store URL: write az://…"),
         ("", "an empty location: name a directory or a store URL"),
+        (" s3://bucket/prefix", "' s3://bucket/prefix' is no store URL: no space before or"),
+        ("s3 ://bucket", "'s3 ://bucket' is no store URL: no space before or inside s3://"),
+        ("s3://bucket/../x", "its prefix has a '..' segment (object keys have no relative"),
+        ("az://container/./x", "'az://container/./x' is no store URL: its prefix has a '.' seg"),
+        ("s3://bucket/a//b", "'s3://bucket/a//b' is no store URL: its prefix has an empty seg"),
     ],
 )
 def test_a_mistyped_store_url_or_an_empty_out_is_a_usage_error_not_a_local_directory(
