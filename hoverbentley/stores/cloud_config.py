@@ -35,6 +35,7 @@ def obstore_store(location: StoreLocation) -> ObjectStore:
     prefix = location.prefix or None
     if location.scheme == "s3":
         _check_endpoint()
+    _check_plain_http(location.scheme)
     try:
         if location.scheme == "s3":
             return S3Store(location.name, prefix=prefix)
@@ -58,6 +59,28 @@ def _check_endpoint() -> None:
             f"AWS_ENDPOINT_URL={redact_url(endpoint)!r} is not an http(s) URL with a host"
             " (https://s3.example.com, http://127.0.0.1:9000)"
         )
+
+
+#: The variables naming a store's endpoint, and the one that allows it over plain HTTP.
+_ENDPOINTS = {
+    "s3": (("AWS_ENDPOINT_URL", "AWS_ENDPOINT"), "AWS_ALLOW_HTTP"),
+    "az": (("AZURE_STORAGE_ENDPOINT", "AZURE_ENDPOINT"), "AZURE_ALLOW_HTTP"),
+}
+
+
+def _check_plain_http(scheme: str) -> None:
+    """An ``http://`` endpoint without its ``*_ALLOW_HTTP`` is :class:`StoreUnavailable`
+    naming the variable (obstore says only "builder error", on the first request)."""
+    names, allow = _ENDPOINTS[scheme]
+    if os.environ.get(allow, "").strip():
+        return
+    for name in names:
+        endpoint = os.environ.get(name, "").strip()
+        if endpoint.lower().startswith("http://"):
+            raise StoreUnavailable(
+                f"{name}={redact_url(endpoint)!r} is plain HTTP: set {allow}=true to use it"
+                " (requests and credentials then cross the network unencrypted)"
+            )
 
 
 def _azure_store(name: str, prefix: str | None) -> AzureStore:

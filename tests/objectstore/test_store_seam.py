@@ -113,6 +113,35 @@ def test_an_s3_endpoint_that_is_no_url_is_named_not_a_panic(endpoint: str, tmp_p
         assert "Traceback" not in result.stderr and "panic" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "endpoint", "allow"),
+    [
+        ("s3://bucket/prefix", "AWS_ENDPOINT_URL", "AWS_ALLOW_HTTP"),
+        ("az://container/prefix", "AZURE_STORAGE_ENDPOINT", "AZURE_ALLOW_HTTP"),
+    ],
+)
+def test_a_plain_http_endpoint_without_its_allow_variable_is_named(
+    url: str, endpoint: str, allow: str, tmp_path: Path
+) -> None:
+    env = bare_env(
+        **{endpoint: f"http://127.0.0.1:{free_port()}/acct"},
+        AWS_ACCESS_KEY_ID="a",
+        AWS_SECRET_ACCESS_KEY="b",
+        AZURE_STORAGE_ACCOUNT_NAME="acct",
+        AZURE_STORAGE_ACCOUNT_KEY="a2V5",
+    )
+    for command in commands(url):
+        result = run(command, tmp_path, env)
+        assert result.returncode == 2, (command, result.stderr)
+        (line,) = result.stderr.strip().splitlines()
+        assert f"{endpoint}='http://127.0.0.1:" in line
+        assert line.endswith(
+            f"is plain HTTP: set {allow}=true to use it (requests and"
+            " credentials then cross the network unencrypted)"
+        )
+        assert list(tmp_path.iterdir()) == []
+
+
 def test_gcs_is_refused_with_the_reason_and_what_to_use_instead(tmp_path: Path) -> None:
     for command in commands("gs://bucket/prefix"):
         result = run(command, tmp_path, bare_env())
