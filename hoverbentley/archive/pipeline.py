@@ -26,8 +26,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._core.urls import origin
 from .._http.digest import Digest
 from .._http.transfer import Writer
+from ..auth import TokenStoreError
 from ..download import DownloadResult
-from ..errors import ArchiveWriteError, ConfigurationError, HoverBentleyError
+from ..errors import (
+    ArchiveWriteError,
+    AuthenticationError,
+    ConfigurationError,
+    HoverBentleyError,
+)
 from ..redact import redact_url
 from ..stores import parse_location
 from .destination import Destination
@@ -39,6 +45,10 @@ from .shard import Shard, ShardBy, in_shard, owns_file
 from .summary import ArchiveSummary, DryRunFile, FileFailure, JobFailure, Progress
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "DryRunListing", "Reporter", "archive"]
+
+#: Errors of the run's setup rather than of one job (a setting, the credentials, the token
+#: store): every job would meet them, so the first ends the run, as it would end a listing.
+SETUP_ERRORS = (ConfigurationError, AuthenticationError, TokenStoreError)
 
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]
@@ -157,6 +167,8 @@ class _Run:
         try:
             plan = await self.source.plan(job_id)
         except HoverBentleyError as exc:
+            if isinstance(exc, SETUP_ERRORS):
+                raise  # every job would fail alike: the run stops, as a listing's would
             self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
             return
         if in_shard(plan.provider, plan.job_id, self.shard):
@@ -173,6 +185,8 @@ class _Run:
             return
         try:
             plan = await self.source.plan(job_id)
+        except SETUP_ERRORS:
+            raise
         except HoverBentleyError:
             return  # its failed files keep their errors; the next pass tries again
         for file in plan.files:

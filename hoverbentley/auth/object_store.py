@@ -74,7 +74,7 @@ class ObjectTokenStore(StoreBase):
         except StoreUnavailable:
             raise  # no credentials, no bucket: a usage error
         except StoreError as exc:
-            raise TokenStoreError(f"cannot read {self.location}: {exc}") from None
+            raise TokenStoreError(str(exc)) from None  # it names the object
         self._etag = info.etag if info is not None and data is not None else None
         return None if data is None else decode(data, self.location)
 

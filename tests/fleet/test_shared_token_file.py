@@ -121,3 +121,39 @@ async def test_a_store_that_fails_during_a_refresh_burns_nothing(
         assert not list((tmp_path / "recovery").rglob("*.json"))
         await anyio.sleep(0)
     assert os.environ.get("HOVERBENTLEY_TOKEN_RECOVERY_DIR") == str(tmp_path / "recovery")
+
+
+@pytest.mark.parametrize("select", [["--all"], ["--job", "15084303", "--job", "15254733"]])
+@pytest.mark.parametrize(
+    ("token_file", "status", "said"),
+    [
+        (b"{not json", 2, "token file {path} is not valid"),
+        (b'{"refresh_token": "burnt", "access_token": "gone", "expires_at": 1}', 1, "burnt"),
+    ],
+    ids=["damaged-file", "refused-refresh"],
+)
+def test_a_token_store_that_fails_stops_the_run_whatever_selects_the_jobs(
+    tmp_path: Path, select: list[str], token_file: bytes, status: int, said: str
+) -> None:
+    """A token store every job needs is the run's setup: one line and its status, not one
+    failure per job (a pod retried over a broken store, exit 1, where 2 stops it)."""
+    path = tmp_path / "token.json"
+    path.write_bytes(token_file)
+    with Emulator.threaded(EmulatorConfig(jobs=2)) as emu:
+        out = tmp_path / "out"
+        result = subprocess.run(
+            [*HB, "hover", "archive", str(out), *select, "--token-file", str(path)],
+            env=oauth_env(emu),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        requests = [r.path for r in emu.requests if r.path.startswith("/api/v3/jobs")]
+    assert result.returncode == status, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("hoverbentley: error: ")
+    if status == 2:
+        assert line.endswith(said.format(path=path))
+    else:
+        assert "invalid_grant" in line and f"token store {path}" in line
+    assert "failed:" not in line and requests == []
