@@ -43,6 +43,24 @@ class JsonFileTokenStore(StoreBase):
     def __repr__(self) -> str:
         return f"JsonFileTokenStore({str(self.path)!r})"
 
+    def _make_folder(self) -> None:
+        """Make the token file's folder (the owner's only, as the file is, whatever the
+        umask); a file in the way of it is a :class:`TokenStoreError` naming that file."""
+        for folder in (self.path.parent, *self.path.parent.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    raise TokenStoreError(
+                        f"cannot write the token file {self.location}: {folder} is a file,"
+                        " not a directory"
+                    )
+                break
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot make the token file's folder {self.path.parent}: {exc.strerror or exc}"
+            ) from None
+
     async def _read(self) -> StoredTokens | None:
         try:
             data = await anyio.to_thread.run_sync(self.path.read_bytes)
@@ -56,7 +74,7 @@ class JsonFileTokenStore(StoreBase):
 
     async def _write(self, tokens: StoredTokens) -> None:
         def write() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder()
             write_atomic(self.path, encode(tokens), mode=0o600, concurrent_writers=True)
 
         try:
@@ -70,7 +88,7 @@ class JsonFileTokenStore(StoreBase):
     async def _exclusive(self) -> AsyncIterator[None]:
         import filelock  # only a refresh needs it (about 14 ms of every start otherwise)
 
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        await anyio.to_thread.run_sync(self._make_folder)
         lock = filelock.AsyncFileLock(self.lock_path, mode=0o600, thread_local=False)
         try:
             await lock.acquire(blocking=False)

@@ -58,9 +58,9 @@ class ObjectTokenStore(StoreBase):
     @classmethod
     def from_url(cls, url: str) -> ObjectTokenStore:
         """The store of ``s3://bucket/prefix/token.json`` (the object's URL)."""
-        location = parse_location(url.rstrip("/"))
+        location = parse_location(url)
         folder, _, key = location.prefix.rpartition("/")
-        if location.scheme == "file" or not key:
+        if location.scheme == "file" or not key or url.endswith("/"):
             raise TokenStoreError(f"{url}: name the token object (s3://BUCKET/PATH/token.json)")
         return cls(open_store(StoreLocation(location.scheme, location.name, folder).url), key)
 

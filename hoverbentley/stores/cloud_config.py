@@ -43,6 +43,12 @@ def obstore_store(location: StoreLocation) -> ObjectStore:
     except BaseError as exc:
         text = str(exc)
         if "Account must be specified" in text:
+            if os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "").strip():
+                raise StoreUnavailable(
+                    f"{location.url}: AZURE_STORAGE_CONNECTION_STRING names no AccountName:"
+                    " give it as the portal shows it"
+                    " (DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…)"
+                ) from None
             raise StoreUnavailable(
                 f"{location.url}: no Azure storage account given: {CREDENTIALS_HELP['az']}"
             ) from None

@@ -20,6 +20,8 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: A scheme of the table with a colon but not both slashes (``s3:/bucket``, ``az:name``): a
 #: mistyped URL, never taken as a local directory of that name.
 _MISTYPED = re.compile(r"^(" + "|".join(SCHEMES) + r"):(?!//)", re.IGNORECASE)
+#: What Azure takes as a container name (the service answers 400 to any other).
+_CONTAINER = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 #: A URL with a space before it or before its ``://`` (`` s3://b``, ``s3 ://b``): a quoting
 #: slip, never taken as a local directory named so.
 _SPACED = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)\s*:\s*//")
@@ -95,6 +97,11 @@ def parse_location(text: str) -> StoreLocation:
     if not parts.netloc:
         noun = "container" if scheme == "az" else "bucket"
         raise StoreUnavailable(f"{text}: name a {noun} ({scheme}://{noun.upper()}/PREFIX)")
+    if scheme == "az" and not _CONTAINER.fullmatch(parts.netloc):
+        raise StoreUnavailable(
+            f"az://{parts.netloc}: not an Azure container name (3 to 63 lowercase letters,"
+            " digits and single hyphens, starting and ending with a letter or digit)"
+        )
     prefix = parts.path.strip("/")
     fault = _prefix_fault(prefix)
     if fault:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -64,3 +65,27 @@ async def test_a_token_file_that_cannot_be_read_or_written_is_named(tmp_path: Pa
     with pytest.raises(TokenStoreError, match=r"cannot write the token file .*tokens\.json: Is a"):
         await store.save(StoredTokens(refresh_token="r"))
     assert (tmp_path / "tokens.json").is_dir()
+
+
+async def test_a_file_in_the_way_of_the_token_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "good.json").write_text("{}")
+    store = JsonFileTokenStore(tmp_path / "good.json" / "tok.json")
+    expected = f"cannot write the token file {store.path}: {tmp_path / 'good.json'} is a file"
+    with pytest.raises(TokenStoreError, match=re.escape(expected)):
+        await store.save(StoredTokens(refresh_token="r"))
+
+    async def refresh(current: StoredTokens | None) -> StoredTokens:
+        raise AssertionError("no refresh without a lock")
+
+    with pytest.raises(TokenStoreError, match=re.escape(expected)):
+        await store.rotate(refresh, lambda stored: False)
+
+
+async def test_folders_made_for_the_token_file_are_the_owners_only(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        await JsonFileTokenStore(tmp_path / "config" / "tok.json").save(StoredTokens("r"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "config").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "config" / "tok.json").stat().st_mode) == 0o600

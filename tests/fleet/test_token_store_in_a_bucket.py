@@ -77,7 +77,9 @@ def test_a_token_store_url_without_an_object_is_a_usage_error(s3: Store) -> None
     assert "Google Cloud Storage is not supported yet" in result.stderr
 
 
-@pytest.mark.parametrize("url", ["s3://bucket", "s3://bucket/", "file:///tmp/token.json"])
+@pytest.mark.parametrize(
+    "url", ["s3://bucket", "s3://bucket/", "s3://bucket/auth/", "file:///tmp/token.json"]
+)
 def test_a_token_store_url_must_name_an_object_in_a_bucket(url: str) -> None:
     from hoverbentley.auth import ObjectTokenStore, TokenStoreError
 

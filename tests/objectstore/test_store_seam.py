@@ -91,6 +91,7 @@ def test_an_unknown_scheme_is_a_usage_error_and_writes_nothing(
         ("s3://bucket/../x", "its prefix has a '..' segment (object keys have no relative"),
         ("az://container/./x", "'az://container/./x' is no store URL: its prefix has a '.' seg"),
         ("s3://bucket/a//b", "'s3://bucket/a//b' is no store URL: its prefix has an empty seg"),
+        ("az://Archive/x", "az://Archive: not an Azure container name (3 to 63 lowercase"),
     ],
 )
 def test_a_mistyped_store_url_or_an_empty_out_is_a_usage_error_not_a_local_directory(
@@ -149,6 +150,18 @@ def test_gcs_is_refused_with_the_reason_and_what_to_use_instead(tmp_path: Path) 
         assert "gs://bucket/prefix: Google Cloud Storage is not supported yet" in result.stderr
         assert "AWS_ENDPOINT_URL" in result.stderr and "Traceback" not in result.stderr
         assert list(tmp_path.iterdir()) == []
+
+
+def test_an_azure_connection_string_without_an_account_is_named(tmp_path: Path) -> None:
+    env = bare_env(AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountKey=a2V5")
+    for command in commands("az://container/prefix"):
+        result = run(command, tmp_path, env)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.strip() == (
+            "hoverbentley: error: az://container/prefix: AZURE_STORAGE_CONNECTION_STRING names"
+            " no AccountName: give it as the portal shows it"
+            " (DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…)"
+        )
 
 
 def test_azure_without_an_account_is_one_line_naming_what_to_set(tmp_path: Path) -> None:
