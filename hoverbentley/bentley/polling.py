@@ -34,7 +34,8 @@ async def poll_progress(
     """
     if not intervals or any(i < 0 for i in intervals):
         raise ConfigurationError("intervals must be a non-empty list of seconds >= 0")
-    deadline = None if max_wait is None else time.monotonic() + max_wait
+    started = time.monotonic()
+    deadline = None if max_wait is None else started + max_wait
     step, last = 0, None
     while True:
         progress = await fetch()
@@ -48,8 +49,12 @@ async def poll_progress(
             step, last = 0, percentage(progress)
         delay = intervals[min(step, len(intervals) - 1)]
         step += 1
-        if deadline is not None and time.monotonic() + delay > deadline:
-            raise APITimeoutError(
-                f"{name} still running after {max_wait} s ({describe(progress)})", url=url
-            )
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waited = time.monotonic() - started
+                raise APITimeoutError(
+                    f"{name} still running after {waited:.1f} s ({describe(progress)})", url=url
+                )
+            delay = min(delay, left)  # the last poll comes at the deadline, not before it
         await anyio.sleep(delay)
