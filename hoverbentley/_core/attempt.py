@@ -74,18 +74,20 @@ def decide(
     now: float,
     wall_time: float,
     can_refresh: bool,
+    repeatable: bool = False,
     rng: random.Random | None = None,
 ) -> Decision:
-    """The next step after ``outcome``; ``now`` is monotonic, ``wall_time`` epoch seconds."""
+    """The next step after ``outcome``; ``now`` is monotonic, ``wall_time`` epoch seconds;
+    ``repeatable``: the request may be sent again whatever its method."""
     status = outcome.status
     if status is not None and status < 300:
         return Decision(Action.DONE)
     if status == 401 and outcome.credential_sent and can_refresh and not budget.refreshed:
         return Decision(Action.REFRESH)
     if status is None:
-        retryable = policy.retry_error(method, sent=outcome.sent)
+        retryable = policy.retry_error(method, sent=outcome.sent, repeatable=repeatable)
     else:
-        retryable = policy.retry_status(method, status)
+        retryable = policy.retry_status(method, status, repeatable=repeatable)
     if not retryable:
         return Decision(Action.RAISE)
     if outcome.host_down and (status is None or status >= 500):

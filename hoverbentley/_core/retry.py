@@ -64,20 +64,21 @@ class RetryPolicy:
         """Whether another attempt may follow attempt number ``attempt`` (0-based)."""
         return attempt < self.max_retries
 
-    def retry_status(self, method: str, status: int) -> bool:
-        """Whether a response with ``status`` is worth another attempt."""
+    def retry_status(self, method: str, status: int, *, repeatable: bool = False) -> bool:
+        """Whether a response with ``status`` is worth another attempt (``repeatable``: the
+        request may be sent again whatever its method, as a token grant may)."""
         if status == 429:
             return True
-        if method.upper() not in IDEMPOTENT_METHODS:
+        if method.upper() not in IDEMPOTENT_METHODS and not repeatable:
             return False
         return status in RETRYABLE_STATUSES or status >= 500
 
-    def retry_error(self, method: str, *, sent: bool) -> bool:
+    def retry_error(self, method: str, *, sent: bool, repeatable: bool = False) -> bool:
         """Whether a connection-level failure is worth another attempt.
 
         ``sent`` is False when the failure happened before the request could reach the server.
         """
-        return not sent or method.upper() in IDEMPOTENT_METHODS
+        return not sent or repeatable or method.upper() in IDEMPOTENT_METHODS
 
     def body_retry(self, failures: int, spent: float) -> float | None:
         """Seconds to wait before resuming a body after its ``failures``-th failure, or

@@ -23,6 +23,7 @@ class Sender(Protocol):
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        repeatable: bool = False,
     ) -> Response: ...
 
 

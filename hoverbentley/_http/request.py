@@ -16,7 +16,8 @@ class Request:
     """One request: method, absolute URL, body (``json`` or ``form``) and extra headers.
 
     ``authenticated`` says whether the API credentials may be sent (to the API origin only);
-    ``download``: a GET whose body is a file, kept as sent (never decompressed).
+    ``download``: a GET whose body is a file, kept as sent (never decompressed);
+    ``repeatable``: sending it twice does no harm whatever its method (a token grant).
     """
 
     method: str
@@ -26,6 +27,7 @@ class Request:
     headers: Mapping[str, str] | None = None
     authenticated: bool = True
     download: bool = False
+    repeatable: bool = False
 
     def payload(self) -> tuple[bytes, str] | None:
         """The body as sent and its ``Content-Type``, or ``None`` without one (``json`` is

@@ -149,13 +149,21 @@ class Transport:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        repeatable: bool = False,
     ) -> Response:
         """Send a request and read its whole body; raise a typed error for any failure.
 
-        Retries follow the client's policy; a 401 renews the credentials once.
+        Retries follow the client's policy (``repeatable``: a POST that may be sent again,
+        retried as a GET is); a 401 renews the credentials once.
         """
         request = Request(
-            method, self.api_url(url, params), json, form, headers, authenticated=authenticated
+            method,
+            self.api_url(url, params),
+            json,
+            form,
+            headers,
+            authenticated=authenticated,
+            repeatable=repeatable,
         )
         hop, body = await self._exchange(request, read=True)
         return Response(hop.response.status, hop.response.headers, body, hop.url)
@@ -224,6 +232,7 @@ class Transport:
                 now=now(),
                 wall_time=time.time(),
                 can_refresh=auth is not None,
+                repeatable=request.repeatable,
                 rng=self._rng,
             )
             if decision.action is Action.DONE:

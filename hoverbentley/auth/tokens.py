@@ -126,13 +126,18 @@ async def request_token(
     refused: Callable[[APIStatusError], HoverBentleyError],
     form: Mapping[str, str] | None = None,
     json: Any = None,
+    repeatable: bool = False,
 ) -> T:
     """POST a token grant (``form`` or ``json``) and decode the answer.
 
+    ``repeatable``: the grant may be sent again after a failure whose effect is unknown (a
+    client-credentials grant may; a rotating refresh token's may not: it would be spent).
     A 400 or 401 from the token endpoint becomes the error ``refused`` makes of it.
     """
     try:
-        response = await sender.request("POST", url, form=form, json=json, authenticated=False)
+        response = await sender.request(
+            "POST", url, form=form, json=json, authenticated=False, repeatable=repeatable
+        )
     except (BadRequestError, AuthenticationError) as exc:
         raise refused(exc) from None
     return decode_json(decoder, response.body, response.url)

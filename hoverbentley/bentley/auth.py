@@ -64,6 +64,7 @@ class ClientCredentials(RenewingAuth):
                 "client_secret": self._client_secret,
                 "scope": self._scope,
             },
+            repeatable=True,  # each grant is a new token; none is spent
         )
         self._remember(grant.access_token)
         return AccessToken(grant.access_token, time.time() + grant.expires_in)

@@ -145,6 +145,21 @@ async def test_client_credentials_token_renewed_once_after_401(emu: Emulator, rm
     assert statuses == [200, 401, 200]
 
 
+@pytest.mark.parametrize("fault", ["truncate", "reset", "500"])
+async def test_a_token_grant_cut_short_is_asked_again(emu: Emulator, rm: Any, fault: str) -> None:
+    """A client-credentials grant spends nothing: a lost answer is asked for again, where a
+    rotating refresh token's grant may not be."""
+    cfg = emu.config.bentley
+    emu.script("/connect/token", fault)  # type: ignore[arg-type]
+    async with rm(
+        emu, client_id=cfg.client_id, client_secret=cfg.client_secret, token_url=emu.ims_token_url
+    ) as client:
+        job = await client.get_job("cc3d35cc-416a-4262-9714-b359da70b419")
+    assert job.name == "My first Reality Modeling job"
+    grants = emu.requests_to("bentley", "/connect/token")
+    assert [g.fault for g in grants] == [fault, None]
+
+
 async def test_refused_client_credentials_name_the_client_not_the_secret(
     emu: Emulator, rm: Any
 ) -> None:
