@@ -4,6 +4,7 @@ iTwin webhooks."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
 from dataclasses import dataclass
@@ -179,12 +180,20 @@ def _formats(text: str | None, api: str) -> frozenset[str] | None:
     if not formats:
         raise ConfigurationError("--outputs needs at least one format, or 'all'")
     if api == "v1":
-        known = {f.casefold() for f in OUTPUT_FORMATS}
-        unknown = sorted(f for f in formats if f.casefold() not in known)
-        if unknown:
-            raise ConfigurationError(
-                f"--outputs: unknown v1 output format {', '.join(map(repr, unknown))};"
-                f" the formats are: {', '.join(sorted(OUTPUT_FORMATS))}, or 'all'"
+        known = {f.casefold(): f for f in OUTPUT_FORMATS}
+        for word in sorted(f for f in formats if f.casefold() not in known):
+            close = difflib.get_close_matches(word.casefold(), known, n=1, cutoff=0.75)
+            if close:  # a typo of a documented format
+                raise ConfigurationError(
+                    f"--outputs: unknown v1 output format {word!r}; did you mean"
+                    f" {known[close[0]]!r}? The formats are: {', '.join(sorted(OUTPUT_FORMATS))},"
+                    " or 'all'"
+                )
+            # Jobs report formats the API does not document ("Streamed Mesh (preview)").
+            logger.warning(
+                "--outputs %r is no v1 format the API documents: taken as given (the run"
+                " says so if no job has it)",
+                word,
             )
     return formats
 
@@ -253,7 +262,8 @@ def add_commands(
         "--outputs",
         metavar="FORMATS",
         help="outputs to download, comma-separated as the service names them: v1 formats"
-        " (e.g. 'Cesium 3D Tiles,OBJ,LAS'), v2 output names or export formats (e.g."
+        " (e.g. 'Cesium 3D Tiles,OBJ,LAS'; a near miss of a documented one is refused, any"
+        " other word taken with a warning), v2 output names or export formats (e.g."
         " 'scene,report,3DTiles'); default: all",
     )
     arc.add_argument(
