@@ -8,12 +8,14 @@ strings as sent; :func:`parse_datetime` reads both forms the service uses.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from .._core.times import parse_iso
+from ..errors import ConfigurationError
 
 JOB_TYPES = frozenset({"Full", "Calibration", "Reconstruction"})
 JOB_STATES = frozenset({"unsubmitted", "active", "success", "failed", "cancelled"})
@@ -56,6 +58,23 @@ OUTPUT_FORMATS = frozenset(
         "GaussianSplats",
     }
 )
+
+
+def check_creation(job: JobCreation) -> None:
+    """Raise :class:`~hoverbentley.errors.ConfigurationError` naming the first value of
+    ``job`` the API refuses: a type, a quality or an output format outside its lists."""
+    checks: list[tuple[str, str, Collection[str]]] = [
+        ("type", job.type, JOB_TYPES),
+        ("settings.quality", job.settings.quality, QUALITIES),
+    ]
+    checks += [
+        (f"settings.outputs[{n}]", f, OUTPUT_FORMATS) for n, f in enumerate(job.settings.outputs)
+    ]
+    for where, value, allowed in checks:
+        if value not in allowed:
+            raise ConfigurationError(
+                f"{where} {value!r} is not one the API takes: {', '.join(sorted(allowed))}"
+            )
 
 
 def parse_datetime(value: str | None) -> datetime | None:

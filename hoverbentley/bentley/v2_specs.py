@@ -392,6 +392,15 @@ def check_creation(
         msgspec.convert(specifications, struct)
     except msgspec.ValidationError as exc:
         raise ConfigurationError(f"{job_type} specifications: {exc}") from None
+    outputs = specifications.get("outputs")
+    exports = outputs.get("exports") if isinstance(outputs, dict) else None
+    for n, export in enumerate(exports if isinstance(exports, list) else []):
+        if export.get("format") not in EXPORT_FORMATS:
+            raise ConfigurationError(
+                f"{job_type} specifications: outputs.exports[{n}].format"
+                f" {export.get('format')!r} is not one the API takes:"
+                f" {', '.join(EXPORT_FORMATS)}"
+            )
     unknown = unknown_fields(specifications, struct)
     if unknown:
         raise ConfigurationError(

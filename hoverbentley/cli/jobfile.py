@@ -10,6 +10,7 @@ import msgspec
 
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
+from ..bentley.filters import F
 from ..bentley.v2_specs import ANALYSIS_TYPES, MODELING_TYPES, check_creation, unknown_fields
 from ..errors import ConfigurationError
 
@@ -47,7 +48,16 @@ def creation(
         job = msgspec.convert(document, struct)
     except msgspec.ValidationError as exc:
         raise ConfigurationError(f"{where}: {exc}{_hint(document, api)}") from None
+    if isinstance(job, v1.JobCreation):
+        try:
+            v1.check_creation(job)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from None
     if isinstance(job, v2.JobCreation):
+        try:
+            F.itwin_id.normalize(job.i_twin_id)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from None
         if service == "modeling" and job.type in ANALYSIS_TYPES:
             raise ConfigurationError(
                 f"{where}: {job.type} is a Reality Analysis job: pass --service analysis"

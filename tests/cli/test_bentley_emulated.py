@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,6 +225,61 @@ def test_a_v1_format_the_api_does_not_document_is_selected_with_a_warning(
     files = [e for e in manifest.entries.values() if e.kind != "job"]
     assert files and {e.format for e in files} == {"Streamed Mesh (preview)"}
     assert all(e.status == "ok" for e in files)
+
+
+@pytest.mark.parametrize(
+    ("api", "change", "said"),
+    [
+        ("v1", {"type": "Nope"}, "type 'Nope' is not one the API takes: Calibration, Full,"),
+        ("v1", {"settings": {"quality": "Ultra", "outputs": ["OBJ"]}}, "settings.quality 'Ultra'"),
+        ("v1", {"settings": {"quality": "Draft", "outputs": ["OBJ", "LASX"]}},
+         "settings.outputs[1] 'LASX' is not one the API takes: 3MX, 3SM,"),
+        ("v2", {"iTwinId": "not-a-guid"}, "iTwinId needs a GUID, not 'not-a-guid'"),
+        ("v2", {"specifications": {"inputs": {"scene": SCENE},
+                                   "outputs": {"exports": [{"format": "LASX"}]}}},
+         "outputs.exports[0].format 'LASX' is not one the API takes: 3DTiles, OBJ,"),
+    ],
+)  # fmt: skip
+def test_create_refuses_what_the_api_would_before_sending(
+    emu: Emulator, api: str, change: dict[str, Any], said: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps({**job_to_create(emu, api), **change}))
+    before = len(emu.requests)
+    result = run(emu, api, "create", path)
+    assert result.returncode == 2, result.stderr
+    line = error_line(result)
+    assert line.startswith(f"hoverbentley: error: {path}: ") and said in line, line
+    assert [r.method for r in emu.requests[before:]] == []  # nothing posted
+
+
+@pytest.mark.parametrize(
+    ("change", "target"),
+    [
+        ({"type": "Nope"}, "type"),
+        ({"settings": {"quality": "Ultra", "outputs": ["OBJ"]}}, "settings.quality"),
+        ({"settings": {"quality": "Draft", "outputs": ["LASX"]}}, "settings.outputs[0]"),
+    ],
+)
+def test_the_emulator_refuses_v1_values_off_the_specs_enums(
+    emu: Emulator, change: dict[str, Any], target: str
+) -> None:
+    body = json.dumps({**job_to_create(emu, "v1"), **change}).encode()
+    request = urllib.request.Request(
+        f"{url_of(emu, 'v1')}/jobs",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {emu.config.bentley.token}",
+            "Content-Type": "application/json",
+            "Accept": "application/vnd.bentley.v1+json",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 422
+    details = json.loads(caught.value.read())["error"]["details"]
+    assert [d["target"] for d in details] == [target]
 
 
 @both

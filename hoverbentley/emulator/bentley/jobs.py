@@ -17,6 +17,29 @@ from .state import BentleyState
 API_PREFIX = "/contextcapture"
 _ITWIN_EQ = re.compile(r"iTwinId\s+eq\s+'?([0-9A-Fa-f-]{36})'?")
 _REQUIRED = ("type", "name", "workspaceId", "inputs", "settings")
+#: The enums of contextcapture.json's jobCreation and jobCreateSettings.
+_TYPES = ("Full", "Calibration", "Reconstruction")
+_QUALITIES = ("Draft", "Medium", "Extra")
+_CREATABLE_FORMATS = (
+    "CCOrientations", "3MX", "3SM", "WebReady ScalableMesh", "Cesium 3D Tiles", "POD",
+    "Orthophoto/DSM", "LAS", "FBX", "OBJ", "ESRI i3s", "DGN", "LODTreeExport", "PLY", "OPC",
+    "OMR", "ContextScene", "GaussianSplats",
+)  # fmt: skip
+
+
+def _off_enum(body: dict[str, Any]) -> web.Response | None:
+    """A 422 naming the first value of ``body`` outside the spec's enums, if any."""
+    settings = body.get("settings")
+    checks: list[tuple[str, Any, tuple[str, ...]]] = [("type", body.get("type"), _TYPES)]
+    if isinstance(settings, dict):
+        checks.append(("settings.quality", settings.get("quality"), _QUALITIES))
+        outputs = settings.get("outputs")
+        for n, value in enumerate(outputs if isinstance(outputs, list) else []):
+            checks.append((f"settings.outputs[{n}]", value, _CREATABLE_FORMATS))
+    for target, value, allowed in checks:
+        if value not in allowed:
+            return invalid("Invalid job.", target, f"{value!r} is not one of {', '.join(allowed)}.")
+    return None
 
 
 #: What :func:`json_body` returns for a body that is not JSON.
@@ -125,6 +148,9 @@ class Jobs:
                     for k in missing
                 ],
             )
+        refused = _off_enum(body)
+        if refused is not None:
+            return refused
         workspace = self.catalog.workspaces.get(body["workspaceId"])
         if workspace is None:
             return bentley_error(404, "WorkspaceNotFound", "Requested workspace is not available.")
