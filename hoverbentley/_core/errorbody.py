@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from ..errors import APIStatusError, ErrorDetail, InvalidParameterError, status_error_class
+from .text import printable
 
 _EXCERPT = 200
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -17,8 +18,7 @@ _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 def body_excerpt(body: bytes, limit: int = _EXCERPT) -> str:
     """A short, printable excerpt of a body for messages."""
     text = body[: limit * 4].decode("utf-8", "replace")
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from ..errors import RedirectError
+from ..errors import ConfigurationError, RedirectError
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -54,6 +54,8 @@ def http_url_fault(url: str) -> str | None:
     one), worded to follow "is"; ``None`` when nothing does."""
     if not url.startswith(("http://", "https://")):
         return "not an http(s) URL"
+    if any(c.isspace() for c in url):
+        return "not a valid URL (it holds white space)"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises for a port out of range or not a number)
@@ -67,6 +69,19 @@ def http_url_fault(url: str) -> str | None:
     except UnicodeError:
         return f"not a valid URL (the host {host!r} is no host name)"
     return None
+
+
+def callback_url(url: str, what: str) -> str:
+    """``url``, where a service is to post events, with its scheme in lowercase; an URL that
+    is no absolute http(s) URL with a valid host and port is a
+    :class:`~hoverbentley.errors.ConfigurationError` naming ``what``."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        url = f"{scheme.lower()}{sep}{rest}"
+    fault = http_url_fault(url)
+    if fault is not None:
+        raise ConfigurationError(f"{what} must be an absolute https:// URL: {url!r} is {fault}")
+    return url
 
 
 def add_query(url: str, params: Mapping[str, str]) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+from .._core.text import printable
 from .._io.atomic import write_atomic
 from ..errors import HoverBentleyError
 
@@ -70,5 +71,5 @@ def spreadsheet_cell(value: str) -> str:
     """``value`` safe in a spreadsheet: no control characters, and no formula (a leading
     ``=``, ``+``, ``-`` or ``@`` is quoted)."""
     # Names come from users: keep spreadsheet formulas from running when the file is opened.
-    value = "".join(ch if ch.isprintable() else " " for ch in value)
+    value = printable(value)
     return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

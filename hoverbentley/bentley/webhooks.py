@@ -11,10 +11,10 @@ that iTwin's id.
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 import msgspec
 
+from .._core.urls import callback_url
 from ..errors import ConfigurationError
 from ..redact import rich_repr_without
 from .base import BentleyApi
@@ -176,10 +176,7 @@ class WebhooksClient(BentleyApi):
 
 
 def _checked_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"a callback URL must be an absolute https:// URL, not {url!r}")
-    return url
+    return callback_url(url, "a callback URL")
 
 
 def _checked_events(events: list[str] | tuple[str, ...]) -> list[str]:

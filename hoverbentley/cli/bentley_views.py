@@ -6,6 +6,7 @@ import sys
 
 import msgspec
 
+from .._core.text import printable
 from .._core.times import as_utc_text
 from ..bentley import models as v1
 from ..bentley import v2_models as v2
@@ -25,7 +26,8 @@ def list_line(job: Job) -> str:
         created: str | None = job.created_date_time
     else:
         created = job.execution_info.created_date_time if job.execution_info else None
-    return f"{job.id}\t{job.state}\t{job.type}\t{as_utc_text(created)}\t{job.name}"
+    cells = (job.id, job.state, job.type, as_utc_text(created), job.name)
+    return "\t".join(printable(str(c)) for c in cells)
 
 
 def describe(job: Job) -> list[str]:
@@ -40,7 +42,7 @@ def describe(job: Job) -> list[str]:
         settings = job.job_settings
         for output in (settings.outputs or []) if settings else []:
             lines.append(f"  output {output.format}: {output.id or 'not produced'}")
-        return lines
+        return [printable(line) for line in lines]
     info = job.execution_info or v2.ExecutionInfo()
     lines = [
         f"job {job.id}: {job.name} [{job.state}] {job.type}",
@@ -53,7 +55,7 @@ def describe(job: Job) -> list[str]:
         lines.append(f"  processing units {info.processing_units:g}")
     for name, location in job.output_ids().items():
         lines.append(f"  output {name}: {location}")
-    return lines
+    return [printable(line) for line in lines]
 
 
 def succeeded(job: Job) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from .._core.text import printable
 from ..bentley.defaults import REALITY_EVENTS, WEBHOOKS_URL
 from ..errors import ConfigurationError
 from .bentley_api import service_credentials
@@ -99,11 +100,12 @@ def _line(webhook: Webhook) -> str:
     scope = f"iTwin {webhook.scope_id}" if webhook.scope == "iTwin" else (webhook.scope or "")
     state = "active" if webhook.active else "inactive"
     events = ",".join(webhook.event_types)
-    return f"{webhook.id}\t{state}\t{scope}\t{webhook.callback_url}\t{events}"
+    cells = (webhook.id, state, scope, webhook.callback_url or "", events)
+    return "\t".join(printable(c) for c in cells)
 
 
 async def cmd_create(s: BentleyWebhookCreateCommand) -> int:
-    if not s.url.startswith("https://") or len(s.url) <= len("https://"):
+    if not s.url.lower().startswith("https://"):
         raise ConfigurationError(f"Webhooks v2 posts events to https:// URLs only, not {s.url!r}")
     target = SecretFile(s.secret_file, show=s.show_secret)
     target.reserve()

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import msgspec
 
+from .._core.text import printable
 from .._core.times import as_utc_text
 from ..archive import parse_include
 from ..archive.index import TAKEOFF_NAME
@@ -79,14 +80,16 @@ async def cmd_job(s: HoverJobCommand) -> int:
         sys.stdout.buffer.write(record.raw.rstrip() + b"\n")
         return 0
     job = record.job
-    print(f"job {job.id}: {job.name or ''} [{job.reconstruction_state}]")
+    lines = [f"job {job.id}: {job.name or ''} [{job.reconstruction_state}]"]
     if job.address is not None:
         a = job.address
-        print(f"  address: {a.location_line_1 or ''}, {a.city or ''} {a.region or ''}")
+        lines.append(f"  address: {a.location_line_1 or ''}, {a.city or ''} {a.region or ''}")
     listing = record.files(all_models=True)
     for model in job.models:
         count = sum(1 for f in listing.files if f.model_id == model.id)
-        print(f"  model {model.id} {model.name or ''} [{model.state}] {count} files")
+        lines.append(f"  model {model.id} {model.name or ''} [{model.state}] {count} files")
+    for line in lines:
+        print(printable(line))
     return 0
 
 
@@ -102,8 +105,8 @@ async def cmd_jobs(s: HoverJobsCommand) -> int:
             if s.output.json:
                 sys.stdout.buffer.write(msgspec.json.encode(job) + b"\n")
             else:
-                updated = as_utc_text(job.updated_at) or ""
-                print(f"{job.id}\t{job.reconstruction_state or ''}\t{updated}\t{job.name or ''}")
+                cells = (job.id, job.reconstruction_state, as_utc_text(job.updated_at), job.name)
+                print("\t".join(printable(str(c or "")) for c in cells))
             shown += 1
             if s.limit and shown >= s.limit:
                 break

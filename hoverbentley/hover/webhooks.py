@@ -11,11 +11,12 @@ and sends no other event until that code comes back through
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import msgspec
 
 from .._core.decode import decode_json
+from .._core.urls import callback_url
 from ..errors import ConfigurationError, DecodeError
 from ..redact import rich_repr_without
 from .models import Pagination, hover_id
@@ -75,9 +76,7 @@ _PAGE = msgspec.json.Decoder(WebhookPage)
 
 def registration(url: str, content_type: str = "json") -> dict[str, Any]:
     """The body of ``POST /api/v2/webhooks``; ``url`` must be an absolute http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"a webhook URL must be an absolute https:// URL, not {url!r}")
+    url = callback_url(url, "a webhook URL")
     return {"webhook": {"url": url, "content_type": content_type}}
 
 

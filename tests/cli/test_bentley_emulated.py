@@ -283,6 +283,27 @@ def test_the_emulator_refuses_v1_values_off_the_specs_enums(
 
 
 @both
+def test_names_from_the_service_cannot_break_a_listing_line(
+    emu: Emulator, api: str, tmp_path: Path
+) -> None:
+    job_id = next(j["id"] for j in listed(emu, api) if j.get("name"))
+    job = next(j for j in listed(emu, api) if j["id"] == job_id)
+    name, job["name"] = job["name"], "evil\tname\nsecond line\x1b[31mred"  # as sent
+    try:
+        jobs = run(emu, api, "jobs", "--filter", f"id eq {job_id}")
+        shown = run(emu, api, "job", job_id)
+    finally:
+        job["name"] = name
+    assert jobs.returncode == shown.returncode == 0, jobs.stderr + shown.stderr
+    (line,) = jobs.stdout.splitlines()
+    cells = line.split("\t")
+    assert len(cells) == 5 and cells[0] == job_id
+    assert cells[4] == "evil name second line [31mred"
+    assert "\x1b" not in jobs.stdout + shown.stdout
+    assert shown.stdout.splitlines()[0].startswith(f"job {job_id}: evil name second line [31mred")
+
+
+@both
 def test_create_then_wait_to_success(emu: Emulator, api: str, tmp_path: Path) -> None:
     job_id = create(emu, api, tmp_path)
     if api == "v2":

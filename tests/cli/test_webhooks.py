@@ -108,6 +108,8 @@ def test_hover_verify_list_and_delete(emu: Emulator, tmp_path: Path) -> None:
     [
         (["create", "https://hooks.example.com/x"], ["--secret-file", "--show-secret"]),
         (["create", "hooks.example.com/x", "--show-secret"], ["absolute https:// URL"]),
+        (["create", "https://exa mple.com/x", "--show-secret"], ["it holds white space"]),
+        (["create", "https://h.example:99999/x", "--show-secret"], ["not a valid URL (Port"]),
         (["create"], ["URL"]),
         (["delete", "twelve"], ["not a webhook id: 'twelve'"]),
         (["verify"], ["CODE"]),
@@ -196,6 +198,13 @@ def test_bentley_create_with_scope_events_and_shown_secret(emu: Emulator) -> Non
     ]
 
 
+def test_a_scheme_in_capitals_is_taken_and_registered_in_lowercase(emu: Emulator) -> None:
+    result = bentley(emu, "create", "HTTPS://hooks.example.com/Upper", "--show-secret")
+    assert result.returncode == 0, result.stderr
+    urls = [r.callback_url for r in emu.bentley_webhooks.registrations()]
+    assert "https://hooks.example.com/Upper" in urls
+
+
 def test_a_refused_registration_leaves_no_secret_file(emu: Emulator, tmp_path: Path) -> None:
     secret_file = tmp_path / "refused.secret"
     result = bentley(
@@ -216,6 +225,8 @@ def test_a_refused_registration_leaves_no_secret_file(emu: Emulator, tmp_path: P
     ("argv", "words"),
     [
         (["create", "http://hooks.example.com/x", "--show-secret"], ["https:// URLs only"]),
+        (["create", "https://exa mple.com/x", "--show-secret"], ["it holds white space"]),
+        (["create", "https://h.example:99999/x", "--show-secret"], ["not a valid URL (Port"]),
         (["create", "https://hooks.example.com/x"], ["--secret-file", "--show-secret"]),
         (["activate"], ["ID"]),
         (["create", "https://hooks.example.com/x", "--api", "v2"], ["--api"]),
