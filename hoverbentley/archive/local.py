@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class LocalDirectory(LoggedDestination):
         self.root = Path(root)
         self.location = str(self.root)
         self.log = LocalManifestLog(self.root)
+        #: Whether :meth:`open` made the directory (a run that fails at once removes it).
+        self.made = False
 
     @property
     def manifest(self) -> Manifest:
@@ -57,7 +60,15 @@ class LocalDirectory(LoggedDestination):
     def _make_root(self) -> None:
         if self.root.exists() and not self.root.is_dir():
             raise ArchiveWriteError(f"cannot write {self.location}: it is a file, not a directory")
+        self.made = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def remove_if_unused(self) -> None:
+        """Remove the directory :meth:`open` made if nothing was written in it: a run
+        refused at once (a filter the service cannot parse) leaves no empty OUT behind."""
+        if self.made:
+            with contextlib.suppress(OSError):  # not empty: it stays
+                self.root.rmdir()
 
     async def is_complete(self, file: PlannedFile) -> bool:
         # A file's identity is its path: the host in its URL (a new port, another CDN) does

@@ -468,5 +468,7 @@ async def archive(
                 except ArchiveWriteError as exc:
                     run.fatal = run.fatal or exc
     if run.fatal is not None:
+        if isinstance(destination, LocalDirectory):
+            destination.remove_if_unused()
         raise run.fatal
     return run.progress.summary(destination.location, dry_run=options.dry_run)

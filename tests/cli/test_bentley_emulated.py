@@ -182,6 +182,15 @@ def test_a_filter_the_service_refuses_is_a_usage_error(
     line = error_line(result)
     assert line.startswith("hoverbentley: error: GET HTTP 4"), line
     assert reason in line
+    assert not (tmp_path / "out").exists()  # a run refused at once leaves no empty OUT
+
+
+def test_a_refused_run_leaves_an_out_that_was_there(emu: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run(emu, "v1", "archive", out, "--filter", "stat eq 'x'")
+    assert result.returncode == 2, result.stderr
+    assert out.is_dir() and list(out.iterdir()) == []
 
 
 def test_outputs_that_match_nothing_are_named_with_the_outputs_there_are(
