@@ -169,15 +169,17 @@ class _ProgressLine:
     def show(self, progress: v1.JobProgress | v2.Progress) -> None:
         if self.quiet:
             return
-        text = f"job {self.job_id}: {progress.percentage:g}% {progress.state or ''}"
+        how = f"{progress.percentage:g}% {progress.state or ''}"
         if isinstance(progress, v1.JobProgress) and progress.step:
-            text += f" ({progress.step})"
+            how += f" ({progress.step})"
+        text = f"job {self.job_id}: {how}"
         if text == self.last:
             return
         self.last = text
         if self.tty:
-            width = terminal_width(self.stream)
-            self.stream.write("\r" + text[: max(width - 1, 0)] + "\x1b[K")
+            room = max(terminal_width(self.stream) - 1, 0)
+            shown = text if len(text) <= room else how  # the id was typed; the progress was not
+            self.stream.write("\r" + shown[:room] + "\x1b[K")
         else:
             self.stream.write(text + "\n")
         self.stream.flush()

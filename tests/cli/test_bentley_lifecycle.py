@@ -337,9 +337,11 @@ def test_wait_on_a_terminal_redraws_one_line_and_clears_it(emu: Emulator, tmp_pa
     assert result.returncode == 0
     assert "\n" not in terminal  # every state drawn over the last, in place
     drawn = [part.removesuffix("\x1b[K") for part in terminal.split("\r") if part]
-    assert drawn == [
-        f"job {job_id}: 34% Active (Production)"[:49],
-        f"job {job_id}: 68% Active (Production)"[:49],
-        f"job {job_id}: 100% Over"[:49],
+    # 50 columns hold no "job <id>: " before the progress: the progress is what is shown.
+    assert drawn == ["34% Active (Production)", "68% Active (Production)", "100% Over", ""]
+    wide, shown = run_on_terminal(argv, bentley_env(emu), columns=120)
+    assert wide.returncode == 0
+    assert [p.removesuffix("\x1b[K") for p in shown.split("\r") if p] == [
+        f"job {job_id}: 100% Over",
         "",
     ]
