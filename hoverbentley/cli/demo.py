@@ -279,16 +279,20 @@ def cmd_emulator(s: EmulatorCommand) -> int:
     if s.webhook_faults:
         shares = ", ".join(f"{n} {r:.0%}" for n, r in s.webhook_faults.items())
         print(f"Deliveries   {shares} of the webhook events")
-    serve(
-        EmulatorConfig(jobs=s.jobs, faults=faults, webhooks=webhooks),
-        host=s.host,
-        port=s.port,
-        storage_port=s.storage_port,
-        bentley_port=s.bentley_port,
-        complete_jobs=s.complete_jobs,
-        complete_v2_jobs=s.complete_v2_jobs,
-        complete_every=s.complete_every,
-    )
+    try:
+        serve(
+            EmulatorConfig(jobs=s.jobs, faults=faults, webhooks=webhooks),
+            host=s.host,
+            port=s.port,
+            storage_port=s.storage_port,
+            bentley_port=s.bentley_port,
+            complete_jobs=s.complete_jobs,
+            complete_v2_jobs=s.complete_v2_jobs,
+            complete_every=s.complete_every,
+        )
+    except OSError as exc:  # a port in use, an address not of this machine
+        where = "--host, --port, --storage-port, --bentley-port"
+        raise OSError(exc.errno, f"cannot listen ({where}): {exc.strerror or exc}") from None
     return 0
 
 

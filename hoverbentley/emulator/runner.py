@@ -176,14 +176,18 @@ class Emulator:
             blob_app(self._blob, self.requests),
         )
         urls = []
-        for app, port in zip(apps, self._ports, strict=True):
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await runner.setup()
-            self._runners.append(runner)
-            site = web.TCPSite(runner, self.host, port, ssl_context=self._ssl, backlog=1024)
-            await site.start()
-            bound = runner.addresses[0][1]
-            urls.append(f"{scheme}://{self.host}:{bound}")
+        try:
+            for app, port in zip(apps, self._ports, strict=True):
+                runner = web.AppRunner(app, access_log=None, handle_signals=False)
+                await runner.setup()
+                self._runners.append(runner)
+                site = web.TCPSite(runner, self.host, port, ssl_context=self._ssl, backlog=1024)
+                await site.start()
+                bound = runner.addresses[0][1]
+                urls.append(f"{scheme}://{self.host}:{bound}")
+        except BaseException:
+            await self.stop()  # a port in use: what started (deliveries' session) stops
+            raise
         self.hover_url, self.storage_url, self.bentley_url, blob_origin = urls
         self._hover.files.storage_url = self.storage_url
         self.blob_url = f"{blob_origin}/{self.config.bentley.blob_account_name}"

@@ -4,12 +4,14 @@ one archive and checked against the emulator."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 from pathlib import Path
 
 from hoverbentley.archive import Manifest
 from hoverbentley.cli.common import sha256_file
 from hoverbentley.emulator import Emulator, EmulatorConfig, SeedV2
-from tests.support import cli_env
+from tests.support import HB, cli_env
 
 from .helpers import hb
 
@@ -75,3 +77,23 @@ def test_demo_text_says_where_the_v2_api_is_and_that_it_matches(tmp_path: Path) 
     assert lines[announce].startswith("emulator: Bentley Reality Modeling v2 at http://127.0.0.1:")
     assert announce < v2 and lines[announce + 1].startswith("1 job, ")
     assert f"bentley/{SeedV2.CALIBRATION}/" in lines[-1]
+
+
+def test_the_emulator_on_a_port_in_use_is_one_line_naming_the_flags() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*HB, "emulator", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=cli_env(),
+        )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "hoverbentley: error: cannot listen (--host, --port, --storage-port, --bentley-port): "
+    )
+    assert f"{port}" in line and "address already in use" in line
