@@ -15,6 +15,8 @@ from ..errors import ArchiveWriteError
 from .destination import Fetch, write_error
 from .manifest import Manifest
 from .manifest_log import LocalManifestLog, LoggedDestination
+from .marks import MARK_DIR
+from .out_lock import LOCK_NAME, OutLock
 from .plan import PlannedFile
 
 
@@ -35,6 +37,7 @@ class LocalDirectory(LoggedDestination):
         self.log = LocalManifestLog(self.root)
         #: Whether :meth:`open` made the directory (a run that fails at once removes it).
         self.made = False
+        self._lock = OutLock(self.root)
 
     @property
     def manifest(self) -> Manifest:
@@ -47,9 +50,20 @@ class LocalDirectory(LoggedDestination):
     async def open(self) -> None:
         try:
             await anyio.to_thread.run_sync(self._make_root)
+            await anyio.to_thread.run_sync(self._lock.acquire)
         except OSError as exc:
             raise write_error(exc, self.location) from None
-        await self.log.open()
+        try:
+            await self.log.open()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._lock.release()
 
     async def load(self) -> None:
         try:
@@ -68,6 +82,8 @@ class LocalDirectory(LoggedDestination):
         refused at once (a filter the service cannot parse) leaves no empty OUT behind."""
         if self.made:
             with contextlib.suppress(OSError):  # not empty: it stays
+                (self.root / LOCK_NAME).unlink(missing_ok=True)
+                (self.root / MARK_DIR).rmdir()
                 self.root.rmdir()
 
     async def is_complete(self, file: PlannedFile) -> bool:

@@ -30,6 +30,7 @@ from .manifest import (
     unreadable_lines,
 )
 from .marks import MARK_DIR
+from .out_lock import OutLock
 from .shard import IncompleteShardsError, shard_part_problems
 
 #: Where runs and shards keep their manifest lines, and shards their index rows.
@@ -208,6 +209,16 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
         raise ConfigurationError(
             f"no {MANIFEST_NAME} or {MANIFEST_PARTS} in {root}: not an archive"
         )
+    lock = OutLock(root)
+    lock.acquire()  # no run appends while the merge rewrites the manifest
+    try:
+        return _merge_locked(root, parts, allow_partial=allow_partial)
+    finally:
+        lock.release()
+
+
+def _merge_locked(root: Path, parts: list[str], *, allow_partial: bool) -> MergeReport:
+    manifest = root / MANIFEST_NAME
     problems = check_shards(parts, allow_partial=allow_partial)
     merged_texts = merge_texts(local_texts(root, parts))
     check_lines(merged_texts, allow_partial=allow_partial)
