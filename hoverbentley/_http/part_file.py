@@ -91,8 +91,12 @@ class PartFile:
         self._large_batch = max(chunk_size, LARGE_BATCH)
         self.digest = Digest(md5)
         self.etag: str | None = None
-        #: Bytes in the part that count, the batch in the worker included.
+        #: Bytes in the part that count (written), and those of the batch in the worker.
         self._stored = 0
+        self._in_flight = 0
+        #: A write that failed: the part keeps what reached it, and nothing more is written
+        #: (a write past a short one would leave a gap that a resume takes for data).
+        self._failed: BaseException | None = None
         #: Chunks not handed to the worker yet, and their length.
         self._batch: list[bytes | memoryview] = []
         self._batched = 0
@@ -109,7 +113,7 @@ class PartFile:
 
     @property
     def size(self) -> int:
-        return self._stored + self._batched
+        return self._stored + self._in_flight + self._batched
 
     async def __aenter__(self) -> PartFile:
         # The lookup stays on the loop: a stat answered from the kernel's cache of names
@@ -135,6 +139,8 @@ class PartFile:
         await self.close()
 
     async def write(self, data: bytes | memoryview) -> None:
+        if self._failed is not None:
+            raise self._failed
         self._batch.append(data)
         self._batched += len(data)
         limit = self._chunk_size if self._stored < GROW_AFTER else self._large_batch
@@ -165,7 +171,7 @@ class PartFile:
             saved,
             batch,
         )
-        self._stored += size
+        self._in_flight = size
         self._restarted = False
 
     async def _wait(self) -> None:
@@ -179,15 +185,20 @@ class PartFile:
         with anyio.CancelScope(shield=True):
             try:
                 self._fd = await pending
+            except BaseException as exc:
+                self._failed, self._in_flight = exc, 0
+                raise
             finally:
                 if hashing is not None:
                     await hashing
+        self._stored += self._in_flight
+        self._in_flight = 0
 
     async def restart(self, etag: str | None) -> None:
         if self.size:
             self.digest = self.digest.fresh()
         self._batch, self._batched = [], 0
-        self._stored = 0
+        self._stored = self._in_flight = 0  # the batch in the worker no longer counts
         self.etag = etag
         self._restarted = True
 
@@ -241,7 +252,7 @@ class PartFile:
     async def close(self) -> None:
         """Write what is buffered (a later transfer resumes from it) and close the part."""
         try:
-            if self._batch:
+            if self._batch and self._failed is None:
                 await self._flush()
             await self._wait()
         finally:

@@ -295,3 +295,24 @@ def test_cli_reports_a_write_error_in_one_line_with_exit_1(tmp_path: Path) -> No
     assert len(lines) == 1 and lines[0].endswith(
         f"cannot write {out / 'manifest.jsonl'}: it is a directory"
     ), result.stderr
+
+
+async def test_a_file_cut_by_a_full_disk_twice_is_resumed_whole(tmp_path: Path) -> None:
+    """The write that fails keeps what reached the part and nothing more: a write past a short
+    one left a run of zeros in the part, which the next run resumed and recorded as good."""
+    big = "/api/v3/models/40000000/artifacts/measurements.pdf"
+    config = {"jobs": 1, "include_seed_jobs": False, "size_overrides": {big: 30 * 1024 * KiB}}
+    with small_tmpfs(tmp_path / "disk", "10m") as disk:
+        out = disk / "out"
+        async with emulator(**config) as emu:
+            for size in ("10m", "12m"):
+                _remount(disk, size)
+                await _fails(emu, out)
+            _remount(disk, "100m")
+            summary = await run(emu, out, concurrency=1)
+            assert summary.ok, summary.failures
+            assert_complete(out, emu, emu.job_ids())
+
+
+def _remount(disk: Path, size: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(disk)], check=True)
