@@ -40,7 +40,15 @@ CHUNK_SIZE = 1024 * 1024
 #: body costs a quarter of the thread calls, and the first bytes reach the disk as soon.
 GROW_AFTER = 8 * 1024 * 1024
 LARGE_BATCH = 4 * 1024 * 1024
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+#: ``O_NOFOLLOW``: a part that is a symbolic link is refused, never written through (it could
+#: lead out of the archive, and the rename would leave the link at the final path).
+_WRITE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+)
 #: Most buffers handed to one ``os.writev`` (Linux allows 1024).
 _MAX_PIECES = 512
 #: A whole body up to this size is hashed and written on the event loop, not in a thread:
@@ -143,7 +151,8 @@ class PartFile:
             raise self._failed
         self._batch.append(data)
         self._batched += len(data)
-        limit = self._chunk_size if self._stored < GROW_AFTER else self._large_batch
+        handed = self._stored + self._in_flight
+        limit = self._chunk_size if handed < GROW_AFTER else self._large_batch
         if self._batched >= limit or len(self._batch) >= _MAX_PIECES:
             await self._flush()
 

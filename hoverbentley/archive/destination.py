@@ -36,6 +36,8 @@ def write_error(exc: OSError, where: str) -> ArchiveWriteError:
         cause = "a file is in the way (not a directory)"
     elif isinstance(exc, IsADirectoryError):
         cause = "it is a directory"
+    elif exc.errno == errno.ELOOP:
+        cause = "it is a symbolic link (no file is written through one)"
     else:
         cause = exc.strerror or str(exc) or type(exc).__name__
     return ArchiveWriteError(f"cannot write {where}: {cause}")

@@ -109,7 +109,9 @@ class LocalDirectory(LoggedDestination):
             async with PartFile(target, file.url, md5=file.md5 is not None) as part:
                 return await fetch(file, part)
         except OSError as exc:
-            raise write_error(exc, str(target)) from None
+            # The path the failure is about: the final one of a rename, else the part's.
+            where = exc.filename2 or exc.filename or target
+            raise write_error(exc, str(where)) from None
 
     async def write_record(self, path: str, data: bytes) -> None:
         target = self.root / path

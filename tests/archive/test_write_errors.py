@@ -245,6 +245,30 @@ async def test_file_whose_directory_is_blocked_stops_the_run_and_a_rerun_finishe
         await _rerun_completes(emu, out)
 
 
+@pytest.mark.parametrize("blocker", ["directory", "link"])
+async def test_a_part_that_is_a_directory_or_a_link_is_named_and_never_written_through(
+    tmp_path: Path, blocker: str
+) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside.bin"
+    async with emulator(jobs=JOBS) as emu:
+        first = emu.expected_files(emu.job_ids()[0])[0]
+        await run(emu, out, job_ids=[emu.job_ids()[0]])  # where its files go
+        final = next(out / e["path"] for e in read_manifest(out) if e.get("url") == first.url)
+        final.unlink()
+        part = final.with_name(final.name + ".part")
+        if blocker == "directory":
+            part.mkdir()
+        else:
+            part.symlink_to(outside)
+        message = await _fails(emu, out, part.relative_to(out).as_posix())
+        cause = "it is a directory" if blocker == "directory" else "it is a symbolic link"
+        assert message.startswith(f"cannot write {part}: {cause}"), message
+        assert not outside.exists() and not final.exists()
+        part.rmdir() if blocker == "directory" else part.unlink()
+        await _rerun_completes(emu, out)
+        assert not final.is_symlink()
+
+
 @pytest.mark.parametrize("where", ["out", "parent"])
 async def test_out_that_cannot_be_created_stops_the_run_before_any_request(
     tmp_path: Path, where: str
