@@ -49,7 +49,9 @@ def _files(out: Path) -> dict[str, str]:
     return {
         str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in out.rglob("*")
-        if p.is_file() and p.name not in ("manifest.jsonl", "index.csv")
+        if p.is_file()
+        and p.name not in ("manifest.jsonl", "index.csv")
+        and not p.relative_to(out).as_posix().startswith(".hoverbentley/")  # the run's lock
     }
 
 

@@ -130,9 +130,9 @@ def test_disk_full_on_the_manifest_write_is_the_same_clear_error(small_disk: Pat
     with Emulator.threaded(EmulatorConfig(jobs=0)) as emu:
         job_id = 15254733
         record = json.dumps(emu.job_payload(job_id)).encode()
-        # Room for the job record (whatever its exact bytes, it takes as many pages) and not
-        # for the manifest that records it.
-        _fill(small_disk, leave_pages=-(-len(record) // PAGE))
+        # Room for the job record (whatever its exact bytes, it takes as many pages) and the
+        # note of who holds OUT's lock (.hoverbentley/run.json), not for the manifest.
+        _fill(small_disk, leave_pages=-(-len(record) // PAGE) + 1)
         result = subprocess.run(
             hover_archive(out, "--job", str(job_id), "--requests-per-minute", "0"),
             capture_output=True,
