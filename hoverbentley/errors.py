@@ -177,6 +177,11 @@ class DecodeError(APIError):
         super().__init__(message, url=url)
 
 
+class UnreadableBodyError(DecodeError):
+    """A body that is no JSON at all where JSON was expected: empty, cut short, or a page a
+    proxy answered in the service's place (``<!DOCTYPE html>…Maintenance…``)."""
+
+
 class IntegrityError(APIError):
     """A downloaded file does not match its expected size or checksum."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+import anyio
 import msgspec
 
 from .._core.decode import decode_json
@@ -14,8 +17,10 @@ from .._http.config import HttpConfig
 from .._http.credentials import ApiScope, Auth
 from .._http.transport import Transport
 from ..auth import StaticToken
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, UnreadableBodyError
 from ..redact import redact_url
+
+logger = logging.getLogger("hoverbentley")
 
 if TYPE_CHECKING:
     import aiohttp
@@ -118,6 +123,27 @@ class ApiClient:
     async def _call_raw(
         self, decoder: msgspec.json.Decoder[T], method: str, path: str, body: Any = None
     ) -> Raw[T]:
+        """``method path`` decoded; a GET answered with no JSON at all (a proxy's maintenance
+        page, an empty body) is asked again as a 503 would be, up to the client's retries."""
         json_body = msgspec.to_builtins(body) if body is not None else None
-        response = await self.transport.request(method, path, json=json_body)
-        return Raw(decode_json(decoder, response.body, response.url), response.body, response.url)
+        policy = self.transport.retry_policy
+        for attempt in itertools.count():
+            response = await self.transport.request(method, path, json=json_body)
+            try:
+                value = decode_json(decoder, response.body, response.url)
+            except UnreadableBodyError as exc:
+                if method != "GET" or not policy.can_retry(attempt):
+                    raise
+                delay = policy.backoff(attempt)
+                logger.info(
+                    "retrying GET %s in %.2f s (no JSON in the answer: %s; retry %d of %d)",
+                    redact_url(response.url),
+                    delay,
+                    exc.message,
+                    attempt + 1,
+                    policy.max_retries,
+                )
+                await anyio.sleep(delay)
+                continue
+            return Raw(value, response.body, response.url)
+        raise AssertionError("unreachable")

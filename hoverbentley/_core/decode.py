@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import msgspec
 
-from ..errors import DecodeError
+from ..errors import DecodeError, UnreadableBodyError
 from .errorbody import body_excerpt
 
 T = TypeVar("T")
@@ -32,4 +32,4 @@ def decode_json(decoder: msgspec.json.Decoder[T], body: bytes, url: str) -> T:
             what = "empty body where JSON was expected"
         else:
             what = f"body is not valid JSON ({exc}); it starts with: {body_excerpt(body, 80)!r}"
-        raise DecodeError(what, url=url) from None
+        raise UnreadableBodyError(what, url=url) from None

@@ -459,3 +459,16 @@ async def test_failed_download_error_carries_no_storage_signature(tmp_path: Path
         assert signatures
         recorded = failure.error + failure.url + (out / "manifest.jsonl").read_text()
         assert not [s for s in signatures if s in recorded]
+
+
+@pytest.mark.parametrize("fault", ["html200", "empty", "junk"])
+async def test_a_list_page_answered_with_no_json_is_asked_again(tmp_path: Path, fault: str) -> None:
+    """A proxy's maintenance page in the service's place ends no run: the page is asked for
+    again as a 503 would be (a body of JSON of the wrong shape is not: it would not change)."""
+    async with emulator() as emu:
+        emu.script("/api/v3/jobs?", fault)  # type: ignore[arg-type]
+        summary = await run(emu, tmp_path / "out")
+        listed = [r for r in emu.requests if r.path == "/api/v3/jobs" and r.method == "GET"]
+    assert summary.ok and summary.jobs == len(emu.job_ids())
+    assert [r.fault for r in listed[:2]] == [fault, None]
+    assert listed[0].query_string == listed[1].query_string  # the same page, again

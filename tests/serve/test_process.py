@@ -328,7 +328,9 @@ def test_job_attempts_sets_how_often_a_failed_job_is_tried(tmp_path: Path) -> No
             logged = terminate(server)
         fetches = emu.requests_to("hover", f"/api/v3/jobs/{failing}")
     assert "trying again" not in logged
-    assert len(fetches) == 1 + 2  # one attempt: the request and its --max-retries 2
+    # One attempt: the run's main pass and its 2 later passes, each reading the record once
+    # and again for each of its --max-retries 2 (an answer with no JSON is asked again).
+    assert len(fetches) == 3 * (1 + 2)
     journal = (out / ".hoverbentley" / "serve" / "journal.jsonl").read_bytes().splitlines()
     records = [json.loads(line) for line in journal]
     finished = {r["job_id"]: r.get("error") for r in records if r["type"] == "finished"}
