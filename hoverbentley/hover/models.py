@@ -152,15 +152,18 @@ def hover_id(value: object, what: str = "job id") -> int:
     """``value`` as a Hover id (of a job, a webhook): an ``int``, or a ``str`` of the digits
     0-9, from 1 to :data:`LARGEST_JOB_ID`; anything else (a float, a bool, ``"12x"``) is a
     :class:`~hoverbentley.errors.ConfigurationError` naming it, and nothing is sent."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         number = int(value)
     elif isinstance(value, int) and not isinstance(value, bool):
         number = value
     else:
         number = 0
     if not 1 <= number <= LARGEST_JOB_ID:
+        shown = repr(value)
+        if len(shown) > 40:
+            shown = f"{shown[:30]}… ({len(str(value))} characters)"
         raise ConfigurationError(
-            f"not a {what}: {value!r} (Hover {what}s are whole numbers from 1 to {LARGEST_JOB_ID})"
+            f"not a {what}: {shown} (Hover {what}s are whole numbers from 1 to {LARGEST_JOB_ID})"
         )
     return number
 
