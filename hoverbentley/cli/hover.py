@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -240,14 +242,17 @@ def add_commands(
     arc.add_argument(
         "--include",
         metavar="KINDS",
+        action=_Commas,
         help="only these kinds, comma-separated: formats (pdf,json,xlsx,dwg,dxf,skp,xml,fml),"
         " images, or artifact keys (full_json, xml_v2, measurements, cad_exports);"
-        " glob patterns such as 'cad_exports.*' too",
+        " glob patterns such as 'cad_exports.*' too; repeated, the kinds add up",
     )
     arc.add_argument(
         "--exclude",
         metavar="KINDS",
-        help="leave these out, in the same words as --include (applied after it)",
+        action=_Commas,
+        help="leave these out, in the same words as --include (applied after it); repeated,"
+        " the kinds add up",
     )
     arc.add_argument(
         "--takeoff",
@@ -263,3 +268,18 @@ def add_commands(
     for parser in (job, jobs, arc, *add_webhook_commands(commands, common)):
         add_credentials(parser)
         add_http_options(parser)
+
+
+class _Commas(argparse.Action):
+    """A comma-separated option that adds up when repeated (``--include images --include
+    pdf`` is ``--include images,pdf``), as ``--job`` does."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        before = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, f"{before},{values}" if before else values)

@@ -120,11 +120,14 @@ def test_archive_all_json_summary(emu: Emulator, tmp_path: Path) -> None:
     assert_no_credentials_to_storage(emu)
 
 
-def test_archive_jobs_by_id_with_include(emu: Emulator, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "include", [["--include", "pdf,images"], ["--include", "images", "--include", "pdf"]]
+)
+def test_archive_jobs_by_id_with_include(emu: Emulator, tmp_path: Path, include: list[str]) -> None:
     out = tmp_path / "out"
     jobs = emu.job_ids()[2:4]
     args = [a for j in jobs for a in ("--job", str(j))]
-    result = hb(emu, out, *args, "--include", "pdf,images", "--json", *FAST)
+    result = hb(emu, out, *args, *include, "--json", *FAST)
     assert result.returncode == 0, result.stderr
     expected = [
         f
