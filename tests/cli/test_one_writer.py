@@ -3,20 +3,15 @@ first, and the first run's files come out whole."""
 
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from hoverbentley.emulator import Emulator, EmulatorConfig, FaultConfig
-from tests.archive.helpers import SMALL_SIZES, KiB, MiB, assert_complete, live_progress
-from tests.support import HB
+from hoverbentley.emulator import Emulator, EmulatorConfig
+from tests.archive.helpers import assert_complete
 
 from .helpers import FAST, hb, hover_env
-
-SIZES = {**SMALL_SIZES, "cad_exports": (1536 * KiB, 3 * MiB)}
-SLOW = FaultConfig(slow=1.0, slow_delay=0.01)
+from .test_signals import SIZES, SLOW, archive_under_way
 
 
 @pytest.mark.slow
@@ -26,19 +21,8 @@ def test_a_second_run_into_the_same_out_is_refused_while_the_first_writes(
     out = tmp_path / "out"
     with Emulator.threaded(EmulatorConfig(jobs=3, sizes=SIZES, faults=SLOW)) as emu:
         env = hover_env(emu)
-        first = subprocess.Popen(
-            [*HB, "hover", "archive", str(out), "--all", "--concurrency", "4", *FAST],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        first = archive_under_way(emu, out, env=env)
         try:
-            deadline = time.monotonic() + 60
-            while live_progress(out)[0] < 1:  # the first run is writing
-                assert first.poll() is None, "the first run ended before a second could start"
-                assert time.monotonic() < deadline, "the first run wrote nothing in time"
-                time.sleep(0.02)
             second = hb("hover", "archive", out, "--all", *FAST, env=env)
             merged = hb("manifest", "merge", out, env=env)
         finally:

@@ -32,14 +32,25 @@ SLOW = FaultConfig(slow=1.0, slow_delay=0.01)
 META = ("manifest.jsonl", "index.csv")
 
 
-def _wait_until_some_files_are_complete(proc: subprocess.Popen[str], out: Path) -> None:
+def archive_under_way(
+    emu: Emulator, out: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``hover archive OUT --all`` in a process of its own, once it has completed some files
+    and has parts in progress: a run to stop, or to meet."""
+    proc = subprocess.Popen(
+        [*HB, "hover", "archive", str(out), "--all", "--concurrency", "4", *extra, *FAST],
+        env=env or hover_env(emu),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"the run ended (status {proc.returncode}) before it could be stopped")
         done, _, parts = live_progress(out)
         if done >= 2 and parts:
-            return
+            return proc
         time.sleep(0.02)
     proc.kill()
     proc.communicate()
@@ -51,14 +62,7 @@ def test_sigterm_cleans_up_exits_143_and_a_rerun_completes(tmp_path: Path) -> No
     out = tmp_path / "out"
     with Emulator.threaded(EmulatorConfig(jobs=3, sizes=SIZES, faults=SLOW)) as emu:
         env = hover_env(emu)
-        proc = subprocess.Popen(
-            [*HB, "hover", "archive", str(out), "--all", "--concurrency", "4", *FAST],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_until_some_files_are_complete(proc, out)
+        proc = archive_under_way(emu, out, env=env)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
 
@@ -100,14 +104,7 @@ def test_sigterm_cleans_up_exits_143_and_a_rerun_completes(tmp_path: Path) -> No
 def test_json_prints_the_summary_of_a_stopped_run(tmp_path: Path, sent: signal.Signals) -> None:
     out = tmp_path / "out"
     with Emulator.threaded(EmulatorConfig(jobs=3, sizes=SIZES, faults=SLOW)) as emu:
-        proc = subprocess.Popen(
-            [*HB, "hover", "archive", str(out), "--all", "--json", "--concurrency", "4", *FAST],
-            env=hover_env(emu),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_until_some_files_are_complete(proc, out)
+        proc = archive_under_way(emu, out, "--json")
         proc.send_signal(sent)
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == (143 if sent == signal.SIGTERM else 130), stderr
@@ -122,14 +119,7 @@ def test_the_second_sigterm_of_gnu_timeout_does_not_cut_the_stop_short(tmp_path:
     the first stop is under way, or later. Neither may kill the run before its summary."""
     out = tmp_path / "out"
     with Emulator.threaded(EmulatorConfig(jobs=3, sizes=SIZES, faults=SLOW)) as emu:
-        proc = subprocess.Popen(
-            [*HB, "hover", "archive", str(out), "--all", "--json", "--concurrency", "4", *FAST],
-            env=hover_env(emu),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_until_some_files_are_complete(proc, out)
+        proc = archive_under_way(emu, out, "--json")
         proc.send_signal(signal.SIGTERM)
         for _ in range(20):
             time.sleep(0.01)
