@@ -28,6 +28,11 @@ class ConfigurationError(HoverBentleyError, ValueError):
     """The caller's arguments or settings are invalid; nothing was sent."""
 
 
+class CredentialsError(ConfigurationError):
+    """The credentials cannot be used as they are set up: a damaged token file, no refresh
+    token to renew with. Every request would meet it: a run stops at the first."""
+
+
 class ArchiveWriteError(HoverBentleyError):
     """The archive cannot be written (disk full, permissions, a directory in the way).
 

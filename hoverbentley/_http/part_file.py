@@ -22,7 +22,9 @@ batch instead of an ``fsync`` per file).
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -397,24 +399,52 @@ def _clear(*paths: Path) -> None:
 
 def _resume_point(part: Path, state: Path, key: str, digest: Digest) -> tuple[int, str] | None:
     """The part's length and ETag if its state names ``key`` (its bytes fed to ``digest``);
-    else the part and its state are removed."""
+    else the part and its state are removed. A part that is no regular file (a link, a pipe)
+    is an :class:`OSError` naming it, never read through."""
+    fd = _open_regular(part)
     try:
-        saved = msgspec.json.decode(state.read_bytes(), type=_PartState)
-    except (OSError, msgspec.MsgspecError):
-        saved = None
-    if saved is None or saved.url != key or not saved.etag:
-        _clear(state, part)
-        return None
-    size = 0
-    with open(part, "rb") as fh:
-        while block := fh.read(CHUNK_SIZE):
-            digest.update(block)
-            size += len(block)
-    return size, saved.etag
+        try:
+            saved = msgspec.json.decode(_read_state(state), type=_PartState)
+        except (OSError, msgspec.MsgspecError):
+            saved = None
+        if saved is None or saved.url != key or not saved.etag:
+            _clear(state, part)
+            return None
+        size = 0
+        with open(fd, "rb", closefd=False) as fh:
+            while block := fh.read(CHUNK_SIZE):
+                digest.update(block)
+                size += len(block)
+        return size, saved.etag
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path) -> int:
+    """``path`` opened for reading, if it is a regular file (not through a link; a pipe is
+    not waited on)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
+
+
+def _read_state(state: Path) -> bytes:
+    fd = _open_regular(state)
+    with open(fd, "rb") as fh:
+        return fh.read(64 * 1024)  # a URL and an ETag
 
 
 def _save_state(state: Path, key: str, etag: str | None) -> None:
     if etag is None:
         _clear(state)
         return
-    state.write_bytes(msgspec.json.encode(_PartState(url=key, etag=etag)))
+    _clear(state)  # a link in its place is removed, not written through
+    fd = _create(state, _WRITE_FLAGS | os.O_TRUNC)
+    with open(fd, "wb") as fh:
+        fh.write(msgspec.json.encode(_PartState(url=key, etag=etag)))

@@ -32,10 +32,11 @@ from ..errors import (
     ArchiveWriteError,
     AuthenticationError,
     ConfigurationError,
+    CredentialsError,
     HoverBentleyError,
 )
 from ..redact import redact_url
-from ..stores import parse_location
+from ..stores import StoreUnavailable, parse_location
 from .destination import Destination
 from .local import LocalDirectory
 from .manifest import ManifestEntry, file_entry
@@ -46,9 +47,10 @@ from .summary import ArchiveSummary, DryRunFile, FileFailure, JobFailure, Progre
 
 __all__ = ["ArchiveOptions", "ArchiveWriteError", "DryRunListing", "Reporter", "archive"]
 
-#: Errors of the run's setup rather than of one job (a setting, the credentials, the token
-#: store): every job would meet them, so the first ends the run, as it would end a listing.
-SETUP_ERRORS = (ConfigurationError, AuthenticationError, TokenStoreError)
+#: Errors of the run's setup rather than of one job (the credentials, the token store): every
+#: job would meet them, so the first ends the run, as it would end a listing. (Other usage
+#: errors met while planning one job come from that job's data: it fails alone.)
+SETUP_ERRORS = (AuthenticationError, CredentialsError, TokenStoreError, StoreUnavailable)
 
 
 Reporter = Callable[[Progress], Coroutine[Any, Any, None]]

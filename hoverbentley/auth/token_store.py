@@ -27,7 +27,7 @@ import anyio
 import msgspec
 
 from .._io.atomic import write_atomic
-from ..errors import ConfigurationError, HoverBentleyError
+from ..errors import CredentialsError, HoverBentleyError
 from ..redact import rich_repr_without
 
 logger = logging.getLogger("hoverbentley")
@@ -159,7 +159,7 @@ class StoreBase:
         except FileNotFoundError:
             return None
         except msgspec.MsgspecError:
-            raise ConfigurationError(f"recovered token file {path} is not valid") from None
+            raise CredentialsError(f"recovered token file {path} is not valid") from None
 
     def _keep_aside(self, tokens: StoredTokens) -> Path:
         path = recovery_path(self.location)
@@ -174,11 +174,11 @@ def encode(tokens: StoredTokens) -> bytes:
 
 
 def decode(data: bytes, location: str) -> StoredTokens:
-    """The tokens in ``data`` read from ``location``; damage is a :class:`ConfigurationError`."""
+    """The tokens in ``data`` read from ``location``; damage is a :class:`~hoverbentley.errors.CredentialsError`."""
     try:
         return msgspec.json.decode(data, type=StoredTokens)
     except msgspec.MsgspecError:
-        raise ConfigurationError(f"token file {location} is not valid") from None
+        raise CredentialsError(f"token file {location} is not valid") from None
 
 
 class MemoryTokenStore(StoreBase):

@@ -20,6 +20,7 @@ from ..errors import (
     APIStatusError,
     AuthenticationError,
     ConfigurationError,
+    CredentialsError,
     ReauthorizationRequired,
 )
 from .models import TokenResponse
@@ -65,7 +66,7 @@ class HoverOAuth(RenewingAuth):
         stored = await self._store.load()
         if stored is None:
             if not self._refresh_token:
-                raise ConfigurationError(
+                raise CredentialsError(
                     "no refresh token: pass refresh_token or use a token store that holds one"
                 )
             return None
@@ -92,7 +93,7 @@ class HoverOAuth(RenewingAuth):
                 self._note(stored)
             refresh_token = self._refresh_token
             if not refresh_token:
-                raise ConfigurationError("no refresh token to renew the access token with")
+                raise CredentialsError("no refresh token to renew the access token with")
             self._remember(self._client_secret, refresh_token)
             grant = await request_token(
                 sender,

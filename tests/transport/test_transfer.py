@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -234,3 +236,47 @@ async def test_batches_grow_to_large_ones_past_the_first_bytes_of_a_body(
     small, large = part_file.CHUNK_SIZE, part_file.LARGE_BATCH
     assert written == [small] * (part_file.GROW_AFTER // small) + [large] * 4
     assert (tmp_path / "big").read_bytes() == body
+
+
+@pytest.mark.parametrize("kind", ["link to a file", "link to a pipe", "pipe", "directory"])
+async def test_a_part_that_is_no_regular_file_is_never_read_or_written_through(
+    tmp_path: Path, kind: str
+) -> None:
+    """A ``.part`` with a state that names the file, as a resume finds it, but no regular
+    file: an error naming the part, at once (a pipe is not waited on), and nothing renamed
+    onto the final path."""
+    dest, outside = tmp_path / "f.bin", tmp_path / "outside.bin"
+    outside.write_bytes(b"not the archive's")
+    part = tmp_path / "f.bin.part"
+    if kind == "directory":
+        part.mkdir()
+    elif kind == "pipe":
+        os.mkfifo(part)
+    else:
+        target = outside if kind == "link to a file" else tmp_path / "fifo"
+        if kind == "link to a pipe":
+            os.mkfifo(target)
+        part.symlink_to(target)
+    (tmp_path / "f.bin.part.json").write_text(json.dumps({"url": "u", "etag": '"e"'}))
+    said = "Is a directory" if kind == "directory" else "not a regular file|symbolic links"
+    with pytest.raises(OSError, match=said) as caught:
+        async with PartFile(dest, "u") as p:
+            await p.end(lambda digest: None)
+    assert caught.value.filename == str(part)
+    assert not dest.exists() and not dest.is_symlink()
+    assert outside.read_bytes() == b"not the archive's"
+
+
+async def test_a_state_file_that_is_a_link_is_replaced_not_written_through(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("important")
+    (tmp_path / "f.bin.part.json").symlink_to(victim)
+    body = b"x" * (3 * part_file.CHUNK_SIZE)
+    async with PartFile(tmp_path / "f.bin", "u") as p:
+        await p.restart('"e"')  # an ETag: the state is recorded with the first batch
+        await p.write(body)
+        await p.close()
+        assert not (tmp_path / "f.bin.part.json").is_symlink()
+    assert victim.read_text() == "important"
