@@ -16,7 +16,7 @@ from .destination import Fetch, write_error
 from .manifest import Manifest
 from .manifest_log import LocalManifestLog, LoggedDestination
 from .marks import MARK_DIR
-from .out_lock import LOCK_NAME, OutLock
+from .out_lock import HOLDER_NAME, LOCK_NAME, OutLock
 from .plan import PlannedFile
 
 
@@ -35,8 +35,10 @@ class LocalDirectory(LoggedDestination):
         self.root = Path(root)
         self.location = str(self.root)
         self.log = LocalManifestLog(self.root)
-        #: Whether :meth:`open` made the directory (a run that fails at once removes it).
+        #: Whether :meth:`open` made the directory, and whether :meth:`close` is to remove it
+        #: if nothing was written in it (a run that failed at once).
         self.made = False
+        self.discard_if_unused = False
         self._lock = OutLock(self.root)
 
     @property
@@ -63,6 +65,8 @@ class LocalDirectory(LoggedDestination):
         try:
             await super().close()
         finally:
+            if self.discard_if_unused:
+                self._remove_if_unused()
             self._lock.release()
 
     async def load(self) -> None:
@@ -77,11 +81,13 @@ class LocalDirectory(LoggedDestination):
         self.made = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def remove_if_unused(self) -> None:
+    def _remove_if_unused(self) -> None:
         """Remove the directory :meth:`open` made if nothing was written in it: a run
-        refused at once (a filter the service cannot parse) leaves no empty OUT behind."""
+        refused at once (a filter the service cannot parse) leaves no empty OUT behind. It
+        runs while the lock is held, so no other run is in the directory."""
         if self.made:
             with contextlib.suppress(OSError):  # not empty: it stays
+                (self.root / HOLDER_NAME).unlink(missing_ok=True)
                 (self.root / LOCK_NAME).unlink(missing_ok=True)
                 (self.root / MARK_DIR).rmdir()
                 self.root.rmdir()

@@ -465,12 +465,12 @@ async def archive(
     finally:
         if not options.dry_run:
             with anyio.CancelScope(shield=True):
+                if run.fatal is not None and isinstance(destination, LocalDirectory):
+                    destination.discard_if_unused = True
                 try:
                     await destination.close()
                 except ArchiveWriteError as exc:
                     run.fatal = run.fatal or exc
     if run.fatal is not None:
-        if isinstance(destination, LocalDirectory):
-            destination.remove_if_unused()
         raise run.fatal
     return run.progress.summary(destination.location, dry_run=options.dry_run)

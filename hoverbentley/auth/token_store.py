@@ -174,7 +174,8 @@ def encode(tokens: StoredTokens) -> bytes:
 
 
 def decode(data: bytes, location: str) -> StoredTokens:
-    """The tokens in ``data`` read from ``location``; damage is a :class:`~hoverbentley.errors.CredentialsError`."""
+    """The tokens in ``data`` read from ``location``; damage is a
+    :class:`~hoverbentley.errors.CredentialsError`."""
     try:
         return msgspec.json.decode(data, type=StoredTokens)
     except msgspec.MsgspecError:

@@ -20,8 +20,9 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: A scheme of the table with a colon but not both slashes (``s3:/bucket``, ``az:name``): a
 #: mistyped URL, never taken as a local directory of that name.
 _MISTYPED = re.compile(r"^(" + "|".join(SCHEMES) + r"):(?!//)", re.IGNORECASE)
-#: What Azure takes as a container name (the service answers 400 to any other).
-_CONTAINER = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+#: What Azure takes as a container name, its reserved ones included (it answers 400 to any
+#: other).
+_CONTAINER = re.compile(r"\$root|\$web|\$logs|(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 #: A URL with a space before it or before its ``://`` (`` s3://b``, ``s3 ://b``): a quoting
 #: slip, never taken as a local directory named so.
 _SPACED = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)\s*:\s*//")

@@ -232,6 +232,13 @@ def test_locations_parse_into_scheme_bucket_and_prefix() -> None:
         parse_location("az:///prefix")
     assert parse_location("./s3:/bucket").prefix == "./s3:/bucket"  # a directory, said so
     assert parse_location("s3x:/y").prefix == "s3x:/y"  # no scheme of ours
+    # Azure's reserved containers are names too (a static website's $web, say).
+    assert [parse_location(f"az://{n}/p").name for n in ("$web", "$root", "$logs", "a-1")] == [
+        "$web",
+        "$root",
+        "$logs",
+        "a-1",
+    ]
 
 
 # The Store protocol, the same assertions on every backend.
