@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 
 from .._io.atomic import write_atomic
+from .._io.folders import file_in_the_way
 from .token_store import StoreBase, StoredTokens, TokenStoreError, decode, encode
 
 logger = logging.getLogger("hoverbentley")
@@ -46,14 +47,10 @@ class JsonFileTokenStore(StoreBase):
     def _make_folder(self) -> None:
         """Make the token file's folder (the owner's only, as the file is, whatever the
         umask); a file in the way of it is a :class:`TokenStoreError` naming that file."""
-        for folder in (self.path.parent, *self.path.parent.parents):
-            if folder.exists():
-                if not folder.is_dir():
-                    raise TokenStoreError(
-                        f"cannot write the token file {self.location}: {folder} is a file,"
-                        " not a directory"
-                    )
-                break
+        if (file := file_in_the_way(self.path.parent)) is not None:
+            raise TokenStoreError(
+                f"cannot write the token file {self.location}: {file} is a file, not a directory"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from aiohttp import web
 
+from .._io.folders import file_in_the_way
 from ..archive import ArchiveOptions, ArchiveSummary, archive
 from ..archive.bentley_source import BentleySource
 from ..archive.hover_source import HoverSource
@@ -55,7 +56,7 @@ def _read_secret(path: str) -> str | None:
 def _state_dir(s: ServeCommand) -> Path:
     if s.state_dir:
         given = Path(s.state_dir).expanduser()
-        if (file := _file_in_the_way(given)) is not None:
+        if (file := file_in_the_way(given)) is not None:
             raise ConfigurationError(f"--state-dir {given}: {file} is a file, not a directory")
         return given
     if not is_local(s.out):
@@ -63,20 +64,12 @@ def _state_dir(s: ServeCommand) -> Path:
             f"OUT {s.out} is not a local directory: say where the journal goes with --state-dir"
         )
     default = Path(parse_location(s.out).prefix) / STATE_DIR
-    if (file := _file_in_the_way(default)) is not None:
+    if (file := file_in_the_way(default)) is not None:
         raise ConfigurationError(
             f"the state directory {default}: {file} is a file, not a directory (--state-dir"
             " names another)"
         )
     return default
-
-
-def _file_in_the_way(directory: Path) -> Path | None:
-    """The nearest of ``directory`` and its parents that exists, if it is no directory."""
-    for path in (directory, *directory.parents):
-        if path.exists():
-            return None if path.is_dir() else path
-    return None
 
 
 def _public_path(s: ServeCommand) -> str:
