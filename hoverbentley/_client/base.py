@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,7 +126,8 @@ class ApiClient:
         page, an empty body) is asked again as a 503 would be, up to the client's retries."""
         json_body = msgspec.to_builtins(body) if body is not None else None
         policy = self.transport.retry_policy
-        for attempt in itertools.count():
+        attempt = 0
+        while True:
             response = await self.transport.request(method, path, json=json_body)
             try:
                 value = decode_json(decoder, response.body, response.url)
@@ -144,6 +144,6 @@ class ApiClient:
                     policy.max_retries,
                 )
                 await anyio.sleep(delay)
+                attempt += 1
                 continue
             return Raw(value, response.body, response.url)
-        raise AssertionError("unreachable")

@@ -168,9 +168,9 @@ class _Run:
         """A job seen for the first time: its record, its index row and every file."""
         try:
             plan = await self.source.plan(job_id)
+        except SETUP_ERRORS:
+            raise  # every job would fail alike: the run stops, as a listing's would
         except HoverBentleyError as exc:
-            if isinstance(exc, SETUP_ERRORS):
-                raise  # every job would fail alike: the run stops, as a listing's would
             self.progress.job_failures.append(JobFailure(job_id=job_id, error=str(exc)))
             return
         if in_shard(plan.provider, plan.job_id, self.shard):

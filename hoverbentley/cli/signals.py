@@ -29,20 +29,12 @@ async def run_until_terminated(call: Callable[[], Awaitable[T]]) -> T:
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         return await call()
     loop = asyncio.get_running_loop()
-    terminated = False
     with anyio.CancelScope() as scope:
-
-        def stop() -> None:
-            nonlocal terminated
-            if not terminated:
-                terminated = True
-                scope.cancel()
-
-        loop.add_signal_handler(signal.SIGTERM, stop)
+        loop.add_signal_handler(signal.SIGTERM, scope.cancel)  # again: nothing more to do
         try:
             return await call()
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
-            if terminated:  # until the process ends, after its summary
+            if scope.cancel_called:  # until the process ends, after its summary
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated
