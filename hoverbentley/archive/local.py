@@ -16,7 +16,7 @@ from .destination import Fetch, write_error
 from .manifest import Manifest
 from .manifest_log import LocalManifestLog, LoggedDestination
 from .marks import MARK_DIR
-from .out_lock import HOLDER_NAME, LOCK_NAME, OutLock
+from .out_lock import OutLock
 from .plan import PlannedFile
 
 
@@ -87,8 +87,7 @@ class LocalDirectory(LoggedDestination):
         runs while the lock is held, so no other run is in the directory."""
         if self.made:
             with contextlib.suppress(OSError):  # not empty: it stays
-                (self.root / HOLDER_NAME).unlink(missing_ok=True)
-                (self.root / LOCK_NAME).unlink(missing_ok=True)
+                self._lock.remove_files()
                 (self.root / MARK_DIR).rmdir()
                 self.root.rmdir()
 

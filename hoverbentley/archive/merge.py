@@ -193,9 +193,10 @@ def merge_local(root: str | Path, *, allow_partial: bool = False) -> MergeReport
     """Merge the manifest and index parts of the archive directory ``root`` (parts copied
     there from the machines of a sharded run, say) into ``manifest.jsonl`` and ``index.csv``.
 
-    Run it when no archive run is writing into ``root``: a run appends to ``manifest.jsonl``.
-    When a shard's part is missing or doubled, or the parts disagree on the number of shards
-    (see :func:`~hoverbentley.archive.shard.shard_part_problems`), nothing is written and
+    It holds ``root``'s lock (a run appends to ``manifest.jsonl``): while a run writes
+    there, :class:`~.out_lock.ArchiveBusyError` is raised and nothing is written. When a
+    shard's part is missing or doubled, or the parts disagree on the number of shards (see
+    :func:`~hoverbentley.archive.shard.shard_part_problems`), nothing is written and
     :class:`~hoverbentley.archive.shard.IncompleteShardsError` is raised; when a line is no
     manifest entry, :class:`UnreadableManifestError`. With ``allow_partial`` the parts there
     are, and the lines that are entries, are merged and the report names the problems.

@@ -66,6 +66,12 @@ class OutLock:
         with contextlib.suppress(OSError):  # only the message of a second run uses it
             (self.root / HOLDER_NAME).write_text(json.dumps(holder))
 
+    def remove_files(self) -> None:
+        """Remove the lock's files while holding it, when the directory itself goes (a run
+        that wrote nothing removes the OUT it made); :meth:`release` still follows."""
+        (self.root / HOLDER_NAME).unlink(missing_ok=True)
+        (self.root / LOCK_NAME).unlink(missing_ok=True)
+
     def release(self) -> None:
         lock, self._lock = self._lock, None
         if lock is not None:
